@@ -1,0 +1,257 @@
+"""The domain: Rubric, File, Run, Item (see ../shared/DESIGN.md).
+
+Models hold data and read-only helpers; every write goes through services.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+def _public_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(12)}"
+
+
+def new_file_id() -> str:
+    return _public_id("file-")
+
+
+def new_batch_id() -> str:
+    return _public_id("batch_")
+
+
+class Rubric(models.Model):
+    """One version of a scoring rubric. A version is frozen once a run used it."""
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    instructions = models.TextField(help_text="System instructions given to the model.")
+    # [{"key", "label", "description", "anchors": {"1", "4", "7", "10"}}]
+    criteria = models.JSONField()
+    rationale = models.BooleanField(default=False, help_text="Ask for a short rationale.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="rubric_name_version")
+        ]
+        ordering = ["name", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def criterion_keys(self) -> list[str]:
+        return [c["key"] for c in self.criteria]
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.runs.exists()
+
+
+class File(models.Model):
+    """A file on disk under the data directory, uploaded or produced by a run."""
+
+    class Purpose(models.TextChoices):
+        BATCH = "batch"
+        BATCH_OUTPUT = "batch_output"
+        BATCH_ERROR = "batch_error"
+        CANDIDATES = "candidates"
+        SCORED_CSV = "scored_csv"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_file_id, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    filename = models.CharField(max_length=255)
+    # Relative to settings.DATA_DIR.
+    path = models.CharField(max_length=500)
+    bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.id})"
+
+    @property
+    def abspath(self) -> Path:
+        return Path(settings.DATA_DIR) / self.path
+
+
+class Run(models.Model):
+    """One evaluation job: a CSV scored on a rubric, or a batch of raw chat requests."""
+
+    class Kind(models.TextChoices):
+        RUBRIC = "rubric"
+        BATCH = "batch"
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating"
+        IN_PROGRESS = "in_progress"
+        FINALIZING = "finalizing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        PAUSED = "paused"
+        CANCELLING = "cancelling"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    LIVE_STATUSES = (Status.VALIDATING, Status.IN_PROGRESS, Status.FINALIZING, Status.CANCELLING)
+    TERMINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED)
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_batch_id, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RUBRIC)
+    input_file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="+")
+    rubric = models.ForeignKey(
+        Rubric, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
+    )
+
+    backend = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=200)
+    model_digest = models.CharField(max_length=100, blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    # pack_size, seed, num_ctx, num_predict, temperature, endpoint, metadata, …
+    options = models.JSONField(default=dict, blank=True)
+    # CSV layout and column roles: {"encoding", "delimiter", "header", "id_column",
+    # "roles": {column: "id" | "model" | "audit" | "ignore"}}
+    columns = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.VALIDATING, db_index=True
+    )
+    # Why the run failed or was paused, in words for the person who started it.
+    status_message = models.TextField(blank=True)
+    # [{"code", "message", "line"}] found while validating the input.
+    errors = models.JSONField(default=list, blank=True)
+
+    total_count = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    cancelled_count = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    prompt_eval_ns = models.BigIntegerField(default=0)
+    # Longest candidate prompt seen at ingest, in characters (sizes num_ctx).
+    max_input_chars = models.PositiveIntegerField(default=0)
+
+    notify_email = models.EmailField(blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    output_file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error_file = models.ForeignKey(
+        File, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    in_progress_at = models.DateTimeField(null=True, blank=True)
+    finalizing_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    cancelling_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    last_progress_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or self.public_id
+
+    @property
+    def finished_count(self) -> int:
+        return self.done_count + self.failed_count + self.cancelled_count
+
+    @property
+    def pending_count(self) -> int:
+        return max(self.total_count - self.finished_count, 0)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL_STATUSES
+
+    @property
+    def pack_size(self) -> int:
+        return int(self.options.get("pack_size", 1))
+
+
+class Item(models.Model):
+    """One candidate (rubric run) or one request line (batch run)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
+    line = models.PositiveIntegerField(help_text="Row number in the CSV (header = 1) or JSONL line.")
+    custom_id = models.CharField(max_length=255)
+    # Candidate fields shown to the model (rubric) or the request line (batch).
+    input = models.JSONField()
+    # Columns kept for the output but never sent to the model (audit-only, ignored).
+    extra = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A claimed Item carries its worker's token until lease_until; an Item waiting to be
+    # retried carries no token and is not claimable before lease_until.
+    lease_token = models.CharField(max_length=32, null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cached_tokens = models.PositiveIntegerField(null=True, blank=True)
+    prompt_eval_ns = models.BigIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "custom_id"], name="item_run_custom_id"),
+            models.UniqueConstraint(fields=["run", "line"], name="item_run_line"),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="item_run_status"),
+            models.Index(fields=["run", "finished_at"], name="item_run_finished"),
+            # The sweep looks for leases that ran out; only leased Items are indexed.
+            models.Index(
+                fields=["lease_until"],
+                name="item_leased_until",
+                condition=models.Q(lease_token__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.custom_id}"
+
+    @property
+    def scores(self) -> dict[str, Any]:
+        return (self.result or {}).get("scores", {})
