@@ -1,0 +1,94 @@
+"""``manage.py generate_candidates N --out FILE.csv``: write synthetic applicants as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evaluations.synthetic import MAX_POSITIONS, write_candidates_csv
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _positions(value: str) -> int:
+    number = _positive_int(value)
+    if number > MAX_POSITIONS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_POSITIONS}, got {number}")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Write N realistic synthetic job applicants (all invented) to a CSV file for demos, "
+        "tests and benchmarks. Deterministic for a given --seed; use --out - for stdout."
+    )
+    # Pure file generation: no database, no URLconf needed.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("n", type=_positive_int, help="Number of candidates (>= 1).")
+        parser.add_argument(
+            "--out",
+            required=True,
+            help='Output CSV path, or "-" for stdout.',
+        )
+        parser.add_argument("--seed", type=int, default=0, help="Random seed (default 0).")
+        parser.add_argument(
+            "--positions",
+            type=_positions,
+            default=50,
+            help=f"Number of distinct job titles, 1-{MAX_POSITIONS} (default 50).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        n = options["n"]
+        out = options["out"]
+        seed = options["seed"]
+        positions = options["positions"]
+        # call_command(..., n=5) bypasses argparse types, so check again.
+        if not isinstance(n, int) or n < 1:
+            raise CommandError(f"n must be an integer >= 1, got {n!r}")
+        if not isinstance(positions, int) or not 1 <= positions <= MAX_POSITIONS:
+            raise CommandError(f"--positions must be between 1 and {MAX_POSITIONS}")
+
+        started = time.perf_counter()
+        if out == "-":
+            count = write_candidates_csv(_StdoutWriter(self), n, seed=seed, positions=positions)
+            target = "stdout"
+            report = self.stderr  # keep stdout pure CSV
+        else:
+            try:
+                count = write_candidates_csv(out, n, seed=seed, positions=positions)
+            except OSError as exc:
+                raise CommandError(f"cannot write {out}: {exc}") from exc
+            target = out
+            report = self.stdout
+        elapsed = time.perf_counter() - started
+        report.write(f"Wrote {count} candidates to {target} in {elapsed:.1f}s")
+
+
+class _StdoutWriter:
+    """File-like adapter: csv.writer -> the command's stdout, without OutputWrapper's endings."""
+
+    def __init__(self, command: BaseCommand) -> None:
+        self._out = command.stdout
+
+    def write(self, text: str) -> int:
+        try:
+            self._out.write(text, ending="")
+        except BrokenPipeError:  # e.g. `generate_candidates 1000 --out - | head`
+            sys.stderr.close()
+            raise SystemExit(0) from None
+        return len(text)
