@@ -110,7 +110,11 @@ class Run(models.Model):
 
     public_id = models.CharField(max_length=40, unique=True, default=new_batch_id, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="runs",
     )
     name = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RUBRIC)
@@ -211,7 +215,9 @@ class Item(models.Model):
         CANCELLED = "cancelled"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
-    line = models.PositiveIntegerField(help_text="Row number in the CSV (header = 1) or JSONL line.")
+    line = models.PositiveIntegerField(
+        help_text="Row number in the CSV (header = 1) or JSONL line."
+    )
     custom_id = models.CharField(max_length=255)
     # Candidate fields shown to the model (rubric) or the request line (batch).
     input = models.JSONField()

@@ -187,6 +187,11 @@ HRBATCH = {
     "THROUGHPUT_WINDOW_SECONDS": envint("HRBATCH_THROUGHPUT_WINDOW", 60),
 }
 
+# Uploads are streamed to disk; this caps their size (default 500 MB).
+HRBATCH_MAX_UPLOAD_BYTES = envint("HRBATCH_MAX_UPLOAD_MB", 500) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # --- django-q2 -------------------------------------------------------------------
 Q_TIMEOUT = envint("HRBATCH_TASK_TIMEOUT", 3600)
 Q_CLUSTER: dict[str, object] = {

@@ -1,0 +1,442 @@
+"""The worker: process one chunk of a run's Items through the LLM backend.
+
+One django-q2 task runs `process_chunk`. Its thread owns the database; a private event
+loop thread owns the backend and keeps up to CONCURRENCY requests in flight, so every
+server slot stays busy. Results are written in short transactions, conditional on the
+lease, so a crash at any moment loses nothing and writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import heapq
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import prompting, services
+from .llm import Backend, BackendError, ChatRequest, ChatResult, ModelNotFound, make_backend
+from .models import Item, Run
+
+log = logging.getLogger(__name__)
+
+STATUS_CHECK_SECONDS = 1.0
+FLUSH_SECONDS = 0.25
+FLUSH_ITEMS = 100
+OUTAGE_BACKOFF_MAX = 30.0
+
+
+class Handler(Protocol):
+    """How one kind of run turns Items into requests and answers into results."""
+
+    pack_size: int
+
+    def too_long(self, item: Item) -> str | None: ...
+
+    def request(self, items: list[Item], attempt: int) -> ChatRequest: ...
+
+    def results(self, items: list[Item], answer: ChatResult) -> list[dict[str, Any]]:
+        """One result per Item; raise prompting.InvalidOutput to retry."""
+        ...
+
+
+class RubricHandler:
+    def __init__(self, run: Run):
+        self.run = run
+        self.plan = services.plan_for_run(run)
+        self.pack_size = self.plan.pack_size
+        options = run.options
+        self.num_ctx = int(options["num_ctx"])
+        self.num_predict = int(options["num_predict"])
+        self.seed = int(options.get("seed", 0))
+        self.temperature = float(options.get("temperature", 0.0))
+        self.keep_alive = options.get("keep_alive")
+        self._limit_chars = (self.num_ctx - self.num_predict) * prompting.CHARS_PER_TOKEN - len(
+            self.plan.system
+        )
+
+    def too_long(self, item: Item) -> str | None:
+        chars = len(prompting.candidate_text(item.input))
+        if chars <= self._limit_chars:
+            return None
+        return (
+            f"The candidate's text is too long for the model's context window "
+            f"({chars} characters, num_ctx {self.num_ctx} tokens); it was not scored rather "
+            f"than silently cut. Shorten the long fields or raise HRBATCH_MAX_NUM_CTX."
+        )
+
+    def request(self, items: list[Item], attempt: int) -> ChatRequest:
+        count = len(items)
+        return ChatRequest(
+            model=self.run.model,
+            messages=self.plan.messages([item.input for item in items]),
+            format=self.plan.schema(count),
+            options={
+                "temperature": self.temperature,
+                # Same seed on the first attempt, for reproducible scores; a retry after
+                # invalid output needs a different draw, deterministically.
+                "seed": self.seed + (attempt - 1),
+                "num_ctx": self.num_ctx,
+                "num_predict": self.plan.num_predict(count),
+            },
+            keep_alive=self.keep_alive,
+        )
+
+    def results(self, items: list[Item], answer: ChatResult) -> list[dict[str, Any]]:
+        if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
+            len(items)
+        ):
+            raise TooLong(
+                f"The prompt used {answer.prompt_tokens} of {self.num_ctx} context tokens, so "
+                "the server may have cut it; not scored. Shorten the long fields or raise "
+                "HRBATCH_MAX_NUM_CTX."
+            )
+        if answer.done_reason == "length":
+            raise prompting.InvalidOutput("the answer was cut off at the token limit")
+        return self.plan.parse(answer.content, len(items))
+
+
+class TooLong(Exception):
+    """Not worth a retry: the candidate does not fit the run's context window."""
+
+
+def handler_for(run: Run) -> Handler:
+    if run.kind == Run.Kind.RUBRIC:
+        return RubricHandler(run)
+    from .batches import BatchHandler  # the /v1/batches request lines
+
+    return BatchHandler(run)
+
+
+class _Loop:
+    """An event loop in its own thread, owning one backend object."""
+
+    def __init__(self, backend_name: str):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.backend: Backend = self.call(_make(backend_name)).result()
+
+    def call(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def close(self) -> None:
+        try:
+            self.call(self.backend.aclose()).result(timeout=10)
+        except Exception:  # closing is best effort
+            log.debug("closing backend failed", exc_info=True)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+async def _make(name: str) -> Backend:
+    return make_backend(name)
+
+
+@dataclass(order=True)
+class _Job:
+    ready_at: float
+    seq: int
+    items: list[Item] = field(compare=False)
+    attempt: int = field(compare=False, default=1)
+    errors: list[str] = field(compare=False, default_factory=list)
+    sent_at: float = field(compare=False, default=0.0)
+
+
+@dataclass
+class _Writes:
+    """What the next short transaction writes."""
+
+    attempts: dict[int, int] = field(default_factory=dict)
+    done: list[tuple[Item, dict[str, Any], ChatResult, int]] = field(default_factory=list)
+    failed: list[tuple[Item, str]] = field(default_factory=list)
+    errors: list[tuple[Item, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.attempts or self.done or self.failed or self.errors)
+
+
+def process_chunk(run_id: int, lo: int, hi: int) -> int:
+    """Claim the pending Items of run `run_id` with ids in [lo, hi] and score them.
+
+    Returns how many Items this call finished (done or failed).
+    """
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None or run.status != Run.Status.IN_PROGRESS:
+        return 0
+    worker = _ChunkWorker(run, lo, hi)
+    try:
+        return worker.work()
+    finally:
+        worker.close()
+        services.run_finalize_if_done(run_id=run_id)
+
+
+class _ChunkWorker:
+    def __init__(self, run: Run, lo: int, hi: int):
+        conf = settings.HRBATCH
+        self.run = run
+        self.lo, self.hi = lo, hi
+        self.token = secrets.token_hex(8)
+        self.lease = timedelta(seconds=conf["LEASE_SECONDS"])
+        self.max_attempts = max(1, int(conf["MAX_ATTEMPTS"]))
+        self.backoff = float(conf["RETRY_BACKOFF_SECONDS"])
+        self.concurrency = max(1, int(conf["CONCURRENCY"]))
+        self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
+        self.loop: _Loop | None = None
+        self.writes = _Writes()
+        self.finished = 0
+        self.seq = itertools.count()
+
+    def close(self) -> None:
+        if self.loop is not None:
+            self.loop.close()
+
+    # -- claiming ---------------------------------------------------------------------
+
+    def _claim(self) -> list[Item]:
+        now = timezone.now()
+        with transaction.atomic():
+            Item.objects.filter(
+                run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
+            ).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
+                lease_token=self.token, lease_until=now + self.lease
+            )
+        return list(
+            Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
+            .only("id", "run_id", "custom_id", "line", "input", "attempts", "error")
+            .order_by("id")
+        )
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def work(self) -> int:
+        items = self._claim()
+        if not items:
+            return 0
+        handler = handler_for(self.run)
+        queue: deque[_Job] = deque()
+        pack: list[Item] = []
+        for item in items:
+            if item.attempts >= self.max_attempts:
+                reason = item.error or "the worker stopped while processing it"
+                self.writes.failed.append(
+                    (item, f"Gave up after {item.attempts} attempts; last error: {reason}")
+                )
+                continue
+            reason = handler.too_long(item)
+            if reason:
+                self.writes.failed.append((item, reason))
+                continue
+            pack.append(item)
+            if len(pack) == handler.pack_size:
+                queue.append(self._job(pack))
+                pack = []
+        if pack:
+            queue.append(self._job(pack))
+        if not queue:
+            self._flush()
+            self._release()
+            return self.finished
+
+        self.loop = _Loop(self.run.backend)
+        waiting: list[_Job] = []  # heap of jobs waiting for their retry time
+        in_flight: dict[concurrent.futures.Future[ChatResult], _Job] = {}
+        stopping = False
+        outage_since: float | None = None
+        last_status = last_flush = last_renew = time.monotonic()
+
+        while queue or waiting or in_flight:
+            now = time.monotonic()
+            if now - last_status >= STATUS_CHECK_SECONDS:
+                last_status = now
+                status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True)
+                # Return early: the run was paused or cancelled while we worked.
+                stopping = stopping or status.first() != Run.Status.IN_PROGRESS
+            if stopping and not in_flight:
+                break
+            while waiting and waiting[0].ready_at <= now:
+                queue.append(heapq.heappop(waiting))
+            while not stopping and queue and len(in_flight) < self.concurrency:
+                job = queue.popleft()
+                request = handler.request(job.items, job.attempt)
+                job.sent_at = time.monotonic()
+                in_flight[self.loop.call(self.loop.backend.chat(request))] = job
+                for item in job.items:
+                    self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
+            timeout = FLUSH_SECONDS
+            if not in_flight and waiting:
+                timeout = min(
+                    max(waiting[0].ready_at - time.monotonic(), 0.01), STATUS_CHECK_SECONDS
+                )
+            if in_flight:
+                done, _ = concurrent.futures.wait(
+                    in_flight, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+            else:
+                done = set()
+                time.sleep(timeout)
+            for future in done:
+                job = in_flight.pop(future)
+                try:
+                    answer = future.result()
+                except BackendError as exc:
+                    if exc.blocks_run:
+                        outage_since = outage_since or time.monotonic()
+                        for item in job.items:  # the request never ran: not an attempt
+                            self.writes.attempts[item.pk] -= 1
+                        if isinstance(exc, ModelNotFound) or (
+                            time.monotonic() - outage_since >= self.outage_limit
+                        ):
+                            services.run_pause(run=self.run, reason=f"{exc} Then resume the run.")
+                            stopping = True
+                        delay = min(self.backoff * 2 ** len(job.errors), OUTAGE_BACKOFF_MAX)
+                        job.errors.append(str(exc))
+                        self._wait(waiting, job, delay)
+                        continue
+                    self._retry_or_fail(waiting, job, str(exc), retry=exc.transient)
+                    continue
+                except Exception as exc:  # a bug or an unexpected library error
+                    log.exception("request failed for run %s", self.run.pk)
+                    self._retry_or_fail(waiting, job, f"unexpected error: {exc!r}", retry=True)
+                    continue
+                outage_since = None
+                try:
+                    results = handler.results(job.items, answer)
+                except TooLong as exc:
+                    for item in job.items:
+                        self.writes.failed.append((item, str(exc)))
+                    continue
+                except prompting.InvalidOutput as exc:
+                    self._retry_or_fail(waiting, job, f"invalid output: {exc}", retry=True)
+                    continue
+                share = len(job.items)
+                for item, result in zip(job.items, results, strict=True):
+                    self.writes.done.append((item, result, answer, share))
+            now = time.monotonic()
+            pending_writes = len(self.writes.done) + len(self.writes.failed)
+            if self.writes and (pending_writes >= FLUSH_ITEMS or now - last_flush >= FLUSH_SECONDS):
+                self._flush()
+                last_flush = now
+            if now - last_renew >= self.lease.total_seconds() / 3:
+                self._renew()
+                last_renew = now
+        self._flush()
+        self._release()
+        return self.finished
+
+    def _job(self, items: list[Item]) -> _Job:
+        attempt = max(item.attempts for item in items) + 1
+        return _Job(ready_at=0.0, seq=next(self.seq), items=items, attempt=attempt)
+
+    def _wait(self, waiting: list[_Job], job: _Job, delay: float) -> None:
+        job.ready_at = time.monotonic() + delay
+        job.seq = next(self.seq)
+        heapq.heappush(waiting, job)
+
+    def _retry_or_fail(self, waiting: list[_Job], job: _Job, error: str, *, retry: bool) -> None:
+        job.errors.append(error)
+        if retry and job.attempt < self.max_attempts:
+            for item in job.items:
+                self.writes.errors.append((item, error))
+            delay = self.backoff * 2 ** (job.attempt - 1)
+            job.attempt += 1
+            self._wait(waiting, job, delay)
+            return
+        suffix = f" (after {job.attempt} attempts)" if job.attempt > 1 else ""
+        for item in job.items:
+            self.writes.failed.append((item, error + suffix))
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        writes, self.writes = self.writes, _Writes()
+        if not writes:
+            return
+        now = timezone.now()
+        done = failed = prompt = completion = cached = eval_ns = 0
+        with transaction.atomic():
+            by_delta: dict[int, list[int]] = {}
+            for pk, delta in writes.attempts.items():
+                if delta:
+                    by_delta.setdefault(delta, []).append(pk)
+            for delta, pks in by_delta.items():
+                Item.objects.filter(pk__in=pks).update(attempts=F("attempts") + delta)
+            mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
+            for item, error in writes.errors:
+                mine.filter(pk=item.pk).update(error=error)
+            for item, result, answer, share in writes.done:
+                item_prompt = answer.prompt_tokens // share
+                item_cached = (
+                    answer.cached_tokens // share if answer.cached_tokens is not None else None
+                )
+                updated = mine.filter(pk=item.pk).update(
+                    status=Item.Status.DONE,
+                    result=result,
+                    error="",
+                    prompt_tokens=item_prompt,
+                    completion_tokens=answer.completion_tokens // share,
+                    cached_tokens=item_cached,
+                    prompt_eval_ns=(answer.prompt_eval_ns // share)
+                    if answer.prompt_eval_ns is not None
+                    else None,
+                    latency_ms=answer.latency_ms,
+                    finished_at=now,
+                    lease_token=None,
+                    lease_until=None,
+                )
+                if updated:
+                    done += 1
+                    prompt += item_prompt
+                    completion += answer.completion_tokens // share
+                    cached += item_cached or 0
+                    eval_ns += (answer.prompt_eval_ns or 0) // share
+            for item, error in writes.failed:
+                failed += mine.filter(pk=item.pk).update(
+                    status=Item.Status.FAILED,
+                    error=error,
+                    finished_at=now,
+                    lease_token=None,
+                    lease_until=None,
+                )
+            if done or failed:
+                Run.objects.filter(pk=self.run.pk).update(
+                    done_count=F("done_count") + done,
+                    failed_count=F("failed_count") + failed,
+                    prompt_tokens=F("prompt_tokens") + prompt,
+                    completion_tokens=F("completion_tokens") + completion,
+                    cached_tokens=F("cached_tokens") + cached,
+                    prompt_eval_ns=F("prompt_eval_ns") + eval_ns,
+                    last_progress_at=now,
+                )
+        self.finished += done + failed
+
+    def _renew(self) -> None:
+        Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING).update(
+            lease_until=timezone.now() + self.lease
+        )
+
+    def _release(self) -> None:
+        """Hand back what this worker did not finish (paused, cancelled or stopped)."""
+        with transaction.atomic():
+            status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
+            if status in (Run.Status.CANCELLING, Run.Status.CANCELLED):
+                services._cancel_unclaimed(self.run.pk, token=self.token)
+            else:
+                Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING).update(
+                    lease_token=None, lease_until=None
+                )

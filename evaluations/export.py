@@ -1,0 +1,101 @@
+"""Outputs: the scored CSV of a rubric run, streamed from the database in input order."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+
+from .csvio import neutralize_cell
+from .models import File, Item, Run
+
+
+def scored_header(run: Run) -> list[str]:
+    header = list(run.columns.get("header", []))
+    taken = set(header)
+    added = [*run.rubric.criterion_keys] if run.rubric else []
+    if run.rubric and run.rubric.rationale:
+        added.append("rationale")
+    added += ["status", "error"]
+    # Never overwrite an original column that happens to share a name.
+    return header + [f"hrbatch_{name}" if name in taken else name for name in added]
+
+
+def iter_scored_rows(run: Run) -> Iterator[list[str]]:
+    """The header, then one row per Item in the input's order; every cell neutralised."""
+    header = list(run.columns.get("header", []))
+    id_column = run.columns.get("id_column")
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    rationale = bool(run.rubric and run.rubric.rationale)
+    yield scored_header(run)
+    rows = (
+        Item.objects.filter(run_id=run.pk)
+        .order_by("line")
+        .values_list("custom_id", "input", "extra", "status", "result", "error")
+        .iterator(chunk_size=2000)
+    )
+    for custom_id, fields, extra, status, result, error in rows:
+        values = {**extra, **fields}
+        if id_column:
+            values[id_column] = custom_id
+        scores = (result or {}).get("scores", {})
+        row = [neutralize_cell(str(values.get(column, ""))) for column in header]
+        row += [str(scores.get(key, "")) for key in criteria]
+        if rationale:
+            row.append(neutralize_cell((result or {}).get("rationale", "")))
+        row += [status, neutralize_cell(error)]
+        yield row
+
+
+def iter_csv_bytes(run: Run, *, bom: bool = False, rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """The scored CSV as UTF-8 chunks, for a streamed download or a file."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if bom:
+        yield "\ufeff".encode()
+    for count, row in enumerate(iter_scored_rows(run), start=1):
+        writer.writerow(row)
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def write_scored_csv(run: Run, target: Path, *, bom: bool = False) -> int:
+    size = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with open(partial, "wb") as out:
+        for chunk in iter_csv_bytes(run, bom=bom):
+            out.write(chunk)
+            size += len(chunk)
+    partial.replace(target)
+    return size
+
+
+def write_outputs(run: Run) -> File | None:
+    """Write the run's output file(s); called once per finalisation (idempotent)."""
+    if run.kind == Run.Kind.BATCH:
+        from .batches import write_batch_outputs
+
+        return write_batch_outputs(run)
+    base = Path(run.input_file.filename).stem or "candidates"
+    filename = f"{base}-scored.csv"
+    relative = Path("runs") / run.public_id / filename
+    size = write_scored_csv(run, Path(settings.DATA_DIR) / relative)
+    file, _ = File.objects.update_or_create(
+        id=f"file-{run.public_id.removeprefix('batch_')}",
+        defaults={
+            "owner": run.owner,
+            "purpose": File.Purpose.SCORED_CSV,
+            "filename": filename,
+            "path": str(relative),
+            "bytes": size,
+        },
+    )
+    return file

@@ -1,0 +1,102 @@
+"""LLM backends behind one interface: `ollama`, `embedded`, and `auto` choosing between them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .base import (
+    Backend,
+    BackendError,
+    BadRequest,
+    ChatRequest,
+    ChatResult,
+    ModelInfo,
+    ModelNotFound,
+    RequestFailed,
+    Unreachable,
+)
+
+__all__ = [
+    "Backend",
+    "BackendChoice",
+    "BackendError",
+    "BadRequest",
+    "ChatRequest",
+    "ChatResult",
+    "ModelInfo",
+    "ModelNotFound",
+    "RequestFailed",
+    "Unreachable",
+    "make_backend",
+    "resolve_backend",
+]
+
+
+def normalize_host(host: str) -> str:
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = "http://" + host
+    scheme, rest = host.split("://", 1)
+    hostport = rest.split("/", 1)[0]
+    if ":" not in hostport.rsplit("]", 1)[-1]:
+        host = f"{scheme}://{hostport}:11434" + rest[len(hostport) :]
+    return host
+
+
+def ollama_hosts() -> list[str]:
+    return [normalize_host(h) for h in settings.HRBATCH["OLLAMA_HOSTS"]]
+
+
+def make_backend(name: str) -> Backend:
+    """A fresh backend object for one event loop (one worker task or one request)."""
+    conf = settings.HRBATCH
+    if name == "ollama":
+        from .ollama_backend import OllamaBackend
+
+        return OllamaBackend(
+            ollama_hosts(), default_model=conf["MODEL"], timeout=conf["REQUEST_TIMEOUT_SECONDS"]
+        )
+    if name == "embedded":
+        from .embedded import EmbeddedBackend
+
+        return EmbeddedBackend(
+            conf["EMBEDDED_MODEL_PATH"] or None, threads=conf["EMBEDDED_THREADS"]
+        )
+    raise ValueError(f"unknown LLM backend {name!r}; use auto, ollama or embedded")
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    name: str
+    # Said to the person when `auto` fell back, e.g. "Ollama is not reachable at …".
+    notice: str = ""
+
+
+def resolve_backend(requested: str | None = None) -> BackendChoice:
+    """Turn `auto` into a concrete backend: Ollama if reachable, else the embedded model."""
+    requested = (requested or settings.HRBATCH["LLM_BACKEND"] or "auto").lower()
+    if requested in ("ollama", "embedded"):
+        return BackendChoice(requested)
+    if requested != "auto":
+        raise ValueError(f"unknown LLM backend {requested!r}; use auto, ollama or embedded")
+    from .ollama_backend import is_reachable
+
+    hosts = ollama_hosts()
+
+    async def probe() -> bool:
+        results = await asyncio.gather(*(is_reachable(h) for h in hosts))
+        return any(results)
+
+    if asyncio.run(probe()):
+        return BackendChoice("ollama")
+    return BackendChoice(
+        "embedded",
+        notice=(
+            f"Ollama is not reachable at {', '.join(hosts)}, so hrbatch is using its embedded "
+            "demo model (SmolLM2-135M). Its scores are for trying the app, not for hiring "
+            "decisions; start Ollama for real scoring."
+        ),
+    )

@@ -1,0 +1,96 @@
+"""The one interface every LLM backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class BackendError(Exception):
+    """A failure talking to the model, with a message a person can act on."""
+
+    #: Worth trying the same request again later.
+    transient = False
+    #: The whole run cannot go on until a person acts (start the server, pull a model).
+    blocks_run = False
+
+
+class Unreachable(BackendError):
+    transient = True
+    blocks_run = True
+
+
+class ModelNotFound(BackendError):
+    blocks_run = True
+
+
+class RequestFailed(BackendError):
+    """The server answered with an error for this request (5xx, timeout): retry it."""
+
+    transient = True
+
+
+class BadRequest(BackendError):
+    """The server refused the request itself (4xx): retrying will not help."""
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    # A JSON schema, "json", or None for free text.
+    format: dict[str, Any] | str | None = None
+    # Ollama option names: temperature, seed, num_ctx, num_predict, top_p, stop, …
+    options: dict[str, Any] = field(default_factory=dict)
+    keep_alive: str | None = None
+
+
+@dataclass
+class ChatResult:
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+    done_reason: str = "stop"
+    # Prompt tokens the server did not evaluate because its cache held them, when the
+    # backend can say exactly; otherwise None and reuse is measured from durations.
+    cached_tokens: int | None = None
+    prompt_eval_ns: int | None = None
+    eval_ns: int | None = None
+    latency_ms: int = 0
+    model: str = ""
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    digest: str = ""
+    context_length: int | None = None
+    size: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    name: str = ""
+
+    @abstractmethod
+    async def chat(self, request: ChatRequest) -> ChatResult: ...
+
+    @abstractmethod
+    async def list_models(self) -> list[ModelInfo]: ...
+
+    @abstractmethod
+    async def model_info(self, model: str) -> ModelInfo:
+        """Raise ModelNotFound or Unreachable with an actionable message."""
+
+    @property
+    def default_model(self) -> str:
+        return ""
+
+    @property
+    def is_demo(self) -> bool:
+        """Scores from this backend are for trying the app, not for hiring decisions."""
+        return False
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,178 @@
+"""Ollama through its native /api/chat (ollama.AsyncClient), over one or more hosts.
+
+The native API rather than Ollama's OpenAI endpoint: the latter forces temperature 1
+when omitted and cannot set num_ctx (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import ollama
+
+from .base import (
+    Backend,
+    BadRequest,
+    ChatRequest,
+    ChatResult,
+    ModelInfo,
+    ModelNotFound,
+    RequestFailed,
+    Unreachable,
+)
+
+
+class OllamaBackend(Backend):
+    name = "ollama"
+
+    def __init__(self, hosts: list[str], *, default_model: str = "", timeout: float = 600.0):
+        if not hosts:
+            raise ValueError("at least one Ollama host")
+        self.hosts = hosts
+        self._default_model = default_model
+        self._timeout = timeout
+        self._clients: dict[str, ollama.AsyncClient] = {}
+        self._in_flight = dict.fromkeys(hosts, 0)
+        self._down_until = dict.fromkeys(hosts, 0.0)
+
+    @property
+    def default_model(self) -> str:
+        return self._default_model
+
+    def _client(self, host: str) -> ollama.AsyncClient:
+        # Clients bind to the event loop they were first used in; one backend object
+        # lives inside one loop (one worker task).
+        if host not in self._clients:
+            self._clients[host] = ollama.AsyncClient(
+                host=host,
+                timeout=httpx.Timeout(self._timeout, connect=5.0),
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            )
+        return self._clients[host]
+
+    def _pick_host(self) -> str:
+        """The least busy host that is not known to be down (several GPU machines)."""
+        now = time.monotonic()
+        up = [h for h in self.hosts if self._down_until[h] <= now] or self.hosts
+        return min(up, key=lambda h: self._in_flight[h])
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        host = self._pick_host()
+        self._in_flight[host] += 1
+        started = time.monotonic()
+        try:
+            response = await self._client(host).chat(
+                model=request.model,
+                messages=request.messages,
+                format=request.format,
+                options=request.options,
+                keep_alive=request.keep_alive,
+                stream=False,
+            )
+        except Exception as exc:
+            error = self._translate(exc, host, request.model)
+            if isinstance(error, Unreachable):
+                self._down_until[host] = time.monotonic() + 5.0
+            raise error from exc
+        finally:
+            self._in_flight[host] -= 1
+        self._down_until[host] = 0.0
+        prompt_tokens = response.prompt_eval_count or 0
+        return ChatResult(
+            content=response.message.content or "",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=response.eval_count or 0,
+            done_reason=response.done_reason or "stop",
+            prompt_eval_ns=response.prompt_eval_duration,
+            eval_ns=response.eval_duration,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            model=response.model or request.model,
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        seen: dict[str, ModelInfo] = {}
+        errors: list[Exception] = []
+        for host in self.hosts:
+            try:
+                listing = await self._client(host).list()
+            except Exception as exc:
+                errors.append(self._translate(exc, host, ""))
+                continue
+            for m in listing.models:
+                name = m.model or ""
+                if name and name not in seen:
+                    seen[name] = ModelInfo(
+                        name=name,
+                        digest=m.digest or "",
+                        size=int(m.size) if m.size is not None else None,
+                        details=m.details.model_dump() if m.details else {},
+                    )
+        if errors and not seen:
+            raise errors[0]
+        return sorted(seen.values(), key=lambda m: m.name)
+
+    async def model_info(self, model: str) -> ModelInfo:
+        """Check the model on every host: a run needs it wherever requests may go."""
+        infos = await asyncio.gather(
+            *(self._model_info_on(host, model) for host in self.hosts), return_exceptions=True
+        )
+        for result in infos:
+            if isinstance(result, Exception):
+                raise result
+        return infos[0]  # type: ignore[return-value]
+
+    async def _model_info_on(self, host: str, model: str) -> ModelInfo:
+        client = self._client(host)
+        try:
+            shown = await client.show(model)
+            listing = await client.list()
+        except Exception as exc:
+            raise self._translate(exc, host, model) from exc
+        digest = next((m.digest or "" for m in listing.models if m.model == model), "")
+        info: dict[str, Any] = dict(shown.modelinfo or {})
+        context = next(
+            (int(v) for k, v in info.items() if k.endswith(".context_length") and v), None
+        )
+        return ModelInfo(
+            name=model,
+            digest=digest,
+            context_length=context,
+            details=shown.details.model_dump() if shown.details else {},
+        )
+
+    def _translate(self, exc: Exception, host: str, model: str) -> Exception:
+        if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
+            return Unreachable(
+                f"Ollama is not reachable at {host}; start it with `ollama serve` "
+                "(or set OLLAMA_HOST to where it runs)."
+            )
+        if isinstance(exc, ollama.ResponseError):
+            if exc.status_code == 404 and "not found" in str(exc.error):
+                return ModelNotFound(
+                    f"model {model} is not pulled on {host}; run `ollama pull {model}`."
+                )
+            if 400 <= exc.status_code < 500:
+                return BadRequest(f"Ollama refused the request: {exc.error}")
+            return RequestFailed(f"Ollama failed on this request: {exc.error}")
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestFailed(f"Ollama at {host} did not answer in time ({exc!r}).")
+        if isinstance(exc, httpx.HTTPError):
+            return RequestFailed(f"HTTP error talking to Ollama at {host}: {exc!r}")
+        return exc
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client._client.aclose()
+        self._clients.clear()
+
+
+async def is_reachable(host: str, timeout: float = 2.0) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.get(host.rstrip("/") + "/api/version")
+            return response.status_code == 200
+    except httpx.HTTPError:
+        return False

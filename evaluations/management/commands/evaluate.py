@@ -1,0 +1,208 @@
+"""`python manage.py evaluate CANDIDATES.csv --out SCORED.csv`: the engine from a terminal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evaluations import csvio, export, metrics, services
+from evaluations.models import File, Run
+
+SWEEP_SECONDS = 5.0
+
+
+class Command(BaseCommand):
+    help = (
+        "Score a candidate CSV with the local LLM and write the scored CSV. Re-running the "
+        "same command after an interruption resumes the unfinished run of the same file."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("candidates", help="The candidate CSV file.")
+        parser.add_argument("--out", required=True, help="Where to write the scored CSV.")
+        parser.add_argument("--rubric", default=None, help="Rubric name (default: the default).")
+        parser.add_argument(
+            "--id-column",
+            default=None,
+            help="Column with a unique candidate ID (default: "
+            "a column named id/candidate_id if there is one, else row numbers).",
+        )
+        parser.add_argument("--model", default="", help="Model name (e.g. gemma3:12b).")
+        parser.add_argument("--backend", default="", choices=["", "auto", "ollama", "embedded"])
+        parser.add_argument("--pack-size", type=int, default=1, help="Candidates per request.")
+        parser.add_argument("--fresh", action="store_true", help="Start anew; do not resume.")
+        parser.add_argument("--bom", action="store_true", help="Write a BOM (for Excel).")
+        parser.add_argument("--notify", default="", help="Email address to tell when done.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        source = Path(opts["candidates"])
+        if not source.is_file():
+            raise CommandError(f"No such file: {source}")
+        call_command("migrate", verbosity=0, interactive=False)
+
+        run = (
+            None
+            if opts["fresh"]
+            else services.run_find_resumable(sha256=services.sha256_of(source))
+        )
+        if run is not None:
+            self.stdout.write(
+                f"Resuming run {run.public_id}: {run.finished_count} of {run.total_count} "
+                "already finished."
+            )
+            if run.status == Run.Status.PAUSED:
+                services.run_resume(run=run)
+        else:
+            run = self._create(source, opts)
+
+        cluster = _ensure_cluster()
+        try:
+            run = self._watch(run)
+        except KeyboardInterrupt:
+            self.stderr.write(
+                "\nStopped. The run is kept: run the same command again to resume it."
+            )
+            sys.exit(130)
+        finally:
+            if cluster is not None:
+                _stop_cluster(cluster)
+
+        if run.status == Run.Status.COMPLETED:
+            out = Path(opts["out"])
+            if opts["bom"] or run.output_file is None:
+                export.write_scored_csv(run, out, bom=opts["bom"])
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run.output_file.abspath, out)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Done: {run.done_count} scored, {run.failed_count} failed, of "
+                    f"{run.total_count}. Wrote {out}"
+                )
+            )
+            return
+        raise CommandError(f"Run {run.public_id} ended {run.status}: {run.status_message}")
+
+    def _create(self, source: Path, opts: dict[str, Any]) -> Run:
+        try:
+            layout = csvio.sniff(source)
+        except csvio.CsvProblem as problem:
+            raise CommandError(problem.message) from problem
+        id_column = opts["id_column"] or services.guess_id_column(layout.header)
+        if id_column and not opts["id_column"]:
+            self.stdout.write(f"Using column '{id_column}' as the candidate ID (--id-column).")
+        try:
+            rubric = services.rubric_get(opts["rubric"])
+            input_file = services.file_create(
+                owner=None, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
+            )
+            run = services.run_create(
+                owner=None,
+                input_file=input_file,
+                rubric=rubric,
+                model=opts["model"],
+                backend=opts["backend"],
+                id_column=id_column,
+                pack_size=opts["pack_size"],
+                notify_email=opts["notify"],
+            )
+        except services.InputError as exc:
+            raise CommandError(exc.message) from exc
+        if run.status == Run.Status.FAILED:
+            for error in run.errors:
+                self.stderr.write(f"  - {error['message']}")
+            raise CommandError(f"The file cannot be scored: {run.status_message}")
+        notice = run.options.get("notice")
+        if notice:
+            self.stdout.write(self.style.WARNING(notice))
+        self.stdout.write(
+            f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
+        )
+        return run
+
+    def _watch(self, run: Run) -> Run:
+        tty = self.stdout.isatty()
+        last_sweep = last_line = 0.0
+        while True:
+            run.refresh_from_db()
+            now = time.monotonic()
+            if now - last_sweep >= SWEEP_SECONDS:
+                # Recover from dead workers without waiting for the scheduled sweep.
+                services.sweep()
+                last_sweep = now
+            figures = metrics.run_progress(run)
+            if tty or now - last_line >= 5 or run.is_terminal or run.status == Run.Status.PAUSED:
+                self.stdout.write(_bar(figures), ending="\r" if tty else "\n")
+                self.stdout.flush()
+                last_line = now
+            if run.is_terminal:
+                if tty:
+                    self.stdout.write("")
+                return run
+            if run.status == Run.Status.PAUSED:
+                if tty:
+                    self.stdout.write("")
+                raise CommandError(f"The run is paused: {run.status_message}")
+            time.sleep(0.5)
+
+
+def _bar(f: dict[str, Any], width: int = 30) -> str:
+    total = f["total"] or 1
+    filled = int(width * f["finished"] / total)
+    rate = f["throughput_per_sec"]
+    eta = f["eta_seconds"]
+    eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {f['finished']}/{f['total']} "
+        f"done {f['done']}  failed {f['failed']}  "
+        f"{(f'{rate:.1f}' if rate is not None else '-')}/s  ETA {eta_text}  {f['status']}"
+    )
+
+
+def _stop_cluster(cluster: Any, timeout: float = 15.0) -> None:
+    """Stop the cluster we started; a worker killed while holding one of the cluster's
+    queue locks can leave its shutdown waiting forever, so do not wait forever."""
+    import psutil
+
+    cluster.stop_event.set()
+    cluster.sentinel.join(timeout)
+    if cluster.sentinel.is_alive():
+        for child in psutil.Process().children(recursive=True):
+            child.kill()
+
+
+def _alive(stat: Any) -> bool:
+    """A cluster's stats outlive it by a few seconds; on this host, ask the OS."""
+    if getattr(stat, "host", None) != socket.gethostname():
+        return True
+    try:
+        os.kill(int(stat.pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _ensure_cluster() -> Any:
+    """Start a worker cluster in this process unless one is already running."""
+    from django_q.brokers import get_broker
+    from django_q.cluster import Cluster
+    from django_q.status import Stat
+
+    broker = get_broker()
+    if any(_alive(stat) for stat in Stat.get_all(broker=broker)):
+        return None
+    cluster = Cluster(broker)
+    cluster.start()
+    # Cluster() took over SIGINT to stop itself; we want Ctrl-C to reach our loop too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return cluster

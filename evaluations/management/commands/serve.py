@@ -1,0 +1,72 @@
+"""`python manage.py serve [--port 4080]`: migrate, then the web server and the workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from evaluations.llm import resolve_backend
+
+
+class Command(BaseCommand):
+    help = "Run hrbatch: the web server and the django-q2 worker cluster, in the foreground."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 4080)))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--threads", type=int, default=8, help="Web server threads.")
+        parser.add_argument("--no-workers", action="store_true", help="Web server only.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from waitress import serve
+
+        from hrbatch.wsgi import application
+
+        call_command("migrate", verbosity=0, interactive=False)
+        call_command("collectstatic", verbosity=0, interactive=False)
+        choice = resolve_backend()
+        backend = choice.name
+        if backend == "ollama":
+            backend += f" at {', '.join(settings.HRBATCH['OLLAMA_HOSTS'])}"
+        self.stdout.write(f"LLM backend: {backend}")
+        if choice.notice:
+            self.stdout.write(self.style.WARNING(choice.notice))
+
+        cluster = None
+        if not opts["no_workers"]:
+            cluster = subprocess.Popen(
+                [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
+                cwd=settings.BASE_DIR,
+            )
+        url = f"http://{opts['host']}:{opts['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"hrbatch is running at {url}  (Ctrl-C stops it)"))
+        self.stdout.flush()
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            serve(
+                application,
+                host=opts["host"],
+                port=opts["port"],
+                threads=opts["threads"],
+                # Candidate files can be hundreds of MB.
+                max_request_body_size=settings.HRBATCH_MAX_UPLOAD_BYTES + (1 << 20),
+                channel_timeout=300,
+                _quiet=True,
+            )
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if cluster is not None and cluster.poll() is None:
+                cluster.send_signal(signal.SIGTERM)
+                try:
+                    cluster.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    cluster.kill()
+            self.stdout.write("hrbatch stopped.")

@@ -1,0 +1,124 @@
+"""Run figures, one source for the web page, the API and the CLI."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Item, Run
+
+log = logging.getLogger(__name__)
+
+# Enough first answers to include the cold start of every server slot.
+COLD_SAMPLE = 50
+
+
+def run_progress(run: Run) -> dict[str, Any]:
+    now = timezone.now()
+    finished = run.finished_count
+    pending = run.pending_count
+    throughput = _throughput(run, now)
+    eta = int(pending / throughput) if throughput and pending and run.is_live else None
+    started = run.in_progress_at
+    end = run.completed_at or run.cancelled_at or run.failed_at or now
+    return {
+        "status": run.status,
+        "total": run.total_count,
+        "done": run.done_count,
+        "failed": run.failed_count,
+        "cancelled": run.cancelled_count,
+        "pending": pending,
+        "finished": finished,
+        "percent": round(100.0 * finished / run.total_count, 1) if run.total_count else 0.0,
+        "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
+        "eta_seconds": eta,
+        "elapsed_seconds": int((end - started).total_seconds()) if started else 0,
+        "prompt_tokens": run.prompt_tokens,
+        "completion_tokens": run.completion_tokens,
+        "token_savings_pct": token_savings_pct(run),
+        "error_rate_pct": round(100.0 * run.failed_count / finished, 1) if finished else 0.0,
+        "gpu": gpu_memory(),
+        "backend": run.backend,
+        "model": run.model,
+    }
+
+
+def _throughput(run: Run, now: Any) -> float | None:
+    """Items finished per second over the last window (or since the run started)."""
+    if not run.in_progress_at:
+        return None
+    window = settings.HRBATCH["THROUGHPUT_WINDOW_SECONDS"]
+    end = now if run.is_live or run.status == Run.Status.PAUSED else (run.last_progress_at or now)
+    since = max(end - timedelta(seconds=window), run.in_progress_at)
+    seconds = (end - since).total_seconds()
+    if seconds <= 0:
+        return None
+    count = Item.objects.filter(run_id=run.pk, finished_at__gt=since, finished_at__lte=end).count()
+    return count / seconds
+
+
+def token_savings_pct(run: Run) -> float | None:
+    """Share of prompt tokens the server did not have to evaluate thanks to its cache.
+
+    Exact where the backend reports cached tokens; otherwise measured from durations
+    (Ollama ≤ 0.12 counts the whole prompt in prompt_eval_count even when cached):
+    the time actually spent against what the same tokens cost cold.
+    """
+    if not run.prompt_tokens:
+        return None
+    if run.cached_tokens:
+        return round(100.0 * run.cached_tokens / run.prompt_tokens, 1)
+    if not run.prompt_eval_ns:
+        return None
+    sample = Item.objects.filter(
+        run_id=run.pk, status=Item.Status.DONE, prompt_eval_ns__gt=0, prompt_tokens__gt=0
+    ).order_by("finished_at", "id")[:COLD_SAMPLE]
+    cold = max(
+        (ns / tokens for ns, tokens in sample.values_list("prompt_eval_ns", "prompt_tokens")),
+        default=0,
+    )
+    if not cold:
+        return None
+    saved = 1.0 - run.prompt_eval_ns / (run.prompt_tokens * cold)
+    return round(100.0 * min(max(saved, 0.0), 1.0), 1)
+
+
+@functools.cache
+def _nvml() -> Any:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        return pynvml
+    except Exception:  # no NVIDIA driver here: GPU figures are simply unknown
+        return None
+
+
+def gpu_memory() -> list[dict[str, Any]] | None:
+    """Memory of each NVIDIA GPU on this machine, or None when there is none."""
+    nvml = _nvml()
+    if nvml is None:
+        return None
+    try:
+        gpus = []
+        for index in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+            name = nvml.nvmlDeviceGetName(handle)
+            gpus.append(
+                {
+                    "index": index,
+                    "name": name.decode() if isinstance(name, bytes) else name,
+                    "used_bytes": int(memory.used),
+                    "total_bytes": int(memory.total),
+                }
+            )
+        return gpus
+    except Exception:
+        log.debug("reading GPU memory failed", exc_info=True)
+        return None

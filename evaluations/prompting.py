@@ -1,0 +1,215 @@
+"""Prompts, output schema and output parsing for rubric runs.
+
+Decided in DESIGN.md: one stateless request per candidate (or a pack of K), a
+byte-identical shared prefix (rubric + instructions) with the candidate last, and a
+short output constrained by a JSON schema of integer scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SCORE_MIN = 1
+SCORE_MAX = 10
+RATIONALE_MAX_CHARS = 300
+# Tokens of JSON a model needs for five small integers (keys, braces, whitespace).
+SCORES_TOKENS = 64
+RATIONALE_TOKENS = 110
+# Conservative: real tokenizers average about 4 characters per token on English text,
+# so sizing the context at 3 leaves room rather than letting the server truncate.
+CHARS_PER_TOKEN = 3.0
+MESSAGE_OVERHEAD_TOKENS = 16
+
+
+class InvalidOutput(ValueError):
+    """The model's answer did not match the schema; worth a retry."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str
+    description: str
+    anchors: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PromptPlan:
+    """Everything that is shared by every request of one run."""
+
+    system: str
+    criteria: tuple[str, ...]
+    rationale: bool
+    pack_size: int
+
+    @property
+    def hash(self) -> str:
+        body = json.dumps(
+            {"system": self.system, "schema": self.schema(self.pack_size)}, sort_keys=True
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def schema(self, count: int) -> dict[str, Any]:
+        one = scores_schema(self.criteria, self.rationale)
+        if self.pack_size == 1:
+            return one
+        keys = [f"candidate_{i}" for i in range(1, count + 1)]
+        return {
+            "type": "object",
+            "properties": {k: one for k in keys},
+            "required": keys,
+        }
+
+    def messages(self, candidates: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+        """The chat messages for one request: the shared prefix, then the candidate(s)."""
+        if self.pack_size == 1:
+            if len(candidates) != 1:
+                raise ValueError("one candidate per request when pack_size is 1")
+            user = "Candidate:\n" + candidate_text(candidates[0])
+        else:
+            parts = [f"Score each of these {len(candidates)} candidates on its own."]
+            for i, fields in enumerate(candidates, start=1):
+                parts.append(f"### candidate_{i}\n{candidate_text(fields)}")
+            user = "\n\n".join(parts)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+    def num_predict(self, count: int) -> int:
+        per = SCORES_TOKENS + (RATIONALE_TOKENS if self.rationale else 0)
+        return per * count + (16 if count > 1 else 0)
+
+    def parse(self, content: str, count: int) -> list[dict[str, Any]]:
+        """Validate the model's JSON; one {"scores", "rationale"?} per candidate, in order."""
+        try:
+            data = json.loads(content)
+        except (TypeError, ValueError) as exc:
+            raise InvalidOutput(f"the model did not answer with JSON: {_clip(content)}") from exc
+        if self.pack_size == 1:
+            return [parse_scores(data, self.criteria, self.rationale)]
+        if not isinstance(data, dict):
+            raise InvalidOutput(f"expected a JSON object, got: {_clip(content)}")
+        results = []
+        for i in range(1, count + 1):
+            key = f"candidate_{i}"
+            if key not in data:
+                raise InvalidOutput(f"the answer has no scores for {key}")
+            results.append(parse_scores(data[key], self.criteria, self.rationale))
+        return results
+
+
+def plan_for(
+    *,
+    instructions: str,
+    criteria: Sequence[Mapping[str, Any]],
+    rationale: bool,
+    pack_size: int = 1,
+) -> PromptPlan:
+    crits = [
+        Criterion(
+            key=c["key"],
+            label=c.get("label") or c["key"],
+            description=c.get("description", ""),
+            anchors=c.get("anchors") or {},
+        )
+        for c in criteria
+    ]
+    return PromptPlan(
+        system=system_prompt(instructions, crits, rationale=rationale, pack_size=pack_size),
+        criteria=tuple(c.key for c in crits),
+        rationale=rationale,
+        pack_size=pack_size,
+    )
+
+
+def system_prompt(
+    instructions: str, criteria: Sequence[Criterion], *, rationale: bool, pack_size: int
+) -> str:
+    lines = [instructions.strip(), "", "Criteria (each scored 1-10):"]
+    for c in criteria:
+        lines.append(f"- {c.key} ({c.label}): {c.description}".rstrip())
+        for level in ("1", "4", "7", "10"):
+            if level in c.anchors:
+                lines.append(f"    {level} = {c.anchors[level]}")
+    keys = ", ".join(f'"{c.key}"' for c in criteria)
+    answer = f"an object with the integer keys {keys}"
+    if rationale:
+        answer += (
+            f' and "rationale": one or two sentences (at most {RATIONALE_MAX_CHARS} '
+            "characters) citing the evidence"
+        )
+    lines.append("")
+    if pack_size == 1:
+        lines.append(f"Answer with JSON only: {answer}.")
+    else:
+        lines.append(
+            "You will be given several candidates labelled candidate_1, candidate_2, and so "
+            "on. Score each one independently, as if it were the only one. Answer with JSON "
+            f"only: an object whose key for each candidate is its label and whose value is "
+            f"{answer}."
+        )
+    return "\n".join(lines)
+
+
+def candidate_text(fields: Mapping[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
+
+
+def scores_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        key: {"type": "integer", "minimum": SCORE_MIN, "maximum": SCORE_MAX} for key in criteria
+    }
+    required = list(criteria)
+    if rationale:
+        properties["rationale"] = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
+        required.append("rationale")
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def parse_scores(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidOutput(f"expected a JSON object of scores, got: {_clip(json.dumps(data))}")
+    scores: dict[str, int] = {}
+    for key in criteria:
+        if key not in data:
+            raise InvalidOutput(f'the answer has no "{key}" score')
+        value = data[key]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidOutput(f'"{key}" is not a whole number: {value!r}')
+        if not SCORE_MIN <= value <= SCORE_MAX:
+            raise InvalidOutput(f'"{key}" is {value}, outside {SCORE_MIN}-{SCORE_MAX}')
+        scores[key] = value
+    result: dict[str, Any] = {"scores": scores}
+    if rationale:
+        text = data.get("rationale")
+        result["rationale"] = str(text).strip()[:RATIONALE_MAX_CHARS] if text else ""
+    return result
+
+
+def estimate_tokens(text_chars: int) -> int:
+    return math.ceil(text_chars / CHARS_PER_TOKEN)
+
+
+def size_num_ctx(
+    *, prompt_chars: int, num_predict: int, cap: int, model_context: int | None = None
+) -> int:
+    """A context window that holds the longest prompt of the run plus the answer.
+
+    One value per run: Ollama reloads the model whenever num_ctx changes.
+    """
+    needed = estimate_tokens(prompt_chars) + MESSAGE_OVERHEAD_TOKENS * 2 + num_predict
+    size = max(2048, 1024 * math.ceil(needed / 1024))
+    limit = min(cap, model_context) if model_context else cap
+    return min(size, limit)
+
+
+def _clip(text: str | None, limit: int = 120) -> str:
+    text = (text or "").strip().replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,615 @@
+"""Every write to File / Run / Item goes through here: web, API, CLI and admin alike.
+
+Functions are keyword-only and named <entity>_<action> (HackSoft style). The LLM is never
+called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import csvio, prompting
+from .llm import BackendError, make_backend, resolve_backend
+from .models import File, Item, Rubric, Run
+from .rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
+
+log = logging.getLogger(__name__)
+
+ROLE_ID = "id"
+ROLE_MODEL = "model"
+ROLE_AUDIT = "audit"
+ROLE_IGNORE = "ignore"
+ROLES = (ROLE_ID, ROLE_MODEL, ROLE_AUDIT, ROLE_IGNORE)
+
+# Columns that say who a person is rather than what they can do: kept in the output,
+# never shown to the model unless someone decides otherwise.
+_PERSONAL = re.compile(
+    r"(^|_|\b)(name|first.?name|last.?name|full.?name|surname|e.?mail|phone|mobile|tel|"
+    r"address|street|zip|postcode|postal|city|birth|dob|age|gender|sex|race|ethnicity|"
+    r"religion|nationality|marital|photo|linkedin|url)($|_|\b)",
+    re.IGNORECASE,
+)
+_ID_LIKE = re.compile(r"^(id|candidate.?id|applicant.?id|application.?id|row.?id|uid|key)$", re.I)
+
+
+class InputError(Exception):
+    """The caller asked for something impossible; `message` says what to change."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- Files -------------------------------------------------------------------------
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename or "upload").name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "upload"
+
+
+def file_create(
+    *,
+    owner: AbstractBaseUser | None,
+    source: BinaryIO | Path | Iterable[bytes],
+    filename: str,
+    purpose: str,
+) -> File:
+    """Stream `source` into the data directory, hashing as it goes (never all in memory)."""
+    file = File(owner=owner, purpose=purpose, filename=Path(filename).name or "upload")
+    relative = Path("files") / file.id / _safe_name(filename)
+    target = Path(settings.DATA_DIR) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    if isinstance(source, Path):
+        chunks: Iterable[bytes] = _read_chunks(source)
+    elif hasattr(source, "read"):
+        chunks = iter(lambda: source.read(1 << 20), b"")  # type: ignore[union-attr]
+    else:
+        chunks = source  # type: ignore[assignment]
+    with open(target, "wb") as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    file.path = str(relative)
+    file.bytes = size
+    file.sha256 = digest.hexdigest()
+    file.save()
+    return file
+
+
+def _read_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
+def file_delete(*, file: File) -> None:
+    shutil.rmtree(file.abspath.parent, ignore_errors=True)
+    file.delete()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in _read_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- Rubrics -------------------------------------------------------------------------
+
+
+def rubric_default() -> Rubric:
+    """The newest version of the default rubric (seeded by a migration; recreated if gone)."""
+    rubric = Rubric.objects.filter(name=DEFAULT_RUBRIC_NAME).order_by("-version").first()
+    if rubric is None:
+        rubric, _ = Rubric.objects.get_or_create(
+            name=DEFAULT_RUBRIC_NAME,
+            version=1,
+            defaults={"instructions": DEFAULT_INSTRUCTIONS, "criteria": DEFAULT_CRITERIA},
+        )
+    return rubric
+
+
+def rubric_get(name: str | None) -> Rubric:
+    if not name:
+        return rubric_default()
+    rubric = Rubric.objects.filter(name=name).order_by("-version").first()
+    if rubric is None:
+        names = ", ".join(sorted(set(Rubric.objects.values_list("name", flat=True))))
+        raise InputError(f"There is no rubric called {name!r}. Rubrics: {names}.")
+    return rubric
+
+
+# --- Columns -------------------------------------------------------------------------
+
+
+def guess_id_column(header: list[str]) -> str | None:
+    return next((c for c in header if _ID_LIKE.match(c.strip())), None)
+
+
+def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
+    """ID → id; personal data → audit (kept, never shown to the model); the rest → model."""
+    roles = {}
+    for column in header:
+        if column == id_column:
+            roles[column] = ROLE_ID
+        elif _PERSONAL.search(column.replace(" ", "_")):
+            roles[column] = ROLE_AUDIT
+        else:
+            roles[column] = ROLE_MODEL
+    return roles
+
+
+# --- Runs: create and ingest ------------------------------------------------------------
+
+
+def run_create(
+    *,
+    owner: AbstractBaseUser | None,
+    input_file: File,
+    rubric: Rubric | None = None,
+    model: str = "",
+    backend: str = "",
+    id_column: str | None = None,
+    roles: dict[str, str] | None = None,
+    pack_size: int = 1,
+    notify_email: str = "",
+    name: str = "",
+    start: bool = True,
+    rerun_of: Run | None = None,
+) -> Run:
+    """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
+
+    A file that cannot be used gives a run in `failed` with its errors (row numbers and
+    fixes) and no Items, never a half-created run that looks valid.
+    """
+    if pack_size < 1 or pack_size > 16:
+        raise InputError("Pack size must be between 1 and 16 candidates per request.")
+    run = Run.objects.create(
+        owner=owner,
+        kind=Run.Kind.RUBRIC,
+        input_file=input_file,
+        rubric=rubric or rubric_default(),
+        model=model,
+        backend=backend,
+        options={"pack_size": pack_size},
+        notify_email=notify_email,
+        name=name or input_file.filename,
+        rerun_of=rerun_of,
+    )
+    run_ingest(run=run, id_column=id_column, roles=roles)
+    if start and run.status == Run.Status.VALIDATING:
+        run_start(run=run)
+    return run
+
+
+def run_ingest(
+    *, run: Run, id_column: str | None = None, roles: dict[str, str] | None = None
+) -> Run:
+    """Stream the CSV into Items in chunks; on any problem, fail the run and keep no Items."""
+    conf = settings.HRBATCH
+    path = run.input_file.abspath
+    try:
+        layout = csvio.sniff(path)
+        if id_column is not None and id_column not in layout.header:
+            # read_records words this one best (it suggests near matches).
+            next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
+    except csvio.CsvProblem as problem:
+        return _fail_validation(run, [_problem_dict(problem.code, problem.message, problem.row)])
+
+    header = layout.header
+    roles = dict(roles or default_roles(header, id_column))
+    unknown = sorted(set(roles) - set(header))
+    bad_roles = sorted({r for r in roles.values() if r not in ROLES})
+    if unknown or bad_roles:
+        detail = (
+            f"no such columns: {', '.join(unknown)}" if unknown else f"unknown roles: {bad_roles}"
+        )
+        return _fail_validation(run, [_problem_dict("bad_roles", f"Column roles: {detail}.")])
+    for column in header:
+        roles.setdefault(column, ROLE_IGNORE)
+    if id_column:
+        roles[id_column] = ROLE_ID
+    model_columns = [i for i, c in enumerate(header) if roles[c] == ROLE_MODEL]
+    if not model_columns:
+        return _fail_validation(
+            run,
+            [_problem_dict("no_model_columns", "Choose at least one column to show the model.")],
+        )
+    other_columns = [i for i, c in enumerate(header) if roles[c] in (ROLE_AUDIT, ROLE_IGNORE)]
+    id_index = header.index(id_column) if id_column else None
+
+    Run.objects.filter(pk=run.pk).update(
+        columns={
+            "encoding": layout.encoding,
+            "encoding_label": layout.encoding_label,
+            "delimiter": layout.delimiter,
+            "delimiter_label": layout.delimiter_label,
+            "header": header,
+            "id_column": id_column,
+            "roles": roles,
+        }
+    )
+
+    errors: list[dict[str, Any]] = []
+    warnings = 0
+    batch: list[Item] = []
+    total = 0
+    max_chars = 0
+    try:
+        for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
+            if problem is not None:
+                if problem.code == "empty_row":
+                    warnings += 1
+                    continue
+                errors.append(_problem_dict(problem.code, problem.message, problem.row))
+                if len(errors) >= conf["MAX_VALIDATION_ERRORS"]:
+                    break
+                continue
+            if errors or values is None:
+                continue  # keep reading to report every problem, but insert nothing more
+            fields = {header[i]: values[i] for i in model_columns}
+            max_chars = max(max_chars, len(prompting.candidate_text(fields)))
+            batch.append(
+                Item(
+                    run_id=run.pk,
+                    line=row,
+                    custom_id=values[id_index] if id_index is not None else f"row-{row}",
+                    input=fields,
+                    extra={header[i]: values[i] for i in other_columns},
+                )
+            )
+            if len(batch) >= conf["INGEST_BATCH"]:
+                total += _insert(batch)
+                batch = []
+    except csvio.CsvProblem as problem:
+        errors.append(_problem_dict(problem.code, problem.message, problem.row))
+    if errors:
+        Item.objects.filter(run_id=run.pk).delete()
+        return _fail_validation(run, errors)
+    total += _insert(batch)
+    run.total_count = total
+    run.max_input_chars = max_chars
+    run.status_message = (
+        f"{warnings} empty row{'s' if warnings != 1 else ''} skipped." if warnings else ""
+    )
+    run.save(update_fields=["total_count", "max_input_chars", "status_message"])
+    run.refresh_from_db(fields=["columns"])
+    return run
+
+
+def _insert(batch: list[Item]) -> int:
+    if batch:
+        with transaction.atomic():
+            Item.objects.bulk_create(batch)
+    return len(batch)
+
+
+def _problem_dict(code: str, message: str, line: int | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "line": line}
+
+
+def _fail_validation(run: Run, errors: list[dict[str, Any]]) -> Run:
+    count = len(errors)
+    first = errors[0]["message"]
+    run.errors = errors
+    run.status = Run.Status.FAILED
+    run.failed_at = timezone.now()
+    run.status_message = first if count == 1 else f"{count} problems in the file; first: {first}"
+    run.total_count = 0
+    run.save(update_fields=["errors", "status", "failed_at", "status_message", "total_count"])
+    return run
+
+
+# --- Runs: start, dispatch -----------------------------------------------------------
+
+
+def run_start(*, run: Run) -> Run:
+    """Pick the backend and model, size the prompt, and hand the Items to the workers."""
+    conf = settings.HRBATCH
+    choice = resolve_backend(run.backend or None)
+    backend = make_backend(choice.name)
+    model = run.model or backend.default_model
+    if choice.name == "embedded" and run.model and run.model != backend.default_model:
+        model = backend.default_model  # auto fell back: the asked-for model is not here
+    try:
+        info = asyncio.run(_model_info(backend, model))
+    except BackendError as exc:
+        run.backend, run.model = choice.name, model
+        run.status = Run.Status.PAUSED
+        run.paused_at = timezone.now()
+        run.status_message = f"{exc} Then resume the run."
+        run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
+        return run
+
+    options = dict(run.options)
+    if run.kind == Run.Kind.RUBRIC:
+        plan = plan_for_run(run)
+        pack = plan.pack_size
+        num_predict = plan.num_predict(pack)
+        options["num_predict"] = num_predict
+        options["num_ctx"] = prompting.size_num_ctx(
+            prompt_chars=len(plan.system) + pack * (run.max_input_chars + 40) + 200,
+            num_predict=num_predict,
+            cap=conf["MAX_NUM_CTX"],
+            model_context=info.context_length,
+        )
+        run.prompt_hash = plan.hash
+    options.setdefault("seed", conf["SEED"])
+    options.setdefault("temperature", 0.0)
+    options["keep_alive"] = conf["KEEP_ALIVE"]
+    if choice.notice or backend.is_demo:
+        options["notice"] = choice.notice or (
+            "The embedded demo model's scores are for trying the app, not for hiring decisions."
+        )
+    run.backend = choice.name
+    run.model = model
+    run.model_digest = info.digest
+    run.options = options
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Run.objects.filter(
+            pk=run.pk, status__in=[Run.Status.VALIDATING, Run.Status.PAUSED]
+        ).update(
+            backend=run.backend,
+            model=run.model,
+            model_digest=run.model_digest,
+            prompt_hash=run.prompt_hash,
+            options=options,
+            status=Run.Status.IN_PROGRESS,
+            in_progress_at=F("in_progress_at") if run.in_progress_at else now,
+            status_message="",
+            last_progress_at=now,
+        )
+        if updated:
+            _dispatch(run)
+    run.refresh_from_db()
+    return run
+
+
+async def _model_info(backend: Any, model: str) -> Any:
+    try:
+        return await backend.model_info(model)
+    finally:
+        await backend.aclose()
+
+
+def plan_for_run(run: Run) -> prompting.PromptPlan:
+    rubric = run.rubric
+    assert rubric is not None
+    return prompting.plan_for(
+        instructions=rubric.instructions,
+        criteria=rubric.criteria,
+        rationale=rubric.rationale,
+        pack_size=run.pack_size,
+    )
+
+
+def chunk_size_for(total: int) -> int:
+    """Spread small runs over every worker; cap chunks so a lost task costs little."""
+    conf = settings.HRBATCH
+    workers = int(settings.Q_CLUSTER.get("workers") or 1)
+    per_worker = math.ceil(total / max(workers * 2, 1))
+    return max(min(per_worker, conf["CHUNK_SIZE"]), min(20, conf["CHUNK_SIZE"]), 1)
+
+
+def _dispatch(run: Run, *, ids: Iterable[int] | None = None) -> int:
+    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits."""
+    if ids is None:
+        ids = (
+            Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .iterator(chunk_size=5000)
+        )
+    size = chunk_size_for(run.total_count)
+    ranges: list[tuple[int, int]] = []
+    current: list[int] = []
+    for item_id in ids:
+        current.append(item_id)
+        if len(current) == size:
+            ranges.append((current[0], current[-1]))
+            current = []
+    if current:
+        ranges.append((current[0], current[-1]))
+
+    run_id, group = run.pk, run.public_id
+
+    def enqueue() -> None:
+        from django_q.tasks import async_task
+
+        for lo, hi in ranges:
+            async_task(
+                "evaluations.tasks.process_chunk",
+                run_id,
+                lo,
+                hi,
+                group=group,
+                task_name=f"{group}:{lo}-{hi}",
+            )
+
+    transaction.on_commit(enqueue)
+    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    return len(ranges)
+
+
+# --- Runs: pause, resume, cancel -------------------------------------------------------
+
+
+def run_pause(*, run: Run, reason: str = "") -> bool:
+    """Workers finish the requests in flight, then leave the rest pending."""
+    updated = Run.objects.filter(
+        pk=run.pk, status__in=[Run.Status.IN_PROGRESS, Run.Status.VALIDATING]
+    ).update(status=Run.Status.PAUSED, paused_at=timezone.now(), status_message=reason)
+    run.refresh_from_db()
+    return bool(updated)
+
+
+def run_resume(*, run: Run) -> bool:
+    if run.status != Run.Status.PAUSED:
+        return False
+    run_start(run=run)
+    # Still paused means the backend is still unavailable (see status_message).
+    return run.status != Run.Status.PAUSED
+
+
+def run_cancel(*, run: Run) -> bool:
+    """Stop a run: what is done stays done, the rest is cancelled, outputs are written."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Run.objects.filter(
+            pk=run.pk,
+            status__in=[
+                Run.Status.VALIDATING,
+                Run.Status.IN_PROGRESS,
+                Run.Status.PAUSED,
+                Run.Status.FINALIZING,
+            ],
+        ).update(status=Run.Status.CANCELLING, cancelling_at=now)
+        if updated:
+            _cancel_unclaimed(run.pk)
+    run.refresh_from_db()
+    if updated:
+        run_finalize_if_done(run_id=run.pk)
+        run.refresh_from_db()
+    return bool(updated)
+
+
+def _cancel_unclaimed(run_id: int, token: str | None = None) -> int:
+    """Cancel pending Items no live worker holds (or those `token` held)."""
+    items = Item.objects.filter(run_id=run_id, status=Item.Status.PENDING)
+    if token is None:
+        items = items.filter(Q(lease_token=None) | Q(lease_until__lt=timezone.now()))
+    else:
+        items = items.filter(lease_token=token)
+    count = items.update(
+        status=Item.Status.CANCELLED, lease_token=None, lease_until=None, finished_at=timezone.now()
+    )
+    if count:
+        Run.objects.filter(pk=run_id).update(cancelled_count=F("cancelled_count") + count)
+    return count
+
+
+# --- Runs: finalize ----------------------------------------------------------------------
+
+
+def run_finalize_if_done(*, run_id: int) -> bool:
+    """Write the outputs and set the final status once no Item is pending (idempotent)."""
+    run = Run.objects.get(pk=run_id)
+    if run.status not in (Run.Status.IN_PROGRESS, Run.Status.CANCELLING):
+        return False
+    if run.status == Run.Status.CANCELLING:
+        # Items whose worker died while the run was being cancelled.
+        _cancel_unclaimed(run.pk)
+        run.refresh_from_db()
+    if run.pending_count:
+        return False
+    claimed = Run.objects.filter(pk=run.pk, status=run.status).update(
+        status=Run.Status.FINALIZING, finalizing_at=timezone.now()
+    )
+    if not claimed:
+        return False  # another worker is finalizing it
+    final = Run.Status.CANCELLED if run.status == Run.Status.CANCELLING else Run.Status.COMPLETED
+    return _finalize(run, final)
+
+
+def _finalize(run: Run, final: str) -> bool:
+    from . import export, notify
+
+    run.refresh_from_db()
+    output = export.write_outputs(run)
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": final}
+    fields["cancelled_at" if final == Run.Status.CANCELLED else "completed_at"] = now
+    if output:
+        fields["output_file"] = output
+    Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(**fields)
+    run.refresh_from_db()
+    notify.run_finished(run=run)
+    return True
+
+
+# --- Recovery --------------------------------------------------------------------------
+
+
+def sweep() -> dict[str, int]:
+    """Periodic recovery: re-queue Items of dead workers, finish stuck runs.
+
+    Idempotent and safe to run from several machines at once.
+    """
+    conf = settings.HRBATCH
+    now = timezone.now()
+    report = {"released": 0, "redispatched": 0, "finalized": 0}
+
+    expired = Item.objects.filter(
+        lease_token__isnull=False, lease_until__lt=now, status=Item.Status.PENDING
+    )
+    run_ids = set(expired.values_list("run_id", flat=True).distinct())
+    for run_id in run_ids:
+        with transaction.atomic():
+            report["released"] += expired.filter(run_id=run_id).update(
+                lease_token=None, lease_until=None
+            )
+            run = Run.objects.get(pk=run_id)
+            if run.status == Run.Status.IN_PROGRESS:
+                _dispatch(run)
+                report["redispatched"] += 1
+
+    stall_before = now - timedelta(seconds=conf["STALL_SECONDS"])
+    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS).exclude(pk__in=run_ids):
+        if run.pending_count == 0:
+            continue
+        last = max(filter(None, [run.dispatched_at, run.last_progress_at, run.in_progress_at]))
+        live_leases = Item.objects.filter(
+            run_id=run.pk, lease_token__isnull=False, lease_until__gte=now
+        ).exists()
+        if last < stall_before and not live_leases:
+            with transaction.atomic():
+                _dispatch(run)
+            report["redispatched"] += 1
+
+    for run in Run.objects.filter(status__in=[Run.Status.IN_PROGRESS, Run.Status.CANCELLING]):
+        if run.pending_count == 0 or run.status == Run.Status.CANCELLING:
+            report["finalized"] += int(run_finalize_if_done(run_id=run.pk))
+    # A worker that died while writing the outputs leaves the run in `finalizing`.
+    stuck = now - timedelta(seconds=conf["LEASE_SECONDS"] * 5)
+    for run in Run.objects.filter(status=Run.Status.FINALIZING, finalizing_at__lt=stuck):
+        final = Run.Status.CANCELLED if run.cancelling_at else Run.Status.COMPLETED
+        if Run.objects.filter(pk=run.pk, finalizing_at=run.finalizing_at).update(finalizing_at=now):
+            report["finalized"] += int(_finalize(run, final))
+    return report
+
+
+def run_find_resumable(*, sha256: str, owner: AbstractBaseUser | None = None) -> Run | None:
+    """The newest unfinished run of the same input file content (CLI `evaluate` resumes it)."""
+    runs = Run.objects.filter(
+        input_file__sha256=sha256,
+        kind=Run.Kind.RUBRIC,
+        status__in=[
+            Run.Status.IN_PROGRESS,
+            Run.Status.PAUSED,
+            Run.Status.FINALIZING,
+            Run.Status.CANCELLING,
+        ],
+    )
+    if owner is not None:
+        runs = runs.filter(owner=owner)
+    return runs.order_by("-created_at").first()

@@ -1,0 +1,13 @@
+"""django-q2 task entry points: take ids, call the engine or a service. Nothing else."""
+
+from __future__ import annotations
+
+from . import engine, services
+
+
+def process_chunk(run_id: int, lo: int, hi: int) -> int:
+    return engine.process_chunk(run_id, lo, hi)
+
+
+def sweep() -> dict[str, int]:
+    return services.sweep()

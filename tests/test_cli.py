@@ -1,0 +1,220 @@
+"""`manage.py evaluate` as a person runs it: real processes, a real worker cluster, kill -9.
+
+Each test gets its own data directory (its own SQLite file) and talks to the fake Ollama
+server over HTTP. The database is read with sqlite3 directly, as a second process would.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluations.synthetic import write_candidates_csv
+from tests.fake_ollama import FakeOllama
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def slow_ollama() -> Iterator[FakeOllama]:
+    # 8 slots x 50 ms: a 300-candidate run lasts a few seconds, long enough to kill it.
+    with FakeOllama(slots=8, latency=0.05) as fake:
+        yield fake
+
+
+def _env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        HRBATCH_DATA_DIR=str(tmp_path / "data"),
+        HRBATCH_LLM_BACKEND="ollama",
+        OLLAMA_HOST=fake.url,
+        HRBATCH_WORKERS="2",
+        HRBATCH_CONCURRENCY="4",
+        # Quick recovery for the test: leases of dead workers run out after 3 s.
+        HRBATCH_LEASE_SECONDS="3",
+        HRBATCH_STALL_SECONDS="6",
+        HRBATCH_RETRY_BACKOFF="0.05",
+    )
+    env.update(extra)
+    return env
+
+
+def _evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "evaluate", str(source), "--out", str(out), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: kill -9 takes the whole cluster
+    )
+
+
+def _db(tmp_path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(tmp_path / "data" / "hrbatch.sqlite3", timeout=30)
+
+
+def _done_ids(tmp_path: Path) -> set[str]:
+    try:
+        with _db(tmp_path) as db:
+            rows = db.execute(
+                "SELECT custom_id FROM evaluations_item WHERE status = 'done'"
+            ).fetchall()
+    except sqlite3.OperationalError:  # not migrated yet
+        return set()
+    return {r[0] for r in rows}
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError(f"evaluate did not finish:\n{output}") from None
+    assert process.returncode == 0, output
+    return output
+
+
+def _requested_ids(fake: FakeOllama, notes: dict[str, str], start: int = 0) -> list[str]:
+    """Which candidates the server was asked about, from the requests it received."""
+    ids = []
+    for request in fake.requests[start:]:
+        user = request["messages"][-1]["content"]
+        ids += [cid for note, cid in notes.items() if note in user]
+    return ids
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_evaluate_scores_a_file_and_exits_zero(tmp_path: Path, slow_ollama: FakeOllama) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 60, seed=3)
+    out = tmp_path / "scored.csv"
+
+    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+
+    assert "Using column 'id' as the candidate ID" in output
+    assert "Done: 60 scored, 0 failed, of 60." in output
+    assert "60/60" in output
+    rows = _read(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+    assert all(r["status"] == "done" and 1 <= int(r["overall"]) <= 10 for r in rows)
+
+
+def test_killing_the_whole_cluster_then_rerunning_resumes_with_every_row_exactly_once(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 300, seed=5)
+    originals = _read(source)
+    notes = {r["cover_note"]: r["id"] for r in originals}
+    out = tmp_path / "scored.csv"
+    env = _env(tmp_path, slow_ollama)
+
+    first = _evaluate(source, out, env)
+    _wait_for(lambda: len(_done_ids(tmp_path)) >= 60, 60, "60 candidates scored")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate()
+    done_before = _done_ids(tmp_path)
+    requests_before = len(slow_ollama.requests)
+    assert 60 <= len(done_before) < 300
+    assert not out.exists()
+
+    output = _finish(_evaluate(source, out, env))
+
+    assert "Resuming run" in output
+    rows = _read(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in originals]  # each row once, in order
+    assert all(r["status"] == "done" for r in rows)
+    # Nothing that was already scored was sent again after the restart.
+    again = set(_requested_ids(slow_ollama, notes, requests_before)) & done_before
+    assert again == set()
+    with _db(tmp_path) as db:
+        runs = db.execute("SELECT status, done_count, total_count FROM evaluations_run").fetchall()
+    assert runs == [("completed", 300, 300)]
+    # After the restart each unfinished candidate was asked about exactly once; the work
+    # lost to the kill is what was in flight or not yet written (a flush is <= 0.25 s).
+    assert len(slow_ollama.requests) - requests_before == 300 - len(done_before)
+    assert requests_before - len(done_before) <= 8 + 50
+
+
+def test_a_worker_killed_mid_run_is_recovered_without_a_restart(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 300, seed=7)
+    out = tmp_path / "scored.csv"
+
+    process = _evaluate(source, out, _env(tmp_path, slow_ollama))
+    _wait_for(lambda: len(_done_ids(tmp_path)) >= 40, 60, "40 candidates scored")
+    # The evaluate process runs the cluster's sentinel; its children are the workers,
+    # the monitor and the pusher. Kill every one of them mid-task.
+    sentinel = _descendants(process.pid)
+    victims = [pid for child in sentinel for pid in _descendants(child)]
+    assert victims, "no worker processes found"
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+
+    output = _finish(process)
+
+    assert "Done: 300 scored, 0 failed, of 300." in output
+    rows = _read(out)
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in _read(source))
+    assert len({r["id"] for r in rows}) == 300
+
+
+def test_a_bad_file_gets_its_clear_message_and_a_non_zero_exit(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "dupes.csv"
+    source.write_text("id,skills\nc1,Python\nc2,Go\nc1,Rust\n", encoding="utf-8")
+
+    process = _evaluate(source, tmp_path / "out.csv", _env(tmp_path, slow_ollama))
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert "Row 4" in output and "row 2" in output and "'c1'" in output
+    assert not (tmp_path / "out.csv").exists()

@@ -1,0 +1,304 @@
+"""The scoring engine against the fake Ollama server, through the real `ollama` client."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from evaluations import metrics, services
+from evaluations.csvio import neutralize_cell
+from evaluations.models import Item, Run
+from evaluations.rubrics import DEFAULT_CRITERIA
+from tests.conftest import candidates_csv, read_output, start_run, write_csv
+from tests.fake_ollama import FakeOllama
+
+CRITERIA = [c["key"] for c in DEFAULT_CRITERIA]
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_scores_every_candidate_and_writes_the_scored_csv(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = candidates_csv(tmp_path, 40)
+    run = start_run(source)
+
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    assert (run.total_count, run.done_count, run.failed_count) == (40, 40, 0)
+    assert Item.objects.filter(run=run, status=Item.Status.DONE).count() == 40
+    for item in Item.objects.filter(run=run):
+        assert set(item.scores) == set(CRITERIA)
+        assert all(1 <= v <= 10 for v in item.scores.values())
+        assert item.attempts == 1
+        assert item.prompt_tokens and item.completion_tokens and item.latency_ms is not None
+    assert run.prompt_tokens > 0 and run.completion_tokens > 0
+    assert run.model == "gemma3:12b" and run.backend == "ollama"
+    assert len(run.model_digest) == 64 and len(run.prompt_hash) == 64
+
+    rows = read_output(run)
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(__import__("csv").DictReader(handle))
+    assert [r["id"] for r in rows] == [r["id"] for r in original]
+    assert list(rows[0])[: len(original[0])] == list(original[0])
+    for out, src in zip(rows, original, strict=True):
+        # Every original column kept, neutralised against formula injection in Excel.
+        assert {k: out[k] for k in src} == {k: neutralize_cell(v) for k, v in src.items()}
+        assert out["status"] == "done" and out["error"] == ""
+        assert all(1 <= int(out[key]) <= 10 for key in CRITERIA)
+
+
+def test_formulas_in_cells_are_neutralised_in_the_scored_csv(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    rows = [
+        {"id": "c1", "skills": '=HYPERLINK("http://evil.example","click")', "note": "@SUM(A1)"},
+        {"id": "c2", "skills": "+cmd|' /C calc'!A0", "note": "-2+3"},
+        {"id": "c3", "skills": "Python", "note": "plain"},
+    ]
+    run = start_run(write_csv(tmp_path / "evil.csv", rows))
+
+    out = {r["id"]: r for r in read_output(run)}
+    assert out["c1"]["skills"].startswith("'=") and out["c1"]["note"] == "'@SUM(A1)"
+    assert out["c2"]["skills"].startswith("'+") and out["c2"]["note"] == "'-2+3"
+    assert out["c3"]["skills"] == "Python"
+    # The model saw the original text; only the spreadsheet output is defused.
+    assert Item.objects.get(run=run, custom_id="c1").input["skills"].startswith("=HYPERLINK")
+
+
+def test_requests_are_stateless_with_a_byte_identical_prefix_and_candidate_last(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 12))
+
+    requests = fake_ollama.requests
+    assert len(requests) == 12
+    systems = {r["messages"][0]["content"] for r in requests}
+    assert len(systems) == 1
+    system = systems.pop()
+    assert "technical_skills" in system and "10 =" in system
+    for request in requests:
+        assert [m["role"] for m in request["messages"]] == ["system", "user"]
+        assert request["stream"] is False
+        options = request["options"]
+        assert options["temperature"] == 0 and options["seed"] == 42
+        assert options["num_ctx"] >= 2048 and options["num_predict"] <= 128
+        assert request["keep_alive"] == "30m"
+        schema = request["format"]
+        assert schema["required"] == CRITERIA
+        assert schema["properties"]["overall"] == {"type": "integer", "minimum": 1, "maximum": 10}
+    # One candidate per request, never an earlier one in context.
+    users = [r["messages"][1]["content"] for r in requests]
+    assert len(set(users)) == 12
+    for item in Item.objects.filter(run=run):
+        matching = [u for u in users if item.input["cover_note"] in u]
+        assert len(matching) == 1
+    # Personal data is kept for the output but never shown to the model.
+    for user in users:
+        assert "@example." not in user and "name:" not in user
+
+
+def test_invalid_output_is_retried_with_a_new_seed_then_scored(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.garbage_next = 3
+    run = start_run(candidates_csv(tmp_path, 10))
+
+    assert run.status == Run.Status.COMPLETED
+    assert run.done_count == 10
+    retried = Item.objects.filter(run=run, attempts=2)
+    assert retried.count() == 3
+    assert all(item.error == "" for item in retried)
+    seeds = [r["options"]["seed"] for r in fake_ollama.requests]
+    assert seeds.count(43) == 3  # the retry drew with seed + 1
+
+
+def test_items_fail_with_their_reason_after_the_last_attempt(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.error_rate = 1.0
+    run = start_run(candidates_csv(tmp_path, 5))
+
+    assert run.status == Run.Status.COMPLETED
+    assert (run.done_count, run.failed_count) == (0, 5)
+    for item in Item.objects.filter(run=run):
+        assert item.status == Item.Status.FAILED
+        assert item.attempts == 3
+        assert "unexpected EOF" in item.error and "after 3 attempts" in item.error
+    assert fake_ollama.chat_count == 15
+    assert {r["status"] for r in read_output(run)} == {"failed"}
+
+
+def test_an_unreachable_server_pauses_the_run_with_an_actionable_message(
+    engine_settings: Any, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OLLAMA_HOSTS": ["127.0.0.1:9"]}
+    run = start_run(candidates_csv(tmp_path, 3))
+
+    assert run.status == Run.Status.PAUSED
+    assert "not reachable at http://127.0.0.1:9" in run.status_message
+    assert "ollama serve" in run.status_message
+    assert run.total_count == 3  # the ingested candidates wait for a resume
+
+
+def test_a_model_that_is_not_pulled_pauses_the_run_with_the_pull_command(
+    engine_settings: Any, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3), model="qwen3:235b")
+
+    assert run.status == Run.Status.PAUSED
+    assert "run `ollama pull qwen3:235b`" in run.status_message
+
+
+def test_a_server_outage_mid_run_pauses_and_resume_finishes_it(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 6), start=False)
+    from evaluations import engine
+
+    # The model check passes while the server is up; then it goes away mid-run.
+    real = engine.process_chunk
+
+    def stop_server_then_process(run_id: int, lo: int, hi: int) -> int:
+        fake_ollama.stop()
+        return real(run_id, lo, hi)
+
+    engine.process_chunk = stop_server_then_process  # type: ignore[assignment]
+    try:
+        services.run_start(run=run)
+    finally:
+        engine.process_chunk = real  # type: ignore[assignment]
+    run.refresh_from_db()
+    assert run.status == Run.Status.PAUSED
+    assert "not reachable" in run.status_message
+    assert run.done_count == 0
+    assert not Item.objects.filter(run=run, attempts__gt=0).exists()  # outages cost no attempt
+
+    fake_ollama.start()
+    assert services.run_resume(run=run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED
+    assert run.done_count == 6
+
+
+def test_pause_resume_and_cancel(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 8), start=False)
+    # Paused before any worker started: nothing is processed.
+    assert services.run_pause(run=run)
+    assert run.status == Run.Status.PAUSED
+    from evaluations import engine
+
+    first = Item.objects.filter(run=run).order_by("id").first()
+    last = Item.objects.filter(run=run).order_by("id").last()
+    assert first and last
+    assert engine.process_chunk(run.pk, first.pk, last.pk) == 0
+    assert fake_ollama.chat_count == 0
+
+    assert services.run_resume(run=run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 8
+
+    second = start_run(candidates_csv(tmp_path, 5, seed=1, name="second.csv"), start=False)
+    assert services.run_cancel(run=second)
+    second.refresh_from_db()
+    assert second.status == Run.Status.CANCELLED
+    assert second.cancelled_count == 5
+    assert {r["status"] for r in read_output(second)} == {"cancelled"}
+
+
+def test_pack_size_scores_k_candidates_per_request(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 10), pack_size=4)
+
+    assert run.status == Run.Status.COMPLETED and run.done_count == 10
+    assert fake_ollama.chat_count == 3  # 4 + 4 + 2
+    first = fake_ollama.requests[0]
+    assert first["format"]["required"] == [
+        "candidate_1",
+        "candidate_2",
+        "candidate_3",
+        "candidate_4",
+    ]
+    assert "### candidate_4" in first["messages"][1]["content"]
+    assert all(1 <= v <= 10 for i in Item.objects.filter(run=run) for v in i.scores.values())
+
+
+def test_a_candidate_too_long_for_the_context_is_flagged_not_truncated(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 2048}
+    rows = [
+        {
+            "id": f"c{i}",
+            "position": "Data Analyst",
+            "cover_note": "I like data. " * (3 if i else 2000),
+        }
+        for i in range(4)
+    ]
+    run = start_run(write_csv(tmp_path / "long.csv", rows))
+
+    assert run.status == Run.Status.COMPLETED
+    long_item = Item.objects.get(run=run, custom_id="c0")
+    assert long_item.status == Item.Status.FAILED
+    assert "too long for the model's context window" in long_item.error
+    assert Item.objects.filter(run=run, status=Item.Status.DONE).count() == 3
+    assert fake_ollama.chat_count == 3  # the long one was never sent
+    assert run.options["num_ctx"] == 2048
+
+
+def test_the_same_input_gives_the_same_scores(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = candidates_csv(tmp_path, 15)
+    first = start_run(source)
+    second = start_run(source)
+
+    def scores(run: Run) -> dict[str, Any]:
+        return {i.custom_id: i.scores for i in Item.objects.filter(run=run)}
+
+    assert scores(first) == scores(second)
+    assert first.prompt_hash == second.prompt_hash
+
+
+def test_the_sweep_requeues_items_of_a_worker_that_died(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 6), start=False)
+    # A worker claimed three Items and died: its lease runs out.
+    ids = list(Item.objects.filter(run=run).order_by("id").values_list("id", flat=True)[:3])
+    Item.objects.filter(pk__in=ids).update(
+        lease_token="dead", lease_until=timezone.now() - timedelta(seconds=1), attempts=1
+    )
+    services.run_start(run=run)  # dispatches the three unclaimed Items only
+    run.refresh_from_db()
+    assert run.done_count == 3 and run.status == Run.Status.IN_PROGRESS
+
+    report = services.sweep()
+    assert report["released"] == 3
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED
+    assert run.done_count == 6
+    assert Item.objects.filter(pk__in=ids, attempts=2).count() == 3
+    assert len(read_output(run)) == 6
+
+
+def test_progress_figures_measure_throughput_and_prefix_reuse(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 30))
+    figures = metrics.run_progress(run)
+
+    assert figures["percent"] == 100.0 and figures["pending"] == 0
+    assert figures["throughput_per_sec"] and figures["throughput_per_sec"] > 0
+    assert figures["eta_seconds"] is None
+    assert figures["gpu"] is None  # no NVIDIA GPU here: unknown, not a crash
+    # The fake server caches the shared prefix per slot: most prompt tokens are reused.
+    assert figures["token_savings_pct"] is not None and figures["token_savings_pct"] > 30
+    json.dumps(figures)  # one source for the web page, the API and the CLI
