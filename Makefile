@@ -1,5 +1,7 @@
 # The two set-up commands (see README): `make run` and `make test`.
-.PHONY: install run test lint bench
+.PHONY: install run test lint
+
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 install:
 	./scripts/install.sh
@@ -7,8 +9,12 @@ install:
 run: install
 	.venv/bin/python manage.py serve
 
+# Everything on SQLite (the default), then the engine's database code on PostgreSQL.
 test: install
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .

@@ -33,6 +33,27 @@ def slow_ollama() -> Iterator[FakeOllama]:
         yield fake
 
 
+@pytest.fixture
+def scale_out(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Environment for the scale-out path: a fresh PostgreSQL database and Redis broker."""
+    import psycopg
+    import redis
+
+    name = f"hrbatch_cli_{os.getpid()}_{int(time.time())}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    broker = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    broker.flushdb()
+    yield {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "HRBATCH_REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    broker.flushdb()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(
@@ -62,18 +83,25 @@ def _evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subpr
     )
 
 
-def _db(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "data" / "hrbatch.sqlite3", timeout=30)
+def _query(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
+    """Read the run's database as another process would (SQLite file or PostgreSQL)."""
+    if "DATABASE_URL" in env:
+        import psycopg
 
-
-def _done_ids(tmp_path: Path) -> set[str]:
+        try:
+            with psycopg.connect(env["DATABASE_URL"]) as conn:
+                return conn.execute(sql).fetchall()
+        except psycopg.errors.UndefinedTable:  # not migrated yet
+            return []
     try:
-        with _db(tmp_path) as db:
-            rows = db.execute(
-                "SELECT custom_id FROM evaluations_item WHERE status = 'done'"
-            ).fetchall()
+        with sqlite3.connect(Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3", timeout=30) as db:
+            return db.execute(sql).fetchall()
     except sqlite3.OperationalError:  # not migrated yet
-        return set()
+        return []
+
+
+def _done_ids(env: dict[str, str]) -> set[str]:
+    rows = _query(env, "SELECT custom_id FROM evaluations_item WHERE status = 'done'")
     return {r[0] for r in rows}
 
 
@@ -144,21 +172,23 @@ def test_evaluate_scores_a_file_and_exits_zero(tmp_path: Path, slow_ollama: Fake
     assert all(r["status"] == "done" and 1 <= int(r["overall"]) <= 10 for r in rows)
 
 
+@pytest.mark.parametrize("stack", ["sqlite+orm", "postgres+redis"])
 def test_killing_the_whole_cluster_then_rerunning_resumes_with_every_row_exactly_once(
-    tmp_path: Path, slow_ollama: FakeOllama
+    tmp_path: Path, slow_ollama: FakeOllama, stack: str, request: pytest.FixtureRequest
 ) -> None:
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 300, seed=5)
     originals = _read(source)
     notes = {r["cover_note"]: r["id"] for r in originals}
     out = tmp_path / "scored.csv"
-    env = _env(tmp_path, slow_ollama)
+    extra = request.getfixturevalue("scale_out") if stack == "postgres+redis" else {}
+    env = _env(tmp_path, slow_ollama, **extra)
 
     first = _evaluate(source, out, env)
-    _wait_for(lambda: len(_done_ids(tmp_path)) >= 60, 60, "60 candidates scored")
+    _wait_for(lambda: len(_done_ids(env)) >= 60, 60, "60 candidates scored")
     os.killpg(first.pid, signal.SIGKILL)
     first.communicate()
-    done_before = _done_ids(tmp_path)
+    done_before = _done_ids(env)
     requests_before = len(slow_ollama.requests)
     assert 60 <= len(done_before) < 300
     assert not out.exists()
@@ -172,8 +202,7 @@ def test_killing_the_whole_cluster_then_rerunning_resumes_with_every_row_exactly
     # Nothing that was already scored was sent again after the restart.
     again = set(_requested_ids(slow_ollama, notes, requests_before)) & done_before
     assert again == set()
-    with _db(tmp_path) as db:
-        runs = db.execute("SELECT status, done_count, total_count FROM evaluations_run").fetchall()
+    runs = _query(env, "SELECT status, done_count, total_count FROM evaluations_run")
     assert runs == [("completed", 300, 300)]
     # After the restart each unfinished candidate was asked about exactly once; the work
     # lost to the kill is what was in flight or not yet written (a flush is <= 0.25 s).
@@ -188,8 +217,9 @@ def test_a_worker_killed_mid_run_is_recovered_without_a_restart(
     write_candidates_csv(source, 300, seed=7)
     out = tmp_path / "scored.csv"
 
-    process = _evaluate(source, out, _env(tmp_path, slow_ollama))
-    _wait_for(lambda: len(_done_ids(tmp_path)) >= 40, 60, "40 candidates scored")
+    env = _env(tmp_path, slow_ollama)
+    process = _evaluate(source, out, env)
+    _wait_for(lambda: len(_done_ids(env)) >= 40, 60, "40 candidates scored")
     # The evaluate process runs the cluster's sentinel; its children are the workers,
     # the monitor and the pusher. Kill every one of them mid-task.
     sentinel = _descendants(process.pid)

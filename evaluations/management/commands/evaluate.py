@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django import db
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -201,6 +202,8 @@ def _ensure_cluster() -> Any:
     if any(_alive(stat) for stat in Stat.get_all(broker=broker)):
         return None
     cluster = Cluster(broker)
+    # The cluster forks: a child must not share (and later close) our database socket.
+    db.connections.close_all()
     cluster.start()
     # Cluster() took over SIGINT to stop itself; we want Ctrl-C to reach our loop too.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -1,0 +1,118 @@
+"""Ingest through the service: good files become Items; bad files become a failed run
+with row-numbered errors and no Items, never a half-created run that looks valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluations import services
+from evaluations.models import Item, Run
+from tests.conftest import upload
+
+pytestmark = pytest.mark.django_db
+
+
+def _ingest(path: Path, **kwargs: Any) -> Run:
+    kwargs.setdefault("id_column", "id")
+    return services.run_create(owner=None, input_file=upload(path), start=False, **kwargs)
+
+
+def test_a_good_file_becomes_items_with_columns_split_by_role(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        "id;name;email;skills;years\r\nc1;Zoë Müller;zoe@example.com;Python; SQL;5\r\n".replace(
+            "Python; SQL", '"Python; SQL"'
+        ).encode("cp1252")
+        + '"c2";"Ana";"ana@example.org";"Go,\nRust";"3,5"\r\n'.encode("cp1252")
+    )
+    run = _ingest(path)
+
+    assert run.status == Run.Status.VALIDATING and run.total_count == 2
+    assert run.columns["encoding"] == "cp1252" and run.columns["delimiter"] == ";"
+    assert run.columns["roles"] == {
+        "id": "id",
+        "name": "audit",
+        "email": "audit",
+        "skills": "model",
+        "years": "model",
+    }
+    first, second = Item.objects.filter(run=run).order_by("line")
+    assert (first.line, first.custom_id) == (2, "c1")
+    assert first.input == {"skills": "Python; SQL", "years": "5"}
+    assert first.extra == {"name": "Zoë Müller", "email": "zoe@example.com"}
+    assert (second.line, second.input["skills"], second.input["years"]) == (3, "Go,\nRust", "3,5")
+
+
+def test_without_an_id_column_rows_get_their_row_number(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("skills\nPython\n\nGo\n", encoding="utf-8")
+    run = _ingest(path, id_column=None)
+
+    assert run.total_count == 2
+    assert list(Item.objects.filter(run=run).values_list("custom_id", flat=True)) == [
+        "row-2",
+        "row-4",
+    ]
+    assert "1 empty row skipped" in run.status_message
+
+
+def test_roles_choose_what_the_model_sees(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,gender,skills,notes\nc1,f,Python,internal\n", encoding="utf-8")
+    run = _ingest(path, roles={"id": "id", "gender": "audit", "skills": "model", "notes": "ignore"})
+
+    item = Item.objects.get(run=run)
+    assert item.input == {"skills": "Python"}
+    assert item.extra == {"gender": "f", "notes": "internal"}
+
+
+BAD_FILES: list[tuple[str, bytes, dict[str, Any], list[str]]] = [
+    ("empty", b"", {}, ["empty"]),
+    ("header only", b"id,skills\r\n", {}, ["header row but no candidates"]),
+    ("xlsx", b"PK\x03\x04" + b"\x00" * 200, {}, ["Excel", "CSV UTF-8"]),
+    ("binary", bytes(range(256)) * 4, {}, ["does not look like a CSV"]),
+    ("ragged", b"id,skills,years\nc1,Python,3\nc2,Go\n", {}, ["Row 3", "2 values", "3 columns"]),
+    ("duplicate ids", b"id,skills\nc1,a\nc2,b\nc1,c\n", {}, ["Row 4", "row 2", "'c1'"]),
+    ("missing id", b"id,skills\nc1,a\n,b\n", {}, ["Row 3", "no value in the ID column"]),
+    ("no such id column", b"ID,skills\nc1,a\n", {"id_column": "id"}, ["Did you mean 'ID'"]),
+    ("only personal columns", b"id,name\nc1,Ann\n", {}, ["at least one column"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "phrases"),
+    [pytest.param(c, k, p, id=name) for name, c, k, p in BAD_FILES],
+)
+def test_a_bad_file_fails_the_run_with_its_clear_message_and_keeps_no_items(
+    tmp_path: Path, content: bytes, kwargs: dict[str, Any], phrases: list[str]
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    run = _ingest(path, **kwargs)
+
+    assert run.status == Run.Status.FAILED
+    assert run.total_count == 0 and not Item.objects.filter(run=run).exists()
+    text = " ".join(e["message"] for e in run.errors)
+    for phrase in phrases:
+        assert phrase.lower() in text.lower(), text
+    assert run.status_message
+
+
+def test_every_problem_is_listed_with_its_row_not_only_the_first(tmp_path: Path) -> None:
+    rows = ["id,skills"] + [f"c{i},x" for i in range(2, 3000)] + ["c5,dup", "c7,dup", ",none"]
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    run = _ingest(path)
+
+    assert run.status == Run.Status.FAILED
+    assert [(e["code"], e["line"]) for e in run.errors] == [
+        ("duplicate_id", 3000),
+        ("duplicate_id", 3001),
+        ("missing_id", 3002),
+    ]
+    assert "3 problems" in run.status_message
+    # Items inserted in earlier chunks were removed again.
+    assert not Item.objects.filter(run=run).exists()
