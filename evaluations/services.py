@@ -138,6 +138,60 @@ def rubric_get(name: str | None) -> Rubric:
     return rubric
 
 
+_CRITERION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def rubric_save(
+    *,
+    rubric: Rubric | None,
+    name: str,
+    instructions: str,
+    criteria: list[dict[str, Any]],
+    rationale: bool = False,
+) -> Rubric:
+    """Create a rubric, or change one. A version a run has used is frozen: changing it
+    makes the next version, so every run keeps pointing at exactly what scored it."""
+    if not name.strip():
+        raise InputError("Give the rubric a name.")
+    if not instructions.strip():
+        raise InputError("Write the instructions for the model.")
+    if not criteria:
+        raise InputError("A rubric needs at least one criterion.")
+    keys = [str(c.get("key", "")) for c in criteria]
+    for key in keys:
+        if not _CRITERION_KEY.match(key):
+            raise InputError(
+                f"Criterion key {key!r} must be lower-case letters, digits and underscores, "
+                "starting with a letter (e.g. technical_skills)."
+            )
+    if len(set(keys)) != len(keys):
+        raise InputError("Each criterion needs its own key.")
+    clean = [
+        {
+            "key": c["key"],
+            "label": str(c.get("label") or c["key"]).strip(),
+            "description": str(c.get("description", "")).strip(),
+            "anchors": {
+                level: str(text).strip()
+                for level, text in (c.get("anchors") or {}).items()
+                if level in ("1", "4", "7", "10") and str(text).strip()
+            },
+        }
+        for c in criteria
+    ]
+    fields = {"instructions": instructions.strip(), "criteria": clean, "rationale": rationale}
+    if rubric is not None and not rubric.is_frozen and rubric.name == name:
+        for field, value in fields.items():
+            setattr(rubric, field, value)
+        rubric.save(update_fields=list(fields))
+        return rubric
+    with transaction.atomic():
+        latest = Rubric.objects.filter(name=name).order_by("-version").first()
+        return Rubric.objects.create(
+            name=name, version=(latest.version + 1) if latest else 1, **fields
+        )
+
+
 # --- Columns -------------------------------------------------------------------------
 
 
@@ -451,6 +505,18 @@ def _dispatch(run: Run, *, ids: Iterable[int] | None = None) -> int:
     return len(ranges)
 
 
+def run_redispatch(*, run: Run) -> int:
+    """Enqueue tasks again for every unclaimed pending Item of a running run.
+
+    Safe to over-do: a task claims only Items nobody holds, so a duplicate finds nothing.
+    Used when a person restarts after a crash (the broker may have lost queued tasks).
+    """
+    if run.status != Run.Status.IN_PROGRESS:
+        return 0
+    with transaction.atomic():
+        return _dispatch(run)
+
+
 # --- Runs: pause, resume, cancel -------------------------------------------------------
 
 
@@ -582,9 +648,7 @@ def sweep() -> dict[str, int]:
             run_id=run.pk, lease_token__isnull=False, lease_until__gte=now
         ).exists()
         if last < stall_before and not live_leases:
-            with transaction.atomic():
-                _dispatch(run)
-            report["redispatched"] += 1
+            report["redispatched"] += int(bool(run_redispatch(run=run)))
 
     for run in Run.objects.filter(status__in=[Run.Status.IN_PROGRESS, Run.Status.CANCELLING]):
         if run.pending_count == 0 or run.status == Run.Status.CANCELLING:

@@ -64,7 +64,6 @@ def _env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
         HRBATCH_CONCURRENCY="4",
         # Quick recovery for the test: leases of dead workers run out after 3 s.
         HRBATCH_LEASE_SECONDS="3",
-        HRBATCH_STALL_SECONDS="6",
         HRBATCH_RETRY_BACKOFF="0.05",
     )
     env.update(extra)
@@ -217,7 +216,8 @@ def test_a_worker_killed_mid_run_is_recovered_without_a_restart(
     write_candidates_csv(source, 300, seed=7)
     out = tmp_path / "scored.csv"
 
-    env = _env(tmp_path, slow_ollama)
+    # Tasks the killed pusher held are lost: the sweep re-dispatches a run that stalls.
+    env = _env(tmp_path, slow_ollama, HRBATCH_STALL_SECONDS="6")
     process = _evaluate(source, out, env)
     _wait_for(lambda: len(_done_ids(env)) >= 40, 60, "40 candidates scored")
     # The evaluate process runs the cluster's sentinel; its children are the workers,

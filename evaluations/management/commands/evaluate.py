@@ -62,6 +62,9 @@ class Command(BaseCommand):
             )
             if run.status == Run.Status.PAUSED:
                 services.run_resume(run=run)
+            else:
+                # The queue may have lost the tasks of the interrupted process.
+                services.run_redispatch(run=run)
         else:
             run = self._create(source, opts)
 

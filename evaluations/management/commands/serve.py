@@ -27,10 +27,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
-        from hrbatch.wsgi import application
-
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
+        # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
+        from hrbatch.wsgi import application
+
         choice = resolve_backend()
         backend = choice.name
         if backend == "ollama":
