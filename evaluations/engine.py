@@ -46,9 +46,15 @@ class Handler(Protocol):
 
     def too_long(self, item: Item) -> str | None: ...
 
-    def request(self, items: list[Item], attempt: int) -> ChatRequest: ...
+    def calibrate(self, item: Item) -> bool:
+        """Also score this Item alone (a packed run's agreement sample)."""
+        ...
 
-    def results(self, items: list[Item], answer: ChatResult) -> list[dict[str, Any]]:
+    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest: ...
+
+    def results(
+        self, items: list[Item], answer: ChatResult, *, single: bool = False
+    ) -> list[dict[str, Any]]:
         """One result per Item; raise prompting.InvalidOutput to retry."""
         ...
 
@@ -67,6 +73,13 @@ class RubricHandler:
         self._limit_chars = (self.num_ctx - self.num_predict) * prompting.CHARS_PER_TOKEN - len(
             self.plan.system
         )
+        # With K > 1, a sample is also scored alone so that the run can report how far
+        # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
+        self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
+        self.stride = int(options.get("agreement_stride") or 0)
+
+    def calibrate(self, item: Item) -> bool:
+        return self.single is not None and self.stride > 0 and item.line % self.stride == 0
 
     def too_long(self, item: Item) -> str | None:
         chars = len(prompting.candidate_text(item.input))
@@ -78,24 +91,28 @@ class RubricHandler:
             f"than silently cut. Shorten the long fields or raise HRBATCH_MAX_NUM_CTX."
         )
 
-    def request(self, items: list[Item], attempt: int) -> ChatRequest:
+    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
         count = len(items)
+        plan = self.single if single and self.single else self.plan
         return ChatRequest(
             model=self.run.model,
-            messages=self.plan.messages([item.input for item in items]),
-            format=self.plan.schema(count),
+            messages=plan.messages([item.input for item in items]),
+            format=plan.schema(count),
             options={
                 "temperature": self.temperature,
                 # Same seed on the first attempt, for reproducible scores; a retry after
                 # invalid output needs a different draw, deterministically.
                 "seed": self.seed + (attempt - 1),
                 "num_ctx": self.num_ctx,
-                "num_predict": self.plan.num_predict(count),
+                "num_predict": plan.num_predict(count),
             },
             keep_alive=self.keep_alive,
         )
 
-    def results(self, items: list[Item], answer: ChatResult) -> list[dict[str, Any]]:
+    def results(
+        self, items: list[Item], answer: ChatResult, *, single: bool = False
+    ) -> list[dict[str, Any]]:
+        plan = self.single if single and self.single else self.plan
         if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
             len(items)
         ):
@@ -106,7 +123,7 @@ class RubricHandler:
             )
         if answer.done_reason == "length":
             raise prompting.InvalidOutput("the answer was cut off at the token limit")
-        return self.plan.parse(answer.content, len(items))
+        return plan.parse(answer.content, len(items))
 
 
 class TooLong(Exception):
@@ -155,6 +172,8 @@ class _Job:
     attempt: int = field(compare=False, default=1)
     errors: list[str] = field(compare=False, default_factory=list)
     sent_at: float = field(compare=False, default=0.0)
+    # An extra K = 1 request for an Item already scored in a pack: best effort, no retry.
+    calibrating: dict[str, Any] | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -165,9 +184,10 @@ class _Writes:
     done: list[tuple[Item, dict[str, Any], ChatResult, int]] = field(default_factory=list)
     failed: list[tuple[Item, str]] = field(default_factory=list)
     errors: list[tuple[Item, str]] = field(default_factory=list)
+    calibrated: list[tuple[Item, dict[str, Any]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.attempts or self.done or self.failed or self.errors)
+        return bool(self.attempts or self.done or self.failed or self.errors or self.calibrated)
 
 
 def process_chunk(run_id: int, lo: int, hi: int) -> int:
@@ -273,10 +293,11 @@ class _ChunkWorker:
                 queue.append(heapq.heappop(waiting))
             while not stopping and queue and len(in_flight) < self.concurrency:
                 job = queue.popleft()
-                request = handler.request(job.items, job.attempt)
+                single = job.calibrating is not None
+                request = handler.request(job.items, job.attempt, single=single)
                 job.sent_at = time.monotonic()
                 in_flight[self.loop.call(self.loop.backend.chat(request))] = job
-                for item in job.items:
+                for item in [] if single else job.items:
                     self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
             timeout = FLUSH_SECONDS
             if not in_flight and waiting:
@@ -292,6 +313,9 @@ class _ChunkWorker:
                 time.sleep(timeout)
             for future in done:
                 job = in_flight.pop(future)
+                if job.calibrating is not None:
+                    self._calibrated(handler, job, future)
+                    continue
                 try:
                     answer = future.result()
                 except BackendError as exc:
@@ -327,6 +351,10 @@ class _ChunkWorker:
                 share = len(job.items)
                 for item, result in zip(job.items, results, strict=True):
                     self.writes.done.append((item, result, answer, share))
+                    if handler.calibrate(item):
+                        queue.append(
+                            _Job(ready_at=0.0, seq=next(self.seq), items=[item], calibrating=result)
+                        )
             now = time.monotonic()
             pending_writes = len(self.writes.done) + len(self.writes.failed)
             if self.writes and (pending_writes >= FLUSH_ITEMS or now - last_flush >= FLUSH_SECONDS):
@@ -338,6 +366,18 @@ class _ChunkWorker:
         self._flush()
         self._release()
         return self.finished
+
+    def _calibrated(
+        self, handler: Handler, job: _Job, future: concurrent.futures.Future[ChatResult]
+    ) -> None:
+        try:
+            (single,) = handler.results(job.items, future.result(), single=True)
+        except Exception:  # a sample is best effort; the Item already has its scores
+            log.debug("agreement sample failed for item %s", job.items[0].pk, exc_info=True)
+            return
+        assert job.calibrating is not None
+        result = {**job.calibrating, "single_scores": single["scores"]}
+        self.writes.calibrated.append((job.items[0], result))
 
     def _job(self, items: list[Item]) -> _Job:
         attempt = max(item.attempts for item in items) + 1
@@ -413,6 +453,8 @@ class _ChunkWorker:
                     lease_token=None,
                     lease_until=None,
                 )
+            for item, result in writes.calibrated:
+                Item.objects.filter(pk=item.pk, status=Item.Status.DONE).update(result=result)
             if done or failed:
                 Run.objects.filter(pk=self.run.pk).update(
                     done_count=F("done_count") + done,

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Item, Run
@@ -122,3 +123,32 @@ def gpu_memory() -> list[dict[str, Any]] | None:
     except Exception:
         log.debug("reading GPU memory failed", exc_info=True)
         return None
+
+
+def pack_agreement(run: Run) -> dict[str, Any] | None:
+    """How far packing K candidates per request moved the scores, on the run's sample
+    of candidates that were also scored alone (None when K = 1 or no sample yet)."""
+    stride = int(run.options.get("agreement_stride") or 0)
+    if run.pack_size <= 1 or not stride:
+        return None
+    pairs = [
+        (result["scores"], result["single_scores"])
+        for result in Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
+        .annotate(slot=F("line") % stride)
+        .filter(slot=0)
+        .values_list("result", flat=True)
+        if result and "single_scores" in result
+    ]
+    if not pairs:
+        return None
+    keys = list(pairs[0][1])
+    return {
+        "pack_size": run.pack_size,
+        "sample": len(pairs),
+        "overall_agreement_pct": round(
+            100.0 * sum(p.get("overall") == s.get("overall") for p, s in pairs) / len(pairs), 1
+        ),
+        "mean_abs_diff": {
+            key: round(sum(abs(p[key] - s[key]) for p, s in pairs) / len(pairs), 2) for key in keys
+        },
+    }

@@ -47,6 +47,10 @@ _PERSONAL = re.compile(
 _ID_LIKE = re.compile(r"^(id|candidate.?id|applicant.?id|application.?id|row.?id|uid|key)$", re.I)
 
 
+AGREEMENT_SAMPLE_MIN = 10
+AGREEMENT_SAMPLE_MAX = 50
+
+
 class InputError(Exception):
     """The caller asked for something impossible; `message` says what to change."""
 
@@ -407,6 +411,11 @@ def run_start(*, run: Run) -> Run:
             model_context=info.context_length,
         )
         run.prompt_hash = plan.hash
+        if pack > 1 and run.total_count:
+            # About 2% of the candidates (10 to 50) are also scored alone: the agreement
+            # sample that shows what packing costs in fidelity.
+            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
+            options["agreement_stride"] = max(1, run.total_count // sample)
     options.setdefault("seed", conf["SEED"])
     options.setdefault("temperature", 0.0)
     options["keep_alive"] = conf["KEEP_ALIVE"]
@@ -446,14 +455,14 @@ async def _model_info(backend: Any, model: str) -> Any:
         await backend.aclose()
 
 
-def plan_for_run(run: Run) -> prompting.PromptPlan:
+def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptPlan:
     rubric = run.rubric
     assert rubric is not None
     return prompting.plan_for(
         instructions=rubric.instructions,
         criteria=rubric.criteria,
         rationale=rubric.rationale,
-        pack_size=run.pack_size,
+        pack_size=pack_size or run.pack_size,
     )
 
 

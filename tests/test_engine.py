@@ -218,8 +218,9 @@ def test_pack_size_scores_k_candidates_per_request(
     run = start_run(candidates_csv(tmp_path, 10), pack_size=4)
 
     assert run.status == Run.Status.COMPLETED and run.done_count == 10
-    assert fake_ollama.chat_count == 3  # 4 + 4 + 2
-    first = fake_ollama.requests[0]
+    packed = [r for r in fake_ollama.requests if r["format"]["required"][0] == "candidate_1"]
+    assert len(packed) == 3  # 4 + 4 + 2 (the other requests are the agreement sample)
+    first = packed[0]
     assert first["format"]["required"] == [
         "candidate_1",
         "candidate_2",
@@ -228,6 +229,27 @@ def test_pack_size_scores_k_candidates_per_request(
     ]
     assert "### candidate_4" in first["messages"][1]["content"]
     assert all(1 <= v <= 10 for i in Item.objects.filter(run=run) for v in i.scores.values())
+
+
+def test_a_packed_run_measures_its_agreement_with_single_scoring_on_a_sample(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), pack_size=4)
+
+    assert run.status == Run.Status.COMPLETED and run.done_count == 40
+    sampled = [i for i in Item.objects.filter(run=run) if "single_scores" in i.result]
+    assert len(sampled) == 10  # 40 // 4: lines 4, 8, …, 40
+    singles = [r for r in fake_ollama.requests if "required" in r["format"]]
+    singles = [r for r in singles if r["format"]["required"][0] == "technical_skills"]
+    assert len(singles) == 10 and fake_ollama.chat_count == 10 + 10
+    assert all(r["messages"][1]["content"].startswith("Candidate:") for r in singles)
+
+    agreement = metrics.pack_agreement(run)
+    assert agreement is not None
+    assert agreement["pack_size"] == 4 and agreement["sample"] == 10
+    assert 0 <= agreement["overall_agreement_pct"] <= 100
+    assert set(agreement["mean_abs_diff"]) == set(CRITERIA)
+    assert metrics.pack_agreement(start_run(candidates_csv(tmp_path, 3, name="b.csv"))) is None
 
 
 def test_a_candidate_too_long_for_the_context_is_flagged_not_truncated(

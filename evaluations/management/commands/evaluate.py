@@ -93,6 +93,14 @@ class Command(BaseCommand):
                     f"{run.total_count}. Wrote {out}"
                 )
             )
+            agreement = metrics.pack_agreement(run)
+            if agreement:
+                self.stdout.write(
+                    f"Packing {agreement['pack_size']} candidates per request: on a sample of "
+                    f"{agreement['sample']} also scored alone, the overall score agreed for "
+                    f"{agreement['overall_agreement_pct']}%; mean difference per criterion "
+                    + ", ".join(f"{k} {v}" for k, v in agreement["mean_abs_diff"].items())
+                )
             return
         raise CommandError(f"Run {run.public_id} ended {run.status}: {run.status_message}")
 
