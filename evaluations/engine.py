@@ -478,7 +478,12 @@ class _ChunkWorker:
             status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
             if status in (Run.Status.CANCELLING, Run.Status.CANCELLED):
                 services._cancel_unclaimed(self.run.pk, token=self.token)
-            else:
-                Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING).update(
-                    lease_token=None, lease_until=None
-                )
+                return
+            mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
+            released = list(mine.order_by("id").values_list("id", flat=True))
+            mine.update(lease_token=None, lease_until=None)
+            if released and status == Run.Status.IN_PROGRESS:
+                # Paused and resumed while we wound down: the resume could not hand out
+                # the Items we still held, so hand them out now.
+                self.run.refresh_from_db()
+                services._dispatch(self.run, ids=released)

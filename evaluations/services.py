@@ -330,7 +330,7 @@ def run_ingest(
                 Item(
                     run_id=run.pk,
                     line=row,
-                    custom_id=values[id_index] if id_index is not None else f"row-{row}",
+                    custom_id=values[id_index].strip() if id_index is not None else f"row-{row}",
                     input=fields,
                     extra={header[i]: values[i] for i in other_columns},
                 )
@@ -556,7 +556,6 @@ def run_cancel(*, run: Run) -> bool:
                 Run.Status.VALIDATING,
                 Run.Status.IN_PROGRESS,
                 Run.Status.PAUSED,
-                Run.Status.FINALIZING,
             ],
         ).update(status=Run.Status.CANCELLING, cancelling_at=now)
         if updated:
@@ -575,11 +574,15 @@ def _cancel_unclaimed(run_id: int, token: str | None = None) -> int:
         items = items.filter(Q(lease_token=None) | Q(lease_until__lt=timezone.now()))
     else:
         items = items.filter(lease_token=token)
-    count = items.update(
-        status=Item.Status.CANCELLED, lease_token=None, lease_until=None, finished_at=timezone.now()
-    )
-    if count:
-        Run.objects.filter(pk=run_id).update(cancelled_count=F("cancelled_count") + count)
+    with transaction.atomic():  # the counter moves with the Items, or neither does
+        count = items.update(
+            status=Item.Status.CANCELLED,
+            lease_token=None,
+            lease_until=None,
+            finished_at=timezone.now(),
+        )
+        if count:
+            Run.objects.filter(pk=run_id).update(cancelled_count=F("cancelled_count") + count)
     return count
 
 
@@ -587,23 +590,25 @@ def _cancel_unclaimed(run_id: int, token: str | None = None) -> int:
 
 
 def run_finalize_if_done(*, run_id: int) -> bool:
-    """Write the outputs and set the final status once no Item is pending (idempotent)."""
-    run = Run.objects.get(pk=run_id)
-    if run.status not in (Run.Status.IN_PROGRESS, Run.Status.CANCELLING):
-        return False
-    if run.status == Run.Status.CANCELLING:
+    """Write the outputs and set the final status once no Item is pending (idempotent).
+
+    The check and the claim are one conditional UPDATE, so of several workers finishing
+    at once exactly one finalises, and a stale read can never complete a cancelled run.
+    """
+    if Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING).exists():
         # Items whose worker died while the run was being cancelled.
-        _cancel_unclaimed(run.pk)
-        run.refresh_from_db()
-    if run.pending_count:
-        return False
-    claimed = Run.objects.filter(pk=run.pk, status=run.status).update(
-        status=Run.Status.FINALIZING, finalizing_at=timezone.now()
-    )
-    if not claimed:
-        return False  # another worker is finalizing it
-    final = Run.Status.CANCELLED if run.status == Run.Status.CANCELLING else Run.Status.COMPLETED
-    return _finalize(run, final)
+        _cancel_unclaimed(run_id)
+    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    for current, final in (
+        (Run.Status.CANCELLING, Run.Status.CANCELLED),
+        (Run.Status.IN_PROGRESS, Run.Status.COMPLETED),
+    ):
+        claimed = Run.objects.filter(nothing_pending, pk=run_id, status=current).update(
+            status=Run.Status.FINALIZING, finalizing_at=timezone.now()
+        )
+        if claimed:
+            return _finalize(Run.objects.get(pk=run_id), final)
+    return False
 
 
 def _finalize(run: Run, final: str) -> bool:
@@ -616,10 +621,11 @@ def _finalize(run: Run, final: str) -> bool:
     fields["cancelled_at" if final == Run.Status.CANCELLED else "completed_at"] = now
     if output:
         fields["output_file"] = output
-    Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(**fields)
+    updated = Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(**fields)
     run.refresh_from_db()
-    notify.run_finished(run=run)
-    return True
+    if updated:
+        notify.run_finished(run=run)
+    return bool(updated)
 
 
 # --- Recovery --------------------------------------------------------------------------
@@ -659,9 +665,10 @@ def sweep() -> dict[str, int]:
         if last < stall_before and not live_leases:
             report["redispatched"] += int(bool(run_redispatch(run=run)))
 
-    for run in Run.objects.filter(status__in=[Run.Status.IN_PROGRESS, Run.Status.CANCELLING]):
-        if run.pending_count == 0 or run.status == Run.Status.CANCELLING:
-            report["finalized"] += int(run_finalize_if_done(run_id=run.pk))
+    for run_id in Run.objects.filter(
+        status__in=[Run.Status.IN_PROGRESS, Run.Status.CANCELLING]
+    ).values_list("pk", flat=True):
+        report["finalized"] += int(run_finalize_if_done(run_id=run_id))
     # A worker that died while writing the outputs leaves the run in `finalizing`.
     stuck = now - timedelta(seconds=conf["LEASE_SECONDS"] * 5)
     for run in Run.objects.filter(status=Run.Status.FINALIZING, finalizing_at__lt=stuck):
