@@ -542,7 +542,9 @@ def read_records(
 
     Yields ``(row, values, None)`` for a good record (``values`` has exactly one entry per
     header column, kept as-is except that a trailing ``'\\r'`` is removed) or
-    ``(row, None, problem)`` for a bad one. ``row`` is the spreadsheet row number.
+    ``(row, raw, problem)`` for a bad one, ``raw`` being the record's values as read
+    (any length; None for empty rows and unreadable values), so that callers can hand the
+    rejected rows back. ``row`` is the spreadsheet row number.
 
     * Completely empty records (blank lines, or only empty/whitespace cells) yield an
       ``empty_row`` problem; callers may treat these as skippable warnings.
@@ -594,7 +596,8 @@ def _iter_records(
                     if check_encoding and not joined.isascii() and surrogate(joined):
                         data_records += 1
                         prev_line = reader.line_num
-                        yield row, None, _bad_encoding_row(row, layout)
+                        readable = [_SURROGATE.sub("\ufffd", value) for value in rec]
+                        yield row, readable, _bad_encoding_row(row, layout)
                         continue
                     if not joined or joined.isspace():
                         prev_line = reader.line_num
@@ -608,7 +611,7 @@ def _iter_records(
                         else:
                             span = reader.line_num - prev_line
                             prev_line = reader.line_num
-                            yield row, None, _ragged_row(row, n, width, span, layout)
+                            yield row, rec, _ragged_row(row, n, width, span, layout)
                             continue
                     prev_line = reader.line_num
                     last = rec[-1]
@@ -619,7 +622,7 @@ def _iter_records(
                         if not key:
                             yield (
                                 row,
-                                None,
+                                rec,
                                 RowProblem(
                                     row,
                                     "missing_id",
@@ -632,7 +635,7 @@ def _iter_records(
                         if first != row:
                             yield (
                                 row,
-                                None,
+                                rec,
                                 RowProblem(
                                     row,
                                     "duplicate_id",

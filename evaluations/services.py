@@ -231,13 +231,17 @@ def run_create(
     pack_size: int = 1,
     notify_email: str = "",
     name: str = "",
+    skip_invalid: bool = False,
     start: bool = True,
+    defer: bool = False,
     rerun_of: Run | None = None,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
     A file that cannot be used gives a run in `failed` with its errors (row numbers and
-    fixes) and no Items, never a half-created run that looks valid.
+    fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
+    rows with problems are left out (and listed) instead. With `defer`, a worker ingests
+    the file (large uploads) and the caller returns at once.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -249,22 +253,35 @@ def run_create(
         model=model,
         backend=backend,
         options={"pack_size": pack_size},
+        columns={"id_column": id_column, "roles": roles, "skip_invalid": skip_invalid},
         notify_email=notify_email,
         name=name or input_file.filename,
         rerun_of=rerun_of,
     )
-    run_ingest(run=run, id_column=id_column, roles=roles)
+    if defer:
+        run_id = run.pk
+
+        def enqueue() -> None:
+            from django_q.tasks import async_task
+
+            async_task("evaluations.tasks.ingest_run", run_id, start, group=run.public_id)
+
+        transaction.on_commit(enqueue)
+        return run
+    run_ingest(run=run)
     if start and run.status == Run.Status.VALIDATING:
         run_start(run=run)
     return run
 
 
-def run_ingest(
-    *, run: Run, id_column: str | None = None, roles: dict[str, str] | None = None
-) -> Run:
-    """Stream the CSV into Items in chunks; on any problem, fail the run and keep no Items."""
+def run_ingest(*, run: Run) -> Run:
+    """Stream the CSV into Items in chunks; on any problem, fail the run and keep no Items
+    (or, when the run skips invalid rows, leave those rows out and list them)."""
     conf = settings.HRBATCH
     path = run.input_file.abspath
+    id_column = run.columns.get("id_column")
+    roles = run.columns.get("roles")
+    skip_invalid = bool(run.columns.get("skip_invalid"))
     try:
         layout = csvio.sniff(path)
         if id_column is not None and id_column not in layout.header:
@@ -295,19 +312,20 @@ def run_ingest(
     other_columns = [i for i, c in enumerate(header) if roles[c] in (ROLE_AUDIT, ROLE_IGNORE)]
     id_index = header.index(id_column) if id_column else None
 
-    Run.objects.filter(pk=run.pk).update(
-        columns={
-            "encoding": layout.encoding,
-            "encoding_label": layout.encoding_label,
-            "delimiter": layout.delimiter,
-            "delimiter_label": layout.delimiter_label,
-            "header": header,
-            "id_column": id_column,
-            "roles": roles,
-        }
-    )
+    run.columns = {
+        "encoding": layout.encoding,
+        "encoding_label": layout.encoding_label,
+        "delimiter": layout.delimiter,
+        "delimiter_label": layout.delimiter_label,
+        "header": header,
+        "id_column": id_column,
+        "roles": roles,
+        "skip_invalid": skip_invalid,
+    }
+    run.save(update_fields=["columns"])
 
     errors: list[dict[str, Any]] = []
+    rejected = 0
     warnings = 0
     batch: list[Item] = []
     total = 0
@@ -318,11 +336,13 @@ def run_ingest(
                 if problem.code == "empty_row":
                     warnings += 1
                     continue
-                errors.append(_problem_dict(problem.code, problem.message, problem.row))
-                if len(errors) >= conf["MAX_VALIDATION_ERRORS"]:
+                rejected += 1
+                if len(errors) < conf["MAX_VALIDATION_ERRORS"]:
+                    errors.append(_problem_dict(problem.code, problem.message, problem.row))
+                elif not skip_invalid:
                     break
                 continue
-            if errors or values is None:
+            if (errors and not skip_invalid) or values is None:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
             max_chars = max(max_chars, len(prompting.candidate_text(fields)))
@@ -338,19 +358,39 @@ def run_ingest(
             if len(batch) >= conf["INGEST_BATCH"]:
                 total += _insert(batch)
                 batch = []
+                # Shown while a large file is being read.
+                Run.objects.filter(pk=run.pk).update(total_count=total)
     except csvio.CsvProblem as problem:
-        errors.append(_problem_dict(problem.code, problem.message, problem.row))
-    if errors:
+        errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
+        skip_invalid = False  # a file-level problem: nothing in it can be trusted
+    total += _insert(batch)
+    if errors and (not skip_invalid or total == 0):
         Item.objects.filter(run_id=run.pk).delete()
         return _fail_validation(run, errors)
-    total += _insert(batch)
+    notes = []
+    if rejected:
+        notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
+    if warnings:
+        notes.append(f"{warnings} empty row{'s' if warnings != 1 else ''} skipped.")
     run.total_count = total
     run.max_input_chars = max_chars
-    run.status_message = (
-        f"{warnings} empty row{'s' if warnings != 1 else ''} skipped." if warnings else ""
+    run.errors = errors
+    run.options = {**run.options, "rejected_count": rejected}
+    run.status_message = " ".join(notes)
+    run.save(
+        update_fields=["total_count", "max_input_chars", "errors", "options", "status_message"]
     )
-    run.save(update_fields=["total_count", "max_input_chars", "status_message"])
-    run.refresh_from_db(fields=["columns"])
+    return run
+
+
+def run_ingest_and_start(*, run_id: int, start: bool = True) -> Run | None:
+    """The deferred half of run_create (a worker reads large files)."""
+    run = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).first()
+    if run is None or run.items.exists():
+        return run  # already ingested (a redelivered task) or cancelled meanwhile
+    run_ingest(run=run)
+    if start and run.status == Run.Status.VALIDATING:
+        run_start(run=run)
     return run
 
 
@@ -524,6 +564,60 @@ def run_redispatch(*, run: Run) -> int:
         return 0
     with transaction.atomic():
         return _dispatch(run)
+
+
+def run_retry_failed(*, run: Run) -> int:
+    """Give every failed Item of a finished or running run a fresh set of attempts."""
+    if run.status not in (Run.Status.COMPLETED, Run.Status.IN_PROGRESS, Run.Status.PAUSED):
+        return 0
+    with transaction.atomic():
+        count = Item.objects.filter(run_id=run.pk, status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            lease_token=None,
+            lease_until=None,
+        )
+        if not count:
+            return 0
+        Run.objects.filter(pk=run.pk).update(failed_count=F("failed_count") - count)
+        reopened = Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).update(
+            status=Run.Status.IN_PROGRESS, completed_at=None, notified_at=None
+        )
+        run.refresh_from_db()
+        if run.status == Run.Status.IN_PROGRESS:
+            _dispatch(run)
+    if reopened:
+        log.info("run %s reopened to retry %d failed items", run.pk, count)
+    return count
+
+
+def run_rerun(
+    *,
+    run: Run,
+    owner: AbstractBaseUser | None = None,
+    rubric: Rubric | None = None,
+    model: str | None = None,
+) -> Run:
+    """Score the same file again as a new run (linked to the original), optionally with
+    another rubric version or model."""
+    if run.kind != Run.Kind.RUBRIC:
+        raise InputError("Only candidate-file runs can be rerun here.")
+    return run_create(
+        owner=owner or run.owner,
+        input_file=run.input_file,
+        rubric=rubric or run.rubric,
+        model=run.model if model is None else model,
+        backend=run.backend,
+        id_column=run.columns.get("id_column"),
+        roles=run.columns.get("roles"),
+        pack_size=run.pack_size,
+        notify_email=run.notify_email,
+        name=f"{run.name} (rerun)",
+        skip_invalid=bool(run.columns.get("skip_invalid")),
+        defer=True,
+        rerun_of=run,
+    )
 
 
 # --- Runs: pause, resume, cancel -------------------------------------------------------

@@ -9,5 +9,9 @@ def process_chunk(run_id: int, lo: int, hi: int) -> int:
     return engine.process_chunk(run_id, lo, hi)
 
 
+def ingest_run(run_id: int, start: bool = True) -> None:
+    services.run_ingest_and_start(run_id=run_id, start=start)
+
+
 def sweep() -> dict[str, int]:
     return services.sweep()

@@ -500,7 +500,7 @@ def test_mostly_utf8_with_a_stray_cp1252_byte_in_the_sample(tmp_path):
     assert [(r, v, p.code if p else None) for r, v, p in got] == [
         (2, ["1", "Zoë"], None),
         (3, ["2", "Łódź"], None),
-        (4, None, "bad_encoding"),
+        (4, ["3", "Ren\ufffde"], "bad_encoding"),  # handed back readable
         (5, ["4", "Ann"], None),
     ]
     assert "could not be read as UTF-8 text" in got[2][2].message

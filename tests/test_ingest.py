@@ -116,3 +116,30 @@ def test_every_problem_is_listed_with_its_row_not_only_the_first(tmp_path: Path)
     assert "3 problems" in run.status_message
     # Items inserted in earlier chunks were removed again.
     assert not Item.objects.filter(run=run).exists()
+
+
+def test_skipping_invalid_rows_keeps_the_good_ones_and_lists_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "id,skills,years\nc1,Python,3\nc2,Go\nc1,Rust,4\nc4,SQL,5\n,Java,1\n", encoding="utf-8"
+    )
+    run = _ingest(path, skip_invalid=True)
+
+    assert run.status == Run.Status.VALIDATING
+    assert run.total_count == 2
+    assert sorted(Item.objects.filter(run=run).values_list("custom_id", flat=True)) == ["c1", "c4"]
+    assert [(e["code"], e["line"]) for e in run.errors] == [
+        ("ragged_row", 3),
+        ("duplicate_id", 4),
+        ("missing_id", 6),
+    ]
+    assert run.options["rejected_count"] == 3
+    assert "3 rows with problems left out" in run.status_message
+
+
+def test_a_file_with_no_good_row_fails_even_when_skipping(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id,skills\n,Python\n,Go\n", encoding="utf-8")
+    run = _ingest(path, skip_invalid=True)
+
+    assert run.status == Run.Status.FAILED and not Item.objects.filter(run=run).exists()
