@@ -152,3 +152,22 @@ def pack_agreement(run: Run) -> dict[str, Any] | None:
             key: round(sum(abs(p[key] - s[key]) for p, s in pairs) / len(pairs), 2) for key in keys
         },
     }
+
+
+def estimate_seconds(*, model: str, count: int) -> int | None:
+    """How long `count` candidates should take on `model`, from the measured throughput
+    of the last finished runs on it; None before any run has been measured."""
+    runs = Run.objects.filter(
+        model=model,
+        status=Run.Status.COMPLETED,
+        in_progress_at__isnull=False,
+        completed_at__isnull=False,
+        done_count__gt=0,
+    ).order_by("-completed_at")[:5]
+    done = seconds = 0.0
+    for run in runs:
+        done += run.done_count
+        seconds += max((run.completed_at - run.in_progress_at).total_seconds(), 1.0)
+    if not done:
+        return None
+    return int(count * seconds / done)

@@ -184,6 +184,27 @@ class Run(models.Model):
     def __str__(self) -> str:
         return self.name or self.public_id
 
+    STATUS_LABELS = {
+        Status.VALIDATING: "Reading the file",
+        Status.IN_PROGRESS: "Scoring",
+        Status.FINALIZING: "Writing results",
+        Status.COMPLETED: "Finished",
+        Status.FAILED: "Failed",
+        Status.PAUSED: "Paused",
+        Status.CANCELLING: "Cancelling",
+        Status.CANCELLED: "Cancelled",
+        Status.EXPIRED: "Expired",
+    }
+
+    @property
+    def status_label(self) -> str:
+        """The status in words for the person who started the run."""
+        return self.STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.finished_count / self.total_count, 1) if self.total_count else 0.0
+
     @property
     def finished_count(self) -> int:
         return self.done_count + self.failed_count + self.cancelled_count

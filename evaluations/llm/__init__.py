@@ -100,3 +100,19 @@ def resolve_backend(requested: str | None = None) -> BackendChoice:
             "decisions; start Ollama for real scoring."
         ),
     )
+
+
+def available_models(choice: BackendChoice) -> list[str]:
+    """Model names the backend reports (`ollama list`), for people to choose from."""
+    backend = make_backend(choice.name)
+
+    async def names() -> list[str]:
+        try:
+            return [m.name for m in await backend.list_models()]
+        finally:
+            await backend.aclose()
+
+    try:
+        return asyncio.run(names())
+    except BackendError:
+        return []

@@ -56,8 +56,9 @@ class Command(BaseCommand):
                 host=opts["host"],
                 port=opts["port"],
                 threads=opts["threads"],
-                # Candidate files can be hundreds of MB.
-                max_request_body_size=settings.HRBATCH_MAX_UPLOAD_BYTES + (1 << 20),
+                # Candidate files can be hundreds of MB. Django words the refusal past
+                # HRBATCH_MAX_UPLOAD_MB; the page checks the size before sending, too.
+                max_request_body_size=settings.HRBATCH_MAX_UPLOAD_BYTES * 2,
                 channel_timeout=300,
                 _quiet=True,
             )

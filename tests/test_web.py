@@ -1,0 +1,328 @@
+"""The web app through Django's test client: pages, access control, uploads, polling."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from evaluations import services
+from evaluations.models import File, Item, Run
+from tests.conftest import candidates_csv, start_run
+from tests.fake_ollama import FakeOllama
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _upload(client: Client, name: str, content: bytes) -> Any:
+    return client.post(reverse("evaluations:upload"), {"file": _named(name, content)})
+
+
+def _named(name: str, content: bytes) -> io.BytesIO:
+    handle = io.BytesIO(content)
+    handle.name = name
+    return handle
+
+
+def test_every_page_requires_sign_in(client: Client) -> None:
+    for url in ["/", "/runs/new/", "/rubrics/", "/runs/batch_x/", "/uploads/file-x/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_journey_upload_prepare_start_progress_results_download(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    source = candidates_csv(tmp_path, 30)
+
+    response = _upload(client, "pool.csv", source.read_bytes())
+    assert response.status_code == 302
+    file = File.objects.get(owner=owner)
+    assert response["Location"] == reverse("evaluations:prepare", args=[file.id])
+
+    page = client.get(response["Location"]).content.decode()
+    assert "pool.csv" in page and "UTF-8" in page and "comma" in page
+    assert "<dd>30</dd>" in page  # candidates counted
+    assert page.count('<tr><td class="num muted">') == 20  # a 20-row preview
+    assert 'value="id" selected' in page  # the ID column is guessed
+    assert "gemma3:12b" in page and "llama3.2:3b" in page  # models from `ollama list`
+    assert 'value="olivia@example.com"' in page  # notify the owner by default
+
+    checks = client.get(reverse("evaluations:check_rows", args=[file.id]), {"id_column": "id"})
+    assert "Every row can be scored" in checks.content.decode()
+
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "notify_email": "olivia@example.com",
+    }
+    header = next(csv.reader(io.StringIO(source.read_text())))
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = services.default_roles(header, "id")[column]
+    response = client.post(reverse("evaluations:prepare", args=[file.id]), form)
+    assert response.status_code == 302, response.context["form"].errors
+    run = Run.objects.get(owner=owner)
+    assert response["Location"] == reverse("evaluations:run", args=[run.public_id])
+    assert run.status == Run.Status.COMPLETED  # tasks run inline in these tests
+    assert run.columns["roles"]["name"] == "audit" and run.columns["roles"]["skills"] == "model"
+
+    page = client.get(response["Location"]).content.decode()
+    assert "Finished" in page and "100.0%" in page and "Download scored CSV" in page
+    assert "every 2s" not in page  # a finished run does not poll
+    assert page.count('href="/runs/' + run.public_id + "/candidates/") == 30
+
+    download = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    body = b"".join(download.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == 30 and all(r["status"] == "done" for r in rows)
+    assert all(1 <= int(r[key]) <= 10 for r in rows for key in ("overall", "communication"))
+    excel = client.get(reverse("evaluations:run_download", args=[run.public_id]), {"excel": "1"})
+    assert b"".join(excel.streaming_content).startswith("\ufeff".encode())
+
+    item = Item.objects.filter(run=run).first()
+    assert item is not None
+    detail = client.get(reverse("evaluations:item", args=[run.public_id, item.pk]))
+    text = detail.content.decode()
+    assert "Exactly what the AI saw" in text and item.input["skills"] in text
+    assert item.extra["email"] in text  # shown as kept out of the AI's view
+
+
+def test_the_progress_fragment_polls_while_live_and_stops_when_the_run_ends(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    run = start_run(candidates_csv(tmp_path, 4), owner=owner, start=False)
+    services.run_pause(run=run)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+    url = reverse("evaluations:run_progress", args=[run.public_id])
+
+    live = client.get(url, headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 2s"' in live.content.decode()
+    assert "HX-Trigger" not in live
+
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.COMPLETED)
+    ended = client.get(url, headers={"HX-Request": "true"})
+    assert "every 2s" not in ended.content.decode()
+    assert ended["HX-Trigger"] == "run-ended"  # the page refreshes its results once
+
+
+def test_an_outsider_gets_404_on_someone_elses_run_file_and_download(
+    owner: Any, outsider: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3), owner=owner)
+    item = Item.objects.filter(run=run).first()
+    assert item is not None
+    client = _client(outsider)
+    urls = [
+        reverse("evaluations:run", args=[run.public_id]),
+        reverse("evaluations:run_progress", args=[run.public_id]),
+        reverse("evaluations:run_results", args=[run.public_id]),
+        reverse("evaluations:run_download", args=[run.public_id]),
+        reverse("evaluations:item", args=[run.public_id, item.pk]),
+        reverse("evaluations:prepare", args=[run.input_file_id]),
+        reverse("evaluations:check_rows", args=[run.input_file_id]),
+        reverse("evaluations:rejected_rows", args=[run.input_file_id]),
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    for action in ("pause", "resume", "cancel", "retry-failed"):
+        url = reverse("evaluations:run_control", args=[run.public_id, action])
+        assert client.post(url).status_code == 404
+    assert run.public_id not in client.get("/").content.decode()
+
+
+def test_staff_see_every_run_and_a_colleague_sees_only_their_own(
+    owner: Any, colleague: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    mine = start_run(candidates_csv(tmp_path, 2), owner=owner)
+    theirs = start_run(candidates_csv(tmp_path, 2, name="b.csv"), owner=colleague)
+    page = _client(colleague).get("/").content.decode()
+    assert theirs.public_id in page and mine.public_id not in page
+
+    colleague.is_staff = True
+    colleague.save()
+    page = _client(colleague).get("/").content.decode()
+    assert theirs.public_id in page and mine.public_id in page
+    assert _client(colleague).get(f"/runs/{mine.public_id}/").status_code == 200
+
+
+def test_an_upload_over_the_limit_is_refused_with_a_clear_message(
+    owner: Any, settings: Any
+) -> None:
+    settings.HRBATCH_MAX_UPLOAD_BYTES = 10_000
+    response = _upload(_client(owner), "big.csv", b"id,skills\n" + b"c,x\n" * 5000)
+
+    assert response.status_code == 413
+    text = response.content.decode()
+    assert "the largest file hrbatch accepts is 0 MB" in text or "largest file" in text
+    assert "HRBATCH_MAX_UPLOAD_MB" in text
+    assert not File.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "phrase"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("book.xlsx", b"PK\x03\x04" + b"\x00" * 100, "Excel workbook"),
+        ("header.csv", b"id,skills\n", "header row but no candidates"),
+        ("scan.pdf", b"%PDF-1.7\n" + bytes(range(256)), "PDF"),
+    ],
+)
+def test_a_bad_file_gets_its_clear_message_on_the_check_page(
+    owner: Any, name: str, content: bytes, phrase: str
+) -> None:
+    client = _client(owner)
+    response = _upload(client, name, content) if content else None
+    if response is None:  # an empty upload is refused by the form itself
+        response = client.post(reverse("evaluations:upload"), {"file": _named(name, b"")})
+        assert response.status_code == 400
+        assert "empty" in response.content.decode()
+        return
+    page = client.get(response["Location"])
+    assert page.status_code == 400
+    assert phrase.lower() in page.content.decode().lower()
+    assert "Upload another file" in page.content.decode()
+
+
+def test_row_problems_are_listed_with_rows_and_can_be_downloaded_then_skipped(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    client = _client(owner)
+    content = b"id,skills\nc1,Python\nc2,Go\nc1,Rust\n,Java\nc5,SQL\n"
+    file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
+
+    checks = client.get(reverse("evaluations:check_rows", args=[file_id]), {"id_column": "id"})
+    text = checks.content.decode()
+    assert "2 rows have problems" in text
+    assert "Row 4 has the same ID &#x27;c1&#x27; as row 2" in text
+    assert "Row 5 has no value in the ID column" in text
+
+    rejected = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
+    rows = list(csv.reader(io.StringIO(b"".join(rejected.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["row", "problem", "id", "skills"]
+    assert [(r[0], r[2], r[3]) for r in rows[1:]] == [("4", "c1", "Rust"), ("5", "", "Java")]
+
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "notify_email": "",
+        "role_1": "model",
+        "skip_invalid": "on",
+    }
+    response = client.post(reverse("evaluations:prepare", args=[file_id]), form)
+    assert response.status_code == 302
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.COMPLETED and run.total_count == 3
+    page = client.get(response["Location"]).content.decode()
+    assert "Rows left out" in page and "Row 4 has the same ID" in page
+
+
+def test_starting_needs_at_least_one_column_for_the_ai(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    client = _client(owner)
+    file_id = _upload(client, "c.csv", b"id,name\nc1,Ann\n")["Location"].split("/")[2]
+    form = {"id_column": "id", "rubric": services.rubric_default().pk, "model": "gemma3:12b"}
+    form["role_1"] = "audit"
+    response = client.post(reverse("evaluations:prepare", args=[file_id]), form)
+
+    assert response.status_code == 400
+    assert "Choose at least one column to show to the AI" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_results_sort_by_a_score_filter_by_status_and_shortlist_the_top(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner)
+    Item.objects.filter(run=run, line=7).update(status=Item.Status.FAILED, result=None)
+    client = _client(owner)
+    url = reverse("evaluations:run_results", args=[run.public_id])
+
+    def ids(**params: str) -> list[str]:
+        page = client.get(url, params).content.decode()
+        return [part.split('"')[0] for part in page.split("/candidates/")[1:]]
+
+    by_overall = ids(sort="-overall")
+    overall = {i.pk: i.scores.get("overall", 0) for i in Item.objects.filter(run=run)}
+    values = [overall[int(pk.rstrip("/"))] for pk in by_overall if overall[int(pk.rstrip("/"))]]
+    assert values == sorted(values, reverse=True) and len(by_overall) == 40
+    assert len(ids(sort="-overall", top="10")) == 10
+    assert len(ids(status="failed")) == 1
+
+
+def test_pause_resume_cancel_and_retry_buttons_call_the_services(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    run = start_run(candidates_csv(tmp_path, 5), owner=owner, start=False)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+
+    def act(action: str) -> str:
+        url = reverse("evaluations:run_control", args=[run.public_id, action])
+        return client.post(url, follow=True).content.decode()
+
+    assert "Paused" in act("pause")
+    assert Run.objects.get(pk=run.pk).status == Run.Status.PAUSED
+    assert "Resumed" in act("resume")
+    assert Run.objects.get(pk=run.pk).status == Run.Status.COMPLETED
+
+    failed = start_run(candidates_csv(tmp_path, 3, name="f.csv"), owner=owner, start=False)
+    fake_ollama.error_rate = 1.0
+    services.run_start(run=failed)
+    fake_ollama.error_rate = 0.0
+    run = failed
+    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    assert "Retry 3 failed" in page
+    assert "Trying 3 failed candidates again" in act("retry-failed")
+    assert Run.objects.get(pk=run.pk).done_count == 3
+
+    third = start_run(candidates_csv(tmp_path, 3, name="g.csv"), owner=owner, start=False)
+    run = third
+    assert "Cancelled" in act("cancel")
+    assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLED
+
+
+def test_editing_a_used_rubric_in_the_browser_creates_a_new_version(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    start_run(candidates_csv(tmp_path, 2), owner=owner)
+    rubric = services.rubric_default()
+    client = _client(owner)
+    page = client.get(reverse("evaluations:rubric", args=[rubric.pk])).content.decode()
+    assert "Technical skills" in page and "editing it creates version 2" in page
+
+    form: dict[str, Any] = {
+        "name": rubric.name,
+        "instructions": rubric.instructions + " Be strict.",
+        "rationale": "on",
+    }
+    for index, criterion in enumerate(rubric.criteria):
+        form[f"c-{index}-key"] = criterion["key"]
+        form[f"c-{index}-label"] = criterion["label"]
+        form[f"c-{index}-description"] = criterion["description"]
+        for level, text in criterion["anchors"].items():
+            form[f"c-{index}-a{level}"] = text
+    form["c-5-key"] = "customer_focus"
+    form["c-5-label"] = "Customer focus"
+    response = client.post(reverse("evaluations:rubric_edit", args=[rubric.pk]), form, follow=True)
+
+    assert "Saved as version 2" in response.content.decode()
+    newer = services.rubric_default()
+    assert newer.version == 2 and newer.rationale
+    assert newer.criterion_keys[-1] == "customer_focus"
+    assert services.rubric_get(rubric.name).pk == newer.pk
