@@ -11,6 +11,7 @@ run: install
 
 # Everything on SQLite (the default), then the engine's database code on PostgreSQL.
 test: install
+	./scripts/test-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from . import services
 from .models import File, Item, Rubric, Run
@@ -24,6 +33,36 @@ class FileAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "path", "bytes", "sha256", "created_at")
 
 
+def _admin_link(run: Run) -> SafeString:
+    url = reverse("admin:evaluations_run_change", args=[run.pk])
+    return format_html('<a href="{}">{}</a>', url, run)
+
+
+class RerunForm(forms.Form):
+    """The choices of the "Rerun whole run as a new run" confirmation page."""
+
+    USED = "used"
+    NEWEST = "newest"
+
+    rubric = forms.ChoiceField(
+        choices=[
+            (USED, "The rubric version the run used"),
+            (NEWEST, "The newest version of that rubric"),
+        ],
+        initial=USED,
+        widget=forms.RadioSelect,
+    )
+    model = forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="Leave blank to score with the same model as the original run.",
+    )
+
+
+_RUN_FIELDS = tuple(f.name for f in Run._meta.get_fields() if f.concrete)
+_RUN_LINKS = ("web_page", "scored_csv", "reruns")
+
+
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = (
@@ -36,14 +75,46 @@ class RunAdmin(admin.ModelAdmin):
         "total_count",
         "model",
         "owner",
+        "rerun_of_link",
         "created_at",
     )
     list_filter = ("status", "kind", "backend", "owner")
+    list_select_related = ("owner", "rerun_of")
     search_fields = ("public_id", "name")
-    readonly_fields = tuple(
-        f.name for f in Run._meta.get_fields() if f.concrete and f.name not in ("name",)
+    # The links first, then everything the run records; only the name is editable.
+    fields = (
+        "public_id",
+        "name",
+        *_RUN_LINKS,
+        "rerun_of",
+        *(f for f in _RUN_FIELDS if f not in ("public_id", "name", "rerun_of")),
     )
-    actions = ("pause", "resume", "cancel")
+    readonly_fields = (*_RUN_LINKS, *(f for f in _RUN_FIELDS if f != "name"))
+    actions = ("pause", "resume", "cancel", "retry_failed", "rerun")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a run starts from an upload (web, API or CLI), never an empty form
+
+    @admin.display(description="Rerun of", ordering="rerun_of")
+    def rerun_of_link(self, run: Run) -> SafeString | None:
+        return _admin_link(run.rerun_of) if run.rerun_of else None
+
+    @admin.display(description="Run page")
+    def web_page(self, run: Run) -> SafeString:
+        url = reverse("evaluations:run", args=[run.public_id])
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="Scored CSV")
+    def scored_csv(self, run: Run) -> SafeString | None:
+        if run.kind != Run.Kind.RUBRIC or not run.columns.get("header"):
+            return None  # nothing was read from the file, so there is nothing to download
+        url = reverse("evaluations:run_download", args=[run.public_id]) + "?excel=1"
+        return format_html('<a href="{}">Download the scored CSV (Excel)</a>', url)
+
+    @admin.display(description="Reruns")
+    def reruns(self, run: Run) -> SafeString | None:
+        reruns = run.reruns.order_by("created_at")
+        return format_html_join(", ", "{}", ((_admin_link(r),) for r in reruns)) or None
 
     @admin.action(description="Pause")
     def pause(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
@@ -60,12 +131,110 @@ class RunAdmin(admin.ModelAdmin):
         count = sum(services.run_cancel(run=run) for run in queryset)
         self.message_user(request, f"Cancelled {count} run(s).", messages.SUCCESS)
 
+    @admin.action(description="Rerun failed items")
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        counts = [services.run_retry_failed(run=run) for run in queryset]
+        total, runs = sum(counts), sum(1 for c in counts if c)
+        if total:
+            self.message_user(
+                request, f"Trying {total} failed item(s) again in {runs} run(s).", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request,
+                "No failed items to try again (only running, paused or completed runs can).",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Rerun whole run as a new run")
+    def rerun(self, request: HttpRequest, queryset: QuerySet[Run]) -> TemplateResponse | None:
+        runs = list(queryset.select_related("rubric", "owner"))
+        if "apply" in request.POST:
+            form = RerunForm(request.POST)
+            if form.is_valid():
+                self._rerun(request, runs, form.cleaned_data)
+                return None  # back to the list, where the messages link to the new runs
+        else:
+            models = {run.model for run in runs}
+            form = RerunForm(initial={"model": models.pop() if len(models) == 1 else ""})
+        rows = [
+            {"run": run, "newest": services.rubric_get(run.rubric.name) if run.rubric else None}
+            for run in runs
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Rerun as new runs",
+            "opts": self.model._meta,
+            "rows": rows,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "rerun",
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/evaluations/run/rerun.html", context)
+
+    def _rerun(self, request: HttpRequest, runs: list[Run], choice: dict[str, Any]) -> None:
+        model = choice["model"].strip() or None
+        started: list[tuple[Run, Run]] = []
+        for run in runs:
+            rubric = None  # the version the run used
+            if choice["rubric"] == RerunForm.NEWEST and run.rubric:
+                rubric = services.rubric_get(run.rubric.name)
+            try:
+                new = services.run_rerun(run=run, rubric=rubric, model=model)
+            except services.InputError as exc:
+                self.message_user(request, f"{run}: {exc.message}", messages.ERROR)
+                continue
+            started.append((run, new))
+        if started:
+            self.message_user(
+                request,
+                format_html(
+                    "Started {} new run(s): {}",
+                    len(started),
+                    format_html_join(
+                        "; ",
+                        "{} (rerun of {})",
+                        ((_admin_link(new), original) for original, new in started),
+                    ),
+                ),
+                messages.SUCCESS,
+            )
+
+
+class RunListFilter(admin.SimpleListFilter):
+    """Items by run. The choices are the newest runs (and the chosen one), not every run ever
+    made; any run can be picked with ?run__id__exact=<id>, the same URL as a plain filter."""
+
+    title = "run"
+    parameter_name = "run__id__exact"
+    CHOICES = 30
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        runs = list(Run.objects.only("id", "name", "public_id")[: self.CHOICES])
+        chosen = self.value()
+        if chosen and chosen.isdigit() and all(str(r.pk) != chosen for r in runs):
+            runs += Run.objects.only("id", "name", "public_id").filter(pk=int(chosen))
+        return [(str(r.pk), f"{r.pk}: {r}") for r in runs]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Item]) -> QuerySet[Item]:
+        chosen = self.value()
+        if chosen is None:
+            return queryset
+        if not chosen.isdigit():
+            raise IncorrectLookupParameters(f"Not a run id: {chosen!r}")
+        return queryset.filter(run_id=int(chosen))
+
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
     list_display = ("custom_id", "run", "line", "status", "attempts", "latency_ms", "finished_at")
-    list_filter = ("status", "run")
+    list_filter = ("status", RunListFilter)
     search_fields = ("custom_id",)
     readonly_fields = tuple(f.name for f in Item._meta.get_fields() if f.concrete)
     list_select_related = ("run",)
     show_full_result_count = False  # counting 170,000 rows on every page is slow
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Items come from ingesting a run's file

@@ -35,7 +35,7 @@ def run_progress(run: Run) -> dict[str, Any]:
         "cancelled": run.cancelled_count,
         "pending": pending,
         "finished": finished,
-        "percent": round(100.0 * finished / run.total_count, 1) if run.total_count else 0.0,
+        "percent": run.percent,
         "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
         "eta_seconds": eta,
         "elapsed_seconds": int((end - started).total_seconds()) if started else 0,

@@ -203,7 +203,9 @@ class Run(models.Model):
 
     @property
     def percent(self) -> float:
-        return round(100.0 * self.finished_count / self.total_count, 1) if self.total_count else 0.0
+        """Share of candidates processed (scored or failed); cancelled ones never were."""
+        processed = self.done_count + self.failed_count
+        return round(100.0 * processed / self.total_count, 1) if self.total_count else 0.0
 
     @property
     def finished_count(self) -> int:

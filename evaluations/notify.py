@@ -3,47 +3,118 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.utils import timezone
 
 from .models import Run
 
 log = logging.getLogger(__name__)
 
+# A mail server that accepts the connection and then says nothing must not hold a worker.
+SMTP_TIMEOUT_SECONDS = 30
+# Enough of the file's problems to start fixing it; the run page lists them all.
+ERRORS_LISTED = 5
+
 
 def run_finished(*, run: Run) -> bool:
-    """Email the owner once per run, when it completed, failed or was cancelled."""
-    address = run.notify_email or (run.owner.email if run.owner else "")
-    if not address or run.notified_at:
+    """Email the owner once per run, when it completed, failed or was cancelled.
+
+    Returns whether this call sent the email. A send that fails is logged, never raised,
+    and leaves `notified_at` empty so that a later call can try again.
+    """
+    address = recipient(run)
+    if not address or run.notified_at or not run.is_terminal:
         return False
-    claimed = Run.objects.filter(pk=run.pk, notified_at=None).update(notified_at=timezone.now())
-    if not claimed:
+    # Claim before sending: of two workers finishing the same run, only one emails.
+    claimed_at = timezone.now()
+    if not Run.objects.filter(pk=run.pk, notified_at=None).update(notified_at=claimed_at):
         return False
-    elapsed = ""
-    if run.in_progress_at:
-        end = run.completed_at or run.cancelled_at or run.failed_at or timezone.now()
-        seconds = int((end - run.in_progress_at).total_seconds())
-        elapsed = f"{seconds // 3600}h {seconds % 3600 // 60:02d}m {seconds % 60:02d}s"
-    link = f"{settings.SITE_URL.rstrip('/')}/runs/{run.public_id}/"
-    subject = f"hrbatch: {run} {run.get_status_display().lower()}"
-    body = "\n".join(
-        [
-            f'Your run "{run}" is {run.get_status_display().lower()}.',
-            "",
-            f"Scored: {run.done_count} of {run.total_count}",
-            f"Failed: {run.failed_count}",
-            f"Cancelled: {run.cancelled_count}",
-            f"Duration: {elapsed}" if elapsed else "",
-            "",
-            f"See the results and download the scored CSV: {link}",
-        ]
-    )
+    subject, body = message(run)
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or SMTP_TIMEOUT_SECONDS
     try:
-        send_mail(subject, body, None, [address])
+        send_mail(subject, body, None, [address], connection=get_connection(timeout=timeout))
     except Exception:
-        # The run's results matter more than the email; record and go on.
+        # The run's results matter more than the email: record it, release the claim so a
+        # later call can send it, and go on.
         log.exception("could not email %s about run %s", address, run.pk)
+        Run.objects.filter(pk=run.pk, notified_at=claimed_at).update(notified_at=None)
         return False
+    run.notified_at = claimed_at
     return True
+
+
+def recipient(run: Run) -> str:
+    """The run's notify address, else its owner's email ("" when there is neither)."""
+    return run.notify_email or (run.owner.email if run.owner else "")
+
+
+def message(run: Run) -> tuple[str, str]:
+    """The subject and plain-text body of the email about a run that ended."""
+    name = _one_line(str(run))
+    failed = run.status == Run.Status.FAILED
+    label = run.status_label.lower()
+    summary = f"{run.done_count} scored, {run.failed_count} failed"
+    if run.cancelled_count:
+        summary += f", {run.cancelled_count} cancelled"
+    reason = _one_line(run.status_message)
+    if failed and reason:  # the counts of a run that failed say nothing; the reason does
+        summary = reason if len(reason) <= 100 else reason[:99] + "…"
+    subject = f'hrbatch: "{name}" {label} — {summary}'
+
+    lines = [f'Your run "{name}" has ended.', "", f"Status: {run.status_label}"]
+    if failed and not run.total_count:
+        lines.append("Candidates: none were read from the file.")
+    else:
+        lines += [
+            f"Scored: {run.done_count} of {run.total_count}",
+            f"Failed: {run.failed_count} of {run.total_count}",
+            f"Cancelled: {run.cancelled_count} of {run.total_count}",
+        ]
+    lines.append(f"Duration: {format_duration(_elapsed_seconds(run))}")
+    if failed:
+        lines.append(f"Reason: {run.status_message or 'not recorded'}")
+        listed = [e for e in run.errors[:ERRORS_LISTED] if e.get("message")]
+        for error in listed:
+            text = error["message"]
+            if error.get("line") and "row" not in text.lower():
+                text = f"Row {error['line']}: {text}"
+            lines.append(f"  - {text}")
+        if len(run.errors) > len(listed):
+            lines.append(f"  … and {len(run.errors) - len(listed)} more on the run page.")
+    elif run.status_message:
+        lines.append(f"Note: {run.status_message}")
+    if run.model:
+        lines.append(f"Model: {run.model}")
+    if run.rubric_id:
+        lines.append(f"Rubric: {run.rubric}")
+    link = f"{settings.SITE_URL.rstrip('/')}/runs/{run.public_id}/"
+    see = "See the run:" if failed else "See the results and download the scored CSV:"
+    lines += ["", see, link, ""]
+    return subject, "\n".join(lines)
+
+
+def _elapsed_seconds(run: Run) -> int:
+    start = run.in_progress_at or run.created_at
+    end: datetime = (
+        run.completed_at or run.cancelled_at or run.failed_at or run.expired_at or timezone.now()
+    )
+    return max(int((end - start).total_seconds()), 0)
+
+
+def format_duration(seconds: int) -> str:
+    """3723 → "1h 02m 03s"; 63 → "1m 03s"; 5 → "5s"."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {seconds:02d}s"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{seconds}s"
+
+
+def _one_line(text: str) -> str:
+    """Header-safe: an email subject may not contain a line break."""
+    return " ".join(text.split())

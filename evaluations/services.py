@@ -414,6 +414,9 @@ def _fail_validation(run: Run, errors: list[dict[str, Any]]) -> Run:
     run.status_message = first if count == 1 else f"{count} problems in the file; first: {first}"
     run.total_count = 0
     run.save(update_fields=["errors", "status", "failed_at", "status_message", "total_count"])
+    from . import notify
+
+    notify.run_finished(run=run)
     return run
 
 

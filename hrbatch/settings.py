@@ -107,7 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA busy_timeout=30000;PRAGMA cache_size=-20000"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-hrbatch.sqlite3")}
+    # A file (not :memory:) so that worker processes in tests can share it; one per test
+    # session so that two sessions on one machine never meet.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-hrbatch-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,0 +1,286 @@
+"""The HR director's journey in a real browser (Debian's Chromium driven by Playwright)
+against `manage.py serve` with the fake Ollama server behind it.
+
+Screenshots of every page land in test-artifacts/browser/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from evaluations.synthetic import write_candidates_csv
+from tests.fake_ollama import FakeOllama
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "candidate-pool-2026"
+CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOllama]:
+    # 4 slots x 0.1 s: about 40 candidates a second, slow enough to watch the bar move.
+    with FakeOllama(slots=4, latency=0.1) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("browser-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(
+        HRBATCH_DATA_DIR=str(data),
+        HRBATCH_LLM_BACKEND="ollama",
+        OLLAMA_HOST=fake.url,
+        HRBATCH_WORKERS="2",
+        HRBATCH_CONCURRENCY="2",
+    )
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    create = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}', first_name='Hana')"
+    )
+    subprocess.run([*manage, "shell", "-c", create], cwd=ROOT, env=env, check=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [*manage, "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=2)
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+    time.sleep(2)  # the worker cluster comes up beside the web server
+    yield url
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Page, app: str) -> None:
+    page.goto(app + "/")
+    expect(page).to_have_url(f"{app}/accounts/login/?next=/")
+    page.get_by_label("Username").fill("hana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+
+
+def _upload_and_prepare(page: Page, app: str, source: Path, *, shots: bool = False) -> None:
+    page.get_by_role("link", name="Score a new file").first.click()
+    expect(page.get_by_role("heading", name="Upload your candidate file")).to_be_visible()
+    page.set_input_files("#id_file", str(source))
+    expect(page.locator("#chosen")).to_contain_text(source.name)
+    if shots:
+        _shot(page, "03-upload")
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+    expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
+
+
+def _progress(page: Page) -> float:
+    value = page.locator("#progress .bar").first.get_attribute("aria-valuenow") or "0"
+    return float(value)
+
+
+def test_a_new_user_scores_a_file_and_downloads_the_results(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "applicants-march.csv"
+    write_candidates_csv(source, 200, seed=21)
+
+    page.goto(app + "/")
+    _shot(page, "01-sign-in")
+    _sign_in(page, app)
+    expect(page.get_by_text("No runs yet")).to_be_visible()
+    _shot(page, "02-runs-empty")
+
+    _upload_and_prepare(page, app, source, shots=True)
+    expect(page.locator(".facts")).to_contain_text("200")
+    expect(page.locator("#id_id_column")).to_have_value("id")
+    # Personal data starts out hidden from the AI; one more column is hidden by hand.
+    expect(page.get_by_label("email", exact=True)).to_have_value("audit")
+    page.get_by_label("education", exact=True).select_option("ignore")
+    expect(page.get_by_label("AI model")).to_have_value("gemma3:12b")
+    expect(page.get_by_label("Email me when it is done")).to_have_value("hana@example.com")
+    _shot(page, "04-check-columns")
+
+    page.get_by_role("button", name="Start scoring 200 candidates").click()
+    expect(page.locator("#progress")).to_be_visible()
+    # The bar advances while the fragment polls, then polling stops at the end.
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#progress .bar');"
+        " const v = b && parseFloat(b.getAttribute('aria-valuenow'));"
+        " return v > 0 && v < 100; }",
+        timeout=30_000,
+    )
+    first = _progress(page)
+    _shot(page, "05-progress")
+    page.wait_for_function(
+        f"() => parseFloat(document.querySelector('#progress .bar')"
+        f".getAttribute('aria-valuenow')) > {first}",
+        timeout=30_000,
+    )
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+    assert _progress(page) == 100.0
+    assert page.locator("#progress").get_attribute("hx-trigger") is None  # polling stopped
+    expect(page.locator("#results table.results tbody tr")).to_have_count(50)
+    _shot(page, "06-finished")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download scored CSV").click()
+    path = download_info.value.path()
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 200
+    assert {r["id"] for r in rows} == {f"C{i:06d}" for i in range(1, 201)}
+    for row in rows:
+        assert row["status"] == "done"
+        assert all(1 <= int(row[key]) <= 10 for key in CRITERIA)
+        assert row["education"]  # an ignored column is still kept in the output
+
+    page.get_by_role("link", name="Overall").click()  # sort by the overall score
+    scores = [
+        int(s)
+        for s in page.locator("table.results tbody tr td.score:nth-child(7)").all_inner_texts()
+    ]
+    assert scores == sorted(scores, reverse=True)
+    page.locator("table.results tbody tr a").first.click()
+    expect(page.get_by_text("Exactly what the AI saw")).to_be_visible()
+    expect(page.locator("pre.prompt").last).not_to_contain_text("@example.")
+    _shot(page, "07-candidate")
+
+    page.goto(app + "/")
+    expect(page.locator("table.table tbody tr")).to_have_count(1)
+    expect(page.locator(".badge").first).to_have_text("Finished")
+    _shot(page, "08-runs")
+
+
+def test_pause_resume_and_cancel_from_the_run_page(
+    page: Page, app: str, tmp_path: Path, fake: FakeOllama
+) -> None:
+    source = tmp_path / "applicants-april.csv"
+    write_candidates_csv(source, 400, seed=22)
+    fake.latency = 0.25  # slower, so there is time to press the buttons
+    try:
+        _sign_in(page, app)
+        _upload_and_prepare(page, app, source)
+        page.get_by_role("button", name="Start scoring 400 candidates").click()
+        page.wait_for_function(
+            "() => parseFloat(document.querySelector('#progress .bar')"
+            ".getAttribute('aria-valuenow')) > 0",
+            timeout=30_000,
+        )
+        page.get_by_role("button", name="Pause").click()
+        expect(page.locator("#progress .badge")).to_have_text("Paused")
+        time.sleep(1.5)  # requests in flight finish
+        page.reload()
+        paused_at = _progress(page)
+        time.sleep(2.5)
+        page.reload()
+        assert _progress(page) == paused_at  # nothing moves while paused
+        assert paused_at < 100
+        _shot(page, "09-paused")
+
+        page.get_by_role("button", name="Resume").click()
+        expect(page.locator("#progress .badge")).to_have_text("Scoring")
+        page.wait_for_function(
+            f"() => parseFloat(document.querySelector('#progress .bar')"
+            f".getAttribute('aria-valuenow')) > {paused_at}",
+            timeout=30_000,
+        )
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Cancel run").click()
+        expect(page.locator("#progress .badge")).to_have_text("Cancelled", timeout=30_000)
+        expect(page.locator("#progress")).to_contain_text("Cancelled")
+        _shot(page, "10-cancelled")
+    finally:
+        fake.latency = 0.1
+
+
+def test_pages_stay_usable_in_a_narrow_window(browser: Browser, app: str, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        _sign_in(page, app)
+        _shot(page, "11-narrow-runs")
+        source = tmp_path / "small.csv"
+        write_candidates_csv(source, 25, seed=23)
+        _upload_and_prepare(page, app, source)
+        _shot(page, "12-narrow-check-columns")
+        button = page.get_by_role("button", name="Start scoring 25 candidates")
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        button.click()
+        expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390 + 1, "the page itself must not scroll sideways"
+        _shot(page, "13-narrow-run")
+    finally:
+        context.close()
