@@ -766,6 +766,15 @@ def sweep() -> dict[str, int]:
         status__in=[Run.Status.IN_PROGRESS, Run.Status.CANCELLING]
     ).values_list("pk", flat=True):
         report["finalized"] += int(run_finalize_if_done(run_id=run_id))
+    # E-mails that could not be sent (SMTP down) are tried again for a day.
+    from . import notify
+
+    for run in Run.objects.filter(
+        status__in=Run.TERMINAL_STATUSES,
+        notified_at=None,
+        created_at__gte=now - timedelta(days=1),
+    ).exclude(notify_email="", owner__email=""):
+        notify.run_finished(run=run)
     # A worker that died while writing the outputs leaves the run in `finalizing`.
     stuck = now - timedelta(seconds=conf["LEASE_SECONDS"] * 5)
     for run in Run.objects.filter(status=Run.Status.FINALIZING, finalizing_at__lt=stuck):
