@@ -9,12 +9,13 @@ install:
 run: install
 	.venv/bin/python manage.py serve
 
-# Everything on SQLite (the default), then the engine's database code on PostgreSQL.
+# Everything on SQLite (the default), then the database-heavy tests again on PostgreSQL.
 test: install
 	./scripts/test-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
-	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
+		tests/test_web.py tests/test_admin.py
 
 lint:
 	.venv/bin/ruff check .
