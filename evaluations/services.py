@@ -11,7 +11,7 @@ import hashlib
 import logging
 import math
 import re
-import shutil
+import secrets
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,13 +19,13 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import csvio, prompting
 from .llm import BackendError, make_backend, resolve_backend
-from .models import File, Item, Rubric, Run
+from .models import ApiKey, File, Item, Rubric, Run
 from .rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,43 @@ def _read_chunks(path: Path) -> Iterator[bytes]:
 
 
 def file_delete(*, file: File) -> None:
-    shutil.rmtree(file.abspath.parent, ignore_errors=True)
-    file.delete()
+    """Remove the bytes; keep the row (runs that used the file still name it)."""
+    file.abspath.unlink(missing_ok=True)
+    File.objects.filter(pk=file.pk).update(deleted_at=timezone.now(), bytes=0)
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+API_KEY_PREFIX = "hrb_"
+
+
+def api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, owner: AbstractBaseUser, name: str) -> tuple[ApiKey, str]:
+    """A new key for `owner`; the plain key is returned once and never stored."""
+    if not name.strip():
+        raise InputError("Give the key a name, e.g. the script or colleague that uses it.")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        owner=owner, name=name.strip(), prefix=key[:12], key_hash=api_key_hash(key)
+    )
+    return api_key, key
+
+
+def api_key_check(key: str) -> ApiKey | None:
+    """The live key matching `key` (and note its use), or None."""
+    api_key = (
+        ApiKey.objects.select_related("owner")
+        .filter(key_hash=api_key_hash(key), revoked_at=None, owner__is_active=True)
+        .first()
+    )
+    if api_key is not None:
+        now = timezone.now()
+        if not api_key.last_used_at or now - api_key.last_used_at > timedelta(minutes=1):
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key
 
 
 def sha256_of(path: Path) -> str:
@@ -327,7 +362,8 @@ def run_ingest(*, run: Run) -> Run:
     errors: list[dict[str, Any]] = []
     rejected = 0
     warnings = 0
-    batch: list[Item] = []
+    writer = ItemWriter(run.pk)
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     total = 0
     max_chars = 0
     try:
@@ -347,23 +383,22 @@ def run_ingest(*, run: Run) -> Run:
             fields = {header[i]: values[i] for i in model_columns}
             max_chars = max(max_chars, len(prompting.candidate_text(fields)))
             batch.append(
-                Item(
-                    run_id=run.pk,
-                    line=row,
-                    custom_id=values[id_index].strip() if id_index is not None else f"row-{row}",
-                    input=fields,
-                    extra={header[i]: values[i] for i in other_columns},
+                (
+                    row,
+                    values[id_index].strip() if id_index is not None else f"row-{row}",
+                    fields,
+                    {header[i]: values[i] for i in other_columns},
                 )
             )
             if len(batch) >= conf["INGEST_BATCH"]:
-                total += _insert(batch)
+                total += writer.insert(batch)
                 batch = []
                 # Shown while a large file is being read.
                 Run.objects.filter(pk=run.pk).update(total_count=total)
     except csvio.CsvProblem as problem:
         errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
         skip_invalid = False  # a file-level problem: nothing in it can be trusted
-    total += _insert(batch)
+    total += writer.insert(batch)
     if errors and (not skip_invalid or total == 0):
         Item.objects.filter(run_id=run.pk).delete()
         return _fail_validation(run, errors)
@@ -394,11 +429,56 @@ def run_ingest_and_start(*, run_id: int, start: bool = True) -> Run | None:
     return run
 
 
-def _insert(batch: list[Item]) -> int:
-    if batch:
-        with transaction.atomic():
-            Item.objects.bulk_create(batch)
-    return len(batch)
+class ItemWriter:
+    """Inserts Items with one executemany per chunk.
+
+    bulk_create compiles the SQL of every field of every row, three quarters of the time
+    of a 170,000-line ingest. Here the statement is built once, the other columns take
+    their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
+    """
+
+    _VARYING = ("line", "custom_id", "input", "extra")
+
+    def __init__(self, run_id: int):
+        self.using = router.db_for_write(Item)
+        self.connection = connections[self.using]
+        quote = self.connection.ops.quote_name
+        fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
+        self.template: list[Any] = []
+        for field in fields:
+            if field.name == "run":
+                self.template.append(run_id)
+            elif field.name in self._VARYING:
+                self.template.append(None)
+            else:
+                default = field.get_default()
+                self.template.append(field.get_db_prep_save(default, self.connection))
+        names = [f.name for f in fields]
+        self.slots = tuple(names.index(name) for name in self._VARYING)
+        self.json_field = Item._meta.get_field("input")
+        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(Item._meta.db_table),
+            ", ".join(quote(f.column) for f in fields),
+            ", ".join(["%s"] * len(fields)),
+        )
+
+    def insert(self, rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]) -> int:
+        """Rows of (line, custom_id, input, extra), in one short transaction."""
+        if not rows:
+            return 0
+        line_at, custom_id_at, input_at, extra_at = self.slots
+        prepare = self.json_field.get_db_prep_save
+        params = []
+        for line, custom_id, body, extra in rows:
+            values = list(self.template)
+            values[line_at] = line
+            values[custom_id_at] = custom_id
+            values[input_at] = prepare(body, self.connection)
+            values[extra_at] = prepare(extra, self.connection)
+            params.append(values)
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.executemany(self.sql, params)
+        return len(rows)
 
 
 def _problem_dict(code: str, message: str, line: int | None = None) -> dict[str, Any]:
@@ -459,6 +539,10 @@ def run_start(*, run: Run) -> Run:
             # sample that shows what packing costs in fidelity.
             sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
             options["agreement_stride"] = max(1, run.total_count // sample)
+    else:  # an API batch: one num_ctx for its longest request (batches.py)
+        from .batches import batch_context_options
+
+        options.update(batch_context_options(run, model_context=info.context_length))
     options.setdefault("seed", conf["SEED"])
     options.setdefault("temperature", 0.0)
     options["keep_alive"] = conf["KEEP_ALIVE"]
@@ -712,10 +796,15 @@ def _finalize(run: Run, final: str) -> bool:
     from . import export, notify
 
     run.refresh_from_db()
+    # A batch past its completion window was stopped through `cancelling` with
+    # `expired_at` set (batches.batch_expire_overdue): it ends `expired`, not cancelled.
+    if run.expired_at is not None:
+        final = Run.Status.EXPIRED
     output = export.write_outputs(run)
     now = timezone.now()
     fields: dict[str, Any] = {"status": final}
-    fields["cancelled_at" if final == Run.Status.CANCELLED else "completed_at"] = now
+    if final != Run.Status.EXPIRED:
+        fields["cancelled_at" if final == Run.Status.CANCELLED else "completed_at"] = now
     if output:
         fields["output_file"] = output
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(**fields)
@@ -736,6 +825,9 @@ def sweep() -> dict[str, int]:
     conf = settings.HRBATCH
     now = timezone.now()
     report = {"released": 0, "redispatched": 0, "finalized": 0}
+    from .batches import batch_expire_overdue
+
+    report["expired"] = batch_expire_overdue()  # API batches past their 24h window
 
     expired = Item.objects.filter(
         lease_token__isnull=False, lease_until__lt=now, status=Item.Status.PENDING

@@ -13,5 +13,11 @@ def ingest_run(run_id: int, start: bool = True) -> None:
     services.run_ingest_and_start(run_id=run_id, start=start)
 
 
+def ingest_batch(run_id: int) -> None:
+    from . import batches
+
+    batches.batch_ingest_and_start(run_id=run_id)
+
+
 def sweep() -> dict[str, int]:
     return services.sweep()

@@ -185,6 +185,8 @@ HRBATCH = {
     "KEEP_ALIVE": envstr("HRBATCH_KEEP_ALIVE", "30m"),
     "SEED": envint("HRBATCH_SEED", 42),
     "MAX_VALIDATION_ERRORS": envint("HRBATCH_MAX_VALIDATION_ERRORS", 100),
+    # Requests one API batch may hold (OpenAI allows 50,000; the reference pool is 170,000).
+    "API_MAX_REQUESTS": envint("HRBATCH_API_MAX_REQUESTS", 1_000_000),
     # How long a server may stay unreachable before the run is paused with a message.
     "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 300),
     "THROUGHPUT_WINDOW_SECONDS": envint("HRBATCH_THROUGHPUT_WINDOW", 60),
