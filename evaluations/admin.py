@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import services
-from .models import File, Item, Rubric, Run
+from .models import ApiKey, File, Item, Rubric, Run
 
 
 @admin.register(Rubric)
@@ -238,3 +238,25 @@ class ItemAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Items come from ingesting a run's file
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "owner", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("owner",)
+    search_fields = ("name", "prefix")
+    fields = ("owner", "name", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # New keys come from the service, which hashes them; the key is shown only now.
+        api_key, key = services.api_key_create(owner=obj.owner, name=obj.name)
+        obj.pk = api_key.pk
+        self.message_user(
+            request,
+            f"API key for {api_key.owner}: {key} — copy it now; it is not shown again.",
+            messages.WARNING,
+        )

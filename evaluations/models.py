@@ -75,6 +75,8 @@ class File(models.Model):
     bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Deleted through the API: the bytes are gone, the row stays for the runs that used it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -284,3 +286,28 @@ class Item(models.Model):
     @property
     def scores(self) -> dict[str, Any]:
         return (self.result or {}).get("scores", {})
+
+
+class ApiKey(models.Model):
+    """A Bearer key for the /v1 API. Only its SHA-256 is stored; the key is shown once.
+
+    Keys are 256-bit random tokens, so a fast hash is enough: there is nothing to guess.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    # The first characters, to recognise a key in lists without storing it.
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.core.paginator import Paginator
 from django.db.models import F, IntegerField, QuerySet
 from django.db.models.fields.json import KT
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import csvio, export, metrics, prompting, services
+from . import csvio, export, metrics, prompting, services, uploads
 from .forms import PrepareForm, RubricForm, UploadForm
 from .llm import available_models, resolve_backend
 from .models import File, Item, Rubric, Run
@@ -76,20 +75,6 @@ def runs_list(request: HttpRequest) -> HttpResponse:
 # --- upload -----------------------------------------------------------------------------
 
 
-class _SizeLimitHandler(FileUploadHandler):
-    """Stop reading an upload as soon as it passes the limit (even without a
-    Content-Length), instead of filling the disk first."""
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
-        if start + len(raw_data) > settings.HRBATCH_MAX_UPLOAD_BYTES:
-            self.request.upload_too_large = True  # type: ignore[attr-defined]
-            raise StopUpload(connection_reset=False)
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
 def _too_large_message(size: int | None = None) -> str:
     limit = settings.HRBATCH_MAX_UPLOAD_BYTES // (1024 * 1024)
     actual = f"This file is {size / (1024 * 1024):,.0f} MB and " if size else ""
@@ -102,12 +87,10 @@ def _too_large_message(size: int | None = None) -> str:
 @login_required
 @csrf_exempt  # only so that the size limit can be set before the body is read; see _upload
 def upload(request: HtmxHttpRequest) -> HttpResponse:
-    if request.method == "POST":
+    # Refuse before reading the body when it says it is too large: nothing touches the disk.
+    if request.method == "POST" and not uploads.limit_upload(request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.HRBATCH_MAX_UPLOAD_BYTES + 64 * 1024:
-            # Refuse before reading the body: nothing of it touches the disk.
-            return _upload_page(request, error=_too_large_message(length), status=413)
-        request.upload_handlers.insert(0, _SizeLimitHandler(request))
+        return _upload_page(request, error=_too_large_message(length), status=413)
     return _upload(request)
 
 
@@ -127,7 +110,7 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _upload_page(request)
     form = UploadForm(request.POST, request.FILES)
-    if getattr(request, "upload_too_large", False):
+    if uploads.too_large(request):
         return _upload_page(request, error=_too_large_message(), status=413)
     if not form.is_valid():
         return _upload_page(request, form, status=400)

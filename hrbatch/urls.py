@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz),
+    path("v1/", include("evaluations.api_urls")),
     path("", include("evaluations.urls")),
 ]

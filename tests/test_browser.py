@@ -7,13 +7,7 @@ Screenshots of every page land in test-artifacts/browser/ for people to look at.
 from __future__ import annotations
 
 import csv
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +15,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from evaluations.synthetic import write_candidates_csv
+from tests import live
 from tests.fake_ollama import FakeOllama
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "test-artifacts" / "browser"
+SHOTS = live.ROOT / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -39,12 +33,6 @@ CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_pot
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeOllama]:
     # 4 slots x 0.1 s: about 40 candidates a second, slow enough to watch the bar move.
@@ -54,47 +42,17 @@ def fake() -> Iterator[FakeOllama]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("browser-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(
-        HRBATCH_DATA_DIR=str(data),
-        HRBATCH_LLM_BACKEND="ollama",
-        OLLAMA_HOST=fake.url,
-        HRBATCH_WORKERS="2",
-        HRBATCH_CONCURRENCY="2",
-    )
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    env = live.app_env(tmp_path_factory.mktemp("browser-data"), fake, HRBATCH_CONCURRENCY="2")
+    live.manage(env, "migrate", "-v", "0")
     create = (
         "from django.contrib.auth.models import User; "
         f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}', first_name='Hana')"
     )
-    subprocess.run([*manage, "shell", "-c", create], cwd=ROOT, env=env, check=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+    live.manage(env, "shell", "-c", create)
+    process, url = live.start_serve(env)
     time.sleep(2)  # the worker cluster comes up beside the web server
     yield url
-    server.send_signal(signal.SIGINT)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+    live.stop_serve(process)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,351 @@
+"""The /v1 Batch API driven by the official `openai` SDK against `manage.py serve` on a free
+port, with the fake Ollama server behind it. Nothing here is mocked."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+from tests import live
+from tests.fake_ollama import FakeOllama
+
+pytestmark = pytest.mark.slow
+TERMINAL = {"completed", "failed", "cancelled", "expired"}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOllama]:
+    with FakeOllama(slots=4, latency=0.02) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[dict[str, Any]]:
+    data = tmp_path_factory.mktemp("api-data")
+    env = live.app_env(data, fake)
+    live.manage(env, "migrate", "-v", "0")
+    keys = {}
+    for user in ("alice", "bob"):
+        create = f"from django.contrib.auth.models import User; User.objects.create_user('{user}')"
+        live.manage(env, "shell", "-c", create)
+        made = live.manage(env, "create_api_key", "--name", f"{user}'s script", "--user", user)
+        keys[user] = made.stdout.strip()
+        assert keys[user].startswith("hrb_") and "shown once" in made.stderr
+    process, url = live.start_serve(env)
+    yield {"url": url, "keys": keys, "data": data}
+    live.stop_serve(process)
+
+
+@pytest.fixture
+def alice(server: dict[str, Any]) -> OpenAI:
+    return OpenAI(base_url=server["url"] + "/v1", api_key=server["keys"]["alice"], max_retries=0)
+
+
+@pytest.fixture
+def bob(server: dict[str, Any]) -> OpenAI:
+    return OpenAI(base_url=server["url"] + "/v1", api_key=server["keys"]["bob"], max_retries=0)
+
+
+def _line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
+    return {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": "gemma3:12b",
+            "messages": [
+                {"role": "system", "content": "You screen job applicants. Answer briefly."},
+                {"role": "user", "content": text},
+            ],
+            **body,
+        },
+    }
+
+
+def _jsonl(lines: list[Any]) -> bytes:
+    return b"".join(
+        (json.dumps(line) if not isinstance(line, str) else line).encode() + b"\n" for line in lines
+    )
+
+
+def _wait(client: OpenAI, batch_id: str, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        batch = client.batches.retrieve(batch_id)
+        if batch.status in TERMINAL:
+            return batch
+        assert time.monotonic() < deadline, f"batch still {batch.status}"
+        time.sleep(0.3)
+
+
+def _lines(client: OpenAI, file_id: str | None) -> list[dict[str, Any]]:
+    if file_id is None:
+        return []
+    return [json.loads(line) for line in client.files.content(file_id).text.splitlines() if line]
+
+
+def test_upload_create_poll_and_download_results(alice: OpenAI, fake: FakeOllama) -> None:
+    requests = [_line(f"req-{i}", f"Candidate {i}: five years of Python.") for i in range(150)]
+    requests.append(
+        _line(
+            "req-json",
+            "Score this candidate as JSON.",
+            temperature=0,
+            seed=7,
+            max_tokens=50,
+            top_p=0.9,
+            stop=["END"],
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "score",
+                    "schema": {
+                        "type": "object",
+                        "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 10}},
+                        "required": ["score"],
+                    },
+                },
+            },
+        )
+    )
+    uploaded = alice.files.create(file=("requests.jsonl", _jsonl(requests)), purpose="batch")
+    assert uploaded.id.startswith("file-") and uploaded.purpose == "batch"
+    assert uploaded.filename == "requests.jsonl" and uploaded.bytes > 10_000
+    assert alice.files.retrieve(uploaded.id).id == uploaded.id
+
+    batch = alice.batches.create(
+        input_file_id=uploaded.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        metadata={"project": "march-intake", "completion_pct": "mine"},
+    )
+    assert batch.id.startswith("batch_") and batch.status in ("validating", "in_progress")
+    assert batch.input_file_id == uploaded.id and batch.completion_window == "24h"
+    assert batch.expires_at and batch.expires_at - batch.created_at == 24 * 3600
+
+    seen_progress = False
+    deadline = time.monotonic() + 90
+    while True:
+        batch = alice.batches.retrieve(batch.id)
+        if batch.status == "in_progress" and batch.metadata and "eta_seconds" in batch.metadata:
+            seen_progress = True
+            assert batch.metadata["completion_pct"] == "mine"  # the caller's key wins
+            assert float(batch.metadata["throughput_req_per_sec"]) >= 0
+        if batch.status in TERMINAL:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert seen_progress
+    assert batch.status == "completed", batch
+    assert batch.request_counts.total == 151 and batch.request_counts.completed == 151
+    assert batch.metadata == {"project": "march-intake", "completion_pct": "mine"}
+    assert batch.in_progress_at and batch.finalizing_at and batch.completed_at
+    assert batch.error_file_id is None
+
+    output = _lines(alice, batch.output_file_id)
+    assert [line["custom_id"] for line in output] == [r["custom_id"] for r in requests]
+    for line in output:
+        assert line["id"].startswith("batch_req_") and line["error"] is None
+        response = line["response"]
+        assert response["status_code"] == 200 and response["request_id"]
+        body = response["body"]
+        assert body["object"] == "chat.completion" and body["model"] == "gemma3:12b"
+        assert body["choices"][0]["message"]["role"] == "assistant"
+        assert body["choices"][0]["message"]["content"]
+        usage = body["usage"]
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
+    scored = json.loads(output[-1]["response"]["body"]["choices"][0]["message"]["content"])
+    assert 1 <= scored["score"] <= 10
+
+    sent = next(r for r in fake.requests if "JSON" in r["messages"][-1]["content"])
+    assert sent["options"]["temperature"] == 0 and sent["options"]["seed"] == 7
+    assert sent["options"]["num_predict"] == 50 and sent["options"]["top_p"] == 0.9
+    assert sent["options"]["stop"] == ["END"]
+    assert sent["format"]["required"] == ["score"]
+    plain = next(
+        r for r in fake.requests if r["messages"][-1]["content"].startswith("Candidate 3:")
+    )
+    assert plain["options"]["temperature"] == 1.0  # OpenAI's default when omitted
+    assert "format" not in plain or plain["format"] is None
+
+
+def test_failed_requests_go_to_the_error_file_and_every_line_appears_once(
+    alice: OpenAI,
+) -> None:
+    requests = [_line(f"ok-{i}", f"Candidate {i}") for i in range(5)]
+    image = _line("img", "x")
+    image["body"]["messages"][1]["content"] = [
+        {"type": "text", "text": "Describe this CV scan."},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+    requests.insert(2, image)
+    uploaded = alice.files.create(file=("mixed.jsonl", _jsonl(requests)), purpose="batch")
+    batch = alice.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    batch = _wait(alice, batch.id)
+
+    assert batch.status == "completed"
+    assert (batch.request_counts.completed, batch.request_counts.failed) == (5, 1)
+    output, errors = _lines(alice, batch.output_file_id), _lines(alice, batch.error_file_id)
+    assert [e["custom_id"] for e in errors] == ["img"]
+    assert errors[0]["response"] is None and "image" in errors[0]["error"]["message"]
+    ids = [line["custom_id"] for line in output + errors]
+    assert sorted(ids) == sorted(r["custom_id"] for r in requests)
+
+
+def test_an_invalid_file_fails_the_batch_with_line_numbered_errors(alice: OpenAI) -> None:
+    good = _line("a", "hello")
+    other_model = _line("e", "hello")
+    other_model["body"]["model"] = "llama3.2:3b"
+    lines: list[Any] = [
+        good,
+        "{not json",
+        _line("a", "duplicate id"),
+        {**_line("c", "x"), "method": "GET"},
+        {**_line("d", "x"), "url": "/v1/embeddings"},
+        other_model,
+    ]
+    no_id = _line("f", "x")
+    del no_id["custom_id"]
+    lines.append(no_id)
+    uploaded = alice.files.create(file=("bad.jsonl", _jsonl(lines)), purpose="batch")
+    batch = alice.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    batch = _wait(alice, batch.id)
+
+    assert batch.status == "failed" and batch.failed_at
+    assert batch.errors is not None
+    found = {(e.code, e.line) for e in batch.errors.data}
+    assert found == {
+        ("invalid_json_line", 2),
+        ("duplicate_custom_id", 3),
+        ("invalid_method", 4),
+        ("mismatched_url", 5),
+        ("mismatched_model", 6),
+        ("missing_custom_id", 7),
+    }
+    assert all(e.message for e in batch.errors.data)
+    assert batch.request_counts.total == 0 and batch.output_file_id is None
+
+
+def test_unsupported_endpoint_is_refused_at_create(alice: OpenAI) -> None:
+    uploaded = alice.files.create(file=("one.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h"
+        )
+    assert "/v1/chat/completions" in str(caught.value)
+
+
+def test_cancel_mid_run_keeps_what_was_done(alice: OpenAI, fake: FakeOllama) -> None:
+    requests = [_line(f"slow-{i}", f"Candidate {i}") for i in range(300)]
+    uploaded = alice.files.create(file=("slow.jsonl", _jsonl(requests)), purpose="batch")
+    fake.latency = 0.2
+    try:
+        batch = alice.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        deadline = time.monotonic() + 60
+        while alice.batches.retrieve(batch.id).request_counts.completed < 10:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        cancelling = alice.batches.cancel(batch.id)
+        assert cancelling.status in ("cancelling", "cancelled") and cancelling.cancelling_at
+        batch = _wait(alice, batch.id)
+    finally:
+        fake.latency = 0.02
+    assert batch.status == "cancelled" and batch.cancelled_at
+    assert 10 <= batch.request_counts.completed < 300
+    output, errors = _lines(alice, batch.output_file_id), _lines(alice, batch.error_file_id)
+    assert len(output) == batch.request_counts.completed
+    assert {e["error"]["code"] for e in errors} == {"batch_cancelled"}
+    assert sorted(line["custom_id"] for line in output + errors) == sorted(
+        r["custom_id"] for r in requests
+    )
+
+
+def test_batches_list_pages_with_after_and_has_more(alice: OpenAI) -> None:
+    uploaded = alice.files.create(file=("tiny.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    for _ in range(3):
+        alice.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+    first = alice.batches.list(limit=2)
+    assert len(first.data) == 2 and first.has_more
+    everything = [b.id for b in alice.batches.list(limit=2)]  # the SDK follows `after`
+    assert len(everything) == len(set(everything)) >= 3 + 4
+    assert everything[:2] == [b.id for b in first.data]
+    created = [alice.batches.retrieve(i).created_at for i in everything]
+    assert created == sorted(created, reverse=True)
+
+
+def test_files_list_filter_and_delete(alice: OpenAI) -> None:
+    uploaded = alice.files.create(file=("del.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    listed = alice.files.list(purpose="batch")
+    assert uploaded.id in [f.id for f in listed]
+    deleted = alice.files.delete(uploaded.id)
+    assert deleted.deleted and deleted.id == uploaded.id
+    with pytest.raises(openai.NotFoundError):
+        alice.files.retrieve(uploaded.id)
+    assert uploaded.id not in [f.id for f in alice.files.list()]
+
+
+def test_a_missing_or_wrong_key_gets_401_in_openai_shape(server: dict[str, Any]) -> None:
+    nobody = OpenAI(base_url=server["url"] + "/v1", api_key="hrb_wrong-key-1234", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        nobody.batches.list()
+    assert caught.value.status_code == 401
+    response = httpx.get(server["url"] + "/v1/batches")
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert "Authorization: Bearer" in error["message"]
+
+
+def test_another_users_batch_and_files_are_404(alice: OpenAI, bob: OpenAI) -> None:
+    uploaded = alice.files.create(file=("mine.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    batch = alice.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    with pytest.raises(openai.NotFoundError):
+        bob.batches.retrieve(batch.id)
+    with pytest.raises(openai.NotFoundError):
+        bob.batches.cancel(batch.id)
+    with pytest.raises(openai.NotFoundError):
+        bob.files.retrieve(uploaded.id)
+    with pytest.raises(openai.NotFoundError):
+        bob.files.content(uploaded.id)
+    with pytest.raises(openai.BadRequestError):
+        bob.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+    assert batch.id not in [b.id for b in bob.batches.list()]
+
+
+def test_models_and_a_synchronous_chat_completion(alice: OpenAI) -> None:
+    models = [m.id for m in alice.models.list()]
+    assert "gemma3:12b" in models and "llama3.2:3b" in models
+
+    completion = alice.chat.completions.create(
+        model="gemma3:12b",
+        messages=[{"role": "user", "content": "Say hello to the HR team."}],
+        temperature=0,
+        max_tokens=20,
+    )
+    assert completion.object == "chat.completion" and completion.choices[0].message.content
+    assert completion.usage and completion.usage.prompt_tokens > 0
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        alice.chat.completions.create(
+            model="qwen3:235b", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert "ollama pull qwen3:235b" in str(caught.value)
