@@ -15,6 +15,7 @@ from django.db.models import F, IntegerField, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -416,6 +417,17 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"
     response["Content-Disposition"] = f'attachment; filename="{base}-{suffix}.csv"'
     return response
+
+
+@login_required
+@require_GET
+def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse:
+    """A batch's output or error file (JSONL), for its owner in the browser."""
+    run = _get_run_for_user(request, public_id)
+    if file_id not in (run.output_file_id, run.error_file_id):
+        raise Http404("No such file for this run.")
+    file = get_object_or_404(File, pk=file_id, deleted_at=None)
+    return FileResponse(open(file.abspath, "rb"), as_attachment=True, filename=file.filename)
 
 
 @login_required

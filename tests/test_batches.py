@@ -504,3 +504,24 @@ def test_complete_answers_one_body_mapped_like_a_batch_line(
     missing = {**body, "model": "qwen3:235b"}
     with pytest.raises(ModelNotFound, match="ollama pull qwen3:235b"):
         batches.complete(missing, backend_name="ollama")
+
+
+def test_a_batch_shows_in_the_web_app_with_its_result_files(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, owner: Any, outsider: Any
+) -> None:
+    from django.test import Client
+
+    lines = [request_line(f"r{i}", f"hello {i}") for i in range(3)]
+    run = create_batch(write_jsonl(tmp_path / "web.jsonl", lines), owner=owner)
+    client = Client()
+    client.force_login(owner)
+
+    assert run.public_id in client.get("/").content.decode()
+    page = client.get(f"/runs/{run.public_id}/").content.decode()
+    assert "Download results (JSONL)" in page and "Finished" in page
+    response = client.get(f"/runs/{run.public_id}/files/{run.output_file_id}")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 3 and json.loads(lines[0])["custom_id"] == "r0"
+    other = Client()
+    other.force_login(outsider)
+    assert other.get(f"/runs/{run.public_id}/files/{run.output_file_id}").status_code == 404
