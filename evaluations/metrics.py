@@ -25,8 +25,6 @@ def run_progress(run: Run) -> dict[str, Any]:
     pending = run.pending_count
     throughput = _throughput(run, now)
     eta = int(pending / throughput) if throughput and pending and run.is_live else None
-    started = run.in_progress_at
-    end = run.completed_at or run.cancelled_at or run.failed_at or now
     return {
         "status": run.status,
         "total": run.total_count,
@@ -38,7 +36,7 @@ def run_progress(run: Run) -> dict[str, Any]:
         "percent": run.percent,
         "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
         "eta_seconds": eta,
-        "elapsed_seconds": int((end - started).total_seconds()) if started else 0,
+        "elapsed_seconds": elapsed_seconds(run, now),
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "token_savings_pct": token_savings_pct(run),
@@ -47,6 +45,31 @@ def run_progress(run: Run) -> dict[str, Any]:
         "backend": run.backend,
         "model": run.model,
     }
+
+
+def elapsed_seconds(run: Run, now: Any = None) -> int:
+    """From the start of scoring (or creation) to the end (or now)."""
+    start = run.in_progress_at or run.created_at
+    end = (
+        run.completed_at
+        or run.cancelled_at
+        or run.failed_at
+        or run.expired_at
+        or now
+        or timezone.now()
+    )
+    return max(int((end - start).total_seconds()), 0)
+
+
+def format_duration(seconds: int) -> str:
+    """12345 → '3 h 25 min'; 95 → '1 min 35 s'; 7 → '7 s'."""
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
 
 
 def _throughput(run: Run, now: Any) -> float | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.utils import timezone
 
+from . import metrics
 from .models import Run
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def message(run: Run) -> tuple[str, str]:
             f"Failed: {run.failed_count} of {run.total_count}",
             f"Cancelled: {run.cancelled_count} of {run.total_count}",
         ]
-    lines.append(f"Duration: {format_duration(_elapsed_seconds(run))}")
+    lines.append(f"Duration: {metrics.format_duration(metrics.elapsed_seconds(run))}")
     if failed:
         lines.append(f"Reason: {run.status_message or 'not recorded'}")
         listed = [e for e in run.errors[:ERRORS_LISTED] if e.get("message")]
@@ -94,25 +94,6 @@ def message(run: Run) -> tuple[str, str]:
     see = "See the run:" if failed else "See the results and download the scored CSV:"
     lines += ["", see, link, ""]
     return subject, "\n".join(lines)
-
-
-def _elapsed_seconds(run: Run) -> int:
-    start = run.in_progress_at or run.created_at
-    end: datetime = (
-        run.completed_at or run.cancelled_at or run.failed_at or run.expired_at or timezone.now()
-    )
-    return max(int((end - start).total_seconds()), 0)
-
-
-def format_duration(seconds: int) -> str:
-    """3723 → "1h 02m 03s"; 63 → "1m 03s"; 5 → "5s"."""
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {seconds:02d}s"
-    if minutes:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{seconds}s"
 
 
 def _one_line(text: str) -> str:

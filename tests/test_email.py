@@ -126,7 +126,7 @@ def test_the_duration_is_from_start_to_end_and_the_notify_address_wins(
     )
     assert notify.run_finished(run=Run.objects.get(pk=run.pk)) is True
 
-    assert "Duration: 20h 03m 07s" in _body(smtp.messages[-1])
+    assert "Duration: 20 h 03 min" in _body(smtp.messages[-1])
 
 
 def test_a_file_that_fails_validation_emails_the_reason(

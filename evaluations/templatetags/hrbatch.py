@@ -6,22 +6,17 @@ from typing import Any
 
 from django import template
 
+from evaluations.metrics import format_duration
+
 register = template.Library()
 
 
 @register.filter
 def duration(seconds: Any) -> str:
-    """12345 → '3 h 25 min'; 95 → '1 min 35 s'; None → '—'."""
+    """12345 → '3 h 25 min'; None → '—'."""
     if seconds is None or seconds == "":
         return "—"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+    return format_duration(int(seconds))
 
 
 @register.filter
