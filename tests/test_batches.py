@@ -513,6 +513,8 @@ def test_a_batch_shows_in_the_web_app_with_its_result_files(
 
     lines = [request_line(f"r{i}", f"hello {i}") for i in range(3)]
     run = create_batch(write_jsonl(tmp_path / "web.jsonl", lines), owner=owner)
+    errors = list(Item.objects.filter(run=run).values_list("status", "error"))
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 3), (run.status_message, errors)
     client = Client()
     client.force_login(owner)
 

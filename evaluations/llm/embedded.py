@@ -8,6 +8,7 @@ its scores are not for hiring decisions.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import json
 import os
@@ -28,6 +29,16 @@ _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # would double the memory.
 _lock = threading.Lock()
 _loaded: dict[str, Any] = {"key": None, "llm": None}
+
+
+@atexit.register
+def _unload() -> None:
+    """Free the model while the interpreter can still run llama-cpp's cleanup (left to
+    garbage collection at exit, it fails with a TypeError)."""
+    llm = _loaded.get("llm")
+    _loaded["llm"] = None
+    if llm is not None:
+        llm.close()
 
 
 def default_model_path() -> Path | None:
