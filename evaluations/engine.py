@@ -20,10 +20,11 @@ from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -219,6 +220,23 @@ class _ChunkWorker:
         self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
         self.loop: _Loop | None = None
         self.writes = _Writes()
+        self.using = router.db_for_write(Item)
+        connection = connections[self.using]
+        table = connection.ops.quote_name(Item._meta.db_table)
+        self._json = partial(Item._meta.get_field("result").get_db_prep_save, connection=connection)
+        self._time = partial(
+            Item._meta.get_field("finished_at").get_db_prep_save, connection=connection
+        )
+        released = "lease_token = NULL, lease_until = NULL"
+        self._done_sql = (
+            f"UPDATE {table} SET status = 'done', result = %s, error = '', prompt_tokens = %s, "
+            f"completion_tokens = %s, cached_tokens = %s, prompt_eval_ns = %s, "
+            f"latency_ms = %s, finished_at = %s, {released} WHERE id = %s"
+        )
+        self._failed_sql = (
+            f"UPDATE {table} SET status = 'failed', error = %s, finished_at = %s, {released} "
+            "WHERE id = %s"
+        )
         self.finished = 0
         self.seq = itertools.count()
 
@@ -289,16 +307,8 @@ class _ChunkWorker:
                 stopping = stopping or status.first() != Run.Status.IN_PROGRESS
             if stopping and not in_flight:
                 break
-            while waiting and waiting[0].ready_at <= now:
-                queue.append(heapq.heappop(waiting))
-            while not stopping and queue and len(in_flight) < self.concurrency:
-                job = queue.popleft()
-                single = job.calibrating is not None
-                request = handler.request(job.items, job.attempt, single=single)
-                job.sent_at = time.monotonic()
-                in_flight[self.loop.call(self.loop.backend.chat(request))] = job
-                for item in [] if single else job.items:
-                    self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
+            if not stopping:
+                self._send(handler, queue, waiting, in_flight)
             timeout = FLUSH_SECONDS
             if not in_flight and waiting:
                 timeout = min(
@@ -322,7 +332,7 @@ class _ChunkWorker:
                     if exc.blocks_run:
                         outage_since = outage_since or time.monotonic()
                         for item in job.items:  # the request never ran: not an attempt
-                            self.writes.attempts[item.pk] -= 1
+                            self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
                         if isinstance(exc, ModelNotFound) or (
                             time.monotonic() - outage_since >= self.outage_limit
                         ):
@@ -355,6 +365,9 @@ class _ChunkWorker:
                         queue.append(
                             _Job(ready_at=0.0, seq=next(self.seq), items=[item], calibrating=result)
                         )
+            if not stopping:
+                # Refill the freed slots before writing: the server never waits on SQLite.
+                self._send(handler, queue, waiting, in_flight)
             now = time.monotonic()
             pending_writes = len(self.writes.done) + len(self.writes.failed)
             if self.writes and (pending_writes >= FLUSH_ITEMS or now - last_flush >= FLUSH_SECONDS):
@@ -366,6 +379,27 @@ class _ChunkWorker:
         self._flush()
         self._release()
         return self.finished
+
+    def _send(
+        self,
+        handler: Handler,
+        queue: deque[_Job],
+        waiting: list[_Job],
+        in_flight: dict[concurrent.futures.Future[ChatResult], _Job],
+    ) -> None:
+        """Keep `concurrency` requests in flight (jobs whose retry time has come first)."""
+        assert self.loop is not None
+        now = time.monotonic()
+        while waiting and waiting[0].ready_at <= now:
+            queue.append(heapq.heappop(waiting))
+        while queue and len(in_flight) < self.concurrency:
+            job = queue.popleft()
+            single = job.calibrating is not None
+            request = handler.request(job.items, job.attempt, single=single)
+            job.sent_at = time.monotonic()
+            in_flight[self.loop.call(self.loop.backend.chat(request))] = job
+            for item in [] if single else job.items:
+                self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
 
     def _calibrated(
         self, handler: Handler, job: _Job, future: concurrent.futures.Future[ChatResult]
@@ -419,40 +453,53 @@ class _ChunkWorker:
             mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             for item, error in writes.errors:
                 mine.filter(pk=item.pk).update(error=error)
+            # Only Items this worker still holds are written (a lease that ran out may have
+            # been taken over). The rows are locked first (PostgreSQL; SQLite's IMMEDIATE
+            # transaction already holds the write lock), so the check stays true for the
+            # executemany that follows: one statement per flush, not one per Item.
+            finishing = [item.pk for item, *_ in writes.done] + [i.pk for i, _ in writes.failed]
+            held = set(
+                mine.select_for_update().filter(pk__in=finishing).values_list("pk", flat=True)
+            )
+            done_rows = []
             for item, result, answer, share in writes.done:
+                if item.pk not in held:
+                    continue
                 item_prompt = answer.prompt_tokens // share
                 item_cached = (
                     answer.cached_tokens // share if answer.cached_tokens is not None else None
                 )
-                updated = mine.filter(pk=item.pk).update(
-                    status=Item.Status.DONE,
-                    result=result,
-                    error="",
-                    prompt_tokens=item_prompt,
-                    completion_tokens=answer.completion_tokens // share,
-                    cached_tokens=item_cached,
-                    prompt_eval_ns=(answer.prompt_eval_ns // share)
-                    if answer.prompt_eval_ns is not None
-                    else None,
-                    latency_ms=answer.latency_ms,
-                    finished_at=now,
-                    lease_token=None,
-                    lease_until=None,
+                item_eval = (
+                    answer.prompt_eval_ns // share if answer.prompt_eval_ns is not None else None
                 )
-                if updated:
-                    done += 1
-                    prompt += item_prompt
-                    completion += answer.completion_tokens // share
-                    cached += item_cached or 0
-                    eval_ns += (answer.prompt_eval_ns or 0) // share
-            for item, error in writes.failed:
-                failed += mine.filter(pk=item.pk).update(
-                    status=Item.Status.FAILED,
-                    error=error,
-                    finished_at=now,
-                    lease_token=None,
-                    lease_until=None,
+                item_completion = answer.completion_tokens // share
+                done_rows.append(
+                    (
+                        self._json(result),
+                        item_prompt,
+                        item_completion,
+                        item_cached,
+                        item_eval,
+                        answer.latency_ms,
+                        self._time(now),
+                        item.pk,
+                    )
                 )
+                prompt += item_prompt
+                completion += item_completion
+                cached += item_cached or 0
+                eval_ns += item_eval or 0
+            failed_rows = [
+                (error, self._time(now), item.pk)
+                for item, error in writes.failed
+                if item.pk in held
+            ]
+            with connections[self.using].cursor() as cursor:
+                if done_rows:
+                    cursor.executemany(self._done_sql, done_rows)
+                if failed_rows:
+                    cursor.executemany(self._failed_sql, failed_rows)
+            done, failed = len(done_rows), len(failed_rows)
             for item, result in writes.calibrated:
                 Item.objects.filter(pk=item.pk, status=Item.Status.DONE).update(result=result)
             if done or failed:

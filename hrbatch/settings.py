@@ -211,7 +211,9 @@ Q_CLUSTER: dict[str, object] = {
     "ack_failures": True,
     "save_limit": 200,
     "queue_limit": 4,
-    "poll": 0.5,
+    # How often an idle cluster asks the database broker for work (a new run's first
+    # request waits up to this long).
+    "poll": 0.1,
     "catch_up": False,
     "label": "Task queue",
 }
@@ -228,6 +230,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "evaluations": {"handlers": ["console"], "level": envstr("HRBATCH_LOG_LEVEL", "INFO")},
-        "django_q": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # django-q2 logs as "django-q"; one INFO line per enqueued chunk is noise.
+        "django-q": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
