@@ -172,7 +172,6 @@ class _Job:
     items: list[Item] = field(compare=False)
     attempt: int = field(compare=False, default=1)
     errors: list[str] = field(compare=False, default_factory=list)
-    sent_at: float = field(compare=False, default=0.0)
     # An extra K = 1 request for an Item already scored in a pack: best effort, no retry.
     calibrating: dict[str, Any] | None = field(compare=False, default=None)
 
@@ -396,7 +395,6 @@ class _ChunkWorker:
             job = queue.popleft()
             single = job.calibrating is not None
             request = handler.request(job.items, job.attempt, single=single)
-            job.sent_at = time.monotonic()
             in_flight[self.loop.call(self.loop.backend.chat(request))] = job
             for item in [] if single else job.items:
                 self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
