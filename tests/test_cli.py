@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from evaluations.synthetic import write_candidates_csv
+from tests import live
 from tests.fake_ollama import FakeOllama
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = live.ROOT
 pytestmark = pytest.mark.slow
 
 
@@ -55,19 +56,8 @@ def scale_out(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 
 def _env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(
-        HRBATCH_DATA_DIR=str(tmp_path / "data"),
-        HRBATCH_LLM_BACKEND="ollama",
-        OLLAMA_HOST=fake.url,
-        HRBATCH_WORKERS="2",
-        HRBATCH_CONCURRENCY="4",
-        # Quick recovery for the test: leases of dead workers run out after 3 s.
-        HRBATCH_LEASE_SECONDS="3",
-        HRBATCH_RETRY_BACKOFF="0.05",
-    )
-    env.update(extra)
-    return env
+    # Quick recovery for the test: leases of dead workers run out after 3 s.
+    return live.app_env(tmp_path / "data", fake, HRBATCH_LEASE_SECONDS="3", **extra)
 
 
 def _evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
