@@ -37,6 +37,15 @@ class Command(BaseCommand):
         if backend == "ollama":
             backend += f" at {', '.join(settings.HRBATCH['OLLAMA_HOSTS'])}"
         self.stdout.write(f"LLM backend: {backend}")
+        if opts["host"] not in ("127.0.0.1", "localhost", "::1") and settings.SECRET_KEY.startswith(
+            "hrbatch-insecure-"
+        ):
+            self.stdout.write(
+                self.style.WARNING(
+                    "Listening beyond this machine with the built-in development SECRET_KEY: "
+                    "set SECRET_KEY to a long random value (the same on every machine)."
+                )
+            )
         if choice.notice:
             self.stdout.write(self.style.WARNING(choice.notice))
 
