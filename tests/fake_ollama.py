@@ -164,6 +164,22 @@ def _common_prefix_len(a: str, b: str) -> int:
     return lo
 
 
+def _request_json(body: bytes, handler: Any, go_type: str) -> dict[str, Any] | None:
+    """The request's JSON object, or None after answering 400 the way Ollama's Go does."""
+    try:
+        req = json.loads(body) if body else None
+    except json.JSONDecodeError as exc:
+        handler.send_error_json(400, _go_json_error(exc))
+        return None
+    if req is None:
+        handler.send_error_json(400, "missing request body")
+        return None
+    if not isinstance(req, dict):
+        handler.send_error_json(400, f"json: cannot unmarshal into Go value of type {go_type}")
+        return None
+    return req
+
+
 def _go_json_error(exc: json.JSONDecodeError) -> str:
     pos = exc.pos
     if pos < len(exc.doc):
@@ -685,18 +701,8 @@ class FakeOllama:
         return {"models": models}
 
     def _show(self, body: bytes, handler: _Handler) -> None:
-        try:
-            req = json.loads(body) if body else None
-        except json.JSONDecodeError as exc:
-            handler.send_error_json(400, _go_json_error(exc))
-            return
+        req = _request_json(body, handler, "api.ShowRequest")
         if req is None:
-            handler.send_error_json(400, "missing request body")
-            return
-        if not isinstance(req, dict):
-            handler.send_error_json(
-                400, "json: cannot unmarshal into Go value of type api.ShowRequest"
-            )
             return
         raw = req.get("name") or req.get("model") or ""
         if not raw:
@@ -830,18 +836,8 @@ class FakeOllama:
 
     def _chat(self, body: bytes, handler: _Handler) -> None:
         t0 = time.perf_counter_ns()
-        try:
-            req = json.loads(body) if body else None
-        except json.JSONDecodeError as exc:
-            handler.send_error_json(400, _go_json_error(exc))
-            return
+        req = _request_json(body, handler, "api.ChatRequest")
         if req is None:
-            handler.send_error_json(400, "missing request body")
-            return
-        if not isinstance(req, dict):
-            handler.send_error_json(
-                400, "json: cannot unmarshal into Go value of type api.ChatRequest"
-            )
             return
 
         with self._lock:
