@@ -27,4 +27,5 @@ urlpatterns = [
     path("rubrics/new/", views.rubric_edit, name="rubric_new"),
     path("rubrics/<int:pk>/", views.rubric_detail, name="rubric"),
     path("rubrics/<int:pk>/edit/", views.rubric_edit, name="rubric_edit"),
+    path("rubrics/<int:pk>/changes/", views.rubric_diff, name="rubric_diff"),
 ]

@@ -30,7 +30,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("candidates", help="The candidate CSV file.")
         parser.add_argument("--out", required=True, help="Where to write the scored CSV.")
-        parser.add_argument("--rubric", default=None, help="Rubric name (default: the default).")
+        parser.add_argument(
+            "--rubric",
+            default=None,
+            help='A shared rubric\'s name for its newest version, or "NAME vN" for version N '
+            "(default: the default rubric).",
+        )
         parser.add_argument(
             "--id-column",
             default=None,
