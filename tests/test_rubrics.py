@@ -359,3 +359,16 @@ def test_the_command_line_names_shared_versions_and_never_a_personal_copy(
     assert services.rubric_get(f"{v1.name} v1").pk == v1.pk
     with pytest.raises(services.InputError, match="no rubric called"):
         services.rubric_get(f"{v1.name} v3")
+
+
+def test_the_editor_posts_every_anchor_under_its_own_criterion(staff: Any) -> None:
+    default = services.rubric_default()
+
+    page = _client(staff).get(reverse("evaluations:rubric_edit", args=[default.pk]))
+
+    fields = dict(
+        re.findall(r'<textarea rows="2" name="([^"]+)">([^<]*)</textarea>', page.content.decode())
+    )
+    for index, criterion in enumerate(default.criteria):
+        for level, text in criterion["anchors"].items():
+            assert html.unescape(fields[f"c-{index}-a{level}"]) == text
