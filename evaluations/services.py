@@ -300,13 +300,16 @@ def run_create(
     start: bool = True,
     defer: bool = False,
     rerun_of: Run | None = None,
+    encoding: str = "",
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
     A file that cannot be used gives a run in `failed` with its errors (row numbers and
     fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
     rows with problems are left out (and listed) instead. With `defer`, a worker ingests
-    the file (large uploads) and the caller returns at once.
+    the file (large uploads) and the caller returns at once. `encoding` is the text encoding
+    a person chose on the check page ("" = guess), so the model and the download get the
+    text the preview showed.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -318,7 +321,12 @@ def run_create(
         model=model,
         backend=backend,
         options={"pack_size": pack_size},
-        columns={"id_column": id_column, "roles": roles, "skip_invalid": skip_invalid},
+        columns={
+            "id_column": id_column,
+            "roles": roles,
+            "skip_invalid": skip_invalid,
+            "encoding": encoding,
+        },
         notify_email=notify_email,
         name=name or input_file.filename,
         rerun_of=rerun_of,
@@ -348,7 +356,7 @@ def run_ingest(*, run: Run) -> Run:
     roles = run.columns.get("roles")
     skip_invalid = bool(run.columns.get("skip_invalid"))
     try:
-        layout = csvio.sniff(path)
+        layout = csvio.sniff(path, encoding=run.columns.get("encoding") or None)
         if id_column is not None and id_column not in layout.header:
             # read_records words this one best (it suggests near matches).
             next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
@@ -396,8 +404,11 @@ def run_ingest(*, run: Run) -> Run:
     batch: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     total = 0
     max_chars = 0
+    unreadable = csvio.ReadStats()
     try:
-        for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
+        for row, values, problem in csvio.read_records(
+            path, layout, id_column=id_column, stats=unreadable
+        ):
             if problem is not None:
                 if problem.code == "empty_row":
                     warnings += 1
@@ -440,7 +451,13 @@ def run_ingest(*, run: Run) -> Run:
     run.total_count = total
     run.max_input_chars = max_chars
     run.errors = errors
-    run.options = {**run.options, "rejected_count": rejected}
+    run.options = {
+        **run.options,
+        "rejected_count": rejected,
+        # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
+        "unreadable": unreadable.message(),
+        "unreadable_chars": unreadable.unreadable_chars,
+    }
     run.status_message = " ".join(notes)
     run.save(
         update_fields=["total_count", "max_input_chars", "errors", "options", "status_message"]
@@ -734,6 +751,7 @@ def run_rerun(
         skip_invalid=bool(run.columns.get("skip_invalid")),
         defer=True,
         rerun_of=run,
+        encoding=run.columns.get("encoding") or "",
     )
 
 

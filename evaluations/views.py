@@ -132,23 +132,74 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
 # --- prepare: check the file, columns, rubric, model, start ------------------------------
 
 
-def _layout_or_problem(file: File) -> tuple[csvio.CsvLayout | None, str]:
+def _layout_or_problem(file: File, encoding: str = "") -> tuple[csvio.CsvLayout | None, str]:
     try:
-        return csvio.sniff(file.abspath), ""
+        return csvio.sniff(file.abspath, encoding=encoding or None), ""
     except csvio.CsvProblem as problem:
         return None, problem.message
+
+
+def _chosen_encoding(request: HttpRequest) -> str:
+    """The encoding a person picked on the check page; "" lets hrbatch guess."""
+    value = request.POST.get("encoding") or request.GET.get("encoding") or ""
+    return value if value in dict(csvio.ENCODING_CHOICES) else ""
+
+
+def _encoding_context(
+    file: File,
+    encoding: str,
+    layout: csvio.CsvLayout | None,
+    problem: str = "",
+    unreadable: csvio.ReadStats | None = None,
+) -> dict[str, Any]:
+    """The encoding box and the preview it drives (the first 20 rows as they will be read,
+    and how many characters could not be read in the whole file, unless already counted)."""
+    preview: list[list[str]] = []
+    if layout is not None:
+        try:
+            if unreadable is None:
+                unreadable = csvio.ReadStats()
+                csvio.count_records(file.abspath, layout, stats=unreadable)
+            preview = csvio.preview(file.abspath, layout, 20)
+        except csvio.CsvProblem as exc:
+            problem = exc.message
+    return {
+        "file": file,
+        "layout": layout,
+        "encoding": encoding,
+        "encoding_choices": csvio.ENCODING_CHOICES,
+        "encoding_problem": problem,
+        "unreadable": unreadable or csvio.ReadStats(),
+        "preview": preview,
+    }
+
+
+@login_required
+@require_GET
+def encoding_preview(request: HttpRequest, file_id: str) -> HttpResponse:
+    """The check page's preview read with the chosen encoding (an htmx partial)."""
+    file = _get_file_for_user(request, file_id)
+    encoding = _chosen_encoding(request)
+    layout, problem = _layout_or_problem(file, encoding)
+    return render(
+        request,
+        "evaluations/_encoding_preview.html",
+        _encoding_context(file, encoding, layout, problem),
+    )
 
 
 @login_required
 def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     file = _get_file_for_user(request, file_id)
-    layout, problem = _layout_or_problem(file)
+    encoding = _chosen_encoding(request)
+    layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(
             request, "evaluations/prepare.html", {"file": file, "problem": problem}, status=400
         )
+    unreadable = csvio.ReadStats()
     try:
-        rows = csvio.count_records(file.abspath, layout)
+        rows = csvio.count_records(file.abspath, layout, stats=unreadable)
     except csvio.CsvProblem as exc:
         return render(
             request, "evaluations/prepare.html", {"file": file, "problem": exc.message}, status=400
@@ -192,13 +243,17 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 notify_email=data["notify_email"],
                 skip_invalid=data["skip_invalid"],
                 defer=True,
+                encoding=encoding,
             )
         except services.InputError as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("evaluations:run", run.public_id)
     estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
-    preview = csvio.preview(file.abspath, layout, 20)
+    encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
+    guessed = _layout_or_problem(file)[0] if encoding else layout
+    encoding_box["detected_encoding_label"] = guessed.encoding_label if guessed else "none"
+    preview = encoding_box["preview"]
     first = list(preview[0]) if preview else []
     examples = first + [""] * (len(layout.header) - len(first))
     return render(
@@ -208,7 +263,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             "file": file,
             "layout": layout,
             "rows": rows,
-            "preview": preview,
+            **encoding_box,
             "form": form,
             "role_rows": list(zip(form.role_fields(), examples, strict=False)),
             "backend": choice,

@@ -141,6 +141,8 @@ class Command(BaseCommand):
         notice = run.options.get("notice")
         if notice:
             self.stdout.write(self.style.WARNING(notice))
+        if run.options.get("unreadable"):
+            self.stdout.write(self.style.WARNING(run.options["unreadable"]))
         self.stdout.write(
             f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
         )
