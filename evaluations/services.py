@@ -939,3 +939,16 @@ def run_find_resumable(*, sha256: str, owner: AbstractBaseUser | None = None) ->
     if owner is not None:
         runs = runs.filter(owner=owner)
     return runs.order_by("-created_at").first()
+
+
+def run_find_retryable(*, sha256: str, owner: AbstractBaseUser | None = None) -> Run | None:
+    """The newest run of the same input file content whose failed rows can be tried again
+    (finished, running or paused: the states run_retry_failed accepts)."""
+    runs = Run.objects.filter(
+        input_file__sha256=sha256,
+        kind=Run.Kind.RUBRIC,
+        status__in=[Run.Status.COMPLETED, Run.Status.IN_PROGRESS, Run.Status.PAUSED],
+    )
+    if owner is not None:
+        runs = runs.filter(owner=owner)
+    return runs.order_by("-created_at").first()
