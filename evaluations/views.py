@@ -188,6 +188,17 @@ def encoding_preview(request: HttpRequest, file_id: str) -> HttpResponse:
     )
 
 
+def _rubric_to_offer(request: HttpRequest) -> int:
+    """Back from the rubric pages with ?rubric=: the version the person just looked at or
+    saved (their own copy, say), if they may use it; else the shared default."""
+    wanted = request.GET.get("rubric", "")
+    if wanted.isdigit():
+        rubric = Rubric.objects.visible_to(request.user).filter(pk=int(wanted)).first()
+        if rubric is not None:
+            return rubric.pk
+    return services.rubric_default().pk
+
+
 @login_required
 def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     file = _get_file_for_user(request, file_id)
@@ -217,7 +228,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         default_model = models[0]
     initial = {
         "id_column": id_guess or "",
-        "rubric": services.rubric_default().pk,
+        "rubric": _rubric_to_offer(request),
         "model": default_model,
         "notify_email": request.user.email,
     }

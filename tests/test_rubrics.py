@@ -179,6 +179,12 @@ def test_a_colleague_editing_the_shared_default_saves_a_personal_copy(
         in mine.get(reverse("evaluations:rubrics")).content.decode()
     )
     assert str(copy.pk) in _rubric_choices(mine, tmp_path / "o").values()
+    # Back on the check page from the copy, the copy is the one chosen.
+    check = reverse("evaluations:prepare", args=[File.objects.filter(owner=owner).first().id])
+    detail = mine.get(reverse("evaluations:rubric", args=[copy.pk]), {"next": check})
+    back = f"{check}?rubric={copy.pk}"
+    assert f'href="{back}"' in detail.content.decode()
+    assert f'<option value="{copy.pk}" selected>' in mine.get(back).content.decode()
     # ... and the colleague sees neither the copy nor any change.
     theirs = _client(colleague)
     listing = theirs.get(reverse("evaluations:rubrics")).content.decode()
