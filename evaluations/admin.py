@@ -52,6 +52,9 @@ class RubricAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the history stays whole; a version no run used harms nobody
+
     @admin.display(description="Shared or whose copy", ordering="owner")
     def sharing(self, rubric: Rubric) -> str:
         return "Shared" if rubric.is_shared else f"Copy of {rubric.owner}"

@@ -94,7 +94,10 @@ class Rubric(models.Model):
         ordering = ["name", "-version"]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        if self.owner_id is None:
+            return f"{self.name} v{self.version}"
+        # Two people's copies (and the shared rubric) may share a name and a version.
+        return f"{self.name} v{self.version} ({self.owner}'s copy)"
 
     @property
     def is_shared(self) -> bool:

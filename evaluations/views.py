@@ -660,8 +660,8 @@ def _saved_message(edited: Rubric | None, saved: Rubric) -> str:
         return "Rubric saved." if saved.is_shared else "Rubric saved; only you see it."
     if edited.is_shared and not saved.is_shared:
         return (
-            f"Saved as your own copy ({saved}). Only you see it; the shared rubric "
-            f"{edited} is unchanged for everyone else."
+            f"Saved as your own copy (version {saved.version}). Only you see it; the shared "
+            f"rubric {edited} is unchanged for everyone else."
         )
     if saved.pk == edited.pk:
         return "Rubric saved."

@@ -319,6 +319,10 @@ def test_the_admin_lists_every_version_with_author_time_and_diff(owner: Any, sta
         assert reverse("admin:evaluations_rubric_change", args=[version.pk]) in history
     assert reverse("evaluations:rubric_diff", args=[v2.pk]) in history
     assert "diana" in history
+    # History is read-only in the admin: changes go through the editor, which versions them.
+    assert reverse("admin:evaluations_rubric_delete", args=[v2.pk]) not in history
+    assert 'name="instructions"' not in history
+    assert "olivia&#x27;s copy" in listing or "Copy of olivia" in listing
 
 
 def test_staff_pick_any_version_when_rerunning_a_run_from_the_admin(
