@@ -21,8 +21,75 @@ from .models import ApiKey, File, Item, Rubric, Run
 
 @admin.register(Rubric)
 class RubricAdmin(admin.ModelAdmin):
-    list_display = ("name", "version", "rationale", "created_at")
-    search_fields = ("name",)
+    """The history of every rubric: who wrote each version, when, and what changed.
+
+    Read-only here: changes go through the rubric editor (services.rubric_save), which keeps
+    every version and records its author; editing a version in place would rewrite history.
+    """
+
+    list_display = ("name", "version", "sharing", "created_by", "created_at", "changes")
+    list_filter = (("owner", admin.EmptyFieldListFilter), "name")
+    list_select_related = ("owner", "created_by")
+    search_fields = ("name", "created_by__username", "owner__username")
+    fields = (
+        "name",
+        "version",
+        "sharing",
+        "created_by",
+        "created_at",
+        "changes",
+        "editor",
+        "history",
+        "instructions",
+        "criteria",
+        "rationale",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # new rubrics and versions come from the rubric editor
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the history stays whole; a version no run used harms nobody
+
+    @admin.display(description="Shared or whose copy", ordering="owner")
+    def sharing(self, rubric: Rubric) -> str:
+        return "Shared" if rubric.is_shared else f"Copy of {rubric.owner}"
+
+    @admin.display(description="Changes")
+    def changes(self, rubric: Rubric) -> SafeString | str:
+        if rubric.previous() is None:
+            return "First version"
+        url = reverse("evaluations:rubric_diff", args=[rubric.pk])
+        return format_html('<a href="{}">What changed</a>', url)
+
+    @admin.display(description="Edit")
+    def editor(self, rubric: Rubric) -> SafeString:
+        url = reverse("evaluations:rubric_edit", args=[rubric.pk])
+        return format_html('<a href="{}">Open in the rubric editor</a> (saves a new version)', url)
+
+    @admin.display(description="Versions")
+    def history(self, rubric: Rubric) -> SafeString:
+        rows = [
+            (
+                reverse("admin:evaluations_rubric_change", args=[v.pk]),
+                f"v{v.version}",
+                v.created_by or "—",
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                self.changes(v),
+            )
+            for v in Rubric.objects.lineage(rubric).select_related("created_by")
+        ]
+        return format_html(
+            "<table><thead><tr><th>Version</th><th>Written by</th><th>When (UTC)</th>"
+            "<th>Changes</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>', rows
+            ),
+        )
 
 
 @admin.register(File)
@@ -39,7 +106,8 @@ def _admin_link(run: Run) -> SafeString:
 
 
 class RerunForm(forms.Form):
-    """The choices of the "Rerun whole run as a new run" confirmation page."""
+    """The choices of the "Rerun whole run as a new run" confirmation page: the version the
+    run used, the newest one, or any version of the rubrics the chosen runs used."""
 
     USED = "used"
     NEWEST = "newest"
@@ -57,6 +125,31 @@ class RerunForm(forms.Form):
         max_length=200,
         help_text="Leave blank to score with the same model as the original run.",
     )
+
+    def __init__(self, *args: Any, runs: list[Run], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.versions: dict[str, Rubric] = {}
+        for run in runs:
+            if run.rubric is not None:
+                for version in Rubric.objects.lineage(run.rubric).select_related("created_by"):
+                    self.versions.setdefault(str(version.pk), version)
+        field = self.fields["rubric"]
+        field.choices = [
+            *field.choices,
+            *(
+                (pk, f"{v}, written by {v.created_by or '—'} on {v.created_at:%Y-%m-%d %H:%M}")
+                for pk, v in self.versions.items()
+            ),
+        ]
+
+    def rubric_for(self, run: Run) -> Rubric | None:
+        """The version to score `run` again with; None keeps the one it used."""
+        choice = self.cleaned_data["rubric"]
+        if choice == self.USED or run.rubric is None:
+            return None
+        if choice == self.NEWEST:
+            return Rubric.objects.lineage(run.rubric).first()
+        return self.versions[choice]
 
 
 _RUN_FIELDS = tuple(f.name for f in Run._meta.get_fields() if f.concrete)
@@ -150,15 +243,18 @@ class RunAdmin(admin.ModelAdmin):
     def rerun(self, request: HttpRequest, queryset: QuerySet[Run]) -> TemplateResponse | None:
         runs = list(queryset.select_related("rubric", "owner"))
         if "apply" in request.POST:
-            form = RerunForm(request.POST)
+            form = RerunForm(request.POST, runs=runs)
             if form.is_valid():
-                self._rerun(request, runs, form.cleaned_data)
+                self._rerun(request, runs, form)
                 return None  # back to the list, where the messages link to the new runs
         else:
             models = {run.model for run in runs}
-            form = RerunForm(initial={"model": models.pop() if len(models) == 1 else ""})
+            form = RerunForm(initial={"model": models.pop() if len(models) == 1 else ""}, runs=runs)
         rows = [
-            {"run": run, "newest": services.rubric_get(run.rubric.name) if run.rubric else None}
+            {
+                "run": run,
+                "newest": Rubric.objects.lineage(run.rubric).first() if run.rubric else None,
+            }
             for run in runs
         ]
         context = {
@@ -174,15 +270,12 @@ class RunAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/evaluations/run/rerun.html", context)
 
-    def _rerun(self, request: HttpRequest, runs: list[Run], choice: dict[str, Any]) -> None:
-        model = choice["model"].strip() or None
+    def _rerun(self, request: HttpRequest, runs: list[Run], form: RerunForm) -> None:
+        model = form.cleaned_data["model"].strip() or None
         started: list[tuple[Run, Run]] = []
         for run in runs:
-            rubric = None  # the version the run used
-            if choice["rubric"] == RerunForm.NEWEST and run.rubric:
-                rubric = services.rubric_get(run.rubric.name)
             try:
-                new = services.run_rerun(run=run, rubric=rubric, model=model)
+                new = services.run_rerun(run=run, rubric=form.rubric_for(run), model=model)
             except services.InputError as exc:
                 self.message_user(request, f"{run}: {exc.message}", messages.ERROR)
                 continue

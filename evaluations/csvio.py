@@ -26,13 +26,15 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "ENCODING_CHOICES",
     "FIELD_SIZE_LIMIT",
     "CsvLayout",
     "CsvProblem",
+    "ReadStats",
     "RowProblem",
     "count_records",
     "neutralize_cell",
@@ -59,13 +61,25 @@ _ENCODING_LABELS = {
     "utf-16": "UTF-16 (Unicode Text)",
     "utf-16-le": "UTF-16 (Unicode Text)",
     "utf-16-be": "UTF-16 (Unicode Text)",
+    "mac_roman": "Mac Roman",
 }
+#: What a person may choose instead of the guess ("" = let hrbatch guess), as spreadsheet
+#: import dialogs offer. Values are Python codec names, stored with the run.
+ENCODING_CHOICES = [
+    ("", "Automatic"),
+    ("utf-8", "UTF-8"),
+    ("cp1252", "Windows-1252 (Excel on Windows)"),
+    ("latin-1", "Latin-1 (ISO-8859-1)"),
+    ("utf-16", "UTF-16 (Unicode Text)"),
+    ("mac_roman", "Mac Roman (old Mac Excel)"),
+]
 # Menu path with U+203A separators, escaped to keep the source free of ambiguous characters.
 _EXCEL_MENU = "File \u203a Save As \u203a 'CSV UTF-8 (Comma delimited)'"
 _SAVE_AS = f"In Excel, choose {_EXCEL_MENU} and upload that file."
 # ``surrogateescape`` turns each undecodable byte into a lone surrogate U+DC80..U+DCFF.
 # Strict UTF-8 / cp1252 decoding can never produce those, so finding one in a record means
-# that record contained bytes that are not valid in the detected encoding.
+# that record contained bytes that are not valid in the detected encoding: each is counted
+# (ReadStats) and replaced by U+FFFD, the rest of the record is kept as decoded.
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LOOKS_NUMERIC = re.compile(r"[+-]?[0-9][0-9.,]*", re.ASCII)
@@ -124,9 +138,10 @@ class RowProblem:
     """A problem with a single record; the rest of the file is still usable.
 
     ``code`` is one of ``ragged_row``, ``empty_row`` (callers may treat it as a skippable
-    warning), ``missing_id``, ``duplicate_id``, ``bad_encoding`` and ``field_too_long``
-    (a single value longer than :data:`FIELD_SIZE_LIMIT` characters, usually caused by an
-    unclosed quotation mark).
+    warning), ``missing_id``, ``duplicate_id`` and ``field_too_long`` (a single value
+    longer than :data:`FIELD_SIZE_LIMIT` characters, usually caused by an unclosed
+    quotation mark). Bytes that cannot be decoded are not a row problem: they are replaced
+    by U+FFFD and counted in :class:`ReadStats`.
     """
 
     row: int
@@ -134,13 +149,44 @@ class RowProblem:
     message: str
 
 
+@dataclass
+class ReadStats:
+    """What a streaming read could not decode: bytes invalid in the file's encoding, each
+    shown as U+FFFD. Pass one to :func:`read_records` or :func:`count_records`."""
+
+    unreadable_chars: int = 0
+    unreadable_rows: int = 0
+    first_rows: list[int] = field(default_factory=list)  # up to 10 row numbers
+
+    def add(self, row: int, chars: int) -> None:
+        self.unreadable_chars += chars
+        self.unreadable_rows += 1
+        if len(self.first_rows) < 10:
+            self.first_rows.append(row)
+
+    def message(self) -> str:
+        """In plain words, or "" when everything could be read."""
+        if not self.unreadable_chars:
+            return ""
+        chars, rows = self.unreadable_chars, self.unreadable_rows
+        return (
+            f"{chars} character{'s' if chars != 1 else ''} in {rows} row{'s' if rows != 1 else ''} "
+            "could not be read and show as \ufffd."
+        )
+
+
 # --------------------------------------------------------------------------------------
 # sniff
 # --------------------------------------------------------------------------------------
 
 
-def sniff(path: str | Path, *, sample_bytes: int = 1 << 20) -> CsvLayout:
+def sniff(
+    path: str | Path, *, sample_bytes: int = 1 << 20, encoding: str | None = None
+) -> CsvLayout:
     """Detect encoding, delimiter and header of the CSV file at ``path``.
+
+    ``encoding`` (a value of :data:`ENCODING_CHOICES`, or one :func:`sniff` returned)
+    overrides the guess: a person chose it after looking at the preview.
 
     Only the first ``sample_bytes`` bytes are used for detecting encoding and delimiter;
     the header is then read from the file itself. If the whole file fits in the sample,
@@ -151,6 +197,13 @@ def sniff(path: str | Path, *, sample_bytes: int = 1 << 20) -> CsvLayout:
     """
     path = Path(path)
     sample_bytes = max(int(sample_bytes), 64)
+    forced = encoding or None
+    if forced is not None and forced not in _ENCODING_LABELS:
+        raise CsvProblem(
+            f"hrbatch cannot read text saved as {forced!r}. Choose one of the encodings "
+            "offered, or save the file as CSV UTF-8 and upload it again.",
+            "bad_encoding",
+        )
     with path.open("rb") as f:
         raw = f.read(sample_bytes)
         whole = f.read(1) == b""
@@ -161,7 +214,7 @@ def sniff(path: str | Path, *, sample_bytes: int = 1 << 20) -> CsvLayout:
                 "empty_file",
             )
         _check_magic(raw)
-        encoding, text = _detect_encoding(raw, whole)
+        encoding, text = _decode_sample(raw, whole, forced)
         if not text.strip("\ufeff \t\r\n\x0b\x0c"):
             if whole:
                 raise _blank_file_problem()
@@ -178,7 +231,7 @@ def sniff(path: str | Path, *, sample_bytes: int = 1 << 20) -> CsvLayout:
                         break
                 whole = f.read(1) == b""
                 bom_encoding = encoding if encoding == "utf-8-sig" else None
-                encoding, text = _detect_encoding(raw, whole)
+                encoding, text = _decode_sample(raw, whole, forced)
                 if bom_encoding and encoding == "utf-8":
                     encoding = bom_encoding
 
@@ -305,13 +358,42 @@ def _incremental_decode(encoding: str, raw: bytes, final: bool, errors: str = "s
     return codecs.getincrementaldecoder(encoding)(errors).decode(raw, final=final)
 
 
+def _decode_sample(raw: bytes, whole: bool, forced: str | None) -> tuple[str, str]:
+    """(encoding, decoded sample without BOM): the chosen encoding, else the guess."""
+    if forced is None:
+        return _detect_encoding(raw, whole)
+    if forced in ("utf-8", "utf-8-sig"):
+        if raw.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig", _incremental_decode("utf-8", raw[3:], whole, "surrogateescape")
+        return "utf-8", _incremental_decode("utf-8", raw, whole, "surrogateescape")
+    if forced == "utf-16" and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        forced = _guess_bomless_utf16(raw) or "utf-16-le"
+    errors = "strict" if forced.startswith("utf-16") else "surrogateescape"
+    try:
+        return forced, _incremental_decode(forced, raw, whole, errors)
+    except UnicodeDecodeError:
+        raise CsvProblem(
+            f"This file cannot be read as {_ENCODING_LABELS[forced]} text. Choose "
+            "'Automatic' or another encoding.",
+            "bad_encoding",
+        ) from None
+
+
+# A Windows-1252 file only forms a valid UTF-8 multi-byte sequence by accident (a capital
+# accented letter followed by a symbol such as "Ã©"): valid ones are strong evidence of
+# UTF-8, damaged bytes among them are a tool's edits. One valid character per this many
+# invalid bytes is enough to read the file as UTF-8.
+_INVALID_PER_VALID_UTF8 = 10
+
+
 def _detect_encoding(raw: bytes, whole: bool) -> tuple[str, str]:
     """Return (encoding, decoded sample without BOM). Raises binary/encoding problems.
 
-    Undecodable bytes in a file that is nevertheless (mostly) UTF-8 -- it has a UTF-8 BOM,
-    or more valid UTF-8 multi-byte characters than invalid bytes in the sample -- do not
-    switch the whole file to Windows-1252 (which would silently garble every accented
-    letter): the file is read as UTF-8 and the affected rows get ``bad_encoding`` problems.
+    Undecodable bytes in a file that is nevertheless UTF-8 -- it has a UTF-8 BOM, or valid
+    UTF-8 multi-byte characters (at least one per ten invalid bytes) -- do not switch the
+    whole file to Windows-1252 or Latin-1 (which would silently garble every valid accented
+    letter, "ñ" becoming "Ã±"): the file is read as UTF-8 and only the invalid bytes are
+    replaced (U+FFFD) and counted (:class:`ReadStats`).
     """
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -339,7 +421,7 @@ def _detect_encoding(raw: bytes, whole: bool) -> tuple[str, str]:
     text = _incremental_decode("utf-8", raw, whole, "surrogateescape")
     invalid = len(_SURROGATE.findall(text))
     valid_multibyte = sum(not c.isascii() for c in text) - invalid
-    if valid_multibyte > invalid:
+    if valid_multibyte and valid_multibyte * _INVALID_PER_VALID_UTF8 >= invalid:
         return "utf-8", text
     try:
         return "cp1252", raw.decode("cp1252")
@@ -536,7 +618,11 @@ def _resolve_column(header: list[str], column: str) -> int:
 
 
 def read_records(
-    path: str | Path, layout: CsvLayout, *, id_column: str | None = None
+    path: str | Path,
+    layout: CsvLayout,
+    *,
+    id_column: str | None = None,
+    stats: ReadStats | None = None,
 ) -> Iterator[tuple[int, list[str] | None, RowProblem | None]]:
     """Stream the data records of the file.
 
@@ -550,9 +636,9 @@ def read_records(
       ``empty_row`` problem; callers may treat these as skippable warnings.
     * A record with fewer values than the header, or with extra non-empty values, yields
       ``ragged_row``. Extra *empty* trailing values (``a,b,c,,``) are dropped silently.
-    * A record containing bytes that are invalid in the detected encoding yields
-      ``bad_encoding``; reading continues with the next record. (For UTF-16 files the
-      decoder cannot resynchronise, so a :class:`CsvProblem` ``bad_encoding`` is raised.)
+    * Bytes that are invalid in the file's encoding are replaced by U+FFFD (one per byte)
+      and counted in ``stats``; the record is otherwise good. (For UTF-16 files the decoder
+      cannot resynchronise, so a :class:`CsvProblem` ``bad_encoding`` is raised.)
     * A value longer than :data:`FIELD_SIZE_LIMIT` yields ``field_too_long``; reading
       continues on the next physical line (if the long value spanned several lines, e.g.
       because of an unclosed quote, later row numbers may be off).
@@ -567,15 +653,26 @@ def read_records(
     """
     id_index = None if id_column is None else _resolve_column(layout.header, id_column)
     _ensure_field_size_limit()
-    return _iter_records(path, layout, id_index)
+    return _iter_records(path, layout, id_index, stats if stats is not None else ReadStats())
+
+
+def _replace_unreadable(rec: list[str]) -> tuple[list[str], int]:
+    """The record with each undecodable byte (a lone surrogate) as U+FFFD, and how many."""
+    count = 0
+    out = []
+    for value in rec:
+        value, n = _SURROGATE.subn("\ufffd", value)
+        out.append(value)
+        count += n
+    return out, count
 
 
 def _iter_records(
-    path: str | Path, layout: CsvLayout, id_index: int | None
+    path: str | Path, layout: CsvLayout, id_index: int | None, stats: ReadStats
 ) -> Iterator[tuple[int, list[str] | None, RowProblem | None]]:
     width = len(layout.header)
     id_name = layout.header[id_index] if id_index is not None else ""
-    check_encoding = layout.encoding in ("utf-8", "utf-8-sig", "cp1252")
+    check_encoding = not layout.encoding.startswith("utf-16")
     seen: dict[str, int] = {}
     data_records = 0
     surrogate = _SURROGATE.search
@@ -594,11 +691,8 @@ def _iter_records(
                         continue
                     joined = "".join(rec)
                     if check_encoding and not joined.isascii() and surrogate(joined):
-                        data_records += 1
-                        prev_line = reader.line_num
-                        readable = [_SURROGATE.sub("\ufffd", value) for value in rec]
-                        yield row, readable, _bad_encoding_row(row, layout)
-                        continue
+                        rec, unreadable = _replace_unreadable(rec)
+                        stats.add(row, unreadable)
                     if not joined or joined.isspace():
                         prev_line = reader.line_num
                         yield row, None, _empty_row(row)
@@ -672,15 +766,6 @@ def _empty_row(row: int) -> RowProblem:
     return RowProblem(row, "empty_row", f"Row {row} is empty and will be skipped.")
 
 
-def _bad_encoding_row(row: int, layout: CsvLayout) -> RowProblem:
-    return RowProblem(
-        row,
-        "bad_encoding",
-        f"Row {row} contains characters that could not be read as {_plain_label(layout)} "
-        f"text (for example accented letters saved in a different format). {_SAVE_AS}",
-    )
-
-
 def _ragged_row(row: int, n: int, width: int, span: int, layout: CsvLayout) -> RowProblem:
     message = (
         f"Row {row} has {n} value{'' if n == 1 else 's'} but the header has {width} "
@@ -695,28 +780,35 @@ def _ragged_row(row: int, n: int, width: int, span: int, layout: CsvLayout) -> R
     return RowProblem(row, "ragged_row", message)
 
 
-def count_records(path: str | Path, layout: CsvLayout) -> int:
+def count_records(path: str | Path, layout: CsvLayout, *, stats: ReadStats | None = None) -> int:
     """Count the non-empty data records (quoted line breaks handled), streaming.
 
     This is the number of tuples :func:`read_records` yields minus its ``empty_row``
-    problems, so it suits a progress bar. Raises ``CsvProblem(code="header_only")`` if it
-    is zero.
+    problems, so it suits a progress bar. With ``stats``, also counts the characters that
+    could not be read, as :func:`read_records` does. Raises
+    ``CsvProblem(code="header_only")`` if it is zero.
     """
     _ensure_field_size_limit()
     n = 0
+    row = layout.header_row  # spreadsheet row, as read_records numbers them
+    check = stats is not None and not layout.encoding.startswith("utf-16")
     with _open_text(path, layout) as f:
         reader = csv.reader(f, delimiter=layout.delimiter, strict=False)
         _skip_header(reader, layout)
         while True:
             try:
                 for rec in reader:
+                    row += 1
                     if rec:
                         joined = "".join(rec)
                         if joined and not joined.isspace():
                             n += 1
+                            if check and not joined.isascii() and _SURROGATE.search(joined):
+                                stats.add(row, len(_SURROGATE.findall(joined)))  # type: ignore[union-attr]
                 break
             except csv.Error:
                 n += 1
+                row += 1
             except UnicodeDecodeError:
                 raise _file_encoding_problem(layout, layout.header_row + n + 1) from None
     if n == 0:
@@ -728,14 +820,16 @@ def preview(path: str | Path, layout: CsvLayout, n: int = 20) -> list[list[str]]
     """The first ``n`` non-empty data records (header not included), for display.
 
     Values are as in :func:`read_records`, but records are returned as they are (a ragged
-    record keeps its own length) and undecodable bytes show as U+FFFD. Records with an
-    overlong value are skipped. Never raises ``header_only`` (returns ``[]``).
+    record keeps its own length); undecodable bytes show as U+FFFD, one per byte as in
+    :func:`read_records`. Records with an overlong value are skipped. Never raises
+    ``header_only`` (returns ``[]``).
     """
     out: list[list[str]] = []
     if n <= 0:
         return out
     _ensure_field_size_limit()
-    with _open_text(path, layout, errors="replace") as f:
+    errors = "replace" if layout.encoding.startswith("utf-16") else "surrogateescape"
+    with _open_text(path, layout, errors=errors) as f:
         reader = csv.reader(f, delimiter=layout.delimiter, strict=False)
         _skip_header(reader, layout)
         while len(out) < n:
@@ -748,7 +842,7 @@ def preview(path: str | Path, layout: CsvLayout, n: int = 20) -> list[list[str]]
             if rec and not _is_blank("".join(rec)):
                 if rec[-1].endswith("\r"):
                     rec[-1] = rec[-1][:-1]
-                out.append(rec)
+                out.append(_replace_unreadable(rec)[0])
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import F
 
 from . import services
 from .models import Rubric
@@ -24,6 +25,31 @@ class UploadForm(forms.Form):
     )
 
 
+class RubricVersionField(forms.ModelChoiceField):
+    """Every version of every rubric the user sees, newest first: "Default v3 (latest)",
+    "Default v2", … so that an earlier version can still score a run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(Rubric.objects.none(), *args, empty_label=None, **kwargs)
+        self.latest: set[int] = set()
+
+    def limit_to(self, user: Any) -> None:
+        # Shared rubrics first, then the user's own copies; each newest version first.
+        self.queryset = Rubric.objects.visible_to(user).order_by(
+            F("owner").asc(nulls_first=True), "name", "-version"
+        )
+        newest: dict[tuple[int | None, str], int] = {}
+        for pk, owner, name in self.queryset.values_list("pk", "owner", "name"):
+            newest.setdefault((owner, name), pk)
+        self.latest = set(newest.values())
+
+    def label_from_instance(self, obj: Rubric) -> str:
+        label = f"{obj.name} v{obj.version}"
+        if not obj.is_shared:
+            label += " · your copy"
+        return label + (" (latest)" if obj.pk in self.latest else "")
+
+
 class PrepareForm(forms.Form):
     """Columns, rubric, model and notification for a new run, in one form."""
 
@@ -32,7 +58,7 @@ class PrepareForm(forms.Form):
         help_text="A column with a different value for every candidate, e.g. an application "
         "number. Choose 'Row number' if there is none.",
     )
-    rubric = forms.ModelChoiceField(queryset=Rubric.objects.none(), empty_label=None)
+    rubric = RubricVersionField()
     model = forms.ChoiceField(label="AI model")
     notify_email = forms.EmailField(
         label="Email me when it is done", required=False, help_text="Leave empty for no email."
@@ -48,6 +74,7 @@ class PrepareForm(forms.Form):
         header: list[str],
         models: list[str],
         initial_roles: dict[str, str],
+        user: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -55,12 +82,7 @@ class PrepareForm(forms.Form):
         self.fields["id_column"].choices = [("", "Row number (no ID column)")] + [
             (c, c) for c in header
         ]
-        latest: dict[str, Rubric] = {}
-        for rubric in Rubric.objects.order_by("name", "-version"):
-            latest.setdefault(rubric.name, rubric)
-        self.fields["rubric"].queryset = Rubric.objects.filter(
-            pk__in=[r.pk for r in latest.values()]
-        )
+        self.fields["rubric"].limit_to(user)
         self.fields["model"].choices = [(m, m) for m in models]
         for index, column in enumerate(header):
             self.fields[f"role_{index}"] = forms.ChoiceField(

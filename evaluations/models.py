@@ -25,25 +25,83 @@ def new_batch_id() -> str:
     return _public_id("batch_")
 
 
+class RubricQuerySet(models.QuerySet["Rubric"]):
+    def visible_to(self, user: Any) -> RubricQuerySet:
+        """Shared rubrics and the user's own copies; never another person's."""
+        if user is None:
+            return self.filter(owner=None)
+        return self.filter(models.Q(owner=None) | models.Q(owner=user.pk))
+
+    def lineage(self, rubric: Rubric) -> RubricQuerySet:
+        """Every version of `rubric`: the same name and the same owner (or shared)."""
+        return self.filter(name=rubric.name, owner=rubric.owner_id).order_by("-version")
+
+
 class Rubric(models.Model):
-    """One version of a scoring rubric. A version is frozen once a run used it."""
+    """One version of a scoring rubric. A version is frozen once a run used it.
+
+    A rubric with no owner is shared: only staff change it, each change being a new
+    version. Anyone else's edit becomes their own copy (owner = them), seen only by them.
+    The versions of one rubric are those with the same name and owner.
+    """
 
     name = models.CharField(max_length=100)
     version = models.PositiveIntegerField(default=1)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rubrics",
+        help_text="Empty for a shared rubric; otherwise the one person who sees it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who wrote this version (empty: seeded or from the command line).",
+    )
+    # The version this one was edited from (the previous one, or a shared rubric that a
+    # personal copy started from): what the diff compares against.
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     instructions = models.TextField(help_text="System instructions given to the model.")
     # [{"key", "label", "description", "anchors": {"1", "4", "7", "10"}}]
     criteria = models.JSONField()
     rationale = models.BooleanField(default=False, help_text="Ask for a short rationale.")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RubricQuerySet.as_manager()
+
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="rubric_name_version")
+            # NULLs are distinct in unique indexes, so shared and personal versions each
+            # get their own constraint.
+            models.UniqueConstraint(
+                fields=["name", "version"],
+                condition=models.Q(owner=None),
+                name="rubric_shared_name_version",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "name", "version"],
+                condition=models.Q(owner__isnull=False),
+                name="rubric_personal_name_version",
+            ),
         ]
         ordering = ["name", "-version"]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        if self.owner_id is None:
+            return f"{self.name} v{self.version}"
+        # Two people's copies (and the shared rubric) may share a name and a version.
+        return f"{self.name} v{self.version} ({self.owner}'s copy)"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
 
     @property
     def criterion_keys(self) -> list[str]:
@@ -52,6 +110,21 @@ class Rubric(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.runs.exists()
+
+    def may_edit(self, user: Any) -> bool:
+        """Whether `user`'s edit changes this rubric (else it becomes their own copy)."""
+        if user is None:
+            return True  # the command line and migrations act as the administrator
+        return bool(user.is_staff) if self.is_shared else self.owner_id == user.pk
+
+    def previous(self) -> Rubric | None:
+        """The version this one is compared with: the one it was edited from, else the
+        next lower version of the same rubric."""
+        if self.based_on_id:
+            return self.based_on
+        return (
+            Rubric.objects.lineage(self).filter(version__lt=self.version).order_by("-version")
+        ).first()
 
 
 class File(models.Model):

@@ -156,23 +156,31 @@ def sha256_of(path: Path) -> str:
 
 
 def rubric_default() -> Rubric:
-    """The newest version of the default rubric (seeded by a migration; recreated if gone)."""
-    rubric = Rubric.objects.filter(name=DEFAULT_RUBRIC_NAME).order_by("-version").first()
+    """The newest shared version of the default rubric (seeded by a migration; recreated if
+    gone). Personal copies never become anyone's default."""
+    rubric = (
+        Rubric.objects.filter(name=DEFAULT_RUBRIC_NAME, owner=None).order_by("-version").first()
+    )
     if rubric is None:
         rubric, _ = Rubric.objects.get_or_create(
             name=DEFAULT_RUBRIC_NAME,
             version=1,
+            owner=None,
             defaults={"instructions": DEFAULT_INSTRUCTIONS, "criteria": DEFAULT_CRITERIA},
         )
     return rubric
 
 
 def rubric_get(name: str | None) -> Rubric:
+    """The newest version of the shared rubric called `name`, or with "NAME vN" that version."""
     if not name:
         return rubric_default()
-    rubric = Rubric.objects.filter(name=name).order_by("-version").first()
+    shared = Rubric.objects.filter(owner=None)
+    rubric = shared.filter(name=name).order_by("-version").first()
+    if rubric is None and (match := re.fullmatch(r"(.+?)\s+v(\d+)", name.strip())):
+        rubric = shared.filter(name=match[1], version=int(match[2])).first()
     if rubric is None:
-        names = ", ".join(sorted(set(Rubric.objects.values_list("name", flat=True))))
+        names = ", ".join(sorted(set(shared.values_list("name", flat=True))))
         raise InputError(f"There is no rubric called {name!r}. Rubrics: {names}.")
     return rubric
 
@@ -183,13 +191,19 @@ _CRITERION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 def rubric_save(
     *,
     rubric: Rubric | None,
+    author: AbstractBaseUser | None,
     name: str,
     instructions: str,
     criteria: list[dict[str, Any]],
     rationale: bool = False,
 ) -> Rubric:
-    """Create a rubric, or change one. A version a run has used is frozen: changing it
-    makes the next version, so every run keeps pointing at exactly what scored it."""
+    """Create a rubric, or change one, as `author` (None: the command line, trusted).
+
+    Shared rubrics are changed only by staff, and every change is a new version (so the
+    history says who changed what, and runs keep what scored them). Anyone else's edit of
+    a shared rubric becomes their own copy, seen only by them; their new rubrics too.
+    Their own copy, while no run used it, is edited in place.
+    """
     if not name.strip():
         raise InputError("Give the rubric a name.")
     if not instructions.strip():
@@ -218,16 +232,32 @@ def rubric_save(
         }
         for c in criteria
     ]
+    name = name.strip()
     fields = {"instructions": instructions.strip(), "criteria": clean, "rationale": rationale}
-    if rubric is not None and not rubric.is_frozen and rubric.name == name:
+    if rubric is not None and rubric.may_edit(author):
+        owner = rubric.owner
+    else:  # a new rubric, or someone else's: the author's own unless they are staff
+        owner = None if author is None or author.is_staff else author
+    if (
+        rubric is not None
+        and owner is not None
+        and rubric.owner_id == owner.pk
+        and rubric.name == name
+        and not rubric.is_frozen
+    ):
         for field, value in fields.items():
             setattr(rubric, field, value)
         rubric.save(update_fields=list(fields))
         return rubric
     with transaction.atomic():
-        latest = Rubric.objects.filter(name=name).order_by("-version").first()
+        latest = Rubric.objects.filter(name=name, owner=owner).order_by("-version").first()
         return Rubric.objects.create(
-            name=name, version=(latest.version + 1) if latest else 1, **fields
+            name=name,
+            owner=owner,
+            created_by=author,
+            based_on=rubric,
+            version=(latest.version + 1) if latest else 1,
+            **fields,
         )
 
 
@@ -270,13 +300,16 @@ def run_create(
     start: bool = True,
     defer: bool = False,
     rerun_of: Run | None = None,
+    encoding: str = "",
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
     A file that cannot be used gives a run in `failed` with its errors (row numbers and
     fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
     rows with problems are left out (and listed) instead. With `defer`, a worker ingests
-    the file (large uploads) and the caller returns at once.
+    the file (large uploads) and the caller returns at once. `encoding` is the text encoding
+    a person chose on the check page ("" = guess), so the model and the download get the
+    text the preview showed.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -288,7 +321,12 @@ def run_create(
         model=model,
         backend=backend,
         options={"pack_size": pack_size},
-        columns={"id_column": id_column, "roles": roles, "skip_invalid": skip_invalid},
+        columns={
+            "id_column": id_column,
+            "roles": roles,
+            "skip_invalid": skip_invalid,
+            "encoding": encoding,
+        },
         notify_email=notify_email,
         name=name or input_file.filename,
         rerun_of=rerun_of,
@@ -318,7 +356,7 @@ def run_ingest(*, run: Run) -> Run:
     roles = run.columns.get("roles")
     skip_invalid = bool(run.columns.get("skip_invalid"))
     try:
-        layout = csvio.sniff(path)
+        layout = csvio.sniff(path, encoding=run.columns.get("encoding") or None)
         if id_column is not None and id_column not in layout.header:
             # read_records words this one best (it suggests near matches).
             next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
@@ -366,8 +404,11 @@ def run_ingest(*, run: Run) -> Run:
     batch: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
     total = 0
     max_chars = 0
+    unreadable = csvio.ReadStats()
     try:
-        for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
+        for row, values, problem in csvio.read_records(
+            path, layout, id_column=id_column, stats=unreadable
+        ):
             if problem is not None:
                 if problem.code == "empty_row":
                     warnings += 1
@@ -410,7 +451,13 @@ def run_ingest(*, run: Run) -> Run:
     run.total_count = total
     run.max_input_chars = max_chars
     run.errors = errors
-    run.options = {**run.options, "rejected_count": rejected}
+    run.options = {
+        **run.options,
+        "rejected_count": rejected,
+        # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
+        "unreadable": unreadable.message(),
+        "unreadable_chars": unreadable.unreadable_chars,
+    }
     run.status_message = " ".join(notes)
     run.save(
         update_fields=["total_count", "max_input_chars", "errors", "options", "status_message"]
@@ -704,6 +751,7 @@ def run_rerun(
         skip_invalid=bool(run.columns.get("skip_invalid")),
         defer=True,
         rerun_of=run,
+        encoding=run.columns.get("encoding") or "",
     )
 
 
@@ -887,6 +935,19 @@ def run_find_resumable(*, sha256: str, owner: AbstractBaseUser | None = None) ->
             Run.Status.FINALIZING,
             Run.Status.CANCELLING,
         ],
+    )
+    if owner is not None:
+        runs = runs.filter(owner=owner)
+    return runs.order_by("-created_at").first()
+
+
+def run_find_retryable(*, sha256: str, owner: AbstractBaseUser | None = None) -> Run | None:
+    """The newest run of the same input file content whose failed rows can be tried again
+    (finished, running or paused: the states run_retry_failed accepts)."""
+    runs = Run.objects.filter(
+        input_file__sha256=sha256,
+        kind=Run.Kind.RUBRIC,
+        status__in=[Run.Status.COMPLETED, Run.Status.IN_PROGRESS, Run.Status.PAUSED],
     )
     if owner is not None:
         runs = runs.filter(owner=owner)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/new/", views.upload, name="upload"),
     path("uploads/<str:file_id>/", views.prepare, name="prepare"),
     path("uploads/<str:file_id>/check/", views.check_rows, name="check_rows"),
+    path("uploads/<str:file_id>/encoding/", views.encoding_preview, name="encoding_preview"),
     path("uploads/<str:file_id>/rejected.csv", views.rejected_rows, name="rejected_rows"),
     path("runs/<str:public_id>/", views.run_detail, name="run"),
     path("runs/<str:public_id>/progress/", views.run_progress, name="run_progress"),
@@ -27,4 +28,5 @@ urlpatterns = [
     path("rubrics/new/", views.rubric_edit, name="rubric_new"),
     path("rubrics/<int:pk>/", views.rubric_detail, name="rubric"),
     path("rubrics/<int:pk>/edit/", views.rubric_edit, name="rubric_edit"),
+    path("rubrics/<int:pk>/changes/", views.rubric_diff, name="rubric_diff"),
 ]

@@ -34,6 +34,7 @@ from . import csvio, export, metrics, prompting, services, uploads
 from .forms import PrepareForm, RubricForm, UploadForm
 from .llm import available_models, resolve_backend
 from .models import File, Item, Rubric, Run
+from .rubrics import rubric_diff as rubric_diff_of
 
 RESULTS_PER_PAGE = 50
 
@@ -131,23 +132,85 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
 # --- prepare: check the file, columns, rubric, model, start ------------------------------
 
 
-def _layout_or_problem(file: File) -> tuple[csvio.CsvLayout | None, str]:
+def _layout_or_problem(file: File, encoding: str = "") -> tuple[csvio.CsvLayout | None, str]:
     try:
-        return csvio.sniff(file.abspath), ""
+        return csvio.sniff(file.abspath, encoding=encoding or None), ""
     except csvio.CsvProblem as problem:
         return None, problem.message
+
+
+def _chosen_encoding(request: HttpRequest) -> str:
+    """The encoding a person picked on the check page; "" lets hrbatch guess."""
+    value = request.POST.get("encoding") or request.GET.get("encoding") or ""
+    return value if value in dict(csvio.ENCODING_CHOICES) else ""
+
+
+def _encoding_context(
+    file: File,
+    encoding: str,
+    layout: csvio.CsvLayout | None,
+    problem: str = "",
+    unreadable: csvio.ReadStats | None = None,
+) -> dict[str, Any]:
+    """The encoding box and the preview it drives (the first 20 rows as they will be read,
+    and how many characters could not be read in the whole file, unless already counted)."""
+    preview: list[list[str]] = []
+    if layout is not None:
+        try:
+            if unreadable is None:
+                unreadable = csvio.ReadStats()
+                csvio.count_records(file.abspath, layout, stats=unreadable)
+            preview = csvio.preview(file.abspath, layout, 20)
+        except csvio.CsvProblem as exc:
+            problem = exc.message
+    return {
+        "file": file,
+        "layout": layout,
+        "encoding": encoding,
+        "encoding_choices": csvio.ENCODING_CHOICES,
+        "encoding_problem": problem,
+        "unreadable": unreadable or csvio.ReadStats(),
+        "preview": preview,
+    }
+
+
+@login_required
+@require_GET
+def encoding_preview(request: HttpRequest, file_id: str) -> HttpResponse:
+    """The check page's preview read with the chosen encoding (an htmx partial)."""
+    file = _get_file_for_user(request, file_id)
+    encoding = _chosen_encoding(request)
+    layout, problem = _layout_or_problem(file, encoding)
+    return render(
+        request,
+        "evaluations/_encoding_preview.html",
+        _encoding_context(file, encoding, layout, problem),
+    )
+
+
+def _rubric_to_offer(request: HttpRequest) -> int:
+    """Back from the rubric pages with ?rubric=: the version the person just looked at or
+    saved (their own copy, say), if they may use it; else the shared default."""
+    wanted = request.GET.get("rubric", "")
+    if wanted.isdigit():
+        rubric = Rubric.objects.visible_to(request.user).filter(pk=int(wanted)).first()
+        if rubric is not None:
+            return rubric.pk
+    return services.rubric_default().pk
 
 
 @login_required
 def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     file = _get_file_for_user(request, file_id)
-    layout, problem = _layout_or_problem(file)
+    encoding = _chosen_encoding(request)
+    layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(
             request, "evaluations/prepare.html", {"file": file, "problem": problem}, status=400
         )
+    unreadable = csvio.ReadStats()
     try:
-        rows = csvio.count_records(file.abspath, layout)
+        rows = csvio.count_records(file.abspath, layout, stats=unreadable)
     except csvio.CsvProblem as exc:
         return render(
             request, "evaluations/prepare.html", {"file": file, "problem": exc.message}, status=400
@@ -165,7 +228,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         default_model = models[0]
     initial = {
         "id_column": id_guess or "",
-        "rubric": services.rubric_default().pk,
+        "rubric": _rubric_to_offer(request),
         "model": default_model,
         "notify_email": request.user.email,
     }
@@ -175,6 +238,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         models=models,
         initial_roles=services.default_roles(layout.header, id_guess),
         initial=initial,
+        user=request.user,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -190,13 +254,17 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 notify_email=data["notify_email"],
                 skip_invalid=data["skip_invalid"],
                 defer=True,
+                encoding=encoding,
             )
         except services.InputError as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("evaluations:run", run.public_id)
     estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
-    preview = csvio.preview(file.abspath, layout, 20)
+    encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
+    guessed = _layout_or_problem(file)[0] if encoding else layout
+    encoding_box["detected_encoding_label"] = guessed.encoding_label if guessed else "none"
+    preview = encoding_box["preview"]
     first = list(preview[0]) if preview else []
     examples = first + [""] * (len(layout.header) - len(first))
     return render(
@@ -206,7 +274,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             "file": file,
             "layout": layout,
             "rows": rows,
-            "preview": preview,
+            **encoding_box,
             "form": form,
             "role_rows": list(zip(form.role_fields(), examples, strict=False)),
             "backend": choice,
@@ -456,28 +524,63 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
 # --- rubrics ----------------------------------------------------------------------------
 
 
-def _latest_rubrics() -> list[Rubric]:
-    latest: dict[str, Rubric] = {}
-    for rubric in Rubric.objects.order_by("name", "-version"):
-        latest.setdefault(rubric.name, rubric)
-    return list(latest.values())
+def _latest_rubrics(user: Any) -> list[Rubric]:
+    """The newest version of each rubric the user sees: shared ones, then their own."""
+    latest: dict[tuple[int | None, str], Rubric] = {}
+    for rubric in Rubric.objects.visible_to(user).order_by("name", "-version"):
+        latest.setdefault((rubric.owner_id, rubric.name), rubric)
+    return sorted(latest.values(), key=lambda r: (not r.is_shared, r.name))
+
+
+def _get_rubric_for_user(request: HttpRequest, pk: int, *, to_edit: bool = False) -> Rubric:
+    """Shared rubrics and the user's own copies; staff may also look at (not edit) anyone's,
+    which the admin's history links to. 404, not 403, so other people's rubrics do not leak."""
+    rubrics = Rubric.objects.select_related("owner", "created_by")
+    if to_edit or not request.user.is_staff:
+        rubrics = rubrics.visible_to(request.user)
+    return get_object_or_404(rubrics, pk=pk)
 
 
 @login_required
 @require_GET
 def rubrics_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "evaluations/rubrics_list.html", {"rubrics": _latest_rubrics()})
+    return render(
+        request, "evaluations/rubrics_list.html", {"rubrics": _latest_rubrics(request.user)}
+    )
 
 
 @login_required
 @require_GET
 def rubric_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    rubric = get_object_or_404(Rubric, pk=pk)
-    versions = Rubric.objects.filter(name=rubric.name).order_by("-version")
+    rubric = _get_rubric_for_user(request, pk)
+    versions = Rubric.objects.lineage(rubric).select_related("created_by")
     return render(
         request,
         "evaluations/rubric_detail.html",
-        {"rubric": rubric, "versions": versions, "next": request.GET.get("next", "")},
+        {
+            "rubric": rubric,
+            "versions": versions,
+            "may_edit": rubric.may_edit(request.user),
+            "previous": rubric.previous(),
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+@login_required
+@require_GET
+def rubric_diff(request: HttpRequest, pk: int) -> HttpResponse:
+    """What this version changed from the one before it (or the one it was copied from)."""
+    rubric = _get_rubric_for_user(request, pk)
+    previous = rubric.previous()
+    return render(
+        request,
+        "evaluations/rubric_diff.html",
+        {
+            "rubric": rubric,
+            "previous": previous,
+            "diff": rubric_diff_of(previous, rubric) if previous else None,
+        },
     )
 
 
@@ -504,7 +607,7 @@ def _criteria_from_post(request: HttpRequest) -> list[dict[str, Any]]:
 
 @login_required
 def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    rubric = get_object_or_404(Rubric, pk=pk) if pk else None
+    rubric = _get_rubric_for_user(request, pk, to_edit=True) if pk else None
     next_url = request.POST.get("next") or request.GET.get("next", "")
     criteria = rubric.criteria if rubric else []
     form = RubricForm(
@@ -522,6 +625,7 @@ def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             try:
                 saved = services.rubric_save(
                     rubric=rubric,
+                    author=request.user,
                     name=form.cleaned_data["name"],
                     instructions=form.cleaned_data["instructions"],
                     criteria=criteria,
@@ -530,14 +634,7 @@ def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             except services.InputError as exc:
                 error = exc.message
             else:
-                if rubric and saved.pk != rubric.pk:
-                    messages.success(
-                        request,
-                        f"Saved as version {saved.version}: version {rubric.version} was "
-                        "already used by a run, so it stays as it was.",
-                    )
-                else:
-                    messages.success(request, "Rubric saved.")
+                messages.success(request, _saved_message(rubric, saved))
                 target = reverse("evaluations:rubric", args=[saved.pk])
                 if next_url.startswith("/") and not next_url.startswith("//"):
                     target += f"?next={next_url}"
@@ -546,6 +643,34 @@ def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request,
         "evaluations/rubric_form.html",
-        {"rubric": rubric, "form": form, "criteria": rows, "error": error, "next": next_url},
+        {
+            "rubric": rubric,
+            "form": form,
+            "criteria": rows,
+            "error": error,
+            "next": next_url,
+            "may_edit": rubric.may_edit(request.user) if rubric else True,
+        },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _saved_message(edited: Rubric | None, saved: Rubric) -> str:
+    if edited is None:
+        return "Rubric saved." if saved.is_shared else "Rubric saved; only you see it."
+    if edited.is_shared and not saved.is_shared:
+        return (
+            f"Saved as your own copy (version {saved.version}). Only you see it; the shared "
+            f"rubric {edited} is unchanged for everyone else."
+        )
+    if saved.pk == edited.pk:
+        return "Rubric saved."
+    if saved.is_shared:
+        return (
+            f"Saved as version {saved.version} of the shared rubric; version "
+            f"{edited.version} stays as it was and can still be chosen for a run."
+        )
+    return (
+        f"Saved as version {saved.version}: version {edited.version} was already used "
+        "by a run, so it stays as it was."
     )

@@ -73,6 +73,7 @@ def test_rerun_whole_run_asks_then_starts_a_linked_run_with_the_choices(
     assert used is not None
     newest = services.rubric_save(
         rubric=used,
+        author=None,
         name=used.name,
         instructions=used.instructions + " Be strict.",
         criteria=used.criteria,
@@ -115,6 +116,7 @@ def test_rerun_with_the_same_rubric_and_blank_model_keeps_the_originals(
     run = start_run(candidates_csv(tmp_path, 3))
     services.rubric_save(
         rubric=run.rubric,
+        author=None,
         name=run.rubric.name,
         instructions="Other instructions.",
         criteria=run.rubric.criteria,

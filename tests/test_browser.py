@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from evaluations.synthetic import write_candidates_csv
 from tests import live
 from tests.fake_ollama import FakeOllama
+from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 
 SHOTS = live.ROOT / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -242,3 +243,54 @@ def test_pages_stay_usable_in_a_narrow_window(browser: Browser, app: str, tmp_pa
         _shot(page, "13-narrow-run")
     finally:
         context.close()
+
+
+def test_a_damaged_file_shows_what_could_not_be_read_and_previews_another_encoding(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = damaged_resume_csv(tmp_path)
+    _sign_in(page, app)
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+
+    box = page.locator("#encoding-preview")
+    expect(box).to_contain_text("7 characters in 3 rows could not be read and show as \ufffd.")
+    expect(box).to_contain_text(VALID_UTF8[:20])
+    _shot(page, "10-encoding-damaged")
+
+    page.get_by_label("Text encoding").select_option("cp1252")  # htmx swaps the preview in
+    expect(box).to_contain_text("Read as Windows-1252")
+    expect(box).to_contain_text("PeÃ±a MuÃ±oz")
+    box.screenshot(path=str(SHOTS / "11-encoding-preview-windows-1252.png"))
+
+    page.get_by_label("Text encoding").select_option("")
+    expect(box).to_contain_text("7 characters in 3 rows")
+
+
+def test_a_colleague_edit_of_the_shared_rubric_becomes_their_own_copy(page: Page, app: str) -> None:
+    _sign_in(page, app)
+    page.get_by_role("link", name="Rubrics", exact=True).click()
+    page.get_by_role("link", name="Default five-score rubric").first.click()
+    page.get_by_role("link", name="Edit a copy").click()
+    expect(page.get_by_text("only staff can change it")).to_be_visible()
+    instructions = page.get_by_label("Instructions to the AI")
+    instructions.fill(instructions.input_value().replace("experienced, fair", "strict, fair"))
+    page.get_by_role("button", name="Save rubric").click()
+
+    expect(page.get_by_text("Saved as your own copy")).to_be_visible()
+    expect(page.get_by_text("Your own copy: only you see it.")).to_be_visible()
+    # Every anchor survived the round trip through the editor's form (they used to be
+    # posted under the wrong criterion's field names and were lost).
+    expect(page.locator("dl.anchors dd")).to_have_count(20)
+    expect(page.locator("dl.anchors").first).to_contain_text("Expert in the core skills")
+    _shot(page, "12-rubric-own-copy")
+    page.get_by_role("link", name="What changed from the shared").click()
+    expect(page.get_by_role("heading", name="Changes from the shared")).to_contain_text(
+        "to your copy, version 1"
+    )
+    expect(page.get_by_text("A 10 looks like")).to_have_count(0)  # anchors unchanged
+    expect(page.locator(".diff del").first).to_have_text("experienced,")
+    expect(page.locator(".diff ins").first).to_have_text("strict,")
+    _shot(page, "13-rubric-diff")

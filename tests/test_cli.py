@@ -238,3 +238,49 @@ def test_a_bad_file_gets_its_clear_message_and_a_non_zero_exit(
     assert process.returncode == 1
     assert "Row 4" in output and "row 2" in output and "'c1'" in output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 30, seed=11)
+    originals = _read(source)
+    notes = {r["cover_note"]: r["id"] for r in originals}
+    out = tmp_path / "scored.csv"
+    with FakeOllama(slots=2, latency=0.2) as fake:
+        env = _env(tmp_path, fake)
+
+        nothing = _evaluate(source, out, env, "--retry-failed")
+        output, _ = nothing.communicate(timeout=120)
+        assert nothing.returncode == 1
+        assert "No finished run of this file to retry" in output
+
+        # The model starts answering nonsense part way through: the rest of the rows fail.
+        first = _evaluate(source, out, env)
+        _wait_for(lambda: len(_done_ids(env)) >= 6, 60, "6 candidates scored")
+        fake.garbage_rate = 1.0
+        output = _finish(first)
+        done_before = _done_ids(env)
+        failed = 30 - len(done_before)
+        assert f"Done: {len(done_before)} scored, {failed} failed, of 30." in output
+        assert failed > 0
+        fake.garbage_rate = 0.0  # the model is fixed
+        requests_before = len(fake.requests)
+
+        output = _finish(_evaluate(source, out, env, "--retry-failed"))
+
+        assert f"Trying {failed} failed candidates of run batch_" in output
+        assert "Done: 30 scored, 0 failed, of 30." in output
+        rows = _read(out)
+        assert [r["id"] for r in rows] == [r["id"] for r in originals]
+        assert all(r["status"] == "done" and r["overall"] for r in rows)
+        # Only the failed rows were sent again, each once, in the same run.
+        again = _requested_ids(fake, notes, requests_before)
+        assert sorted(again) == sorted({r["id"] for r in originals} - done_before)
+        assert _query(env, "SELECT status, done_count, failed_count FROM evaluations_run") == [
+            ("completed", 30, 0)
+        ]
+
+        output = _finish(_evaluate(source, out, env, "--retry-failed"))
+        assert "No failed candidates to retry" in output and "Done: 30 scored" in output

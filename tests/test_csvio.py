@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 
 from evaluations.csvio import (
+    ENCODING_CHOICES,
     FIELD_SIZE_LIMIT,
     CsvLayout,
     CsvProblem,
+    ReadStats,
     count_records,
     neutralize_cell,
     preview,
     read_records,
     sniff,
 )
+from tests.realdata import shared_data
 
 
 def write(tmp_path: Path, data: bytes, name: str = "upload.csv") -> Path:
@@ -395,14 +398,13 @@ def test_mid_file_bad_utf8_after_sample(tmp_path):
     path = write(tmp_path, b"id,name\n" + b"\n".join(rows) + b"\n")
     layout = sniff(path, sample_bytes=256)
     assert layout.encoding == "utf-8"
-    got = list(read_records(path, layout, id_column="id"))
-    bad = [(r, p) for r, _, p in got if p is not None]
-    assert [(r, p.code) for r, p in bad] == [(152, "bad_encoding")]
-    assert "Row 152" in bad[0][1].message
-    assert "CSV UTF-8" in bad[0][1].message
-    # Reading continued after the bad record.
+    stats = ReadStats()
+    got = list(read_records(path, layout, id_column="id", stats=stats))
+    # The damaged byte is replaced and the row kept (it used to be rejected).
+    assert [g for g in got if g[2] is not None] == []
+    assert got[150] == (152, ["C150", "Ren\ufffde"], None)
+    assert (stats.unreadable_chars, stats.unreadable_rows, stats.first_rows) == (1, 1, [152])
     assert got[-1][:2] == (201, ["C199", "Zoë 199"])
-    assert len([g for g in got if g[2] is None]) == 199
     assert count_records(path, layout) == 200
     assert preview(path, layout, n=200)[150] == ["C150", "Ren\ufffde"]
 
@@ -490,8 +492,8 @@ def test_sniff_is_fast_on_long_quote_heavy_lines(tmp_path):
 
 
 def test_mostly_utf8_with_a_stray_cp1252_byte_in_the_sample(tmp_path):
-    # Not switched to Windows-1252 (which would garble "Zoë" into "ZoÃ«"): the bad row is
-    # reported instead.
+    # Not switched to Windows-1252 (which would garble "Zoë" into "ZoÃ«"): only the bad byte
+    # is replaced, and the row is scorable (it used to be a bad_encoding row problem).
     data = "id,name\n1,Zoë\n2,Łódź\n".encode() + b"3,Ren\xe9e\n4,Ann\n"
     path = write(tmp_path, data)
     layout = sniff(path)
@@ -500,19 +502,18 @@ def test_mostly_utf8_with_a_stray_cp1252_byte_in_the_sample(tmp_path):
     assert [(r, v, p.code if p else None) for r, v, p in got] == [
         (2, ["1", "Zoë"], None),
         (3, ["2", "Łódź"], None),
-        (4, ["3", "Ren\ufffde"], "bad_encoding"),  # handed back readable
+        (4, ["3", "Ren\ufffde"], None),
         (5, ["4", "Ann"], None),
     ]
-    assert "could not be read as UTF-8 text" in got[2][2].message
 
 
 def test_bom_with_stray_cp1252_byte(tmp_path):
     path = write(tmp_path, b"\xef\xbb\xbfid,name\n1,Ren\xe9e\n2,x\n")
     layout = sniff(path)
     assert (layout.encoding, layout.header) == ("utf-8-sig", ["id", "name"])
-    assert [(r, p.code if p else None) for r, _, p in read_records(path, layout)] == [
-        (2, "bad_encoding"),
-        (3, None),
+    assert list(read_records(path, layout)) == [
+        (2, ["1", "Ren\ufffde"], None),
+        (3, ["2", "x"], None),
     ]
 
 
@@ -536,3 +537,105 @@ def test_long_run_of_blank_lines_before_header(tmp_path):
     layout = sniff(path, sample_bytes=64)
     assert (layout.header, layout.header_row) == (["id", "name"], 201)
     assert good_rows(path, layout) == [(202, ["C1", "Zoë"])]
+
+
+# --------------------------------------------------------------------------------------
+# Damaged UTF-8 as tools leave it: keep what is valid, replace only what is not
+# --------------------------------------------------------------------------------------
+
+# Typed in a UTF-8 editor: an ñ, a middle dot and a non-breaking space (U+00A0).
+VALID_UTF8 = "Peña Muñoz\u00a0· big data"
+# Written by a Windows-1252 tool into a UTF-8 file: é, ’ and – as single bytes.
+DAMAGE = {
+    b"Fresher looking": b"Fresher (caf\xe9 owner\x92s son) looking",  # 2 bytes
+    b"To obtain a position in a fast-paced": (
+        b"To obtain a position \x96 r\xe9sum\xe9 attached \x96 in a fast-paced"
+    ),  # 4
+    b"Professional accountant": b"Professional accountant (Jos\xe9)",  # 1
+}
+DAMAGED_CHARS, DAMAGED_ROWS = 7, 3
+
+
+def damaged_resume_csv(directory: Path, name: str = "resume_data_97.csv") -> Path:
+    """The public résumé file, edited by two tools: a UTF-8 editor typed `VALID_UTF8` into
+    row 2, then a Windows-1252 tool wrote a few single bytes into rows 3, 5 and 6."""
+    data = shared_data("resume_data_97.csv").read_bytes()
+    edits = {b"Big data analytics": VALID_UTF8.encode(), **DAMAGE}
+    for before, after in edits.items():
+        assert data.count(before) == 1, before
+        data = data.replace(before, after)
+    directory.mkdir(parents=True, exist_ok=True)
+    return write(directory, data, name)
+
+
+def test_a_mostly_utf8_file_with_a_few_cp1252_bytes_keeps_every_valid_character(tmp_path):
+    path = damaged_resume_csv(tmp_path)
+
+    layout = sniff(path)
+    stats = ReadStats()
+    records = list(read_records(path, layout, stats=stats))
+
+    assert layout.encoding == "utf-8"
+    objective = layout.header.index("career_objective")
+    good = {row: values for row, values, problem in records if problem is None}
+    assert not [p for _, _, p in records if p is not None and p.code != "empty_row"]
+    assert good[2][objective].startswith(VALID_UTF8)
+    assert good[3][objective].startswith("Fresher (caf\ufffd owner\ufffds son)")
+    assert "Jos\ufffd" in good[6][objective]
+    assert (stats.unreadable_chars, stats.unreadable_rows) == (DAMAGED_CHARS, DAMAGED_ROWS)
+    assert stats.first_rows == [3, 5, 6]
+    assert stats.message() == "7 characters in 3 rows could not be read and show as \ufffd."
+    counted = ReadStats()
+    assert count_records(path, layout, stats=counted) == len(good)
+    assert (counted.message(), counted.first_rows) == (stats.message(), stats.first_rows)
+    assert preview(path, layout, 3)[0][objective].startswith(VALID_UTF8)
+
+
+def test_valid_utf8_is_not_read_as_latin1_when_damaged_bytes_outnumber_it(tmp_path):
+    # One ñ against five bytes from Windows-1252, one of which (0x81) Windows-1252 does not
+    # even define: this file used to be read as Latin-1, turning "Peña" into "PeÃ±a".
+    path = write(
+        tmp_path, "id,name,note\n1,Peña,ok\n".encode() + b"2,Ren\xe9e,caf\xe9 \x96 \x81\xe9\n"
+    )
+
+    layout = sniff(path)
+    stats = ReadStats()
+    rows = good_rows(path, layout, stats=stats)
+
+    assert layout.encoding == "utf-8"
+    assert rows == [
+        (2, ["1", "Peña", "ok"]),
+        (3, ["2", "Ren\ufffde", "caf\ufffd \ufffd \ufffd\ufffd"]),
+    ]
+    assert stats.message() == "5 characters in 1 row could not be read and show as \ufffd."
+
+
+def test_a_genuine_windows_1252_file_is_still_read_as_windows_1252(tmp_path):
+    path = write(tmp_path, "id,name\n1,Renée\n2,José – Müller\n".encode("cp1252"))
+
+    layout = sniff(path)
+
+    assert layout.encoding == "cp1252"
+    assert good_rows(path, layout) == [(2, ["1", "Renée"]), (3, ["2", "José – Müller"])]
+
+
+def test_an_encoding_chosen_by_the_user_overrides_the_guess(tmp_path):
+    path = damaged_resume_csv(tmp_path)
+    objective = sniff(path).header.index("career_objective")
+
+    as_cp1252 = sniff(path, encoding="cp1252")
+    as_latin1 = sniff(path, encoding="latin-1")
+
+    assert (as_cp1252.encoding, as_cp1252.encoding_label) == ("cp1252", "Windows-1252")
+    assert preview(path, as_cp1252, 1)[0][objective].startswith("PeÃ±a MuÃ±oz")
+    assert as_latin1.encoding == "latin-1"
+    stats = ReadStats()
+    assert count_records(path, as_latin1, stats=stats) and stats.unreadable_chars == 0
+    bom = write(tmp_path, b"\xef\xbb\xbfid,name\n1,Ren\xc3\xa9e\n", "bom.csv")
+    assert sniff(bom, encoding="utf-8").encoding == "utf-8-sig"
+    utf16 = write(tmp_path, "id\tname\r\n1\tZoë\r\n".encode("utf-16"), "u16.csv")
+    assert good_rows(utf16, sniff(utf16, encoding="utf-16")) == [(2, ["1", "Zoë"])]
+    assert {"", "utf-8", "cp1252", "latin-1", "utf-16"} <= {value for value, _ in ENCODING_CHOICES}
+    with pytest.raises(CsvProblem) as exc:
+        sniff(path, encoding="klingon")
+    assert exc.value.code == "bad_encoding"

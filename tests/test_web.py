@@ -15,6 +15,7 @@ from evaluations import services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
 from tests.fake_ollama import FakeOllama
+from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -297,14 +298,16 @@ def test_pause_resume_cancel_and_retry_buttons_call_the_services(
     assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLED
 
 
-def test_editing_a_used_rubric_in_the_browser_creates_a_new_version(
+def test_staff_editing_a_used_rubric_in_the_browser_creates_a_new_version(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
+    owner.is_staff = True  # only staff change shared rubrics (see tests/test_rubrics.py)
+    owner.save(update_fields=["is_staff"])
     start_run(candidates_csv(tmp_path, 2), owner=owner)
     rubric = services.rubric_default()
     client = _client(owner)
     page = client.get(reverse("evaluations:rubric", args=[rubric.pk])).content.decode()
-    assert "Technical skills" in page and "editing it creates version 2" in page
+    assert "Technical skills" in page and "creates version 2" in page
 
     form: dict[str, Any] = {
         "name": rubric.name,
@@ -326,3 +329,91 @@ def test_editing_a_used_rubric_in_the_browser_creates_a_new_version(
     assert newer.version == 2 and newer.rationale
     assert newer.criterion_keys[-1] == "customer_focus"
     assert services.rubric_get(rubric.name).pk == newer.pk
+
+
+# --- text encoding: damaged UTF-8 keeps its valid characters -----------------------------
+
+
+def _check_page_upload(client: Client, path: Path) -> File:
+    response = _upload(client, path.name, path.read_bytes())
+    assert response.status_code == 302
+    return File.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
+def test_the_check_page_counts_unreadable_characters_and_previews_another_encoding(
+    owner: Any, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    file = _check_page_upload(client, damaged_resume_csv(tmp_path))
+
+    page = client.get(reverse("evaluations:prepare", args=[file.id])).content.decode()
+
+    assert "7 characters in 3 rows could not be read and show as \ufffd." in page
+    assert "Rows 3, 5, 6." in page
+    assert VALID_UTF8[:20] in page  # the valid ñ, NBSP and · as typed
+    assert '<select name="encoding" id="id_encoding"' in page
+    assert "Automatic (found: UTF-8)" in page and "Windows-1252" in page
+    assert 'hx-get="' + reverse("evaluations:encoding_preview", args=[file.id]) in page
+
+    preview = reverse("evaluations:encoding_preview", args=[file.id])
+    as_cp1252 = client.get(preview, {"encoding": "cp1252"}).content.decode()
+    assert "PeÃ±a MuÃ±oz" in as_cp1252 and "Read as Windows-1252" in as_cp1252
+    assert "could not be read" not in as_cp1252 and "<script" not in as_cp1252
+    as_utf8 = client.get(preview, {"encoding": "utf-8"}).content.decode()
+    assert VALID_UTF8[:20] in as_utf8 and "7 characters in 3 rows" in as_utf8
+
+
+def test_a_damaged_utf8_file_is_scored_whole_and_downloads_its_valid_characters(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    from evaluations import csvio
+
+    client = _client(owner)
+    file = _check_page_upload(client, damaged_resume_csv(tmp_path))
+    expected = csvio.count_records(file.abspath, csvio.sniff(file.abspath))
+
+    # No ID column in this file: rows are numbered (the check page's "Row number").
+    run = services.run_create(owner=owner, input_file=file, id_column=None)
+
+    run.refresh_from_db()
+    assert (run.status, run.done_count, run.total_count) == (
+        Run.Status.COMPLETED,
+        expected,
+        expected,
+    )
+    assert run.options["rejected_count"] == 0 and run.errors == []
+    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    assert "7 characters in 3 rows could not be read and show as \ufffd." in page
+    assert Item.objects.get(run=run, line=2).input["career_objective"].startswith(VALID_UTF8)
+    assert any(VALID_UTF8 in m["content"] for r in fake_ollama.requests for m in r["messages"])
+    download = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    body = b"".join(download.streaming_content).decode("utf-8")
+    assert VALID_UTF8 in body and "Fresher (caf\ufffd owner\ufffds son)" in body
+    assert "Ã" not in body.replace("Ã¯Â¼", "")  # no mojibake added (the source has its own)
+
+
+def test_the_encoding_chosen_on_the_check_page_is_what_the_run_reads(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = candidates_csv(tmp_path, 4)
+    text = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    text[1] = text[1].replace(",", ",Señora ", 1)  # row 2's name, in valid UTF-8
+    source.write_text("".join(text), encoding="utf-8")
+    client = _client(owner)
+    file = _check_page_upload(client, source)
+    preview = client.get(
+        reverse("evaluations:encoding_preview", args=[file.id]), {"encoding": "cp1252"}
+    ).content.decode()
+    assert "SeÃ±ora" in preview  # what a person sees before choosing it
+
+    form = {"id_column": "id", "rubric": services.rubric_default().pk, "model": "gemma3:12b"}
+    header = next(csv.reader(io.StringIO(source.read_text())))
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = "model" if column != "id" else "id"
+    form["encoding"] = "cp1252"
+    response = client.post(reverse("evaluations:prepare", args=[file.id]), form)
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    run = Run.objects.get(owner=owner)
+    assert run.columns["encoding"] == "cp1252"
+    assert Item.objects.get(run=run, line=2).input["name"].startswith("SeÃ±ora")

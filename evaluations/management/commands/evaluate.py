@@ -30,7 +30,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("candidates", help="The candidate CSV file.")
         parser.add_argument("--out", required=True, help="Where to write the scored CSV.")
-        parser.add_argument("--rubric", default=None, help="Rubric name (default: the default).")
+        parser.add_argument(
+            "--rubric",
+            default=None,
+            help='A shared rubric\'s name for its newest version, or "NAME vN" for version N '
+            "(default: the default rubric).",
+        )
         parser.add_argument(
             "--id-column",
             default=None,
@@ -40,7 +45,14 @@ class Command(BaseCommand):
         parser.add_argument("--model", default="", help="Model name (e.g. gemma3:12b).")
         parser.add_argument("--backend", default="", choices=["", "auto", "ollama", "embedded"])
         parser.add_argument("--pack-size", type=int, default=1, help="Candidates per request.")
-        parser.add_argument("--fresh", action="store_true", help="Start anew; do not resume.")
+        again = parser.add_mutually_exclusive_group()
+        again.add_argument("--fresh", action="store_true", help="Start anew; do not resume.")
+        again.add_argument(
+            "--retry-failed",
+            action="store_true",
+            help="Score again the failed candidates of the last run of this same file (as "
+            "the run page's 'Retry failed'), then write the whole scored file.",
+        )
         parser.add_argument("--bom", action="store_true", help="Write a BOM (for Excel).")
         parser.add_argument("--notify", default="", help="Email address to tell when done.")
 
@@ -55,7 +67,9 @@ class Command(BaseCommand):
             if opts["fresh"]
             else services.run_find_resumable(sha256=services.sha256_of(source))
         )
-        if run is not None:
+        if opts["retry_failed"]:
+            run = self._retry_failed(source, run)
+        elif run is not None:
             self.stdout.write(
                 f"Resuming run {run.public_id}: {run.finished_count} of {run.total_count} "
                 "already finished."
@@ -104,6 +118,29 @@ class Command(BaseCommand):
             return
         raise CommandError(f"Run {run.public_id} ended {run.status}: {run.status_message}")
 
+    def _retry_failed(self, source: Path, unfinished: Run | None) -> Run:
+        """The last run of this file, with its failed rows pending again (the same service
+        as the web's "Retry failed"); an unfinished run is resumed first."""
+        run = unfinished or services.run_find_retryable(sha256=services.sha256_of(source))
+        if run is None:
+            raise CommandError(
+                f"No finished run of this file to retry. Score it first: evaluate {source} "
+                "--out FILE (without --retry-failed)."
+            )
+        count = services.run_retry_failed(run=run)
+        if count:
+            self.stdout.write(
+                f"Trying {count} failed candidate{'s' if count != 1 else ''} of run "
+                f"{run.public_id} again."
+            )
+        else:
+            self.stdout.write(f"No failed candidates to retry in run {run.public_id}.")
+        if run.status == Run.Status.PAUSED:
+            services.run_resume(run=run)
+        elif unfinished is not None:
+            services.run_redispatch(run=run)  # the queue may have lost its tasks
+        return run
+
     def _create(self, source: Path, opts: dict[str, Any]) -> Run:
         try:
             layout = csvio.sniff(source)
@@ -136,6 +173,8 @@ class Command(BaseCommand):
         notice = run.options.get("notice")
         if notice:
             self.stdout.write(self.style.WARNING(notice))
+        if run.options.get("unreadable"):
+            self.stdout.write(self.style.WARNING(run.options["unreadable"]))
         self.stdout.write(
             f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
         )
