@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from evaluations import batches, engine, services
@@ -440,6 +441,38 @@ def test_cancel_puts_the_requests_not_run_in_the_error_file(
     # Every input line exactly once across the two files.
     seen = sorted([r["custom_id"] for r in done + errors], key=lambda c: int(c[1:]))
     assert seen == [f"r{i}" for i in range(1, 11)]
+
+
+def test_a_client_polling_a_cancelled_batch_sees_cancelling_then_cancelled(
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    no_dispatch: None,
+    owner: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenAI's lifecycle is cancelling → cancelled; hrbatch's own `finalizing` step (the
+    claim that lets exactly one worker write the outputs) must not show through."""
+    _, key = services.api_key_create(owner=owner, name="poller")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    lines = [request_line("a"), request_line("b")]
+    run = create_batch(write_jsonl(tmp_path / "c.jsonl", lines), owner)
+    process_first(run, 1)
+    seen: list[dict[str, Any]] = []
+    write_outputs = batches.write_batch_outputs
+
+    def poll_then_write(run: Run) -> File | None:
+        seen.append(client.get(f"/v1/batches/{run.public_id}").json())  # mid-finalisation
+        return write_outputs(run)
+
+    monkeypatch.setattr(batches, "write_batch_outputs", poll_then_write)
+    cancelled = client.post(f"/v1/batches/{run.public_id}/cancel").json()
+    seen.append(client.get(f"/v1/batches/{run.public_id}").json())
+
+    assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLED
+    assert [b["status"] for b in seen] == ["cancelling", "cancelled"]
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
+    assert all(b["finalizing_at"] is None and b["cancelling_at"] for b in seen)
 
 
 def test_a_batch_past_its_window_expires_with_what_was_done(
