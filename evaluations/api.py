@@ -8,7 +8,6 @@ unchanged; every error is `{"error": {"message", "type", "param", "code"}}`.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -105,8 +104,12 @@ def _authenticate(request: HttpRequest) -> Any:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
+    from .batches import JsonTooDeep, load_json
+
     try:
-        body = json.loads(request.body or b"{}")
+        body = load_json(request.body or b"{}")
+    except JsonTooDeep as exc:
+        raise ApiError(400, f"The request body cannot be read: {exc}.") from exc
     except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):

@@ -50,6 +50,12 @@ METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 512
 CUSTOM_ID_MAX = 255  # Item.custom_id
 
+# Far deeper than any chat request needs (a strict OpenAI JSON schema nests at most 10
+# levels). Deeper input is refused before anything recurses over it: Python's parser raises
+# RecursionError near 1,000 levels, and json.dumps, Django's JSONField and the ollama
+# client would each hit the same limit later, in a worker, where it crashed the ingest.
+MAX_JSON_DEPTH = 64
+
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 # Request fields whose meaning would be lost if they were ignored: refused at validation.
 # (tool_choice / function_call alone mean nothing without tools, and are passed over.)
@@ -74,6 +80,38 @@ _FAILURE_CODES = (
     ("inputs are not supported", "unsupported_input"),
     ("did not answer in time", "request_timeout"),
 )
+
+
+# --- JSON from users ------------------------------------------------------------------------
+
+
+class JsonTooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH: refused like any malformed JSON."""
+
+
+def load_json(raw: bytes | str) -> Any:
+    """json.loads for what a user sent: a batch line or a request body.
+
+    Raises ValueError (json.JSONDecodeError, UnicodeDecodeError, JsonTooDeep), never
+    RecursionError.
+    """
+    too_deep = JsonTooDeep(
+        f"it is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than a chat "
+        "request needs"
+    )
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    # Iterative, so that checking the depth cannot recurse either.
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return value
 
 
 # --- Create ----------------------------------------------------------------------------
@@ -221,7 +259,13 @@ def batch_ingest(*, run: Run) -> Run:
                 break
             try:
                 try:
-                    line = json.loads(raw)
+                    line = load_json(raw)
+                except JsonTooDeep as exc:
+                    raise _LineProblem(
+                        "invalid_json_line",
+                        f"This line cannot be read: {exc}. Each line must be one request "
+                        "object.",
+                    ) from None
                 except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
                     raise _LineProblem(
                         "invalid_json_line",
