@@ -285,7 +285,7 @@ def batch_object(run: Run) -> dict[str, Any]:
                 {
                     "code": e.get("code"),
                     "message": e.get("message"),
-                    "param": None,
+                    "param": e.get("param"),
                     "line": e.get("line"),
                 }
                 for e in run.errors
@@ -441,12 +441,16 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
 
     problem = batches.body_problem(body)
     if problem:
-        raise ApiError(400, problem, param="messages")
+        raise ApiError(400, problem.message, param=problem.param, code=problem.code)
     choice = resolve_backend()
     try:
         completion = batches.complete(body, backend_name=choice.name)
+    except batches.RequestProblem as exc:
+        raise ApiError(400, exc.message, param=exc.param, code=exc.code) from exc
+    except ModelNotFound as exc:
+        raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
     except BackendError as exc:
-        status = 404 if isinstance(exc, ModelNotFound) else (503 if exc.transient else 400)
+        status = 503 if exc.transient else 400
         raise ApiError(
             status, str(exc), type="server_error" if status == 503 else "invalid_request_error"
         ) from exc

@@ -29,7 +29,16 @@ from django.utils import timezone
 
 from . import prompting, services
 from .engine import TooLong
-from .llm import Backend, BadRequest, ChatRequest, ChatResult, make_backend
+from .llm import (
+    Backend,
+    BackendError,
+    BadRequest,
+    ChatRequest,
+    ChatResult,
+    ModelNotFound,
+    make_backend,
+    resolve_backend,
+)
 from .models import File, Item, Run
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
@@ -96,8 +105,7 @@ def load_json(raw: bytes | str) -> Any:
     RecursionError.
     """
     too_deep = JsonTooDeep(
-        f"it is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than a chat "
-        "request needs"
+        f"it is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than a chat request needs"
     )
     try:
         value = json.loads(raw)
@@ -199,7 +207,10 @@ def _clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
 # --- Ingest ----------------------------------------------------------------------------
 
 
-class _LineProblem(Exception):
+class RequestProblem(BadRequest):
+    """Why one request (a batch line, or a body for /v1/chat/completions) cannot run, with
+    OpenAI's error code and the offending field (`param`)."""
+
     def __init__(self, code: str, message: str, param: str | None = None):
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
@@ -261,19 +272,18 @@ def batch_ingest(*, run: Run) -> Run:
                 try:
                     line = load_json(raw)
                 except JsonTooDeep as exc:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_json_line",
-                        f"This line cannot be read: {exc}. Each line must be one request "
-                        "object.",
+                        f"This line cannot be read: {exc}. Each line must be one request object.",
                     ) from None
                 except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_json_line",
                         f"This line is not valid JSON ({_json_reason(exc)}); each line must "
                         "be one JSON object.",
                     ) from None
                 if type(line) is not dict:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_json_line",
                         f"This line is a JSON {_json_type(line)}, not an object; each line "
                         'must be an object with "custom_id", "method", "url" and "body".',
@@ -281,7 +291,7 @@ def batch_ingest(*, run: Run) -> Run:
                 custom_id = _check_envelope(line, endpoint)
                 first = seen.get(custom_id)
                 if first is not None:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "duplicate_custom_id",
                         f"custom_id {_clip(custom_id)!r} is already used on line {first}; "
                         "each request needs its own custom_id.",
@@ -293,7 +303,7 @@ def batch_ingest(*, run: Run) -> Run:
                 if not model:
                     model, model_line = line_model, number
                 elif line_model != model:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "mismatched_model",
                         f"This request uses model {_clip(line_model)!r}, but line {model_line} "
                         f"uses {_clip(model)!r}; every request of a batch must use the same "
@@ -301,7 +311,7 @@ def batch_ingest(*, run: Run) -> Run:
                         "body.model",
                     )
                 chars, messages, budget = _check_body(body)
-            except _LineProblem as problem:
+            except RequestProblem as problem:
                 errors.append(_error(problem.code, problem.message, number, problem.param))
                 if len(errors) >= max_errors:
                     break
@@ -328,7 +338,12 @@ def batch_ingest(*, run: Run) -> Run:
         Item.objects.filter(run_id=run_id).delete()
         return services._fail_validation(run, errors)
     total += writer.insert(batch)
-    options = {**run.options, "max_messages": max_messages, "max_tokens": max_tokens}
+    options = {
+        **run.options,
+        "max_messages": max_messages,
+        "max_tokens": max_tokens,
+        "model_line": model_line,
+    }
     updated = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).update(
         model=model, total_count=total, max_input_chars=max_chars, options=options
     )
@@ -346,42 +361,99 @@ def batch_ingest_and_start(*, run_id: int) -> Run | None:
         return run  # already ingested (a redelivered task), or cancelled meanwhile
     batch_ingest(run=run)
     if run.status == Run.Status.VALIDATING:
+        problems = _model_problems(run)
+        if problems:
+            Item.objects.filter(run_id=run.pk).delete()
+            return services._fail_validation(run, problems)
         services.run_start(run=run)
     return run
+
+
+def _model_problems(run: Run) -> list[dict[str, Any]]:
+    """What the model server says the batch cannot run (validation errors), or [].
+
+    A model that is not installed, or answer budgets beyond the model's context length,
+    fail the batch at validation as OpenAI's do: nothing a worker could wait out. An
+    unreachable server is not the batch's fault: run_start deals with outages.
+    """
+    choice = resolve_backend(run.backend or None)
+    backend = make_backend(choice.name)
+    model = run.model
+    if choice.name == "embedded":
+        model = backend.default_model  # as run_start: the embedded backend runs its own
+    try:
+        info = asyncio.run(services._model_info(backend, model))
+    except ModelNotFound as exc:
+        line = run.options.get("model_line") or None
+        message = f"The model {_clip(model)!r} does not exist on this server: {exc}"
+        return [_error("model_not_found", message, line, "body.model")]
+    except BackendError:
+        return []
+    limit = info.context_length
+    if not limit or int(run.options.get("max_tokens") or 0) <= limit:
+        return []
+    problems = []
+    most = max(1, int(settings.HRBATCH["MAX_VALIDATION_ERRORS"]))
+    rows = Item.objects.filter(run_id=run.pk).order_by("line").values_list("line", "input")
+    for line, body in rows.iterator(chunk_size=2000):
+        problem = answer_budget_problem(body, model=info.name or model, context_length=limit)
+        if problem:
+            problems.append(_error(problem.code, problem.message, line, f"body.{problem.param}"))
+            if len(problems) >= most:
+                break
+    return problems
+
+
+def answer_budget_problem(
+    body: dict[str, Any], *, model: str, context_length: int | None
+) -> RequestProblem | None:
+    """An answer budget no request to this model can have (beyond its context length)."""
+    wanted = _max_tokens(body)
+    if not context_length or wanted is None or wanted <= context_length:
+        return None
+    field = (
+        "max_completion_tokens" if body.get("max_completion_tokens") is not None else ("max_tokens")
+    )
+    return RequestProblem(
+        "invalid_value",
+        f"{field} is {wanted}, but the model {_clip(model)} holds at most {context_length} "
+        f"tokens (its context length), prompt and answer together; ask for fewer.",
+        field,
+    )
 
 
 def _check_envelope(line: dict[str, Any], endpoint: str) -> str:
     """custom_id, method and url of one line; returns the custom_id."""
     custom_id = line.get("custom_id")
     if custom_id is None or custom_id == "":
-        raise _LineProblem(
+        raise RequestProblem(
             "missing_custom_id",
             'This request has no "custom_id"; each request needs a unique custom_id string '
             "to match its result.",
             "custom_id",
         )
     if not isinstance(custom_id, str):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_custom_id",
             f"custom_id must be a string, not a JSON {_json_type(custom_id)}.",
             "custom_id",
         )
     if len(custom_id) > CUSTOM_ID_MAX:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_custom_id",
             f"custom_id is {len(custom_id)} characters long; at most {CUSTOM_ID_MAX} are allowed.",
             "custom_id",
         )
     method = line.get("method")
     if method != "POST":
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_method",
             f'The method must be "POST", not {_clip(_show(method))}.',
             "method",
         )
     url = line.get("url")
     if url != endpoint:
-        raise _LineProblem(
+        raise RequestProblem(
             "mismatched_url",
             f"The url {_clip(_show(url))} does not match the batch's endpoint {endpoint}; "
             "every request of the batch must use it.",
@@ -392,14 +464,14 @@ def _check_envelope(line: dict[str, Any], endpoint: str) -> str:
 
 def _check_model(body: Any) -> str:
     if type(body) is not dict:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             'The request needs a "body" object with the chat completion parameters.',
             "body",
         )
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
-        raise _LineProblem(
+        raise RequestProblem(
             "missing_model",
             'The request body has no "model"; name the model to use (the same on every line).',
             "body.model",
@@ -411,7 +483,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     """Validate a chat completion body: (text characters, messages, answer budget)."""
     messages = body.get("messages")
     if type(messages) is not list or not messages:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             '"messages" must be a non-empty list of {"role", "content"} objects.',
             "body.messages",
@@ -420,10 +492,10 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     for index, message in enumerate(messages):
         where = f"body.messages[{index}]"
         if type(message) is not dict:
-            raise _LineProblem("invalid_body", f"{where} must be an object.", where)
+            raise RequestProblem("invalid_body", f"{where} must be an object.", where)
         role = message.get("role")
         if role not in _ROLES:
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body",
                 f"{where}.role is {_clip(_show(role))}; use one of {', '.join(sorted(_ROLES))}.",
                 f"{where}.role",
@@ -434,7 +506,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
         elif type(content) is list:
             for part in content:
                 if type(part) is not dict or not isinstance(part.get("type"), str):
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_body",
                         f'{where}.content parts must be objects with a "type".',
                         f"{where}.content",
@@ -442,14 +514,14 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
                 if part["type"] == "text":
                     text = part.get("text")
                     if not isinstance(text, str):
-                        raise _LineProblem(
+                        raise RequestProblem(
                             "invalid_body",
                             f'{where}.content has a text part without a "text" string.',
                             f"{where}.content",
                         )
                     chars += len(text)
         elif content is not None or role != "assistant":
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body",
                 f"{where}.content must be a string or a list of content parts.",
                 f"{where}.content",
@@ -457,21 +529,21 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     for field, reason in _UNSUPPORTED_FIELDS.items():
         value = body.get(field)
         if value is not None and value is not False and value != [] and value != {}:
-            raise _LineProblem("invalid_body", f'"{field}": {reason}.', f"body.{field}")
+            raise RequestProblem("invalid_body", f'"{field}": {reason}.', f"body.{field}")
     n = body.get("n")
     if n is not None and n != 1:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             f'"n" is {_show(n)}; only one completion per request (n = 1).',
             "body.n",
         )
     if body.get("stream"):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", '"stream": true is not supported in a batch.', "body.stream"
         )
     modalities = body.get("modalities")
     if modalities is not None and modalities != ["text"]:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", "Only text output is supported (modalities).", "body.modalities"
         )
     _check_number(body, "temperature", 0.0, 2.0)
@@ -480,9 +552,9 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     _check_number(body, "presence_penalty", -2.0, 2.0)
     seed = body.get("seed")
     if seed is not None and type(seed) is not int:
-        raise _LineProblem("invalid_body", '"seed" must be an integer.', "body.seed")
+        raise RequestProblem("invalid_body", '"seed" must be an integer.', "body.seed")
     if not _valid_stop(body.get("stop")):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", '"stop" must be a string or a list of up to 4 strings.', "body.stop"
         )
     budget = DEFAULT_MAX_TOKENS
@@ -491,7 +563,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
         if value is None:
             continue
         if type(value) is not int or value < 1:
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body", f'"{field}" must be a positive integer.', f"body.{field}"
             )
         if field == "max_completion_tokens" or body.get("max_completion_tokens") is None:
@@ -511,7 +583,7 @@ def _check_number(body: dict[str, Any], field: str, low: float, high: float) -> 
     if value is None:
         return
     if type(value) not in (int, float) or not low <= value <= high:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", f'"{field}" must be a number from {low:g} to {high:g}.', f"body.{field}"
         )
 
@@ -526,12 +598,12 @@ def _check_response_format(value: Any) -> None:
         spec = value.get("json_schema")
         if type(spec) is dict and type(spec.get("schema")) is dict:
             return
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             '"response_format" of type json_schema needs "json_schema": {"schema": {…}}.',
             "body.response_format",
         )
-    raise _LineProblem(
+    raise RequestProblem(
         "invalid_body",
         '"response_format" must be {"type": "text"}, {"type": "json_object"} or '
         '{"type": "json_schema", "json_schema": {…}}.',
@@ -756,21 +828,24 @@ class BatchHandler:
 # --- One synchronous request (POST /v1/chat/completions) ----------------------------------
 
 
-def body_problem(body: Any) -> str | None:
-    """What is wrong with one chat.completions body, in words, or None when it can run.
+def body_problem(body: Any) -> RequestProblem | None:
+    """What is wrong with one chat.completions body, or None when it can run.
 
     The same rules as a batch line's body (batch_ingest), plus the inputs only text
-    models can take.
+    models can take. `param` names the field within the body ("messages[0].role").
     """
     try:
         _check_model(body)
         _check_body(body)
         for message in body["messages"]:
             _ollama_message(message)
-    except _LineProblem as problem:
-        return problem.message
+    except RequestProblem as problem:
+        param = problem.param
+        if param and param.startswith("body."):
+            param = param[len("body.") :]
+        return RequestProblem(problem.code, problem.message, param)
     except _Unsupported as exc:
-        return str(exc)
+        return RequestProblem("unsupported_input", str(exc), "messages")
     return None
 
 
@@ -780,19 +855,24 @@ def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
     Mapped onto Ollama exactly as a batch line is. num_ctx is that of a running run of the
     same model when the request fits in it (Ollama reloads the model whenever num_ctx
     changes, which would stall that run), else sized for this request. Raises
-    BackendError: ModelNotFound, Unreachable, BadRequest (too long for the context
-    window), RequestFailed.
+    BackendError: ModelNotFound, Unreachable, RequestProblem (a BadRequest: too long for
+    the context window, or an answer budget beyond it), RequestFailed.
     """
     conf = settings.HRBATCH
     backend = make_backend(backend_name)
     model = body["model"]
     if backend_name == "embedded" and model != backend.default_model:
         model = backend.default_model  # auto fell back: the asked-for model is not here
+    # Asked first, so that a missing model or an impossible answer budget is named as such.
+    info = asyncio.run(services._model_info(make_backend(backend_name), model))
+    problem = answer_budget_problem(body, model=model, context_length=info.context_length)
+    if problem:
+        raise problem
     wanted = _max_tokens(body) or DEFAULT_MAX_TOKENS
     try:
         messages = [_ollama_message(m) for m in body["messages"]]
     except _Unsupported as exc:
-        raise BadRequest(str(exc)) from exc
+        raise RequestProblem("unsupported_input", str(exc), "messages") from exc
     num_ctx = prompting.size_num_ctx(
         prompt_chars=sum(len(m["content"]) for m in messages) + MESSAGE_CHARS * len(messages),
         num_predict=wanted,
@@ -803,14 +883,15 @@ def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
         num_ctx = live
     prepared = _fit(messages, wanted, num_ctx)
     if prepared.num_predict <= 0:
-        raise BadRequest(_too_long_message(num_ctx, prepared))
+        too_long = _too_long_message(num_ctx, prepared)
+        raise RequestProblem("context_length_exceeded", too_long, "messages")
     request = _chat_request(
         body, prepared, model=model, num_ctx=num_ctx, keep_alive=conf["KEEP_ALIVE"]
     )
     answer = asyncio.run(_chat_once(backend, request))
-    problem = _cut_message(num_ctx, answer)
-    if problem:
-        raise BadRequest(problem)
+    cut = _cut_message(num_ctx, answer)
+    if cut:
+        raise RequestProblem("context_length_exceeded", cut, "messages")
     return _chat_completion(answer, model=model, fingerprint=_fingerprint(""))
 
 

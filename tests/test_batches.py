@@ -505,13 +505,21 @@ def test_a_batch_past_its_window_expires_with_what_was_done(
 
 
 def test_body_problem_words_what_cannot_run() -> None:
+    def problem(body: dict[str, Any]) -> tuple[str, str | None]:
+        found = batches.body_problem(body)
+        assert found is not None
+        return found.message, found.param
+
     assert batches.body_problem(request_line("a")["body"]) is None
-    assert "messages" in (batches.body_problem({"model": MODEL}) or "")
-    assert "model" in (batches.body_problem({"messages": []}) or "")
-    assert "n = 1" in (batches.body_problem(request_line("a", n=3)["body"]) or "")
+    message, param = problem({"model": MODEL})
+    assert "messages" in message and param == "messages"
+    message, param = problem({"messages": []})
+    assert "model" in message and param == "model"
+    message, param = problem(request_line("a", n=3)["body"])
+    assert "n = 1" in message and param == "n"
     image = {"type": "image_url", "image_url": {"url": "https://example.com/cv.png"}}
-    problem = batches.body_problem(request_line("a", [image])["body"])
-    assert problem and "image inputs are not supported" in problem
+    message, param = problem(request_line("a", [image])["body"])
+    assert "image inputs are not supported" in message and param == "messages"
 
 
 def test_complete_answers_one_body_mapped_like_a_batch_line(
