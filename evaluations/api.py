@@ -13,8 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from . import metrics, services, uploads
@@ -80,10 +83,68 @@ def api_view(methods: tuple[str, ...]) -> Callable[..., Callable[..., HttpRespon
                 return view(request, *args, **kwargs)
             except ApiError as error:
                 return error.response()
+            except (
+                RequestDataTooBig,
+                MultiPartParserError,
+                BadRequest,
+                SuspiciousOperation,
+            ) as exc:
+                # Raised by Django while reading the body; by default they become an HTML page.
+                return _unreadable_body(exc).response()
 
         return wrapper
 
     return decorate
+
+
+def _unreadable_body(exc: Exception) -> ApiError:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return ApiError(
+            413,
+            f"The request body is larger than the {limit / 2**20:g} MB a request may have; "
+            "send large inputs as a batch file (POST /v1/files, purpose 'batch').",
+        )
+    if isinstance(exc, MultiPartParserError):
+        return ApiError(
+            400,
+            f"The multipart/form-data body cannot be read ({exc}); send the file as the "
+            "'file' part and the purpose as the 'purpose' part, as the OpenAI SDK does.",
+        )
+    return ApiError(400, f"The request cannot be read: {exc}")
+
+
+@csrf_exempt
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """Any other URL under /v1: OpenAI's 404 rather than the web app's HTML page."""
+    return ApiError(
+        404,
+        f"Invalid URL ({request.method} {request.path}): hrbatch serves /v1/files, "
+        "/v1/batches, /v1/models and /v1/chat/completions.",
+    ).response()
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path == "/v1" or request.path.startswith("/v1/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: errors raised before a view runs (e.g. a Host not allowed)."""
+    if _is_api(request):
+        return ApiError(400, f"The request cannot be served: {exception}").response()
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django has logged the error (django.request); the client gets JSON."""
+    if _is_api(request):
+        return ApiError(
+            500,
+            "The server had an error while processing your request; it is logged. "
+            "Try again, and tell the administrator if it persists.",
+            type="server_error",
+        ).response()
+    return defaults.server_error(request)
 
 
 def _authenticate(request: HttpRequest) -> Any:
@@ -382,7 +443,7 @@ def batches_view(request: HttpRequest) -> HttpResponse:
                 metadata=_metadata(body.get("metadata")),
             )
         except services.InputError as exc:
-            raise ApiError(400, exc.message) from exc
+            raise ApiError(400, exc.message, param=getattr(exc, "param", None)) from exc
         return JsonResponse(batch_object(run))
     # Newest first; `after` is the id of the last batch of the previous page.
     items = _batches(request).order_by("-pk")

@@ -125,6 +125,14 @@ def load_json(raw: bytes | str) -> Any:
 # --- Create ----------------------------------------------------------------------------
 
 
+class BatchInputError(services.InputError):
+    """services.InputError naming the offending field of the create request (`param`)."""
+
+    def __init__(self, message: str, param: str):
+        super().__init__(message)
+        self.param = param
+
+
 def batch_create(
     *,
     owner: AbstractBaseUser | None,
@@ -140,19 +148,22 @@ def batch_create(
     file not uploaded with purpose `batch`.
     """
     if endpoint not in SUPPORTED_ENDPOINTS:
-        raise services.InputError(
+        raise BatchInputError(
             f"Endpoint {endpoint!r} is not supported; the supported endpoint is "
-            f"{', '.join(SUPPORTED_ENDPOINTS)}."
+            f"{', '.join(SUPPORTED_ENDPOINTS)}.",
+            "endpoint",
         )
     if completion_window not in COMPLETION_WINDOWS:
-        raise services.InputError(
+        raise BatchInputError(
             f"Completion window {completion_window!r} is not supported; use "
-            f"{', '.join(repr(w) for w in COMPLETION_WINDOWS)}."
+            f"{', '.join(repr(w) for w in COMPLETION_WINDOWS)}.",
+            "completion_window",
         )
     if input_file.purpose != File.Purpose.BATCH:
-        raise services.InputError(
+        raise BatchInputError(
             f"File {input_file.id} was uploaded with purpose {input_file.purpose!r}; a batch "
-            "needs a JSONL file uploaded with purpose 'batch'."
+            "needs a JSONL file uploaded with purpose 'batch'.",
+            "input_file_id",
         )
     metadata = _clean_metadata(metadata)
     run = Run.objects.create(
@@ -185,21 +196,24 @@ def _clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise services.InputError("metadata must be an object of string keys and values.")
+        raise BatchInputError("metadata must be an object of string keys and values.", "metadata")
     if len(metadata) > METADATA_MAX_PAIRS:
-        raise services.InputError(
-            f"metadata has {len(metadata)} keys; at most {METADATA_MAX_PAIRS} are allowed."
+        raise BatchInputError(
+            f"metadata has {len(metadata)} keys; at most {METADATA_MAX_PAIRS} are allowed.",
+            "metadata",
         )
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise services.InputError("metadata keys and values must be strings.")
+            raise BatchInputError("metadata keys and values must be strings.", "metadata")
         if len(key) > METADATA_KEY_MAX:
-            raise services.InputError(
-                f"metadata key {key[:20]!r}… is longer than {METADATA_KEY_MAX} characters."
+            raise BatchInputError(
+                f"metadata key {key[:20]!r}… is longer than {METADATA_KEY_MAX} characters.",
+                "metadata",
             )
         if len(value) > METADATA_VALUE_MAX:
-            raise services.InputError(
-                f"metadata value for {key!r} is longer than {METADATA_VALUE_MAX} characters."
+            raise BatchInputError(
+                f"metadata value for {key!r} is longer than {METADATA_VALUE_MAX} characters.",
+                "metadata",
             )
     return dict(metadata)
 

@@ -568,3 +568,23 @@ def test_a_batch_shows_in_the_web_app_with_its_result_files(
     other = Client()
     other.force_login(outsider)
     assert other.get(f"/runs/{run.public_id}/files/{run.output_file_id}").status_code == 404
+
+
+def test_an_unexpected_error_under_v1_is_logged_and_answered_in_json(
+    owner: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, key = services.api_key_create(owner=owner, name="script")
+    client = Client(headers={"Authorization": f"Bearer {key}"}, raise_request_exception=False)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("evaluations.api.resolve_backend", broken)  # a fault in the view
+    response = client.get("/v1/models")
+
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and "disk on fire" not in error["message"]
+    assert any("disk on fire" in str(r.exc_info) for r in caplog.records if r.exc_info)
+    # The web app keeps its own error page.
+    assert "application/json" not in client.get("/runs/does-not-exist").get("Content-Type", "")
