@@ -8,6 +8,7 @@ unchanged; every error is `{"error": {"message", "type", "param", "code"}}`.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,12 +22,14 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from . import metrics, services, uploads
-from .llm import BackendError, ModelNotFound, available_models, resolve_backend
+from .llm import BackendError, ModelNotFound, model_list, resolve_backend
 from .models import File, Run
 
 API_FILE_PURPOSES = (File.Purpose.BATCH, File.Purpose.BATCH_OUTPUT, File.Purpose.BATCH_ERROR)
 # How an hrbatch run status reads to an OpenAI client (it has no "paused").
 BATCH_STATUS = {Run.Status.PAUSED: "in_progress"}
+# `created` of a model whose backend gives no date: when this server process started.
+STARTED_AT = int(time.time())
 PROGRESS_KEYS = ("completion_pct", "eta_seconds", "throughput_req_per_sec", "token_savings_pct")
 
 
@@ -58,7 +61,12 @@ class ApiError(Exception):
                 "code": self.code,
             }
         }
-        return JsonResponse(body, status=self.status)
+        response = JsonResponse(body, status=self.status)
+        if self.status == 409:
+            # The OpenAI SDK retries a 409 (twice by default) unless told not to: a batch that
+            # cannot be cancelled now will not become cancellable by asking again.
+            response["x-should-retry"] = "false"
+        return response
 
 
 def _not_found(kind: str, object_id: str) -> ApiError:
@@ -360,13 +368,14 @@ def batch_object(run: Run) -> dict[str, Any]:
         "errors": errors,
         "input_file_id": run.input_file_id,
         "completion_window": options.get("completion_window", "24h"),
-        "status": BATCH_STATUS.get(run.status, run.status),
+        "status": _batch_status(run),
         "output_file_id": run.output_file_id,
         "error_file_id": run.error_file_id,
         "created_at": _ts(run.created_at),
         "in_progress_at": _ts(run.in_progress_at),
         "expires_at": _ts(run.expires_at),
-        "finalizing_at": _ts(run.finalizing_at),
+        # A cancelled batch never finalizes in OpenAI's lifecycle (see _batch_status).
+        "finalizing_at": None if run.cancelling_at else _ts(run.finalizing_at),
         "completed_at": _ts(run.completed_at),
         "failed_at": _ts(run.failed_at),
         "expired_at": _ts(run.expired_at),
@@ -386,6 +395,16 @@ def batch_object(run: Run) -> dict[str, Any]:
         },
         "metadata": metadata or None,
     }
+
+
+def _batch_status(run: Run) -> str:
+    """The status an OpenAI client sees: OpenAI's lifecycle, which has no `paused`, and in
+    which a cancel goes cancelling → cancelled. hrbatch passes a cancelled run through
+    `finalizing` (the claim that lets exactly one worker write its outputs): still
+    `cancelling` to the client."""
+    if run.status == Run.Status.FINALIZING and run.cancelling_at:
+        return "cancelling"
+    return BATCH_STATUS.get(run.status, run.status)
 
 
 def _batches(request: HttpRequest) -> QuerySet[Run]:
@@ -467,11 +486,10 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 def batch_cancel(request: HttpRequest, batch_id: str) -> HttpResponse:
     run = _get_batch(request, batch_id)
     if run.is_terminal or run.status in (Run.Status.CANCELLING, Run.Status.FINALIZING):
-        if run.status not in (Run.Status.CANCELLING, Run.Status.CANCELLED):
+        shown = _batch_status(run)
+        if shown not in ("cancelling", "cancelled"):  # asking twice is fine
             raise ApiError(
-                409,
-                f"Cannot cancel a batch with status '{batch_object(run)['status']}'.",
-                code="batch_not_cancellable",
+                409, f"Cannot cancel a batch with status '{shown}'.", code="batch_not_cancellable"
             )
     else:
         services.run_cancel(run=run)
@@ -485,9 +503,14 @@ def batch_cancel(request: HttpRequest, batch_id: str) -> HttpResponse:
 @api_view(("GET",))
 def models_view(request: HttpRequest) -> HttpResponse:
     choice = resolve_backend()
-    names = available_models(choice)
     data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": choice.name} for name in names
+        {
+            "id": model.name,
+            "object": "model",
+            "created": int(model.modified_at.timestamp()) if model.modified_at else STARTED_AT,
+            "owned_by": choice.name,
+        }
+        for model in model_list(choice)
     ]
     return JsonResponse({"object": "list", "data": data})
 

@@ -83,12 +83,17 @@ IMAGES_UNSUPPORTED = "image inputs are not supported"
 TOO_LONG_MARK = "does not fit the context window"
 EXPIRED_MESSAGE = "This request was not executed before the batch's 24h completion window ended."
 CANCELLED_MESSAGE = "The batch was cancelled before this request was executed."
-# (substring of Item.error, error code) for failed Items; the default is request_failed.
-_FAILURE_CODES = (
-    (TOO_LONG_MARK, "context_length_exceeded"),
-    ("inputs are not supported", "unsupported_input"),
-    ("did not answer in time", "request_timeout"),
+# A failed request's line in the error file carries the HTTP answer OpenAI would have
+# given (status, and an error body with type, code and param), found from Item.error:
+# (substring of Item.error, status code, error type, code, param). Any other failure is
+# the server's (500, server_error), after its retries.
+_REFUSALS = (
+    (TOO_LONG_MARK, 400, "invalid_request_error", "context_length_exceeded", "messages"),
+    ("inputs are not supported", 400, "invalid_request_error", "unsupported_input", "messages"),
+    ("Ollama refused the request", 400, "invalid_request_error", None, None),
 )
+# A request that never got an answer has no response: OpenAI's `error` says request_timeout.
+TIMEOUT_MARK = "did not answer in time"
 
 
 # --- JSON from users ------------------------------------------------------------------------
@@ -1014,9 +1019,11 @@ def write_batch_outputs(run: Run) -> File | None:
             record = {
                 "id": f"batch_req_{line_id}",
                 "custom_id": custom_id,
-                "response": None,
-                "error": _line_error(status, error, expired=expired),
+                "response": _error_response(status, error, request_id),
             }
+            record["error"] = (
+                None if record["response"] else _line_error(status, error, expired=expired)
+            )
             targets["error"].write(record)
         output = targets["output"].finish()
         error_file = targets["error"].finish()
@@ -1028,11 +1035,24 @@ def write_batch_outputs(run: Run) -> File | None:
     return output
 
 
+def _error_response(status: str, error: str, request_id: str) -> dict[str, Any] | None:
+    """The HTTP answer of a request that ran and failed, as OpenAI writes it; None for a
+    request that never ran (cancelled, expired) or never got an answer (timed out)."""
+    if status != Item.Status.FAILED or TIMEOUT_MARK in error:
+        return None
+    text = error or "The request failed."
+    status_code, kind, code, param = 500, "server_error", None, None
+    for mark, *answer in _REFUSALS:
+        if mark in text:
+            status_code, kind, code, param = answer
+            break
+    body = {"error": {"message": text, "type": kind, "param": param, "code": code}}
+    return {"status_code": status_code, "request_id": request_id, "body": body}
+
+
 def _line_error(status: str, error: str, *, expired: bool) -> dict[str, str]:
-    if status == Item.Status.FAILED:
-        text = error or "The request failed."
-        code = next((c for mark, c in _FAILURE_CODES if mark in text), "request_failed")
-        return {"code": code, "message": text}
+    if status == Item.Status.FAILED:  # timed out: no answer to show
+        return {"code": "request_timeout", "message": error}
     # Cancelled (or, should a race leave one, still pending): never executed.
     code, default = (
         ("batch_expired", EXPIRED_MESSAGE) if expired else ("batch_cancelled", CANCELLED_MESSAGE)

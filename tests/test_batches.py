@@ -252,13 +252,18 @@ def test_requests_that_cannot_be_sent_fail_without_a_call(
     assert [r["custom_id"] for r in read_jsonl(run.output_file)] == ["short"]
     errors = read_jsonl(run.error_file)
     assert run.error_file is not None and run.error_file.purpose == File.Purpose.BATCH_ERROR
-    assert [(e["custom_id"], e["error"]["code"]) for e in errors] == [
+    # As OpenAI writes a refused request: the HTTP answer it got, and `error` null.
+    answers = [e["response"]["body"]["error"] for e in errors]
+    assert [(e["custom_id"], a["code"]) for e, a in zip(errors, answers, strict=True)] == [
         ("long", "context_length_exceeded"),
         ("image", "unsupported_input"),
     ]
-    assert all(e["response"] is None and e["id"].startswith("batch_req_") for e in errors)
-    assert "HRBATCH_MAX_NUM_CTX" in errors[0]["error"]["message"]
-    assert "image inputs are not supported" in errors[1]["error"]["message"]
+    for error, answer in zip(errors, answers, strict=True):
+        assert error["error"] is None and error["id"].startswith("batch_req_")
+        assert error["response"]["status_code"] == 400 and error["response"]["request_id"]
+        assert (answer["type"], answer["param"]) == ("invalid_request_error", "messages")
+    assert "HRBATCH_MAX_NUM_CTX" in answers[0]["message"]
+    assert "image inputs are not supported" in answers[1]["message"]
 
     # Writing the outputs again gives the same files under the same ids.
     first = {f.id: (f.bytes, f.sha256) for f in File.objects.exclude(purpose=File.Purpose.BATCH)}
@@ -406,9 +411,9 @@ def test_requests_that_keep_failing_go_to_the_error_file_and_can_be_retried(
     errors = read_jsonl(run.error_file)
     assert [e["custom_id"] for e in errors] == ["r1", "r2", "r3", "r4"]
     for error in errors:
-        assert error["response"] is None
-        assert error["error"]["code"] == "request_failed"
-        assert "after 3 attempts" in error["error"]["message"]
+        assert error["error"] is None and error["response"]["status_code"] == 500
+        answer = error["response"]["body"]["error"]
+        assert answer["type"] == "server_error" and "after 3 attempts" in answer["message"]
     assert fake_ollama.chat_count == 12
     error_file_id = run.error_file_id
 
