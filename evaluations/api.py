@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    BadRequest,
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -138,9 +143,14 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400: errors raised before a view runs (e.g. a Host not allowed)."""
-    if _is_api(request):
-        return ApiError(400, f"The request cannot be served: {exception}").response()
-    return defaults.bad_request(request, exception)
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    # Django's own wording can name settings (ALLOWED_HOSTS); a client gets plain facts.
+    message = "The request was refused as malformed or unsafe."
+    if isinstance(exception, DisallowedHost):
+        host = request.META.get("HTTP_HOST", "")
+        message = f"This server does not answer to the host {host[:100]!r}; use its address."
+    return ApiError(400, message).response()
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

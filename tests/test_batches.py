@@ -593,3 +593,15 @@ def test_an_unexpected_error_under_v1_is_logged_and_answered_in_json(
     assert any("disk on fire" in str(r.exc_info) for r in caplog.records if r.exc_info)
     # The web app keeps its own error page.
     assert "application/json" not in client.get("/runs/does-not-exist").get("Content-Type", "")
+
+
+def test_a_request_refused_before_any_view_runs_is_json_under_v1(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["hr.example.com"]
+    response = Client().get("/v1/models", headers={"Host": "evil.example"})
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert "evil.example" in response.json()["error"]["message"]
+    assert (
+        "application/json"
+        not in Client().get("/", headers={"Host": "evil.example"})["Content-Type"]
+    )
