@@ -15,10 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import (
-    BadRequest,
     DisallowedHost,
     RequestDataTooBig,
-    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
 )
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -96,35 +96,13 @@ def api_view(methods: tuple[str, ...]) -> Callable[..., Callable[..., HttpRespon
                 return view(request, *args, **kwargs)
             except ApiError as error:
                 return error.response()
-            except (
-                RequestDataTooBig,
-                MultiPartParserError,
-                BadRequest,
-                SuspiciousOperation,
-            ) as exc:
-                # Raised by Django while reading the body; by default they become an HTML page.
-                return _unreadable_body(exc).response()
+            # What Django raises while reading the body (RequestDataTooBig, a multipart
+            # error…) goes on to Django, which logs it (django.security) and answers with
+            # handler400: bad_request below.
 
         return wrapper
 
     return decorate
-
-
-def _unreadable_body(exc: Exception) -> ApiError:
-    if isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
-        return ApiError(
-            413,
-            f"The request body is larger than the {limit / 2**20:g} MB a request may have; "
-            "send large inputs as a batch file (POST /v1/files, purpose 'batch').",
-        )
-    if isinstance(exc, MultiPartParserError):
-        return ApiError(
-            400,
-            f"The multipart/form-data body cannot be read ({exc}); send the file as the "
-            "'file' part and the purpose as the 'purpose' part, as the OpenAI SDK does.",
-        )
-    return ApiError(400, f"The request cannot be read: {exc}")
 
 
 @csrf_exempt
@@ -142,15 +120,36 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler400: errors raised before a view runs (e.g. a Host not allowed)."""
+    """handler400: a request Django refused (a Host not allowed, a body too large or
+    unreadable), before or while a view read it. Django has logged it already."""
     if not _is_api(request):
         return defaults.bad_request(request, exception)
-    # Django's own wording can name settings (ALLOWED_HOSTS); a client gets plain facts.
-    message = "The request was refused as malformed or unsafe."
+    return _refused(request, exception).response()
+
+
+def _refused(request: HttpRequest, exception: Exception) -> ApiError:
+    # Django's own wording can name settings or paths; a client gets plain facts.
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return ApiError(
+            413,
+            f"The request body is larger than the {limit / 2**20:g} MB a request may have; "
+            "send large inputs as a batch file (POST /v1/files, purpose 'batch').",
+        )
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return ApiError(400, "The request has too many form fields or files.")
+    if isinstance(exception, MultiPartParserError):
+        return ApiError(
+            400,
+            f"The multipart/form-data body cannot be read ({exception}); send the file as the "
+            "'file' part and the purpose as the 'purpose' part, as the OpenAI SDK does.",
+        )
     if isinstance(exception, DisallowedHost):
         host = request.META.get("HTTP_HOST", "")
-        message = f"This server does not answer to the host {host[:100]!r}; use its address."
-    return ApiError(400, message).response()
+        return ApiError(
+            400, f"This server does not answer to the host {host[:100]!r}; use its address."
+        )
+    return ApiError(400, "The request was refused as malformed or unsafe.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
