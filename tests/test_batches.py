@@ -426,6 +426,20 @@ def test_requests_that_keep_failing_go_to_the_error_file_and_can_be_retried(
     assert [r["custom_id"] for r in read_jsonl(run.output_file)] == ["r1", "r2", "r3", "r4"]
 
 
+def test_a_request_that_never_got_an_answer_is_a_request_timeout_line(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "REQUEST_TIMEOUT_SECONDS": 0.2}
+    fake_ollama.latency = 1.0
+    run = create_batch(write_jsonl(tmp_path / "slow.jsonl", [request_line("slow")]))
+
+    assert run.status == Run.Status.COMPLETED and run.failed_count == 1
+    (line,) = read_jsonl(run.error_file)
+    # OpenAI's shape: no HTTP answer to show, and the documented request_timeout code.
+    assert line["response"] is None and line["error"]["code"] == "request_timeout"
+    assert "did not answer in time" in line["error"]["message"]
+
+
 def test_cancel_puts_the_requests_not_run_in_the_error_file(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, no_dispatch: None
 ) -> None:
