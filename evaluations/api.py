@@ -8,23 +8,33 @@ unchanged; every error is `{"error": {"message", "type", "param", "code"}}`.
 from __future__ import annotations
 
 import functools
-import json
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from . import metrics, services, uploads
-from .llm import BackendError, ModelNotFound, available_models, resolve_backend
+from .llm import BackendError, ModelNotFound, model_list, resolve_backend
 from .models import File, Run
 
 API_FILE_PURPOSES = (File.Purpose.BATCH, File.Purpose.BATCH_OUTPUT, File.Purpose.BATCH_ERROR)
 # How an hrbatch run status reads to an OpenAI client (it has no "paused").
 BATCH_STATUS = {Run.Status.PAUSED: "in_progress"}
+# `created` of a model whose backend gives no date: when this server process started.
+STARTED_AT = int(time.time())
 PROGRESS_KEYS = ("completion_pct", "eta_seconds", "throughput_req_per_sec", "token_savings_pct")
 
 
@@ -56,7 +66,12 @@ class ApiError(Exception):
                 "code": self.code,
             }
         }
-        return JsonResponse(body, status=self.status)
+        response = JsonResponse(body, status=self.status)
+        if self.status == 409:
+            # The OpenAI SDK retries a 409 (twice by default) unless told not to: a batch that
+            # cannot be cancelled now will not become cancellable by asking again.
+            response["x-should-retry"] = "false"
+        return response
 
 
 def _not_found(kind: str, object_id: str) -> ApiError:
@@ -81,10 +96,72 @@ def api_view(methods: tuple[str, ...]) -> Callable[..., Callable[..., HttpRespon
                 return view(request, *args, **kwargs)
             except ApiError as error:
                 return error.response()
+            # What Django raises while reading the body (RequestDataTooBig, a multipart
+            # error…) goes on to Django, which logs it (django.security) and answers with
+            # handler400: bad_request below.
 
         return wrapper
 
     return decorate
+
+
+@csrf_exempt
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """Any other URL under /v1: OpenAI's 404 rather than the web app's HTML page."""
+    return ApiError(
+        404,
+        f"Invalid URL ({request.method} {request.path}): hrbatch serves /v1/files, "
+        "/v1/batches, /v1/models and /v1/chat/completions.",
+    ).response()
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path == "/v1" or request.path.startswith("/v1/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refused (a Host not allowed, a body too large or
+    unreadable), before or while a view read it. Django has logged it already."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    return _refused(request, exception).response()
+
+
+def _refused(request: HttpRequest, exception: Exception) -> ApiError:
+    # Django's own wording can name settings or paths; a client gets plain facts.
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return ApiError(
+            413,
+            f"The request body is larger than the {limit / 2**20:g} MB a request may have; "
+            "send large inputs as a batch file (POST /v1/files, purpose 'batch').",
+        )
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return ApiError(400, "The request has too many form fields or files.")
+    if isinstance(exception, MultiPartParserError):
+        return ApiError(
+            400,
+            f"The multipart/form-data body cannot be read ({exception}); send the file as the "
+            "'file' part and the purpose as the 'purpose' part, as the OpenAI SDK does.",
+        )
+    if isinstance(exception, DisallowedHost):
+        host = request.META.get("HTTP_HOST", "")
+        return ApiError(
+            400, f"This server does not answer to the host {host[:100]!r}; use its address."
+        )
+    return ApiError(400, "The request was refused as malformed or unsafe.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django has logged the error (django.request); the client gets JSON."""
+    if _is_api(request):
+        return ApiError(
+            500,
+            "The server had an error while processing your request; it is logged. "
+            "Try again, and tell the administrator if it persists.",
+            type="server_error",
+        ).response()
+    return defaults.server_error(request)
 
 
 def _authenticate(request: HttpRequest) -> Any:
@@ -105,8 +182,12 @@ def _authenticate(request: HttpRequest) -> Any:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
+    from .batches import JsonTooDeep, load_json
+
     try:
-        body = json.loads(request.body or b"{}")
+        body = load_json(request.body or b"{}")
+    except JsonTooDeep as exc:
+        raise ApiError(400, f"The request body cannot be read: {exc}.") from exc
     except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):
@@ -282,7 +363,7 @@ def batch_object(run: Run) -> dict[str, Any]:
                 {
                     "code": e.get("code"),
                     "message": e.get("message"),
-                    "param": None,
+                    "param": e.get("param"),
                     "line": e.get("line"),
                 }
                 for e in run.errors
@@ -296,13 +377,14 @@ def batch_object(run: Run) -> dict[str, Any]:
         "errors": errors,
         "input_file_id": run.input_file_id,
         "completion_window": options.get("completion_window", "24h"),
-        "status": BATCH_STATUS.get(run.status, run.status),
+        "status": _batch_status(run),
         "output_file_id": run.output_file_id,
         "error_file_id": run.error_file_id,
         "created_at": _ts(run.created_at),
         "in_progress_at": _ts(run.in_progress_at),
         "expires_at": _ts(run.expires_at),
-        "finalizing_at": _ts(run.finalizing_at),
+        # A cancelled batch never finalizes in OpenAI's lifecycle (see _batch_status).
+        "finalizing_at": None if run.cancelling_at else _ts(run.finalizing_at),
         "completed_at": _ts(run.completed_at),
         "failed_at": _ts(run.failed_at),
         "expired_at": _ts(run.expired_at),
@@ -322,6 +404,16 @@ def batch_object(run: Run) -> dict[str, Any]:
         },
         "metadata": metadata or None,
     }
+
+
+def _batch_status(run: Run) -> str:
+    """The status an OpenAI client sees: OpenAI's lifecycle, which has no `paused`, and in
+    which a cancel goes cancelling → cancelled. hrbatch passes a cancelled run through
+    `finalizing` (the claim that lets exactly one worker write its outputs): still
+    `cancelling` to the client."""
+    if run.status == Run.Status.FINALIZING and run.cancelling_at:
+        return "cancelling"
+    return BATCH_STATUS.get(run.status, run.status)
 
 
 def _batches(request: HttpRequest) -> QuerySet[Run]:
@@ -379,7 +471,7 @@ def batches_view(request: HttpRequest) -> HttpResponse:
                 metadata=_metadata(body.get("metadata")),
             )
         except services.InputError as exc:
-            raise ApiError(400, exc.message) from exc
+            raise ApiError(400, exc.message, param=getattr(exc, "param", None)) from exc
         return JsonResponse(batch_object(run))
     # Newest first; `after` is the id of the last batch of the previous page.
     items = _batches(request).order_by("-pk")
@@ -403,11 +495,10 @@ def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
 def batch_cancel(request: HttpRequest, batch_id: str) -> HttpResponse:
     run = _get_batch(request, batch_id)
     if run.is_terminal or run.status in (Run.Status.CANCELLING, Run.Status.FINALIZING):
-        if run.status not in (Run.Status.CANCELLING, Run.Status.CANCELLED):
+        shown = _batch_status(run)
+        if shown not in ("cancelling", "cancelled"):  # asking twice is fine
             raise ApiError(
-                409,
-                f"Cannot cancel a batch with status '{batch_object(run)['status']}'.",
-                code="batch_not_cancellable",
+                409, f"Cannot cancel a batch with status '{shown}'.", code="batch_not_cancellable"
             )
     else:
         services.run_cancel(run=run)
@@ -421,9 +512,14 @@ def batch_cancel(request: HttpRequest, batch_id: str) -> HttpResponse:
 @api_view(("GET",))
 def models_view(request: HttpRequest) -> HttpResponse:
     choice = resolve_backend()
-    names = available_models(choice)
     data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": choice.name} for name in names
+        {
+            "id": model.name,
+            "object": "model",
+            "created": int(model.modified_at.timestamp()) if model.modified_at else STARTED_AT,
+            "owned_by": choice.name,
+        }
+        for model in model_list(choice)
     ]
     return JsonResponse({"object": "list", "data": data})
 
@@ -438,12 +534,16 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
 
     problem = batches.body_problem(body)
     if problem:
-        raise ApiError(400, problem, param="messages")
+        raise ApiError(400, problem.message, param=problem.param, code=problem.code)
     choice = resolve_backend()
     try:
         completion = batches.complete(body, backend_name=choice.name)
+    except batches.RequestProblem as exc:
+        raise ApiError(400, exc.message, param=exc.param, code=exc.code) from exc
+    except ModelNotFound as exc:
+        raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
     except BackendError as exc:
-        status = 404 if isinstance(exc, ModelNotFound) else (503 if exc.transient else 400)
+        status = 503 if exc.transient else 400
         raise ApiError(
             status, str(exc), type="server_error" if status == 503 else "invalid_request_error"
         ) from exc

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import api
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("batches/<str:batch_id>/cancel", api.batch_cancel),
     path("models", api.models_view),
     path("chat/completions", api.chat_completions),
+    re_path(r"", api.unknown_route),  # last: every other /v1 URL answers OpenAI's JSON 404
 ]

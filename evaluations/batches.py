@@ -29,7 +29,16 @@ from django.utils import timezone
 
 from . import prompting, services
 from .engine import TooLong
-from .llm import Backend, BadRequest, ChatRequest, ChatResult, make_backend
+from .llm import (
+    Backend,
+    BackendError,
+    BadRequest,
+    ChatRequest,
+    ChatResult,
+    ModelNotFound,
+    make_backend,
+    resolve_backend,
+)
 from .models import File, Item, Run
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
@@ -50,6 +59,12 @@ METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 512
 CUSTOM_ID_MAX = 255  # Item.custom_id
 
+# Far deeper than any chat request needs (a strict OpenAI JSON schema nests at most 10
+# levels). Deeper input is refused before anything recurses over it: Python's parser raises
+# RecursionError near 1,000 levels, and json.dumps, Django's JSONField and the ollama
+# client would each hit the same limit later, in a worker, where it crashed the ingest.
+MAX_JSON_DEPTH = 64
+
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 # Request fields whose meaning would be lost if they were ignored: refused at validation.
 # (tool_choice / function_call alone mean nothing without tools, and are passed over.)
@@ -68,15 +83,59 @@ IMAGES_UNSUPPORTED = "image inputs are not supported"
 TOO_LONG_MARK = "does not fit the context window"
 EXPIRED_MESSAGE = "This request was not executed before the batch's 24h completion window ended."
 CANCELLED_MESSAGE = "The batch was cancelled before this request was executed."
-# (substring of Item.error, error code) for failed Items; the default is request_failed.
-_FAILURE_CODES = (
-    (TOO_LONG_MARK, "context_length_exceeded"),
-    ("inputs are not supported", "unsupported_input"),
-    ("did not answer in time", "request_timeout"),
+# A failed request's line in the error file carries the HTTP answer OpenAI would have
+# given (status, and an error body with type, code and param), found from Item.error:
+# (substring of Item.error, status code, error type, code, param). Any other failure is
+# the server's (500, server_error), after its retries.
+_REFUSALS = (
+    (TOO_LONG_MARK, 400, "invalid_request_error", "context_length_exceeded", "messages"),
+    ("inputs are not supported", 400, "invalid_request_error", "unsupported_input", "messages"),
+    ("Ollama refused the request", 400, "invalid_request_error", None, None),
 )
+# A request that never got an answer has no response: OpenAI's `error` says request_timeout.
+TIMEOUT_MARK = "did not answer in time"
+
+
+# --- JSON from users ------------------------------------------------------------------------
+
+
+class JsonTooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH: refused like any malformed JSON."""
+
+
+def load_json(raw: bytes | str) -> Any:
+    """json.loads for what a user sent: a batch line or a request body.
+
+    Raises ValueError (json.JSONDecodeError, UnicodeDecodeError, JsonTooDeep), never
+    RecursionError.
+    """
+    too_deep = JsonTooDeep(
+        f"it is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than a chat request needs"
+    )
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    # Iterative, so that checking the depth cannot recurse either.
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise too_deep
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return value
 
 
 # --- Create ----------------------------------------------------------------------------
+
+
+class BatchInputError(services.InputError):
+    """services.InputError naming the offending field of the create request (`param`)."""
+
+    def __init__(self, message: str, param: str):
+        super().__init__(message)
+        self.param = param
 
 
 def batch_create(
@@ -94,19 +153,22 @@ def batch_create(
     file not uploaded with purpose `batch`.
     """
     if endpoint not in SUPPORTED_ENDPOINTS:
-        raise services.InputError(
+        raise BatchInputError(
             f"Endpoint {endpoint!r} is not supported; the supported endpoint is "
-            f"{', '.join(SUPPORTED_ENDPOINTS)}."
+            f"{', '.join(SUPPORTED_ENDPOINTS)}.",
+            "endpoint",
         )
     if completion_window not in COMPLETION_WINDOWS:
-        raise services.InputError(
+        raise BatchInputError(
             f"Completion window {completion_window!r} is not supported; use "
-            f"{', '.join(repr(w) for w in COMPLETION_WINDOWS)}."
+            f"{', '.join(repr(w) for w in COMPLETION_WINDOWS)}.",
+            "completion_window",
         )
     if input_file.purpose != File.Purpose.BATCH:
-        raise services.InputError(
+        raise BatchInputError(
             f"File {input_file.id} was uploaded with purpose {input_file.purpose!r}; a batch "
-            "needs a JSONL file uploaded with purpose 'batch'."
+            "needs a JSONL file uploaded with purpose 'batch'.",
+            "input_file_id",
         )
     metadata = _clean_metadata(metadata)
     run = Run.objects.create(
@@ -139,21 +201,24 @@ def _clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise services.InputError("metadata must be an object of string keys and values.")
+        raise BatchInputError("metadata must be an object of string keys and values.", "metadata")
     if len(metadata) > METADATA_MAX_PAIRS:
-        raise services.InputError(
-            f"metadata has {len(metadata)} keys; at most {METADATA_MAX_PAIRS} are allowed."
+        raise BatchInputError(
+            f"metadata has {len(metadata)} keys; at most {METADATA_MAX_PAIRS} are allowed.",
+            "metadata",
         )
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise services.InputError("metadata keys and values must be strings.")
+            raise BatchInputError("metadata keys and values must be strings.", "metadata")
         if len(key) > METADATA_KEY_MAX:
-            raise services.InputError(
-                f"metadata key {key[:20]!r}… is longer than {METADATA_KEY_MAX} characters."
+            raise BatchInputError(
+                f"metadata key {key[:20]!r}… is longer than {METADATA_KEY_MAX} characters.",
+                "metadata",
             )
         if len(value) > METADATA_VALUE_MAX:
-            raise services.InputError(
-                f"metadata value for {key!r} is longer than {METADATA_VALUE_MAX} characters."
+            raise BatchInputError(
+                f"metadata value for {key!r} is longer than {METADATA_VALUE_MAX} characters.",
+                "metadata",
             )
     return dict(metadata)
 
@@ -161,7 +226,10 @@ def _clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
 # --- Ingest ----------------------------------------------------------------------------
 
 
-class _LineProblem(Exception):
+class RequestProblem(BadRequest):
+    """Why one request (a batch line, or a body for /v1/chat/completions) cannot run, with
+    OpenAI's error code and the offending field (`param`)."""
+
     def __init__(self, code: str, message: str, param: str | None = None):
         super().__init__(message)
         self.code, self.message, self.param = code, message, param
@@ -221,15 +289,20 @@ def batch_ingest(*, run: Run) -> Run:
                 break
             try:
                 try:
-                    line = json.loads(raw)
+                    line = load_json(raw)
+                except JsonTooDeep as exc:
+                    raise RequestProblem(
+                        "invalid_json_line",
+                        f"This line cannot be read: {exc}. Each line must be one request object.",
+                    ) from None
                 except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_json_line",
                         f"This line is not valid JSON ({_json_reason(exc)}); each line must "
                         "be one JSON object.",
                     ) from None
                 if type(line) is not dict:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_json_line",
                         f"This line is a JSON {_json_type(line)}, not an object; each line "
                         'must be an object with "custom_id", "method", "url" and "body".',
@@ -237,7 +310,7 @@ def batch_ingest(*, run: Run) -> Run:
                 custom_id = _check_envelope(line, endpoint)
                 first = seen.get(custom_id)
                 if first is not None:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "duplicate_custom_id",
                         f"custom_id {_clip(custom_id)!r} is already used on line {first}; "
                         "each request needs its own custom_id.",
@@ -249,7 +322,7 @@ def batch_ingest(*, run: Run) -> Run:
                 if not model:
                     model, model_line = line_model, number
                 elif line_model != model:
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "mismatched_model",
                         f"This request uses model {_clip(line_model)!r}, but line {model_line} "
                         f"uses {_clip(model)!r}; every request of a batch must use the same "
@@ -257,7 +330,7 @@ def batch_ingest(*, run: Run) -> Run:
                         "body.model",
                     )
                 chars, messages, budget = _check_body(body)
-            except _LineProblem as problem:
+            except RequestProblem as problem:
                 errors.append(_error(problem.code, problem.message, number, problem.param))
                 if len(errors) >= max_errors:
                     break
@@ -284,7 +357,12 @@ def batch_ingest(*, run: Run) -> Run:
         Item.objects.filter(run_id=run_id).delete()
         return services._fail_validation(run, errors)
     total += writer.insert(batch)
-    options = {**run.options, "max_messages": max_messages, "max_tokens": max_tokens}
+    options = {
+        **run.options,
+        "max_messages": max_messages,
+        "max_tokens": max_tokens,
+        "model_line": model_line,
+    }
     updated = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).update(
         model=model, total_count=total, max_input_chars=max_chars, options=options
     )
@@ -302,42 +380,99 @@ def batch_ingest_and_start(*, run_id: int) -> Run | None:
         return run  # already ingested (a redelivered task), or cancelled meanwhile
     batch_ingest(run=run)
     if run.status == Run.Status.VALIDATING:
+        problems = _model_problems(run)
+        if problems:
+            Item.objects.filter(run_id=run.pk).delete()
+            return services._fail_validation(run, problems)
         services.run_start(run=run)
     return run
+
+
+def _model_problems(run: Run) -> list[dict[str, Any]]:
+    """What the model server says the batch cannot run (validation errors), or [].
+
+    A model that is not installed, or answer budgets beyond the model's context length,
+    fail the batch at validation as OpenAI's do: nothing a worker could wait out. An
+    unreachable server is not the batch's fault: run_start deals with outages.
+    """
+    choice = resolve_backend(run.backend or None)
+    backend = make_backend(choice.name)
+    model = run.model
+    if choice.name == "embedded":
+        model = backend.default_model  # as run_start: the embedded backend runs its own
+    try:
+        info = asyncio.run(services._model_info(backend, model))
+    except ModelNotFound as exc:
+        line = run.options.get("model_line") or None
+        message = f"The model {_clip(model)!r} does not exist on this server: {exc}"
+        return [_error("model_not_found", message, line, "body.model")]
+    except BackendError:
+        return []
+    limit = info.context_length
+    if not limit or int(run.options.get("max_tokens") or 0) <= limit:
+        return []
+    problems = []
+    most = max(1, int(settings.HRBATCH["MAX_VALIDATION_ERRORS"]))
+    rows = Item.objects.filter(run_id=run.pk).order_by("line").values_list("line", "input")
+    for line, body in rows.iterator(chunk_size=2000):
+        problem = answer_budget_problem(body, model=info.name or model, context_length=limit)
+        if problem:
+            problems.append(_error(problem.code, problem.message, line, f"body.{problem.param}"))
+            if len(problems) >= most:
+                break
+    return problems
+
+
+def answer_budget_problem(
+    body: dict[str, Any], *, model: str, context_length: int | None
+) -> RequestProblem | None:
+    """An answer budget no request to this model can have (beyond its context length)."""
+    wanted = _max_tokens(body)
+    if not context_length or wanted is None or wanted <= context_length:
+        return None
+    field = (
+        "max_completion_tokens" if body.get("max_completion_tokens") is not None else ("max_tokens")
+    )
+    return RequestProblem(
+        "invalid_value",
+        f"{field} is {wanted}, but the model {_clip(model)} holds at most {context_length} "
+        f"tokens (its context length), prompt and answer together; ask for fewer.",
+        field,
+    )
 
 
 def _check_envelope(line: dict[str, Any], endpoint: str) -> str:
     """custom_id, method and url of one line; returns the custom_id."""
     custom_id = line.get("custom_id")
     if custom_id is None or custom_id == "":
-        raise _LineProblem(
+        raise RequestProblem(
             "missing_custom_id",
             'This request has no "custom_id"; each request needs a unique custom_id string '
             "to match its result.",
             "custom_id",
         )
     if not isinstance(custom_id, str):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_custom_id",
             f"custom_id must be a string, not a JSON {_json_type(custom_id)}.",
             "custom_id",
         )
     if len(custom_id) > CUSTOM_ID_MAX:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_custom_id",
             f"custom_id is {len(custom_id)} characters long; at most {CUSTOM_ID_MAX} are allowed.",
             "custom_id",
         )
     method = line.get("method")
     if method != "POST":
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_method",
             f'The method must be "POST", not {_clip(_show(method))}.',
             "method",
         )
     url = line.get("url")
     if url != endpoint:
-        raise _LineProblem(
+        raise RequestProblem(
             "mismatched_url",
             f"The url {_clip(_show(url))} does not match the batch's endpoint {endpoint}; "
             "every request of the batch must use it.",
@@ -348,14 +483,14 @@ def _check_envelope(line: dict[str, Any], endpoint: str) -> str:
 
 def _check_model(body: Any) -> str:
     if type(body) is not dict:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             'The request needs a "body" object with the chat completion parameters.',
             "body",
         )
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
-        raise _LineProblem(
+        raise RequestProblem(
             "missing_model",
             'The request body has no "model"; name the model to use (the same on every line).',
             "body.model",
@@ -367,7 +502,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     """Validate a chat completion body: (text characters, messages, answer budget)."""
     messages = body.get("messages")
     if type(messages) is not list or not messages:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             '"messages" must be a non-empty list of {"role", "content"} objects.',
             "body.messages",
@@ -376,10 +511,10 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     for index, message in enumerate(messages):
         where = f"body.messages[{index}]"
         if type(message) is not dict:
-            raise _LineProblem("invalid_body", f"{where} must be an object.", where)
+            raise RequestProblem("invalid_body", f"{where} must be an object.", where)
         role = message.get("role")
         if role not in _ROLES:
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body",
                 f"{where}.role is {_clip(_show(role))}; use one of {', '.join(sorted(_ROLES))}.",
                 f"{where}.role",
@@ -390,7 +525,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
         elif type(content) is list:
             for part in content:
                 if type(part) is not dict or not isinstance(part.get("type"), str):
-                    raise _LineProblem(
+                    raise RequestProblem(
                         "invalid_body",
                         f'{where}.content parts must be objects with a "type".',
                         f"{where}.content",
@@ -398,14 +533,14 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
                 if part["type"] == "text":
                     text = part.get("text")
                     if not isinstance(text, str):
-                        raise _LineProblem(
+                        raise RequestProblem(
                             "invalid_body",
                             f'{where}.content has a text part without a "text" string.',
                             f"{where}.content",
                         )
                     chars += len(text)
         elif content is not None or role != "assistant":
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body",
                 f"{where}.content must be a string or a list of content parts.",
                 f"{where}.content",
@@ -413,21 +548,21 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     for field, reason in _UNSUPPORTED_FIELDS.items():
         value = body.get(field)
         if value is not None and value is not False and value != [] and value != {}:
-            raise _LineProblem("invalid_body", f'"{field}": {reason}.', f"body.{field}")
+            raise RequestProblem("invalid_body", f'"{field}": {reason}.', f"body.{field}")
     n = body.get("n")
     if n is not None and n != 1:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             f'"n" is {_show(n)}; only one completion per request (n = 1).',
             "body.n",
         )
     if body.get("stream"):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", '"stream": true is not supported in a batch.', "body.stream"
         )
     modalities = body.get("modalities")
     if modalities is not None and modalities != ["text"]:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", "Only text output is supported (modalities).", "body.modalities"
         )
     _check_number(body, "temperature", 0.0, 2.0)
@@ -436,9 +571,9 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
     _check_number(body, "presence_penalty", -2.0, 2.0)
     seed = body.get("seed")
     if seed is not None and type(seed) is not int:
-        raise _LineProblem("invalid_body", '"seed" must be an integer.', "body.seed")
+        raise RequestProblem("invalid_body", '"seed" must be an integer.', "body.seed")
     if not _valid_stop(body.get("stop")):
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", '"stop" must be a string or a list of up to 4 strings.', "body.stop"
         )
     budget = DEFAULT_MAX_TOKENS
@@ -447,7 +582,7 @@ def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
         if value is None:
             continue
         if type(value) is not int or value < 1:
-            raise _LineProblem(
+            raise RequestProblem(
                 "invalid_body", f'"{field}" must be a positive integer.', f"body.{field}"
             )
         if field == "max_completion_tokens" or body.get("max_completion_tokens") is None:
@@ -467,7 +602,7 @@ def _check_number(body: dict[str, Any], field: str, low: float, high: float) -> 
     if value is None:
         return
     if type(value) not in (int, float) or not low <= value <= high:
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body", f'"{field}" must be a number from {low:g} to {high:g}.', f"body.{field}"
         )
 
@@ -482,12 +617,12 @@ def _check_response_format(value: Any) -> None:
         spec = value.get("json_schema")
         if type(spec) is dict and type(spec.get("schema")) is dict:
             return
-        raise _LineProblem(
+        raise RequestProblem(
             "invalid_body",
             '"response_format" of type json_schema needs "json_schema": {"schema": {…}}.',
             "body.response_format",
         )
-    raise _LineProblem(
+    raise RequestProblem(
         "invalid_body",
         '"response_format" must be {"type": "text"}, {"type": "json_object"} or '
         '{"type": "json_schema", "json_schema": {…}}.',
@@ -712,21 +847,24 @@ class BatchHandler:
 # --- One synchronous request (POST /v1/chat/completions) ----------------------------------
 
 
-def body_problem(body: Any) -> str | None:
-    """What is wrong with one chat.completions body, in words, or None when it can run.
+def body_problem(body: Any) -> RequestProblem | None:
+    """What is wrong with one chat.completions body, or None when it can run.
 
     The same rules as a batch line's body (batch_ingest), plus the inputs only text
-    models can take.
+    models can take. `param` names the field within the body ("messages[0].role").
     """
     try:
         _check_model(body)
         _check_body(body)
         for message in body["messages"]:
             _ollama_message(message)
-    except _LineProblem as problem:
-        return problem.message
+    except RequestProblem as problem:
+        param = problem.param
+        if param and param.startswith("body."):
+            param = param[len("body.") :]
+        return RequestProblem(problem.code, problem.message, param)
     except _Unsupported as exc:
-        return str(exc)
+        return RequestProblem("unsupported_input", str(exc), "messages")
     return None
 
 
@@ -736,19 +874,24 @@ def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
     Mapped onto Ollama exactly as a batch line is. num_ctx is that of a running run of the
     same model when the request fits in it (Ollama reloads the model whenever num_ctx
     changes, which would stall that run), else sized for this request. Raises
-    BackendError: ModelNotFound, Unreachable, BadRequest (too long for the context
-    window), RequestFailed.
+    BackendError: ModelNotFound, Unreachable, RequestProblem (a BadRequest: too long for
+    the context window, or an answer budget beyond it), RequestFailed.
     """
     conf = settings.HRBATCH
     backend = make_backend(backend_name)
     model = body["model"]
     if backend_name == "embedded" and model != backend.default_model:
         model = backend.default_model  # auto fell back: the asked-for model is not here
+    # Asked first, so that a missing model or an impossible answer budget is named as such.
+    info = asyncio.run(services._model_info(make_backend(backend_name), model))
+    problem = answer_budget_problem(body, model=model, context_length=info.context_length)
+    if problem:
+        raise problem
     wanted = _max_tokens(body) or DEFAULT_MAX_TOKENS
     try:
         messages = [_ollama_message(m) for m in body["messages"]]
     except _Unsupported as exc:
-        raise BadRequest(str(exc)) from exc
+        raise RequestProblem("unsupported_input", str(exc), "messages") from exc
     num_ctx = prompting.size_num_ctx(
         prompt_chars=sum(len(m["content"]) for m in messages) + MESSAGE_CHARS * len(messages),
         num_predict=wanted,
@@ -759,14 +902,15 @@ def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
         num_ctx = live
     prepared = _fit(messages, wanted, num_ctx)
     if prepared.num_predict <= 0:
-        raise BadRequest(_too_long_message(num_ctx, prepared))
+        too_long = _too_long_message(num_ctx, prepared)
+        raise RequestProblem("context_length_exceeded", too_long, "messages")
     request = _chat_request(
         body, prepared, model=model, num_ctx=num_ctx, keep_alive=conf["KEEP_ALIVE"]
     )
     answer = asyncio.run(_chat_once(backend, request))
-    problem = _cut_message(num_ctx, answer)
-    if problem:
-        raise BadRequest(problem)
+    cut = _cut_message(num_ctx, answer)
+    if cut:
+        raise RequestProblem("context_length_exceeded", cut, "messages")
     return _chat_completion(answer, model=model, fingerprint=_fingerprint(""))
 
 
@@ -875,9 +1019,11 @@ def write_batch_outputs(run: Run) -> File | None:
             record = {
                 "id": f"batch_req_{line_id}",
                 "custom_id": custom_id,
-                "response": None,
-                "error": _line_error(status, error, expired=expired),
+                "response": _error_response(status, error, request_id),
             }
+            record["error"] = (
+                None if record["response"] else _line_error(status, error, expired=expired)
+            )
             targets["error"].write(record)
         output = targets["output"].finish()
         error_file = targets["error"].finish()
@@ -889,11 +1035,24 @@ def write_batch_outputs(run: Run) -> File | None:
     return output
 
 
+def _error_response(status: str, error: str, request_id: str) -> dict[str, Any] | None:
+    """The HTTP answer of a request that ran and failed, as OpenAI writes it; None for a
+    request that never ran (cancelled, expired) or never got an answer (timed out)."""
+    if status != Item.Status.FAILED or TIMEOUT_MARK in error:
+        return None
+    text = error or "The request failed."
+    status_code, kind, code, param = 500, "server_error", None, None
+    for mark, *answer in _REFUSALS:
+        if mark in text:
+            status_code, kind, code, param = answer
+            break
+    body = {"error": {"message": text, "type": kind, "param": param, "code": code}}
+    return {"status_code": status_code, "request_id": request_id, "body": body}
+
+
 def _line_error(status: str, error: str, *, expired: bool) -> dict[str, str]:
-    if status == Item.Status.FAILED:
-        text = error or "The request failed."
-        code = next((c for mark, c in _FAILURE_CODES if mark in text), "request_failed")
-        return {"code": code, "message": text}
+    if status == Item.Status.FAILED:  # timed out: no answer to show
+        return {"code": "request_timeout", "message": error}
     # Cancelled (or, should a race leave one, still pending): never executed.
     code, default = (
         ("batch_expired", EXPIRED_MESSAGE) if expired else ("batch_cancelled", CANCELLED_MESSAGE)

@@ -16,3 +16,7 @@ urlpatterns = [
     path("v1/", include("evaluations.api_urls")),
     path("", include("evaluations.urls")),
 ]
+
+# Under /v1 these answer OpenAI-shaped JSON; elsewhere Django's own pages (evaluations.api).
+handler400 = "evaluations.api.bad_request"
+handler500 = "evaluations.api.server_error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -196,7 +197,17 @@ def test_failed_requests_go_to_the_error_file_and_every_line_appears_once(
     assert (batch.request_counts.completed, batch.request_counts.failed) == (5, 1)
     output, errors = _lines(alice, batch.output_file_id), _lines(alice, batch.error_file_id)
     assert [e["custom_id"] for e in errors] == ["img"]
-    assert errors[0]["response"] is None and "image" in errors[0]["error"]["message"]
+    # OpenAI's shape for a request the model refused: the HTTP answer it would have had.
+    assert errors[0]["error"] is None and errors[0]["id"].startswith("batch_req_")
+    response = errors[0]["response"]
+    assert response["status_code"] == 400 and response["request_id"]
+    error = response["body"]["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "unsupported_input",
+        "messages",
+    )
+    assert "image" in error["message"]
     ids = [line["custom_id"] for line in output + errors]
     assert sorted(ids) == sorted(r["custom_id"] for r in requests)
 
@@ -349,3 +360,167 @@ def test_models_and_a_synchronous_chat_completion(alice: OpenAI) -> None:
             model="qwen3:235b", messages=[{"role": "user", "content": "hi"}]
         )
     assert "ollama pull qwen3:235b" in str(caught.value)
+
+
+# --- issue 7: the Batch API contract -----------------------------------------------------
+
+
+def _create(client: OpenAI, lines: list[Any], name: str = "batch.jsonl") -> Any:
+    uploaded = client.files.create(file=(name, _jsonl(lines)), purpose="batch")
+    return client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+
+
+def _openai_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-type"].startswith("application/json"), response.text[:300]
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    return error
+
+
+def test_a_line_nested_too_deep_fails_validation_naming_the_line(
+    alice: OpenAI, server: dict[str, Any]
+) -> None:
+    deep = '{"custom_id": "deep", "method": "POST", "body": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    batch = _wait(alice, _create(alice, [_line("a", "hi"), deep, _line("b", "hi")]).id, 30)
+
+    assert batch.status == "failed" and batch.errors is not None
+    assert [(e.code, e.line) for e in batch.errors.data] == [("invalid_json_line", 2)]
+    assert "nested" in batch.errors.data[0].message
+
+    # The synchronous endpoint refuses the same kind of body with a JSON 400, not a 500 page.
+    body = '{"model": "gemma3:12b", "messages": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = httpx.post(
+        server["url"] + "/v1/chat/completions",
+        content=body,
+        headers={"Authorization": f"Bearer {server['keys']['alice']}"},
+        timeout=30,
+    )
+    assert "nested" in _openai_error(response, 400)["message"]
+
+
+def test_a_model_that_is_not_installed_fails_validation_with_model_not_found(
+    alice: OpenAI,
+) -> None:
+    lines = [_line(f"q-{i}", "hi") for i in range(3)]
+    for line in lines:
+        line["body"]["model"] = "qwen3:235b"
+    batch = _wait(alice, _create(alice, lines).id, 30)
+
+    assert batch.status == "failed" and batch.failed_at and batch.errors is not None
+    (error,) = batch.errors.data
+    assert (error.code, error.param, error.line) == ("model_not_found", "body.model", 1)
+    assert "qwen3:235b" in error.message and "ollama pull qwen3:235b" in error.message
+    assert batch.request_counts.total == 0 and batch.in_progress_at is None
+
+
+def test_every_error_under_v1_is_openai_shaped_json(server: dict[str, Any], alice: OpenAI) -> None:
+    url, auth = server["url"], {"Authorization": f"Bearer {server['keys']['alice']}"}
+
+    error = _openai_error(httpx.get(url + "/v1/assistants", headers=auth), 404)
+    assert "/v1/assistants" in error["message"]
+    _openai_error(httpx.get(url + "/v1/batches/batch_x/nothing-here", headers=auth), 404)
+    error = _openai_error(httpx.put(url + "/v1/batches", headers=auth), 405)
+    assert error["code"] == "method_not_allowed"
+    # A JSON body beyond DATA_UPLOAD_MAX_MEMORY_SIZE (10 MB).
+    big = json.dumps(
+        {"model": "gemma3:12b", "messages": [{"role": "user", "content": "x" * 11 * 2**20}]}
+    )
+    error = _openai_error(
+        httpx.post(url + "/v1/chat/completions", content=big, headers=auth, timeout=60), 413
+    )
+    assert "MB" in error["message"]
+    # Malformed multipart bodies: a header line longer than Django accepts, and no boundary.
+    multipart = {**auth, "Content-Type": "multipart/form-data; boundary=xyz"}
+    long_header = (
+        b'--xyz\r\nContent-Disposition: form-data; name="purpose"; x="'
+        + b"a" * 2**20
+        + b'"\r\n\r\nbatch\r\n--xyz--\r\n'
+    )
+    error = _openai_error(
+        httpx.post(url + "/v1/files", content=long_header, headers=multipart), 400
+    )
+    no_boundary = {**auth, "Content-Type": "multipart/form-data"}
+    _openai_error(httpx.post(url + "/v1/files", content=b"--\r\n", headers=no_boundary), 400)
+    error = _openai_error(
+        httpx.post(url + "/v1/chat/completions", content=b"{nope", headers=auth), 400
+    )
+    assert "JSON" in error["message"]
+
+    # `param` names the offending field.
+    uploaded = alice.files.create(file=("p.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/chat/completions",
+            completion_window="48h",  # type: ignore[arg-type]
+        )
+    assert caught.value.param == "completion_window"
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/embeddings",
+            completion_window="24h",
+        )
+    assert caught.value.param == "endpoint"
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.chat.completions.create(
+            model="gemma3:12b",
+            messages=[{"role": "robot", "content": "hi"}],  # type: ignore[misc,list-item]
+        )
+    assert caught.value.param == "messages[0].role"
+    batch = _wait(alice, _create(alice, [_line("a", "x"), _line("a", "again")]).id, 30)
+    assert batch.errors is not None
+    assert [(e.code, e.param, e.line) for e in batch.errors.data] == [
+        ("duplicate_custom_id", "custom_id", 2)
+    ]
+
+
+def test_a_409_tells_the_sdk_not_to_retry(server: dict[str, Any], alice: OpenAI) -> None:
+    batch = _wait(alice, _create(alice, [_line("a", "x")]).id)
+    assert batch.status == "completed"
+    sent: list[httpx.Request] = []
+    retrying = OpenAI(
+        base_url=server["url"] + "/v1",
+        api_key=server["keys"]["alice"],
+        max_retries=2,
+        http_client=httpx.Client(event_hooks={"request": [sent.append]}),
+    )
+    with pytest.raises(openai.ConflictError) as caught:
+        retrying.batches.cancel(batch.id)
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert caught.value.code == "batch_not_cancellable"
+    assert len(sent) == 1  # the SDK retries a 409 twice unless told not to
+
+
+def test_models_show_when_the_backend_last_changed_them(alice: OpenAI) -> None:
+    from tests.fake_ollama import MODIFIED_AT
+
+    modified = int(datetime.fromisoformat(MODIFIED_AT).timestamp())
+    models = {m.id: m for m in alice.models.list()}
+    assert {m.created for m in models.values()} == {modified}
+    assert models["gemma3:12b"].owned_by == "ollama"
+
+
+def test_max_tokens_above_the_models_context_length_is_refused(
+    alice: OpenAI, fake: FakeOllama
+) -> None:
+    too_many = fake.context_length + 1
+    lines = [_line("a", "x"), _line("b", "x", max_completion_tokens=too_many), _line("c", "x")]
+    batch = _wait(alice, _create(alice, lines).id, 30)
+    assert batch.status == "failed" and batch.errors is not None
+    (error,) = batch.errors.data
+    assert (error.code, error.param, error.line) == (
+        "invalid_value",
+        "body.max_completion_tokens",
+        2,
+    )
+    assert str(too_many) in error.message and str(fake.context_length) in error.message
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.chat.completions.create(
+            model="gemma3:12b", messages=[{"role": "user", "content": "hi"}], max_tokens=too_many
+        )
+    assert caught.value.param == "max_tokens" and caught.value.code == "invalid_value"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from evaluations import batches, engine, services
@@ -251,13 +252,18 @@ def test_requests_that_cannot_be_sent_fail_without_a_call(
     assert [r["custom_id"] for r in read_jsonl(run.output_file)] == ["short"]
     errors = read_jsonl(run.error_file)
     assert run.error_file is not None and run.error_file.purpose == File.Purpose.BATCH_ERROR
-    assert [(e["custom_id"], e["error"]["code"]) for e in errors] == [
+    # As OpenAI writes a refused request: the HTTP answer it got, and `error` null.
+    answers = [e["response"]["body"]["error"] for e in errors]
+    assert [(e["custom_id"], a["code"]) for e, a in zip(errors, answers, strict=True)] == [
         ("long", "context_length_exceeded"),
         ("image", "unsupported_input"),
     ]
-    assert all(e["response"] is None and e["id"].startswith("batch_req_") for e in errors)
-    assert "HRBATCH_MAX_NUM_CTX" in errors[0]["error"]["message"]
-    assert "image inputs are not supported" in errors[1]["error"]["message"]
+    for error, answer in zip(errors, answers, strict=True):
+        assert error["error"] is None and error["id"].startswith("batch_req_")
+        assert error["response"]["status_code"] == 400 and error["response"]["request_id"]
+        assert (answer["type"], answer["param"]) == ("invalid_request_error", "messages")
+    assert "HRBATCH_MAX_NUM_CTX" in answers[0]["message"]
+    assert "image inputs are not supported" in answers[1]["message"]
 
     # Writing the outputs again gives the same files under the same ids.
     first = {f.id: (f.bytes, f.sha256) for f in File.objects.exclude(purpose=File.Purpose.BATCH)}
@@ -405,9 +411,9 @@ def test_requests_that_keep_failing_go_to_the_error_file_and_can_be_retried(
     errors = read_jsonl(run.error_file)
     assert [e["custom_id"] for e in errors] == ["r1", "r2", "r3", "r4"]
     for error in errors:
-        assert error["response"] is None
-        assert error["error"]["code"] == "request_failed"
-        assert "after 3 attempts" in error["error"]["message"]
+        assert error["error"] is None and error["response"]["status_code"] == 500
+        answer = error["response"]["body"]["error"]
+        assert answer["type"] == "server_error" and "after 3 attempts" in answer["message"]
     assert fake_ollama.chat_count == 12
     error_file_id = run.error_file_id
 
@@ -418,6 +424,20 @@ def test_requests_that_keep_failing_go_to_the_error_file_and_can_be_retried(
     assert run.status == Run.Status.COMPLETED and run.done_count == 4
     assert run.error_file is None and not File.objects.filter(id=error_file_id).exists()
     assert [r["custom_id"] for r in read_jsonl(run.output_file)] == ["r1", "r2", "r3", "r4"]
+
+
+def test_a_request_that_never_got_an_answer_is_a_request_timeout_line(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "REQUEST_TIMEOUT_SECONDS": 0.2}
+    fake_ollama.latency = 1.0
+    run = create_batch(write_jsonl(tmp_path / "slow.jsonl", [request_line("slow")]))
+
+    assert run.status == Run.Status.COMPLETED and run.failed_count == 1
+    (line,) = read_jsonl(run.error_file)
+    # OpenAI's shape: no HTTP answer to show, and the documented request_timeout code.
+    assert line["response"] is None and line["error"]["code"] == "request_timeout"
+    assert "did not answer in time" in line["error"]["message"]
 
 
 def test_cancel_puts_the_requests_not_run_in_the_error_file(
@@ -440,6 +460,38 @@ def test_cancel_puts_the_requests_not_run_in_the_error_file(
     # Every input line exactly once across the two files.
     seen = sorted([r["custom_id"] for r in done + errors], key=lambda c: int(c[1:]))
     assert seen == [f"r{i}" for i in range(1, 11)]
+
+
+def test_a_client_polling_a_cancelled_batch_sees_cancelling_then_cancelled(
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    no_dispatch: None,
+    owner: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OpenAI's lifecycle is cancelling → cancelled; hrbatch's own `finalizing` step (the
+    claim that lets exactly one worker write the outputs) must not show through."""
+    _, key = services.api_key_create(owner=owner, name="poller")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    lines = [request_line("a"), request_line("b")]
+    run = create_batch(write_jsonl(tmp_path / "c.jsonl", lines), owner)
+    process_first(run, 1)
+    seen: list[dict[str, Any]] = []
+    write_outputs = batches.write_batch_outputs
+
+    def poll_then_write(run: Run) -> File | None:
+        seen.append(client.get(f"/v1/batches/{run.public_id}").json())  # mid-finalisation
+        return write_outputs(run)
+
+    monkeypatch.setattr(batches, "write_batch_outputs", poll_then_write)
+    cancelled = client.post(f"/v1/batches/{run.public_id}/cancel").json()
+    seen.append(client.get(f"/v1/batches/{run.public_id}").json())
+
+    assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLED
+    assert [b["status"] for b in seen] == ["cancelling", "cancelled"]
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
+    assert all(b["finalizing_at"] is None and b["cancelling_at"] for b in seen)
 
 
 def test_a_batch_past_its_window_expires_with_what_was_done(
@@ -472,13 +524,21 @@ def test_a_batch_past_its_window_expires_with_what_was_done(
 
 
 def test_body_problem_words_what_cannot_run() -> None:
+    def problem(body: dict[str, Any]) -> tuple[str, str | None]:
+        found = batches.body_problem(body)
+        assert found is not None
+        return found.message, found.param
+
     assert batches.body_problem(request_line("a")["body"]) is None
-    assert "messages" in (batches.body_problem({"model": MODEL}) or "")
-    assert "model" in (batches.body_problem({"messages": []}) or "")
-    assert "n = 1" in (batches.body_problem(request_line("a", n=3)["body"]) or "")
+    message, param = problem({"model": MODEL})
+    assert "messages" in message and param == "messages"
+    message, param = problem({"messages": []})
+    assert "model" in message and param == "model"
+    message, param = problem(request_line("a", n=3)["body"])
+    assert "n = 1" in message and param == "n"
     image = {"type": "image_url", "image_url": {"url": "https://example.com/cv.png"}}
-    problem = batches.body_problem(request_line("a", [image])["body"])
-    assert problem and "image inputs are not supported" in problem
+    message, param = problem(request_line("a", [image])["body"])
+    assert "image inputs are not supported" in message and param == "messages"
 
 
 def test_complete_answers_one_body_mapped_like_a_batch_line(
@@ -527,3 +587,35 @@ def test_a_batch_shows_in_the_web_app_with_its_result_files(
     other = Client()
     other.force_login(outsider)
     assert other.get(f"/runs/{run.public_id}/files/{run.output_file_id}").status_code == 404
+
+
+def test_an_unexpected_error_under_v1_is_logged_and_answered_in_json(
+    owner: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, key = services.api_key_create(owner=owner, name="script")
+    client = Client(headers={"Authorization": f"Bearer {key}"}, raise_request_exception=False)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("evaluations.api.resolve_backend", broken)  # a fault in the view
+    response = client.get("/v1/models")
+
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and "disk on fire" not in error["message"]
+    assert any("disk on fire" in str(r.exc_info) for r in caplog.records if r.exc_info)
+    # The web app keeps its own error page.
+    assert "application/json" not in client.get("/runs/does-not-exist").get("Content-Type", "")
+
+
+def test_a_request_refused_before_any_view_runs_is_json_under_v1(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = ["hr.example.com"]
+    response = Client().get("/v1/models", headers={"Host": "evil.example"})
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert "evil.example" in response.json()["error"]["message"]
+    assert (
+        "application/json"
+        not in Client().get("/", headers={"Host": "evil.example"})["Content-Type"]
+    )

@@ -31,6 +31,7 @@ __all__ = [
     "RequestFailed",
     "Unreachable",
     "make_backend",
+    "model_list",
     "resolve_backend",
 ]
 
@@ -104,15 +105,20 @@ def resolve_backend(requested: str | None = None) -> BackendChoice:
 
 def available_models(choice: BackendChoice) -> list[str]:
     """Model names the backend reports (`ollama list`), for people to choose from."""
+    return [m.name for m in model_list(choice)]
+
+
+def model_list(choice: BackendChoice) -> list[ModelInfo]:
+    """The models the backend reports (`ollama list`); none when it cannot be asked."""
     backend = make_backend(choice.name)
 
-    async def names() -> list[str]:
+    async def listing() -> list[ModelInfo]:
         try:
-            return [m.name for m in await backend.list_models()]
+            return await backend.list_models()
         finally:
             await backend.aclose()
 
     try:
-        return asyncio.run(names())
+        return asyncio.run(listing())
     except BackendError:
         return []

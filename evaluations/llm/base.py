@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -68,6 +69,8 @@ class ModelInfo:
     context_length: int | None = None
     size: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # When the model last changed on the server (Ollama's modified_at), if it says.
+    modified_at: datetime | None = None
 
 
 class Backend(ABC):

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,7 @@ class EmbeddedBackend(Backend):
             context_length=8192,
             size=self.path.stat().st_size,
             details={"format": "gguf", "family": "llama", "parameter_size": "135M"},
+            modified_at=datetime.fromtimestamp(self.path.stat().st_mtime, tz=UTC),
         )
 
 

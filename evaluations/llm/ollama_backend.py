@@ -109,6 +109,7 @@ class OllamaBackend(Backend):
                         digest=m.digest or "",
                         size=int(m.size) if m.size is not None else None,
                         details=m.details.model_dump() if m.details else {},
+                        modified_at=m.modified_at,
                     )
         if errors and not seen:
             raise errors[0]
