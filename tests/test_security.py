@@ -509,3 +509,132 @@ def test_plain_http_keeps_cookies_usable_and_the_deploy_check_says_what_is_missi
     assert shown == "False False False"
     result = _check_deploy(env)
     assert result.returncode == 1 and "SECRET_KEY" in result.stderr
+
+
+# --- 13. the pages work under the Content-Security-Policy, in a real browser --------------
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = live.ROOT / "test-artifacts" / "browser"
+
+
+@pytest.mark.slow
+def test_pages_work_in_chromium_with_no_content_security_policy_violation(
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from evaluations.synthetic import write_candidates_csv
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    source = tmp_path / "applicants-may.csv"
+    write_candidates_csv(source, 300, seed=31)
+    violations: list[str] = []
+
+    def shot(page: Any, name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"security-{name}.png"), full_page=True)
+
+    with FakeOllama(slots=2, latency=0.3) as fake:
+        env = _env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="2")
+        live.manage(env, "migrate", "-v", "0")
+        _create_user(env, "hana", staff=True)
+        process, url = _start_serve(env, tmp_path / "serve.log")
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
+                context = browser.new_context(viewport={"width": 1366, "height": 860})
+                # Every violation, whichever page it happens on: the DOM event (with the
+                # directive) and Chromium's console message.
+                context.expose_binding("cspViolation", lambda _, text: violations.append(text))
+                context.add_init_script(
+                    "document.addEventListener('securitypolicyviolation', e =>"
+                    " window.cspViolation(e.violatedDirective + ' ' + e.blockedURI +"
+                    " ' ' + e.sourceFile + ':' + e.lineNumber));"
+                )
+                page = context.new_page()
+                page.set_default_timeout(20_000)
+                page.on(
+                    "console",
+                    lambda m: (
+                        violations.append(m.text) if "Content Security Policy" in m.text else None
+                    ),
+                )
+
+                response = page.goto(url + "/")
+                assert response is not None
+                assert "script-src 'self'" in response.headers["content-security-policy"]
+                page.get_by_label("Username").fill("hana")
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+
+                # The upload page's file chooser (static JS): the real public file's name
+                # and size show as soon as it is chosen.
+                page.goto(url + "/runs/new/")
+                page.set_input_files("#id_file", str(shared_data("resume_data_97.csv")))
+                expect(page.locator("#chosen")).to_contain_text("resume_data_97.csv (")
+                shot(page, "upload")
+                page.set_input_files("#id_file", str(source))
+                expect(page.locator("#chosen")).to_contain_text("applicants-may.csv (")
+                page.get_by_role("button", name="Upload and check").click()  # htmx
+                expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+                shot(page, "check-columns")
+                page.get_by_role("button", name=re.compile("Start scoring")).click()
+
+                # The progress fragment polls (htmx) and the bar moves.
+                expect(page.locator("#progress")).to_be_visible()
+                page.wait_for_function(
+                    "() => { const b = document.querySelector('#progress .bar');"
+                    " return b && parseFloat(b.getAttribute('aria-valuenow')) > 0; }",
+                    timeout=30_000,
+                )
+                # Cancel asks first (data-confirm); saying no keeps the run going.
+                asked: list[str] = []
+                page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+                page.get_by_role("button", name="Cancel run").click()
+                page.wait_for_timeout(500)
+                assert asked and asked[0].startswith("Cancel this run?")
+                expect(page.locator("#progress .badge")).to_have_text("Scoring")
+                page.once("dialog", lambda d: d.accept())
+                page.get_by_role("button", name="Cancel run").click()
+                expect(page.locator("#progress .badge")).to_have_text("Cancelled", timeout=30_000)
+                shot(page, "cancelled")
+
+                # The results filters submit on change (data-autosubmit).
+                page.get_by_label("Show").select_option("done")
+                expect(page).to_have_url(re.compile(r"status=done"))
+                page.get_by_label("Shortlist").select_option("10")
+                expect(page).to_have_url(re.compile(r"top=10"))
+                expect(page.locator("table.results tbody tr")).to_have_count(10)
+                shot(page, "filtered")
+
+                # A hostile `next` is no link at all.
+                page.goto(url + "/rubrics/?next=javascript:alert(1)")
+                expect(page.get_by_role("heading", name="Rubrics")).to_be_visible()
+                expect(page.get_by_text("Back to your run set-up")).to_have_count(0)
+
+                # Django admin works under the same policy, API key page included.
+                for path in (
+                    "/admin/",
+                    "/admin/evaluations/run/",
+                    "/admin/auth/user/1/change/",
+                    "/admin/axes/accessattempt/",
+                ):
+                    page.goto(url + path)
+                    expect(page.locator("#content")).to_be_visible()
+                page.goto(url + "/admin/evaluations/apikey/add/")
+                page.get_by_label("Owner").select_option(label="hana")
+                page.get_by_label("Name").fill("nightly import")
+                page.get_by_role("button", name="Save", exact=True).click()
+                expect(page.locator("#api-key")).to_contain_text("hrb_")
+                shot(page, "admin-api-key")
+                page.goto(url + "/admin/evaluations/run/")
+                page.locator("#result_list tbody tr a").first.click()
+                expect(page.locator("#content")).to_be_visible()
+                shot(page, "admin-run")
+                context.close()
+                browser.close()
+        finally:
+            live.stop_serve(process)
+    assert violations == []
