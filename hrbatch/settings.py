@@ -299,6 +299,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HRBATCH_HSTS_INCLUDE_SUBDOMAINS", Fals
 # Redirecting http to https needs to know which requests came over https: only behind a
 # declared proxy (otherwise every request looks like http and the redirect would loop).
 SECURE_SSL_REDIRECT = SITE_HTTPS and HRBATCH_BEHIND_PROXY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe it over plain http
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a promise made for a whole domain to the browser makers' list; it
     # is the domain owner's decision, never a default of one app (see README).

@@ -163,6 +163,36 @@ def test_site_url_follows_host_and_port_when_it_is_not_set(
     assert _setting(chosen, "settings.SITE_URL") == "https://hr.example.com"
 
 
+@pytest.mark.slow
+def test_the_run_finished_email_links_to_the_port_serve_was_started_on(
+    tmp_path: Path, fake: FakeOllama, smtp: SmtpSink
+) -> None:
+    from evaluations.synthetic import write_candidates_csv
+
+    source = tmp_path / "pool.csv"
+    write_candidates_csv(source, 6, seed=5)
+    env = _env(tmp_path / "data", fake, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp.port))
+    live.manage(env, "migrate", "-v", "0")
+    _create_user(env, "olivia")
+    process, url = live.start_serve(env)  # `serve --port N`: a flag, not PORT
+    try:
+        start = (
+            "from pathlib import Path; from django.contrib.auth.models import User; "
+            "from evaluations import services; "
+            "owner = User.objects.get(username='olivia'); "
+            f"f = services.file_create(owner=owner, source=Path({str(source)!r}), "
+            "filename='pool.csv', purpose='candidates'); "
+            "run = services.run_create(owner=owner, input_file=f, id_column='id', defer=True); "
+            "print(run.public_id)"
+        )
+        public_id = live.manage(env, "shell", "-v", "0", "-c", start).stdout.strip()
+        _wait_for(lambda: len(smtp.messages) == 1, timeout=60)
+    finally:
+        live.stop_serve(process)
+    # Sent by serve's worker cluster, a process of its own.
+    assert f"{url}/runs/{public_id}/" in smtp.messages[0].get_content()
+
+
 # --- 12. password reset: Host header poisoning ------------------------------------------
 
 
@@ -487,6 +517,14 @@ def test_check_deploy_is_clean_with_the_documented_production_variables(
         "True True True 31536000 ('HTTP_X_FORWARDED_PROTO', 'https') "
         "['hr.example.com', '127.0.0.1', 'localhost', '[::1]'] ['https://hr.example.com']"
     )
+
+    # Plain http is redirected to https, except the health check load balancers probe.
+    probe = (
+        "from django.test import Client; c = Client(HTTP_HOST='hr.example.com'); "
+        "print(c.get('/healthz').status_code, c.get('/accounts/login/')['Location'])"
+    )
+    shown = live.manage(env, "shell", "-v", "0", "-c", probe).stdout.strip()
+    assert shown == "200 https://hr.example.com/accounts/login/"
 
     # Without a proxy that says which requests came over https, hrbatch cannot redirect
     # http to https (it would loop): the one warning left, explained in the README.
