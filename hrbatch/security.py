@@ -7,6 +7,7 @@ who is signing in. Nothing here reads Django settings at import time.
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -105,6 +106,17 @@ def lockout_response(
     minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
     context = {"form": AuthenticationForm(request), "locked_minutes": minutes}
     return render(request, "registration/login.html", context, status=429)
+
+
+class WithoutTraceback(logging.Filter):
+    """Keeps a record's message, drops its traceback: a refused Host (a scanner, or a
+    name missing from ALLOWED_HOSTS) is one line worth reading, not fifteen that push
+    real errors out of the rotating log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 @checks.register(checks.Tags.security, deploy=True)

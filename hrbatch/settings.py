@@ -255,6 +255,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"without_traceback": {"()": "hrbatch.security.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "file": {
@@ -278,6 +279,11 @@ LOGGING = {
         # Unhandled exceptions in views (500s). Django's default sends them to e-mail
         # only, and prints them only with DEBUG: in production they left no trace.
         "django.request": {"handlers": LOG_HANDLERS, "level": "ERROR", "propagate": False},
+        "django.security.DisallowedHost": {
+            "handlers": LOG_HANDLERS,
+            "filters": ["without_traceback"],
+            "propagate": False,
+        },
         # django-q2 logs as "django-q": a failed task with its traceback is an ERROR; one
         # INFO line per enqueued chunk is noise.
         "django-q": {"handlers": LOG_HANDLERS, "level": "WARNING", "propagate": False},

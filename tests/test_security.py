@@ -241,6 +241,10 @@ def test_serve_refuses_a_forged_host_and_mails_reset_links_on_its_own_address(
     body = message.get_content()
     assert f"{url}/accounts/reset/" in body  # the address serve listens on: HOST and PORT
     assert "evil.example" not in body
+    # The refusal is logged in one line, without a traceback to bury real errors.
+    stderr = (tmp_path / "serve.log").read_text()
+    assert "Invalid HTTP_HOST header: 'evil.example'" in stderr
+    assert "Traceback" not in stderr
 
 
 # --- 13. `next` links and the Content-Security-Policy ------------------------------------
