@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -348,8 +348,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # New keys come from the service, which hashes them; the key is shown only now.
         api_key, key = services.api_key_create(owner=obj.owner, name=obj.name)
         obj.pk = api_key.pk
-        self.message_user(
-            request,
-            f"API key for {api_key.owner}: {key} — copy it now; it is not shown again.",
-            messages.WARNING,
-        )
+        obj._plain_key = key  # type: ignore[attr-defined]  # for response_add, this request only
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, *args: Any) -> HttpResponse:
+        """The new key, once, in this response: never in a message, which Django keeps in
+        a cookie (the browser would store and resend it) or in the session."""
+        key = getattr(obj, "_plain_key", "")
+        if not key:
+            return super().response_add(request, obj, *args)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy the new API key",
+            "api_key": ApiKey.objects.select_related("owner").get(pk=obj.pk),
+            "key": key,
+        }
+        response = TemplateResponse(request, "admin/evaluations/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"  # nor in a browser or proxy cache
+        return response

@@ -328,12 +328,18 @@ def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
 
 @api_view(("GET",))
 def file_content(request: HttpRequest, file_id: str) -> HttpResponse:
+    from .export import media_type
+
     file = _get_file(request, file_id)
+    # FileResponse encodes the name per RFC 6266 (Django's content_disposition_header);
+    # the type is never guessed from the uploader's name (x.html is not served as HTML).
     response = FileResponse(
         open(file.abspath, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
-        content_type="application/jsonl" if file.filename.endswith(".jsonl") else None,
+        as_attachment=True,
+        filename=file.filename,
+        content_type=media_type(file.filename),
     )
-    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -12,6 +12,14 @@ from django.conf import settings
 from .csvio import neutralize_cell
 from .models import File, Item, Run
 
+# The types stored files are served with. Never guessed from the name an uploader chose:
+# a file named x.html must come back as a download, not as a page of this site.
+MEDIA_TYPES = {".jsonl": "application/jsonl", ".csv": "text/csv; charset=utf-8"}
+
+
+def media_type(filename: str) -> str:
+    return MEDIA_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
+
 
 def scored_header(run: Run) -> list[str]:
     header = list(run.columns.get("header", []))

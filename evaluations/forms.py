@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
 from django.db.models import F
 
 from . import services
@@ -132,3 +135,19 @@ class RubricForm(forms.Form):
         required=False,
         help_text="Helpful for explaining scores; makes scoring slower.",
     )
+
+
+class SiteUrlPasswordResetForm(PasswordResetForm):
+    """Reset links point at SITE_URL, never at the Host header of the request that asked
+    for them: a forged Host would otherwise mail the victim a link to the forger's site."""
+
+    def save(self, **kwargs: Any) -> None:
+        site = urlsplit(settings.SITE_URL)
+        kwargs["domain_override"] = site.netloc  # the request's host is never consulted
+        kwargs["use_https"] = site.scheme == "https"
+        kwargs["extra_email_context"] = {
+            **(kwargs.get("extra_email_context") or {}),
+            "domain": site.netloc + site.path.rstrip("/"),  # SITE_URL may have a path
+            "site_name": "hrbatch",
+        }
+        super().save(**kwargs)

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,6 +25,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -61,6 +63,17 @@ def _get_file_for_user(request: HttpRequest, file_id: str) -> File:
     if not request.user.is_staff:
         files = files.filter(owner=request.user)
     return get_object_or_404(files, id=file_id)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The `next` page to go back to, if it is on this site; "" otherwise. Every `next`
+    is read through here: a `javascript:` or `//other.site` value must never become a
+    link or a redirect."""
+    target = request.POST.get("next") or request.GET.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 # --- runs list --------------------------------------------------------------------------
@@ -495,7 +508,14 @@ def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse
     if file_id not in (run.output_file_id, run.error_file_id):
         raise Http404("No such file for this run.")
     file = get_object_or_404(File, pk=file_id, deleted_at=None)
-    return FileResponse(open(file.abspath, "rb"), as_attachment=True, filename=file.filename)
+    response = FileResponse(
+        open(file.abspath, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
+        as_attachment=True,
+        filename=file.filename,
+        content_type=export.media_type(file.filename),  # never guessed from the name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -545,7 +565,9 @@ def _get_rubric_for_user(request: HttpRequest, pk: int, *, to_edit: bool = False
 @require_GET
 def rubrics_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "evaluations/rubrics_list.html", {"rubrics": _latest_rubrics(request.user)}
+        request,
+        "evaluations/rubrics_list.html",
+        {"rubrics": _latest_rubrics(request.user), "next": _safe_next(request)},
     )
 
 
@@ -562,7 +584,7 @@ def rubric_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "may_edit": rubric.may_edit(request.user),
             "previous": rubric.previous(),
-            "next": request.GET.get("next", ""),
+            "next": _safe_next(request),
         },
     )
 
@@ -608,7 +630,7 @@ def _criteria_from_post(request: HttpRequest) -> list[dict[str, Any]]:
 @login_required
 def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     rubric = _get_rubric_for_user(request, pk, to_edit=True) if pk else None
-    next_url = request.POST.get("next") or request.GET.get("next", "")
+    next_url = _safe_next(request)
     criteria = rubric.criteria if rubric else []
     form = RubricForm(
         request.POST or None,
@@ -636,8 +658,8 @@ def rubric_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 messages.success(request, _saved_message(rubric, saved))
                 target = reverse("evaluations:rubric", args=[saved.pk])
-                if next_url.startswith("/") and not next_url.startswith("//"):
-                    target += f"?next={next_url}"
+                if next_url:
+                    target += "?" + urlencode({"next": next_url})
                 return redirect(target)
     rows = [*criteria, {"key": "", "label": "", "description": "", "anchors": {}}]
     return render(

@@ -7,9 +7,12 @@ data directory, django-q2's ORM broker, Ollama when reachable, else the embedded
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from hrbatch import security
 
 
 def envstr(name: str, default: str = "") -> str:
@@ -28,6 +31,11 @@ def envint(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def envlist(name: str) -> list[str]:
+    """A comma-separated list; [] when unset."""
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+
+
 def envfloat(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
@@ -41,9 +49,18 @@ DEBUG = envbool("DEBUG", False)
 # A local default keeps the first start a single command; production sets SECRET_KEY
 # (the same one on every machine of a scale-out cluster).
 SECRET_KEY = envstr("SECRET_KEY", "hrbatch-insecure-local-key-set-SECRET_KEY-in-production")
-ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "*").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:4080")
+# E-mailed links point here. Unset, it is where `serve` listens (HOST, PORT), which the
+# serve command also aligns with its --host/--port flags.
+SITE_URL = envstr("SITE_URL") or security.site_url_for(
+    envstr("HOST", "127.0.0.1"), envint("PORT", 4080)
+)
+SITE_HTTPS = SITE_URL.startswith("https://")
+# Only SITE_URL's host and this machine's own names: a request for any other Host gets a
+# 400, so nothing (a password-reset link above all) is ever built from a forged Host.
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or security.allowed_hosts_for(
+    SITE_URL, envstr("HOST", "127.0.0.1")
+)
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS") or [security.origin(SITE_URL)]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,10 +73,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "evaluations",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hrbatch.urls"
@@ -223,14 +244,108 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Errors (a 500's traceback, a failed worker task) go to stderr and to a file in the data
+# directory that survives restarts. Every process (web, each worker) appends to the same
+# file; a rotation is per process, so a few lines may land in hrbatch.log.1 after one,
+# which is acceptable for an error log that rotates rarely (10 MB of warnings and errors).
+LOG_DIR = DATA_DIR / "logs"
+LOG_DIR.mkdir(exist_ok=True)
+LOG_HANDLERS = ["console", "file"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"without_traceback": {"()": "hrbatch.security.WithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "hrbatch.log"),
+            "maxBytes": envint("HRBATCH_LOG_MAX_MB", 10) * 1024 * 1024,
+            "backupCount": 5,
+            "encoding": "utf-8",
+            "delay": True,  # a process that never logs never opens the file
+            "formatter": "plain",
+        },
+    },
+    # Anything else that warns (waitress, a library) is kept too.
+    "root": {"handlers": LOG_HANDLERS, "level": "WARNING"},
     "loggers": {
-        "evaluations": {"handlers": ["console"], "level": envstr("HRBATCH_LOG_LEVEL", "INFO")},
-        # django-q2 logs as "django-q"; one INFO line per enqueued chunk is noise.
-        "django-q": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "evaluations": {
+            "handlers": LOG_HANDLERS,
+            "level": envstr("HRBATCH_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        # Unhandled exceptions in views (500s). Django's default sends them to e-mail
+        # only, and prints them only with DEBUG: in production they left no trace.
+        "django.request": {"handlers": LOG_HANDLERS, "level": "ERROR", "propagate": False},
+        "django.security.DisallowedHost": {
+            "handlers": LOG_HANDLERS,
+            "filters": ["without_traceback"],
+            "propagate": False,
+        },
+        # django-q2 logs as "django-q": a failed task with its traceback is an ERROR; one
+        # INFO line per enqueued chunk is noise.
+        "django-q": {"handlers": LOG_HANDLERS, "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Security ----------------------------------------------------------------------
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and X-Forwarded-For),
+# say so: only then may Django trust those headers. Set without such a proxy, any client
+# could claim https or another address.
+HRBATCH_BEHIND_PROXY = envbool("HRBATCH_BEHIND_PROXY", False)
+if HRBATCH_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Cookies and HSTS follow SITE_URL's scheme: https in production, while plain http (the
+# local default) keeps cookies that a browser sends over http.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SITE_HTTPS
+SECURE_HSTS_SECONDS = envint("HRBATCH_HSTS_SECONDS", 31_536_000 if SITE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HRBATCH_HSTS_INCLUDE_SUBDOMAINS", False)
+# Redirecting http to https needs to know which requests came over https: only behind a
+# declared proxy (otherwise every request looks like http and the redirect would loop).
+SECURE_SSL_REDIRECT = SITE_HTTPS and HRBATCH_BEHIND_PROXY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe it over plain http
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload is a promise made for a whole domain to the browser makers' list; it
+    # is the domain owner's decision, never a default of one app (see README).
+    "security.W021",
+]
+if not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    # includeSubDomains would force https on every sibling host under SITE_URL's host;
+    # hrbatch cannot know they all have it, so it stays opt-in (see README).
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, so a
+# value that slipped into a page can never run. Style *attributes* stay allowed (the
+# progress bars' width); they cannot run script, and the url() loads they could make
+# are still held to 'self' by img-src/font-src. Style sheets and <style> stay 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Sign-in throttling (django-axes): after HRBATCH_LOGIN_FAILURES wrong passwords for one
+# account from one address, that pair is locked for HRBATCH_LOCKOUT_MINUTES. Locking
+# the pair (not the account everywhere) keeps a guesser from locking a colleague out;
+# staff clear a lockout in admin (Axes › Access attempts) or with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("HRBATCH_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("HRBATCH_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "hrbatch.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "hrbatch.security.client_ip"
+AXES_VERBOSE = False  # it logs every attempt at INFO; failures show in admin instead

@@ -27,6 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
+        if not os.environ.get("SITE_URL"):
+            _serve_links_on(opts["host"], opts["port"])
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
         # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
@@ -81,3 +83,17 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     cluster.kill()
             self.stdout.write("hrbatch stopped.")
+
+
+def _serve_links_on(host: str, port: int) -> None:
+    """With no SITE_URL, e-mailed links point where this server listens, --host/--port
+    included; the worker cluster (started below) inherits the address from the
+    environment, so the links it e-mails match."""
+    from hrbatch import security
+
+    site = security.site_url_for(host, port)
+    os.environ["SITE_URL"] = settings.SITE_URL = site
+    if not os.environ.get("ALLOWED_HOSTS"):
+        settings.ALLOWED_HOSTS = security.allowed_hosts_for(site, host)
+    if not os.environ.get("CSRF_TRUSTED_ORIGINS"):
+        settings.CSRF_TRUSTED_ORIGINS = [security.origin(site)]
