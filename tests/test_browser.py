@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from evaluations.services import ROW_NUMBER
 from evaluations.synthetic import write_candidates_csv
 from tests import live
 from tests.fake_ollama import FakeOllama
+from tests.realdata import shared_data
 
 SHOTS = live.ROOT / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -188,6 +190,7 @@ def test_pause_resume_and_cancel_from_the_run_page(
         _sign_in(page, app)
         _upload_and_prepare(page, app, source)
         page.get_by_role("button", name="Start scoring 400 candidates").click()
+        expect(page.locator("#progress")).to_be_visible()  # the run page has loaded
         page.wait_for_function(
             "() => parseFloat(document.querySelector('#progress .bar')"
             ".getAttribute('aria-valuenow')) > 0",
@@ -242,3 +245,43 @@ def test_pages_stay_usable_in_a_narrow_window(browser: Browser, app: str, tmp_pa
         _shot(page, "13-narrow-run")
     finally:
         context.close()
+
+
+def test_the_public_resume_file_starts_as_it_is_and_downloads_complete(
+    page: Page, app: str
+) -> None:
+    """The real file: no ID column, a BOM in the middle of its header, list-literal and
+    multi-line cells. Start is pressed without changing anything."""
+    source = shared_data("resume_data_97.csv")
+    _sign_in(page, app)
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+    expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
+    expect(page.get_by_label("Candidate ID column")).to_have_value(ROW_NUMBER)
+    expect(page.get_by_label("Candidate ID column").locator("option:checked")).to_have_text(
+        "Row number (no ID column)"
+    )
+    _shot(page, "20-real-file-check-columns")
+
+    page.get_by_role("button", name="Start scoring 97 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
+    expect(page.locator("#progress")).to_contain_text("97 / 97")
+    _shot(page, "21-real-file-finished")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download scored CSV").click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    header = [name.lstrip("\ufeff") for name in original[0]]
+    assert rows[0][: len(header)] == header  # every original column, in order
+    assert len(rows) == 1 + 97
+    at = {name: rows[0].index(name) for name in [*CRITERIA, "status"]}
+    for line, (values, row) in enumerate(zip(original[1:], rows[1:], strict=True), start=2):
+        kept = [v[1:] if v.startswith("'") else v for v in row[: len(header)]]
+        assert kept == values, f"row {line}"
+        assert row[at["status"]] == "done", f"row {line}"
+        assert all(1 <= int(row[at[key]]) <= 10 for key in CRITERIA), f"row {line}"
