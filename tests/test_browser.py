@@ -285,3 +285,51 @@ def test_the_public_resume_file_starts_as_it_is_and_downloads_complete(
         assert kept == values, f"row {line}"
         assert row[at["status"]] == "done", f"row {line}"
         assert all(1 <= int(row[at[key]]) <= 10 for key in CRITERIA), f"row {line}"
+
+
+def test_a_row_too_long_is_flagged_and_scored_on_its_first_part_when_chosen(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "long-letters.csv"
+    rows = [["id", "position", "cover_note"]] + [
+        [f"c{i}", "Analyst", "I like data. " * (3000 if i == 2 else 5)] for i in range(1, 6)
+    ]
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    _sign_in(page, app)
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+
+    # Left before starting, the upload waits in Runs, and Continue comes back to it.
+    page.get_by_role("link", name="Runs").first.click()
+    waiting = page.locator("#not-started tbody tr", has_text=source.name)
+    expect(waiting).to_contain_text("Not started")
+    _shot(page, "22-not-started")
+    waiting.get_by_role("link", name="Continue").click()
+
+    checks = page.locator("#row-checks")
+    expect(checks).to_contain_text("Row 3 is too long for the AI model: 39,030 characters")
+    expect(checks).not_to_contain_text("Every row can be scored")
+
+    # The check follows the choices: hide the long column from the AI and the row fits.
+    page.get_by_label("cover_note", exact=True).select_option("ignore")
+    expect(checks).to_contain_text("Every row can be scored")
+    page.get_by_label("cover_note", exact=True).select_option("model")
+    expect(checks).to_contain_text("Row 3 is too long for the AI model")
+
+    page.get_by_role("button", name="Start scoring 5 candidates").click()
+    expect(page.get_by_role("alert")).to_contain_text("Scoring did not start")
+    expect(page.locator("#field-long_rows .error")).to_contain_text(
+        "Choose what to do with the row too long for the AI model (row 3)"
+    )
+    expect(page.get_by_label("cover_note", exact=True)).to_have_value("model")  # kept
+    _shot(page, "23-too-long-refused")
+
+    page.get_by_label("Score their first").check()
+    page.get_by_role("button", name="Start scoring 5 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+    expect(page.locator("table.results .badge-partial")).to_have_count(1)
+    expect(page.locator("table.results tbody tr").nth(1)).to_contain_text("truncated")
+    _shot(page, "24-too-long-truncated")

@@ -297,3 +297,26 @@ def test_evaluate_numbers_the_rows_when_the_id_named_column_is_not_unique(
     assert [r["Candidate #"] for r in _read(out)] == ["7", "8", "7"]
     sent = "\n".join(m["content"] for r in slow_ollama.requests for m in r["messages"])
     assert "skills: Python" in sent and "Candidate #" not in sent
+
+
+def test_evaluate_asks_what_to_do_with_rows_too_long_for_the_model(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "letters.csv"
+    note = "I like data. " * 1000
+    source.write_text(f"id,cover_note\nc1,short\nc2,{note}\nc3,short too\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    env = _env(tmp_path, slow_ollama, HRBATCH_MAX_NUM_CTX="2048")
+
+    process = _evaluate(source, out, env)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    assert "Row 3 is too long for the AI model: 13,012 characters" in output
+    assert "--long-rows leave-out, or --long-rows truncate" in output
+    assert "num_ctx" not in output
+
+    output = _finish(_evaluate(source, out, env, "--long-rows", "truncate"))
+    assert "Done: 3 scored, 0 failed, of 3." in output
+    rows = _read(out)
+    assert [r["truncated"] for r in rows] == ["", "yes", ""]
+    assert rows[1]["cover_note"] == note  # the scored file keeps the whole row
