@@ -73,9 +73,7 @@ class RubricHandler:
         self.keep_alive = options.get("keep_alive")
         # The same limit the check page showed before the run (prompting has the one
         # definition); with the run's own context size.
-        self.limit = prompting.candidate_chars_limit(
-            system_chars=len(self.plan.system), num_ctx=self.num_ctx, num_predict=self.num_predict
-        )
+        self.limit = services.run_chars_limit(run=run)
         # Rows too long for the model: scored on their first `limit` characters (marked
         # in the results) when the run's owner chose that, else failed with the reason.
         self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE

@@ -1005,6 +1005,19 @@ def run_find_resumable(*, sha256: str, owner: AbstractBaseUser | None = None) ->
     return runs.order_by("-created_at").first()
 
 
+def run_chars_limit(*, run: Run) -> int:
+    """The characters of a candidate's text this started run's model can read (the
+    engine's limit: the run's own context size, instructions and answer)."""
+    assert run.rubric is not None
+    if "num_ctx" not in run.options:  # not started yet: the largest context allowed
+        return candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
+    return prompting.candidate_chars_limit(
+        system_chars=len(plan_for_run(run).system),
+        num_ctx=int(run.options["num_ctx"]),
+        num_predict=int(run.options["num_predict"]),
+    )
+
+
 def run_too_long_failed(*, run: Run) -> int:
     """How many of a run's failed rows failed for being too long for the AI model."""
     if run.kind != Run.Kind.RUBRIC or not run.failed_count:

@@ -414,7 +414,7 @@ def _progress_context(run: Run) -> dict[str, Any]:
     if run.status == Run.Status.COMPLETED and run.rubric:
         # Rows that failed for being too long can be retried on their first part.
         context["too_long_failed"] = services.run_too_long_failed(run=run)
-        context["too_long_kept"] = f"{services.candidate_chars_limit(rubric=run.rubric):,}"
+        context["too_long_kept"] = f"{services.run_chars_limit(run=run):,}"
     return context
 
 
