@@ -71,9 +71,12 @@ class RubricHandler:
         self.seed = int(options.get("seed", 0))
         self.temperature = float(options.get("temperature", 0.0))
         self.keep_alive = options.get("keep_alive")
-        self._limit_chars = (self.num_ctx - self.num_predict) * prompting.CHARS_PER_TOKEN - len(
-            self.plan.system
-        )
+        # The same limit the check page showed before the run (prompting has the one
+        # definition); with the run's own context size.
+        self.limit = services.run_chars_limit(run=run)
+        # Rows too long for the model: scored on their first `limit` characters (marked
+        # in the results) when the run's owner chose that, else failed with the reason.
+        self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE
         # With K > 1, a sample is also scored alone so that the run can report how far
         # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
         self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
@@ -82,14 +85,17 @@ class RubricHandler:
     def calibrate(self, item: Item) -> bool:
         return self.single is not None and self.stride > 0 and item.line % self.stride == 0
 
+    def _chars(self, item: Item) -> int:
+        return len(prompting.candidate_text(item.input))
+
     def too_long(self, item: Item) -> str | None:
-        chars = len(prompting.candidate_text(item.input))
-        if chars <= self._limit_chars:
+        chars = self._chars(item)
+        if chars <= self.limit or self.truncate:
             return None
+        message = prompting.too_long_message(row=item.line, chars=chars, limit=self.limit)
         return (
-            f"The candidate's text is too long for the model's context window "
-            f"({chars} characters, num_ctx {self.num_ctx} tokens); it was not scored rather "
-            f"than silently cut. Shorten the long fields or raise HRBATCH_MAX_NUM_CTX."
+            f"{message} It was not scored rather than cut without telling you: retry it and "
+            f"choose to score its first {self.limit:,} characters, or shorten it in the file."
         )
 
     def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
@@ -97,7 +103,9 @@ class RubricHandler:
         plan = self.single if single and self.single else self.plan
         return ChatRequest(
             model=self.run.model,
-            messages=plan.messages([item.input for item in items]),
+            messages=plan.messages(
+                [item.input for item in items], limit=self.limit if self.truncate else None
+            ),
             format=plan.schema(count),
             options={
                 "temperature": self.temperature,
@@ -117,14 +125,22 @@ class RubricHandler:
         if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
             len(items)
         ):
+            rows = ", ".join(str(item.line) for item in items)
+            which = f"Row {rows}" if len(items) == 1 else f"Rows {rows}"
             raise TooLong(
-                f"The prompt used {answer.prompt_tokens} of {self.num_ctx} context tokens, so "
-                "the server may have cut it; not scored. Shorten the long fields or raise "
-                "HRBATCH_MAX_NUM_CTX."
+                f"{which} turned out {prompting.TOO_LONG_WORDS}: it filled all the model "
+                "could read, so the model may not have seen the end of it. It was not scored; "
+                "shorten it in the file and retry."
             )
         if answer.done_reason == "length":
             raise prompting.InvalidOutput("the answer was cut off at the token limit")
-        return plan.parse(answer.content, len(items))
+        results = plan.parse(answer.content, len(items))
+        if self.truncate:
+            for item, result in zip(items, results, strict=True):
+                chars = self._chars(item)
+                if chars > self.limit:
+                    result["truncated"] = {"chars": chars, "kept": self.limit}
+        return results
 
 
 class TooLong(Exception):

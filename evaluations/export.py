@@ -28,8 +28,15 @@ def scored_header(run: Run) -> list[str]:
     if run.rubric and run.rubric.rationale:
         added.append("rationale")
     added += ["status", "error"]
+    if _truncates(run):
+        added.append("truncated")
     # Never overwrite an original column that happens to share a name.
     return header + [f"hrbatch_{name}" if name in taken else name for name in added]
+
+
+def _truncates(run: Run) -> bool:
+    """A run that scores the first part of rows too long for the model says which rows."""
+    return run.columns.get("long_rows") == "truncate"
 
 
 def iter_scored_rows(run: Run) -> Iterator[list[str]]:
@@ -38,6 +45,7 @@ def iter_scored_rows(run: Run) -> Iterator[list[str]]:
     id_column = run.columns.get("id_column")
     criteria = run.rubric.criterion_keys if run.rubric else []
     rationale = bool(run.rubric and run.rubric.rationale)
+    truncates = _truncates(run)
     yield scored_header(run)
     rows = (
         Item.objects.filter(run_id=run.pk)
@@ -55,6 +63,8 @@ def iter_scored_rows(run: Run) -> Iterator[list[str]]:
         if rationale:
             row.append(neutralize_cell((result or {}).get("rationale", "")))
         row += [status, neutralize_cell(error)]
+        if truncates:
+            row.append("yes" if (result or {}).get("truncated") else "")
         yield row
 
 

@@ -53,6 +53,12 @@ class RubricVersionField(forms.ModelChoiceField):
         return label + (" (latest)" if obj.pk in self.latest else "")
 
 
+_CHOOSE_ID = (
+    "Choose the column with the candidate ID, or Row number if the file has none (the rows "
+    "are then numbered)."
+)
+
+
 class PrepareForm(forms.Form):
     """Columns, rubric, model and notification for a new run, in one form."""
 
@@ -60,6 +66,10 @@ class PrepareForm(forms.Form):
         label="Candidate ID column",
         help_text="A column with a different value for every candidate, e.g. an application "
         "number. Choose 'Row number' if there is none.",
+        error_messages={
+            "required": _CHOOSE_ID,
+            "invalid_choice": _CHOOSE_ID,
+        },
     )
     rubric = RubricVersionField()
     model = forms.ChoiceField(label="AI model")
@@ -69,6 +79,15 @@ class PrepareForm(forms.Form):
     skip_invalid = forms.BooleanField(
         label="Leave out rows with problems and score the rest",
         required=False,
+    )
+    # Shown with the row checks, only when some row is too long for the AI model.
+    long_rows = forms.ChoiceField(
+        choices=[
+            (services.LONG_ROWS_LEAVE_OUT, "Leave these rows out"),
+            (services.LONG_ROWS_TRUNCATE, "Score their first part, marked “truncated”"),
+        ],
+        required=False,
+        widget=forms.RadioSelect,
     )
 
     def __init__(
@@ -82,8 +101,10 @@ class PrepareForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.header = header
-        self.fields["id_column"].choices = [("", "Row number (no ID column)")] + [
-            (c, c) for c in header
+        # Row number is a real choice (not an empty value), so that a file without an
+        # ID column can be started as it is.
+        self.fields["id_column"].choices = [(services.ROW_NUMBER, "Row number (no ID column)")] + [
+            (c, c) for c in header if c != services.ROW_NUMBER
         ]
         self.fields["rubric"].limit_to(user)
         self.fields["model"].choices = [(m, m) for m in models]
@@ -98,8 +119,13 @@ class PrepareForm(forms.Form):
     def role_fields(self) -> list[forms.BoundField]:
         return [self[f"role_{i}"] for i in range(len(self.header))]
 
+    def chosen_id_column(self) -> str | None:
+        """The chosen ID column; None for Row number."""
+        value = self.cleaned_data.get("id_column") or services.ROW_NUMBER
+        return None if value == services.ROW_NUMBER else value
+
     def roles(self) -> dict[str, str]:
-        id_column = self.cleaned_data.get("id_column") or None
+        id_column = self.chosen_id_column()
         roles = {}
         for index, column in enumerate(self.header):
             if column == id_column:
@@ -110,13 +136,17 @@ class PrepareForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        id_column = data.get("id_column") or None
+        if "id_column" not in data:
+            return data  # its own message says what to choose
+        id_column = self.chosen_id_column()
         for index, column in enumerate(self.header):
             if column != id_column and data.get(f"role_{index}") == services.ROLE_ID:
-                raise forms.ValidationError(
+                self.add_error(
+                    "id_column",
                     f"'{column}' is marked as the candidate ID, but the ID column chosen "
-                    "above is different. Pick the ID column in 'Candidate ID column'."
+                    "here is different. Pick the ID column here.",
                 )
+                return data
         if not any(role == services.ROLE_MODEL for role in self.roles().values()):
             raise forms.ValidationError(
                 "Choose at least one column to show to the AI (for example skills or work history)."

@@ -24,6 +24,11 @@ RATIONALE_TOKENS = 110
 # so sizing the context at 3 leaves room rather than letting the server truncate.
 CHARS_PER_TOKEN = 3.0
 MESSAGE_OVERHEAD_TOKENS = 16
+# Characters around the candidates' text in one request ("Candidate:", pack labels, the
+# chat template): counted when sizing the context and when deciding a row is too long.
+PROMPT_EXTRA_CHARS = 200
+CANDIDATE_EXTRA_CHARS = 40
+LIMIT_STEP = 100
 
 
 class InvalidOutput(ValueError):
@@ -65,16 +70,21 @@ class PromptPlan:
             "required": keys,
         }
 
-    def messages(self, candidates: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-        """The chat messages for one request: the shared prefix, then the candidate(s)."""
+    def messages(
+        self, candidates: Sequence[Mapping[str, Any]], *, limit: int | None = None
+    ) -> list[dict[str, str]]:
+        """The chat messages for one request: the shared prefix, then the candidate(s).
+
+        With `limit`, each candidate's text is cut to its first `limit` characters (only
+        for a run whose owner chose that for rows too long for the model)."""
         if self.pack_size == 1:
             if len(candidates) != 1:
                 raise ValueError("one candidate per request when pack_size is 1")
-            user = "Candidate:\n" + candidate_text(candidates[0])
+            user = "Candidate:\n" + candidate_text(candidates[0], limit=limit)
         else:
             parts = [f"Score each of these {len(candidates)} candidates on its own."]
             for i, fields in enumerate(candidates, start=1):
-                parts.append(f"### candidate_{i}\n{candidate_text(fields)}")
+                parts.append(f"### candidate_{i}\n{candidate_text(fields, limit=limit)}")
             user = "\n\n".join(parts)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
@@ -154,8 +164,9 @@ def system_prompt(
     return "\n".join(lines)
 
 
-def candidate_text(fields: Mapping[str, Any]) -> str:
-    return "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
+def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:
+    text = "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
+    return text if limit is None else text[:limit]
 
 
 def scores_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
@@ -213,3 +224,33 @@ def size_num_ctx(
 def _clip(text: str | None, limit: int = 120) -> str:
     text = (text or "").strip().replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def prompt_chars(*, system_chars: int, candidate_chars: int, pack_size: int = 1) -> int:
+    """The length of a request's prompt whose longest candidate has `candidate_chars`."""
+    return system_chars + pack_size * (candidate_chars + CANDIDATE_EXTRA_CHARS) + PROMPT_EXTRA_CHARS
+
+
+def candidate_chars_limit(*, system_chars: int, num_ctx: int, num_predict: int) -> int:
+    """The longest candidate text (in characters) that fits a context of `num_ctx` tokens
+    beside the system prompt and the answer: the inverse of size_num_ctx(prompt_chars()).
+
+    The one definition of "too long for the model", used by the check page before a run
+    and by the engine during it, so that the two never disagree. Rounded down to whole
+    hundreds: that is the number people are told ("about 24,000") and the length kept when
+    they choose to score the first part of a long row. (run_start sizes the context with
+    LIMIT_STEP characters to spare, so the rounding never makes a row that fits too long.)
+    """
+    prompt_tokens = num_ctx - MESSAGE_OVERHEAD_TOKENS * 2 - num_predict
+    room = math.floor(prompt_tokens * CHARS_PER_TOKEN) - system_chars - PROMPT_EXTRA_CHARS
+    return max(0, (room - CANDIDATE_EXTRA_CHARS) // LIMIT_STEP * LIMIT_STEP)
+
+
+# Every message about a row too long for the model says this (services count them by it).
+TOO_LONG_WORDS = "too long for the AI model"
+
+
+def too_long_message(*, row: int, chars: int, limit: int) -> str:
+    return (
+        f"Row {row} is {TOO_LONG_WORDS}: {chars:,} characters; the model can read about {limit:,}."
+    )

@@ -23,7 +23,7 @@ from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import csvio, prompting
+from . import csvio, intake, prompting
 from .llm import BackendError, make_backend, resolve_backend
 from .models import ApiKey, File, Item, Rubric, Run
 from .rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
@@ -35,6 +35,11 @@ ROLE_MODEL = "model"
 ROLE_AUDIT = "audit"
 ROLE_IGNORE = "ignore"
 ROLES = (ROLE_ID, ROLE_MODEL, ROLE_AUDIT, ROLE_IGNORE)
+# "Row number (no ID column)": the rows are numbered (row-2, row-3, …) instead.
+ROW_NUMBER = intake.ROW_NUMBER
+# What to do with rows too long for the AI model (chosen on the check page or the CLI).
+LONG_ROWS_LEAVE_OUT = "leave_out"
+LONG_ROWS_TRUNCATE = "truncate"
 
 # Columns that say who a person is rather than what they can do: kept in the output,
 # never shown to the model unless someone decides otherwise.
@@ -44,7 +49,6 @@ _PERSONAL = re.compile(
     r"religion|nationality|marital|photo|linkedin|url)($|_|\b)",
     re.IGNORECASE,
 )
-_ID_LIKE = re.compile(r"^(id|candidate.?id|applicant.?id|application.?id|row.?id|uid|key)$", re.I)
 
 
 AGREEMENT_SAMPLE_MIN = 10
@@ -109,6 +113,13 @@ def file_delete(*, file: File) -> None:
     """Remove the bytes; keep the row (runs that used the file still name it)."""
     file.abspath.unlink(missing_ok=True)
     File.objects.filter(pk=file.pk).update(deleted_at=timezone.now(), bytes=0)
+
+
+def upload_delete(*, file: File) -> None:
+    """Delete a candidate file that was uploaded but never started (its bytes go)."""
+    if Run.objects.filter(input_file=file).exists():
+        raise InputError(f"{file.filename} is used by a run, so it stays.")
+    file_delete(file=file)
 
 
 # --- API keys ---------------------------------------------------------------------------
@@ -264,21 +275,86 @@ def rubric_save(
 # --- Columns -------------------------------------------------------------------------
 
 
-def guess_id_column(header: list[str]) -> str | None:
-    return next((c for c in header if _ID_LIKE.match(c.strip())), None)
+def guess_id_column(*, path: Path, layout: csvio.CsvLayout) -> str | None:
+    """One guess for every door: a column named like an ID whose values are filled in and
+    unique (the file is read to know); None means the rows are numbered."""
+    return intake.guess_id_column(path, layout)
 
 
 def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
-    """ID → id; personal data → audit (kept, never shown to the model); the rest → model."""
+    """ID → id; personal data and other identifiers → audit (kept, never shown to the
+    model: a record number says nothing about a candidate); the rest → model."""
     roles = {}
     for column in header:
         if column == id_column:
             roles[column] = ROLE_ID
-        elif _PERSONAL.search(column.replace(" ", "_")):
+        elif _PERSONAL.search(column.replace(" ", "_")) or intake.is_id_like(column):
             roles[column] = ROLE_AUDIT
         else:
             roles[column] = ROLE_MODEL
     return roles
+
+
+# --- Before a run: the check that the web page and the CLI share --------------------------
+
+
+def candidate_chars_limit(
+    *, rubric: Rubric, pack_size: int = 1, model_context: int | None = None
+) -> int:
+    """How many characters of a candidate's text the AI model can read with this rubric:
+    the context run_start would give the longest candidate (HRBATCH_MAX_NUM_CTX, or the
+    model's own limit when known), less the instructions and the answer."""
+    plan = prompting.plan_for(
+        instructions=rubric.instructions,
+        criteria=rubric.criteria,
+        rationale=rubric.rationale,
+        pack_size=pack_size,
+    )
+    num_predict = plan.num_predict(pack_size)
+    largest = prompting.size_num_ctx(
+        prompt_chars=1 << 40,  # longer than anything: the largest context allowed
+        num_predict=num_predict,
+        cap=settings.HRBATCH["MAX_NUM_CTX"],
+        model_context=model_context,
+    )
+    return prompting.candidate_chars_limit(
+        system_chars=len(plan.system), num_ctx=largest, num_predict=num_predict
+    )
+
+
+def file_check(
+    *,
+    input_file: File,
+    id_column: str | None,
+    roles: dict[str, str] | None,
+    rubric: Rubric | None = None,
+    pack_size: int = 1,
+    encoding: str = "",
+) -> intake.FileCheck:
+    """Every row of the file read once with these choices: its problems, rows too long
+    for the model, and (FileCheck.refusals) whether Start must be refused and why.
+
+    The web check page and `manage.py evaluate` both ask this before a run is made, so
+    they refuse the same files for the same reasons: duplicate or missing IDs or unreadable
+    rows while "leave out rows with problems" is off, and rows too long for the model
+    until someone chooses what to do with them. (A run that started anyway would fail at
+    once, with nothing but a header to download.) `encoding` is the one a person chose,
+    as for run_create, so the check reads the text the run will read."""
+    rubric = rubric or rubric_default()
+    limit = candidate_chars_limit(rubric=rubric, pack_size=pack_size)
+    try:
+        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
+    except csvio.CsvProblem as problem:
+        return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
+    roles = dict(roles or default_roles(layout.header, id_column))
+    model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
+    return intake.check_file(
+        input_file.abspath,
+        layout,
+        id_column=id_column,
+        model_columns=model_columns,
+        limit=limit,
+    )
 
 
 # --- Runs: create and ingest ------------------------------------------------------------
@@ -297,6 +373,7 @@ def run_create(
     notify_email: str = "",
     name: str = "",
     skip_invalid: bool = False,
+    long_rows: str = "",
     start: bool = True,
     defer: bool = False,
     rerun_of: Run | None = None,
@@ -306,10 +383,12 @@ def run_create(
 
     A file that cannot be used gives a run in `failed` with its errors (row numbers and
     fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
-    rows with problems are left out (and listed) instead. With `defer`, a worker ingests
-    the file (large uploads) and the caller returns at once. `encoding` is the text encoding
-    a person chose on the check page ("" = guess), so the model and the download get the
-    text the preview showed.
+    rows with problems are left out (and listed) instead. `long_rows` says what to do
+    with rows too long for the AI model: leave them out (listed), or "truncate" (score
+    their first part, marked in the results); by default they fail, saying why. With
+    `defer`, a worker ingests the file (large uploads) and the caller returns at once.
+    `encoding` is the text encoding a person chose on the check page ("" = guess), so the
+    model and the download get the text the preview showed.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -326,6 +405,7 @@ def run_create(
             "roles": roles,
             "skip_invalid": skip_invalid,
             "encoding": encoding,
+            "long_rows": long_rows,
         },
         notify_email=notify_email,
         name=name or input_file.filename,
@@ -355,6 +435,7 @@ def run_ingest(*, run: Run) -> Run:
     id_column = run.columns.get("id_column")
     roles = run.columns.get("roles")
     skip_invalid = bool(run.columns.get("skip_invalid"))
+    long_rows = run.columns.get("long_rows") or ""
     try:
         layout = csvio.sniff(path, encoding=run.columns.get("encoding") or None)
         if id_column is not None and id_column not in layout.header:
@@ -394,8 +475,15 @@ def run_ingest(*, run: Run) -> Run:
         "id_column": id_column,
         "roles": roles,
         "skip_invalid": skip_invalid,
+        "long_rows": long_rows,
     }
     run.save(update_fields=["columns"])
+    limit = (
+        candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
+        if long_rows == LONG_ROWS_LEAVE_OUT and run.rubric
+        else None
+    )
+    left_out: list[dict[str, Any]] = []
 
     errors: list[dict[str, Any]] = []
     rejected = 0
@@ -422,7 +510,15 @@ def run_ingest(*, run: Run) -> Run:
             if (errors and not skip_invalid) or values is None:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
-            max_chars = max(max_chars, len(prompting.candidate_text(fields)))
+            chars = len(prompting.candidate_text(fields))
+            if limit is not None and chars > limit:
+                # Too long for the model, and its owner chose to leave such rows out.
+                rejected += 1
+                if len(left_out) < conf["MAX_VALIDATION_ERRORS"]:
+                    message = prompting.too_long_message(row=row, chars=chars, limit=limit)
+                    left_out.append(_problem_dict("too_long", f"{message} Left out.", row))
+                continue
+            max_chars = max(max_chars, chars)
             batch.append(
                 (
                     row,
@@ -440,9 +536,10 @@ def run_ingest(*, run: Run) -> Run:
         errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
         skip_invalid = False  # a file-level problem: nothing in it can be trusted
     total += writer.insert(batch)
-    if errors and (not skip_invalid or total == 0):
+    if (errors and not skip_invalid) or total == 0:
         Item.objects.filter(run_id=run.pk).delete()
-        return _fail_validation(run, errors)
+        return _fail_validation(run, errors or left_out)
+    errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
     notes = []
     if rejected:
         notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
@@ -575,7 +672,12 @@ def run_start(*, run: Run) -> Run:
         num_predict = plan.num_predict(pack)
         options["num_predict"] = num_predict
         options["num_ctx"] = prompting.size_num_ctx(
-            prompt_chars=len(plan.system) + pack * (run.max_input_chars + 40) + 200,
+            # LIMIT_STEP to spare: the engine's limit is rounded down to it (prompting).
+            prompt_chars=prompting.prompt_chars(
+                system_chars=len(plan.system),
+                candidate_chars=run.max_input_chars + prompting.LIMIT_STEP,
+                pack_size=pack,
+            ),
             num_predict=num_predict,
             cap=conf["MAX_NUM_CTX"],
             model_context=info.context_length,
@@ -700,11 +802,18 @@ def run_redispatch(*, run: Run) -> int:
         return _dispatch(run)
 
 
-def run_retry_failed(*, run: Run) -> int:
-    """Give every failed Item of a finished or running run a fresh set of attempts."""
+def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
+    """Give every failed Item of a finished or running run a fresh set of attempts.
+
+    With `truncate_long`, rows too long for the AI model are scored on their first part
+    this time (marked `truncated` in the results) instead of failing the same way again.
+    """
     if run.status not in (Run.Status.COMPLETED, Run.Status.IN_PROGRESS, Run.Status.PAUSED):
         return 0
     with transaction.atomic():
+        if truncate_long and run.kind == Run.Kind.RUBRIC:
+            run.columns = {**run.columns, "long_rows": LONG_ROWS_TRUNCATE}
+            run.save(update_fields=["columns"])
         count = Item.objects.filter(run_id=run.pk, status=Item.Status.FAILED).update(
             status=Item.Status.PENDING,
             attempts=0,
@@ -749,6 +858,7 @@ def run_rerun(
         notify_email=run.notify_email,
         name=f"{run.name} (rerun)",
         skip_invalid=bool(run.columns.get("skip_invalid")),
+        long_rows=run.columns.get("long_rows") or "",
         defer=True,
         rerun_of=run,
         encoding=run.columns.get("encoding") or "",
@@ -952,3 +1062,25 @@ def run_find_retryable(*, sha256: str, owner: AbstractBaseUser | None = None) ->
     if owner is not None:
         runs = runs.filter(owner=owner)
     return runs.order_by("-created_at").first()
+
+
+def run_chars_limit(*, run: Run) -> int:
+    """The characters of a candidate's text this started run's model can read (the
+    engine's limit: the run's own context size, instructions and answer)."""
+    assert run.rubric is not None
+    if "num_ctx" not in run.options:  # not started yet: the largest context allowed
+        return candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
+    return prompting.candidate_chars_limit(
+        system_chars=len(plan_for_run(run).system),
+        num_ctx=int(run.options["num_ctx"]),
+        num_predict=int(run.options["num_predict"]),
+    )
+
+
+def run_too_long_failed(*, run: Run) -> int:
+    """How many of a run's failed rows failed for being too long for the AI model."""
+    if run.kind != Run.Kind.RUBRIC or not run.failed_count:
+        return 0
+    return Item.objects.filter(
+        run_id=run.pk, status=Item.Status.FAILED, error__contains=prompting.TOO_LONG_WORDS
+    ).count()

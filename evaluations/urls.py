@@ -13,6 +13,7 @@ urlpatterns = [
     path("uploads/<str:file_id>/check/", views.check_rows, name="check_rows"),
     path("uploads/<str:file_id>/encoding/", views.encoding_preview, name="encoding_preview"),
     path("uploads/<str:file_id>/rejected.csv", views.rejected_rows, name="rejected_rows"),
+    path("uploads/<str:file_id>/delete/", views.upload_delete, name="upload_delete"),
     path("runs/<str:public_id>/", views.run_detail, name="run"),
     path("runs/<str:public_id>/progress/", views.run_progress, name="run_progress"),
     path("runs/<str:public_id>/results/", views.run_results, name="run_results"),

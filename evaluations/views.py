@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, IntegerField, QuerySet
+from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import (
@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import csvio, export, metrics, prompting, services, uploads
+from . import csvio, export, intake, metrics, prompting, services, uploads
 from .forms import PrepareForm, RubricForm, UploadForm
 from .llm import available_models, resolve_backend
 from .models import File, Item, Rubric, Run
@@ -59,7 +59,7 @@ def _get_run_for_user(request: HttpRequest, public_id: str) -> Run:
 
 
 def _get_file_for_user(request: HttpRequest, file_id: str) -> File:
-    files = File.objects.filter(purpose=File.Purpose.CANDIDATES)
+    files = File.objects.filter(purpose=File.Purpose.CANDIDATES, deleted_at=None)
     if not request.user.is_staff:
         files = files.filter(owner=request.user)
     return get_object_or_404(files, id=file_id)
@@ -84,7 +84,34 @@ def _safe_next(request: HttpRequest) -> str:
 def runs_list(request: HttpRequest) -> HttpResponse:
     runs = _visible_runs(request).select_related("owner", "rubric")
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
-    return render(request, "evaluations/runs_list.html", {"page": page})
+    return render(
+        request,
+        "evaluations/runs_list.html",
+        {"page": page, "not_started": _uploads_not_started(request)},
+    )
+
+
+def _uploads_not_started(request: HttpRequest) -> list[File]:
+    """Candidate files uploaded but never started: listed so they can be resumed or deleted."""
+    files = File.objects.filter(purpose=File.Purpose.CANDIDATES, deleted_at=None).filter(
+        ~Exists(Run.objects.filter(input_file=OuterRef("pk")))
+    )
+    if not request.user.is_staff:
+        files = files.filter(owner=request.user)
+    return list(files.select_related("owner").order_by("-created_at")[:50])
+
+
+@login_required
+@require_POST
+def upload_delete(request: HttpRequest, file_id: str) -> HttpResponse:
+    file = _get_file_for_user(request, file_id)
+    try:
+        services.upload_delete(file=file)
+    except services.InputError as exc:
+        messages.warning(request, exc.message)
+    else:
+        messages.success(request, f"{file.filename} was deleted.")
+    return redirect("evaluations:runs")
 
 
 # --- upload -----------------------------------------------------------------------------
@@ -228,7 +255,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         return render(
             request, "evaluations/prepare.html", {"file": file, "problem": exc.message}, status=400
         )
-    id_guess = services.guess_id_column(layout.header)
+    id_guess = services.guess_id_column(path=file.abspath, layout=layout)
     choice = resolve_backend()
     models = available_models(choice)
     default_model = settings.HRBATCH["MODEL"] if choice.name == "ollama" else ""
@@ -240,7 +267,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     if default_model not in models:
         default_model = models[0]
     initial = {
-        "id_column": id_guess or "",
+        "id_column": id_guess or services.ROW_NUMBER,
         "rubric": _rubric_to_offer(request),
         "model": default_model,
         "notify_email": request.user.email,
@@ -253,26 +280,42 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         initial=initial,
         user=request.user,
     )
+    check: intake.FileCheck | None = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            run = services.run_create(
-                owner=request.user,
-                input_file=file,
-                rubric=data["rubric"],
-                model=data["model"],
-                backend=choice.name,
-                id_column=data["id_column"] or None,
-                roles=form.roles(),
-                notify_email=data["notify_email"],
-                skip_invalid=data["skip_invalid"],
-                defer=True,
-                encoding=encoding,
-            )
-        except services.InputError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return redirect("evaluations:run", run.public_id)
+        id_column = form.chosen_id_column()
+        # The same check as the CLI's (services): refuse Start, next to the field that
+        # fixes it, rather than make a run that fails at once.
+        check = services.file_check(
+            input_file=file,
+            id_column=id_column,
+            roles=form.roles(),
+            rubric=data["rubric"],
+            encoding=encoding,
+        )
+        refusals = check.refusals(skip_invalid=data["skip_invalid"], long_rows=data["long_rows"])
+        for field, message in refusals.items():
+            form.add_error(None if field == "__all__" else field, message)
+        if not refusals:
+            try:
+                run = services.run_create(
+                    owner=request.user,
+                    input_file=file,
+                    rubric=data["rubric"],
+                    model=data["model"],
+                    backend=choice.name,
+                    id_column=id_column,
+                    roles=form.roles(),
+                    notify_email=data["notify_email"],
+                    skip_invalid=data["skip_invalid"],
+                    long_rows=data["long_rows"],
+                    defer=True,
+                    encoding=encoding,
+                )
+            except services.InputError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("evaluations:run", run.public_id)
     estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
     encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
     guessed = _layout_or_problem(file)[0] if encoding else layout
@@ -292,9 +335,46 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             "role_rows": list(zip(form.role_fields(), examples, strict=False)),
             "backend": choice,
             "estimate": estimate,
+            "checks": _checks_context(
+                file,
+                check,
+                id_column=form["id_column"].value() or "",
+                long_rows=form["long_rows"].value() or "",
+                long_rows_errors=form.errors.get("long_rows", []),
+            )
+            if check
+            else None,
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _id_column_param(value: str | None) -> str | None:
+    """The ID column asked for in a URL or form; None for Row number."""
+    return None if not value or value == services.ROW_NUMBER else value
+
+
+def _checks_context(
+    file: File,
+    check: intake.FileCheck,
+    *,
+    id_column: str,
+    long_rows: str,
+    long_rows_errors: list[str],
+) -> dict[str, Any]:
+    """What the row checks partial shows (in the page after a refused Start, or alone)."""
+    return {
+        "file": file,
+        "problem": check.file_problem,
+        "problems": check.problems,
+        "total": check.problem_count,
+        "id_problems": check.id_problem_count,
+        "empty": check.empty_rows,
+        "check": check,
+        "id_column": id_column,
+        "long_rows": long_rows,
+        "long_rows_errors": long_rows_errors,
+    }
 
 
 def _row_problems(
@@ -308,36 +388,33 @@ def _row_problems(
 @login_required
 @require_GET
 def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
-    """The problems a run of this file would meet with this ID column (an htmx partial)."""
+    """The problems a run of this file would meet with these choices (an htmx partial):
+    the ID column, the columns shown to the AI and the rubric (rows too long for it)."""
     file = _get_file_for_user(request, file_id)
-    layout, problem = _layout_or_problem(file)
-    id_column = request.GET.get("id_column") or None
-    problems: list[csvio.RowProblem] = []
-    empty = 0
-    total = 0
-    if layout is not None:
-        try:
-            for _row, _values, row_problem in _row_problems(file, layout, id_column):
-                if row_problem.code == "empty_row":
-                    empty += 1
-                    continue
-                total += 1
-                if len(problems) < 100:
-                    problems.append(row_problem)
-        except csvio.CsvProblem as exc:
-            problem = exc.message
-    return render(
-        request,
-        "evaluations/_row_problems.html",
-        {
-            "file": file,
-            "problem": problem,
-            "problems": problems,
-            "total": total,
-            "empty": empty,
-            "id_column": id_column or "",
-        },
+    encoding = _chosen_encoding(request)
+    layout, problem = _layout_or_problem(file, encoding)
+    if layout is None:
+        return render(request, "evaluations/_row_problems.html", {"checks": {"problem": problem}})
+    id_column = _id_column_param(request.GET.get("id_column"))
+    defaults = services.default_roles(layout.header, id_column)
+    roles = {}
+    for index, column in enumerate(layout.header):
+        role = request.GET.get(f"role_{index}")
+        roles[column] = role if role in services.ROLES else defaults[column]
+    rubric_pk = request.GET.get("rubric", "")
+    rubrics = Rubric.objects.visible_to(request.user)
+    rubric = rubrics.filter(pk=int(rubric_pk)).first() if rubric_pk.isdigit() else None
+    check = services.file_check(
+        input_file=file, id_column=id_column, roles=roles, rubric=rubric, encoding=encoding
     )
+    checks = _checks_context(
+        file,
+        check,
+        id_column=request.GET.get("id_column") or services.ROW_NUMBER,
+        long_rows=request.GET.get("long_rows", ""),
+        long_rows_errors=[],
+    )
+    return render(request, "evaluations/_row_problems.html", {"checks": checks})
 
 
 @login_required
@@ -345,10 +422,10 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
 def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
     """The rows with problems, as a CSV with the row number and the problem added."""
     file = _get_file_for_user(request, file_id)
-    layout, problem = _layout_or_problem(file)
+    layout, problem = _layout_or_problem(file, _chosen_encoding(request))
     if layout is None:
         raise Http404(problem)
-    id_column = request.GET.get("id_column") or None
+    id_column = _id_column_param(request.GET.get("id_column"))
 
     def rows() -> Iterator[bytes]:
         buffer = io.StringIO()
@@ -422,7 +499,12 @@ def _results(run: Run, request: HttpRequest) -> dict[str, Any]:
 
 
 def _progress_context(run: Run) -> dict[str, Any]:
-    return {"run": run, "figures": metrics.run_progress(run)}
+    context: dict[str, Any] = {"run": run, "figures": metrics.run_progress(run)}
+    if run.status == Run.Status.COMPLETED and run.rubric:
+        # Rows that failed for being too long can be retried on their first part.
+        context["too_long_failed"] = services.run_too_long_failed(run=run)
+        context["too_long_kept"] = f"{services.run_chars_limit(run=run):,}"
+    return context
 
 
 @login_required
@@ -468,6 +550,13 @@ def _control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
         count = services.run_retry_failed(run=run)
         done = bool(count)
         note = f"Trying {count} failed candidate{'s' if count != 1 else ''} again."
+    elif action == "retry-truncated":
+        count = services.run_retry_failed(run=run, truncate_long=True)
+        done = bool(count)
+        note = (
+            f"Trying {count} failed candidate{'s' if count != 1 else ''} again; rows too long "
+            "for the AI model are scored on their first part and marked “truncated”."
+        )
     else:
         return HttpResponseBadRequest("unknown action")
     if done:
@@ -524,9 +613,10 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     run = _get_run_for_user(request, public_id)
     item = get_object_or_404(Item, run=run, pk=item_id)
     seen = []
+    truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
     if run.kind == Run.Kind.RUBRIC and run.rubric:
         plan = services.plan_for_run(run, pack_size=1)
-        seen = plan.messages([item.input])
+        seen = plan.messages([item.input], limit=truncated["kept"] if truncated else None)
     return render(
         request,
         "evaluations/item_detail.html",
@@ -537,6 +627,13 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
             "candidate_text": prompting.candidate_text(item.input),
+            "truncated_note": (
+                f"Only the first {truncated['kept']:,} of its {truncated['chars']:,} characters "
+                "were scored: the row was too long for the AI model, and whoever started the "
+                "run chose to score its first part."
+            )
+            if truncated
+            else "",
         },
     )
 

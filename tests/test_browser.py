@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from evaluations.services import ROW_NUMBER
 from evaluations.synthetic import write_candidates_csv
 from tests import live
 from tests.fake_ollama import FakeOllama
+from tests.realdata import shared_data
 from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 
 SHOTS = live.ROOT / "test-artifacts" / "browser"
@@ -189,6 +191,7 @@ def test_pause_resume_and_cancel_from_the_run_page(
         _sign_in(page, app)
         _upload_and_prepare(page, app, source)
         page.get_by_role("button", name="Start scoring 400 candidates").click()
+        expect(page.locator("#progress")).to_be_visible()  # the run page has loaded
         page.wait_for_function(
             "() => parseFloat(document.querySelector('#progress .bar')"
             ".getAttribute('aria-valuenow')) > 0",
@@ -294,3 +297,91 @@ def test_a_colleague_edit_of_the_shared_rubric_becomes_their_own_copy(page: Page
     expect(page.locator(".diff del").first).to_have_text("experienced,")
     expect(page.locator(".diff ins").first).to_have_text("strict,")
     _shot(page, "13-rubric-diff")
+
+
+def test_the_public_resume_file_starts_as_it_is_and_downloads_complete(
+    page: Page, app: str
+) -> None:
+    """The real file: no ID column, a BOM in the middle of its header, list-literal and
+    multi-line cells. Start is pressed without changing anything."""
+    source = shared_data("resume_data_97.csv")
+    _sign_in(page, app)
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+    expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
+    expect(page.get_by_label("Candidate ID column")).to_have_value(ROW_NUMBER)
+    expect(page.get_by_label("Candidate ID column").locator("option:checked")).to_have_text(
+        "Row number (no ID column)"
+    )
+    _shot(page, "20-real-file-check-columns")
+
+    page.get_by_role("button", name="Start scoring 97 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
+    expect(page.locator("#progress")).to_contain_text("97 / 97")
+    _shot(page, "21-real-file-finished")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download scored CSV").click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    header = [name.lstrip("\ufeff") for name in original[0]]
+    assert rows[0][: len(header)] == header  # every original column, in order
+    assert len(rows) == 1 + 97
+    at = {name: rows[0].index(name) for name in [*CRITERIA, "status"]}
+    for line, (values, row) in enumerate(zip(original[1:], rows[1:], strict=True), start=2):
+        kept = [v[1:] if v.startswith("'") else v for v in row[: len(header)]]
+        assert kept == values, f"row {line}"
+        assert row[at["status"]] == "done", f"row {line}"
+        assert all(1 <= int(row[at[key]]) <= 10 for key in CRITERIA), f"row {line}"
+
+
+def test_a_row_too_long_is_flagged_and_scored_on_its_first_part_when_chosen(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "long-letters.csv"
+    rows = [["id", "position", "cover_note"]] + [
+        [f"c{i}", "Analyst", "I like data. " * (3000 if i == 2 else 5)] for i in range(1, 6)
+    ]
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    _sign_in(page, app)
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("heading", name=source.name)).to_be_visible()
+
+    # Left before starting, the upload waits in Runs, and Continue comes back to it.
+    page.get_by_role("link", name="Runs").first.click()
+    waiting = page.locator("#not-started tbody tr", has_text=source.name)
+    expect(waiting).to_contain_text("Not started")
+    _shot(page, "22-not-started")
+    waiting.get_by_role("link", name="Continue").click()
+
+    checks = page.locator("#row-checks")
+    expect(checks).to_contain_text("Row 3 is too long for the AI model: 39,030 characters")
+    expect(checks).not_to_contain_text("Every row can be scored")
+
+    # The check follows the choices: hide the long column from the AI and the row fits.
+    page.get_by_label("cover_note", exact=True).select_option("ignore")
+    expect(checks).to_contain_text("Every row can be scored")
+    page.get_by_label("cover_note", exact=True).select_option("model")
+    expect(checks).to_contain_text("Row 3 is too long for the AI model")
+
+    page.get_by_role("button", name="Start scoring 5 candidates").click()
+    expect(page.get_by_role("alert")).to_contain_text("Scoring did not start")
+    expect(page.locator("#field-long_rows .error")).to_contain_text(
+        "Choose what to do with the row too long for the AI model (row 3)"
+    )
+    expect(page.get_by_label("cover_note", exact=True)).to_have_value("model")  # kept
+    _shot(page, "23-too-long-refused")
+
+    page.get_by_label("Score their first").check()
+    page.get_by_role("button", name="Start scoring 5 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+    expect(page.locator("table.results .badge-partial")).to_have_count(1)
+    expect(page.locator("table.results tbody tr").nth(1)).to_contain_text("truncated")
+    _shot(page, "24-too-long-truncated")

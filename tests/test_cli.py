@@ -232,12 +232,22 @@ def test_a_bad_file_gets_its_clear_message_and_a_non_zero_exit(
     source = tmp_path / "dupes.csv"
     source.write_text("id,skills\nc1,Python\nc2,Go\nc1,Rust\n", encoding="utf-8")
 
-    process = _evaluate(source, tmp_path / "out.csv", _env(tmp_path, slow_ollama))
+    env = _env(tmp_path, slow_ollama)
+    process = _evaluate(source, tmp_path / "out.csv", env, "--id-column", "id")
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 1
     assert "Row 4" in output and "row 2" in output and "'c1'" in output
+    # Refused before a run is made, with the ways out (the web page's check, CLI words).
+    assert "1 row has a duplicate or missing ID in 'id'" in output
+    assert "--skip-invalid" in output and "--id-column" in output
+    assert _query(env, "SELECT count(*) FROM evaluations_run") == [(0,)]
     assert not (tmp_path / "out.csv").exists()
+
+    out = tmp_path / "out.csv"
+    output = _finish(_evaluate(source, out, env, "--id-column", "id", "--skip-invalid"))
+    assert "Done: 2 scored, 0 failed, of 2." in output
+    assert [r["id"] for r in _read(out)] == ["c1", "c2"]
 
 
 def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
@@ -284,3 +294,75 @@ def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
 
         output = _finish(_evaluate(source, out, env, "--retry-failed"))
         assert "No failed candidates to retry" in output and "Done: 30 scored" in output
+
+
+def _resume_file(path: Path, count: int, blanks: int) -> list[str]:
+    """Shaped like the public résumé file: IDs in `Resume ID` (UUIDs), blank rows among them."""
+    import uuid
+
+    ids = [str(uuid.UUID(int=1_000_003 * (i + 1))) for i in range(count)]
+    lines = ["Resume ID,Category,Resume Skills,Experience"]
+    for i, resume_id in enumerate(ids):
+        lines.append(f'{resume_id},Data Science,"Python, SQL",{i % 9} years')
+        for b in range(blanks // count + (1 if i < blanks % count else 0)):
+            lines.append(",,," if b % 2 else "")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ids
+
+
+def test_evaluate_uses_a_unique_id_column_named_like_an_id_and_says_what_it_skipped(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "resumes.csv"
+    ids = _resume_file(source, 30, 86)
+    out = tmp_path / "scored.csv"
+
+    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+
+    assert "Using column 'Resume ID' as the candidate ID" in output
+    assert "Skipped 86 blank rows." in output
+    assert "Done: 30 scored, 0 failed, of 30." in output
+    assert [r["Resume ID"] for r in _read(out)] == ids
+    sent = "\n".join(m["content"] for r in slow_ollama.requests for m in r["messages"])
+    assert "Resume Skills: Python, SQL" in sent
+    assert not [i for i in ids if i in sent]  # the ID never reaches the model
+    assert "Resume ID" not in sent
+
+
+def test_evaluate_numbers_the_rows_when_the_id_named_column_is_not_unique(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "pool.csv"
+    source.write_text("Candidate #,skills\n7,Python\n8,Go\n7,Rust\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+
+    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+
+    assert "No column has a unique ID in every row, so the rows are numbered" in output
+    assert "Done: 3 scored, 0 failed, of 3." in output
+    assert [r["Candidate #"] for r in _read(out)] == ["7", "8", "7"]
+    sent = "\n".join(m["content"] for r in slow_ollama.requests for m in r["messages"])
+    assert "skills: Python" in sent and "Candidate #" not in sent
+
+
+def test_evaluate_asks_what_to_do_with_rows_too_long_for_the_model(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    source = tmp_path / "letters.csv"
+    note = "I like data. " * 1000
+    source.write_text(f"id,cover_note\nc1,short\nc2,{note}\nc3,short too\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    env = _env(tmp_path, slow_ollama, HRBATCH_MAX_NUM_CTX="2048")
+
+    process = _evaluate(source, out, env)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    assert "Row 3 is too long for the AI model: 13,012 characters" in output
+    assert "--long-rows leave-out, or --long-rows truncate" in output
+    assert "num_ctx" not in output
+
+    output = _finish(_evaluate(source, out, env, "--long-rows", "truncate"))
+    assert "Done: 3 scored, 0 failed, of 3." in output
+    rows = _read(out)
+    assert [r["truncated"] for r in rows] == ["", "yes", ""]
+    assert rows[1]["cover_note"] == note  # the scored file keeps the whole row

@@ -265,7 +265,12 @@ def test_a_candidate_too_long_for_the_context_is_flagged_not_truncated(
     assert run.status == Run.Status.COMPLETED
     long_item = Item.objects.get(run=run, custom_id="c0")
     assert long_item.status == Item.Status.FAILED
-    assert "too long for the model's context window" in long_item.error
+    limit = services.candidate_chars_limit(rubric=run.rubric)  # what the check page says
+    assert long_item.error.startswith(
+        f"Row 2 is too long for the AI model: 26,035 characters; the model can read about "
+        f"{limit:,}."
+    )
+    assert "num_ctx" not in long_item.error and "HRBATCH" not in long_item.error
     assert Item.objects.filter(run=run, status=Item.Status.DONE).count() == 3
     assert fake_ollama.chat_count == 3  # the long one was never sent
     assert run.options["num_ctx"] == 2048

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaluations import services
+from evaluations import csvio, services
 from evaluations.models import Item, Run
 from tests.conftest import upload
 
@@ -143,3 +143,46 @@ def test_a_file_with_no_good_row_fails_even_when_skipping(tmp_path: Path) -> Non
     run = _ingest(path, skip_invalid=True)
 
     assert run.status == Run.Status.FAILED and not Item.objects.filter(run=run).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "id",
+        "ID",
+        "Resume ID",
+        "resume_id",
+        "applicant_id",
+        "applicantId",
+        "Candidate #",
+        "candidate no",
+        "application number",
+        "Employee No.",
+        "uuid",
+    ],
+)
+def test_a_unique_column_named_like_an_id_is_guessed_as_the_id(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(f'skills,"{name}"\nPython,a-1\n\n,\nGo,a-2\n', encoding="utf-8")
+    layout = csvio.sniff(path)
+
+    assert services.guess_id_column(path=path, layout=layout) == name
+    # Another column named like an ID is kept out of the model's view too.
+    assert services.default_roles(layout.header, None)[name] == services.ROLE_AUDIT
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("skills,number\nPython,1\nGo,2\n", "a bare 'number' says too little"),
+        ("skills,key_skills\nPython,a\nGo,b\n", "not an ID name"),
+        ("skills,id\nPython,1\nGo,1\n", "repeats"),
+        ("skills,Resume ID\nPython,1\nGo,\n", "blank in a row"),
+    ],
+)
+def test_no_id_is_guessed_unless_named_like_one_and_unique(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(content, encoding="utf-8")
+    assert services.guess_id_column(path=path, layout=csvio.sniff(path)) is None, why

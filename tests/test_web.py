@@ -15,9 +15,12 @@ from evaluations import services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
 from tests.fake_ollama import FakeOllama
+from tests.realdata import shared_data
 from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
 
 
 def _client(user: Any) -> Client:
@@ -417,3 +420,291 @@ def test_the_encoding_chosen_on_the_check_page_is_what_the_run_reads(
     run = Run.objects.get(owner=owner)
     assert run.columns["encoding"] == "cp1252"
     assert Item.objects.get(run=run, line=2).input["name"].startswith("SeÃ±ora")
+
+
+# --- the check page and Start (issue 7: items 1, 3, 4) -----------------------------------
+
+
+def _file_id(response: Any) -> str:
+    return str(response["Location"]).split("/")[2]
+
+
+def _form_as_shown(response: Any) -> dict[str, Any]:
+    """What the browser would send if the person pressed Start without changing anything."""
+    form = response.context["form"]
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value in (None, False, ""):
+            continue
+        data[name] = "on" if value is True else value
+    return data
+
+
+def _download(client: Client, run: Run) -> list[dict[str, str]]:
+    response = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def _original(value: str) -> str:
+    # The download guards cells that a spreadsheet would run as formulas with a "'".
+    return value[1:] if value.startswith("'") else value
+
+
+def test_the_real_file_without_an_id_column_starts_as_it_is_and_downloads_complete(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    source = shared_data("resume_data_97.csv")
+    client = _client(owner)
+    response = _upload(client, source.name, source.read_bytes())
+    prepare = client.get(response["Location"])
+    page = prepare.content.decode()
+    assert prepare.status_code == 200
+    assert "<dd>97</dd>" in page and "<dd>35</dd>" in page
+    # No column is an ID: the rows are numbered, and that is a real, selected choice.
+    assert f'value="{services.ROW_NUMBER}" selected' in page
+
+    checks = client.get(
+        reverse("evaluations:check_rows", args=[_file_id(response)]),
+        {"id_column": services.ROW_NUMBER},
+    )
+    assert "Every row can be scored" in checks.content.decode()
+
+    started = client.post(response["Location"], _form_as_shown(prepare))
+    assert started.status_code == 302, started.content.decode()[:3000]
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.COMPLETED and run.total_count == 97
+    assert run.columns["id_column"] is None
+
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    header = [name.lstrip("\ufeff") for name in original[0]]
+    rows = _download(client, run)
+    assert len(rows) == 97
+    assert list(rows[0])[: len(header)] == header  # every original column, in order
+    for line, (values, row) in enumerate(zip(original[1:], rows, strict=True), start=2):
+        assert [_original(row[name]) for name in header] == values, f"row {line}"
+        assert row["status"] == "done"
+        assert all(1 <= int(row[key]) <= 10 for key in CRITERIA)
+
+
+def test_every_refusal_of_start_is_shown_next_to_its_field_and_keeps_the_choices(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    client = _client(owner)
+    response = _upload(client, "pool.csv", b"ref,name,skills,notes\nr1,Ann,Python,x\n")
+    url = response["Location"]
+    form = {
+        "id_column": "",  # what the old page sent for "Row number"
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "role_1": "audit",
+        "role_2": "model",
+        "role_3": "ignore",
+    }
+    refused = client.post(url, form)
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert not Run.objects.exists()
+    field = page.split('id="field-id_column"', 1)[1].split("</div>", 1)[0]
+    assert "Choose the column with the candidate ID, or Row number" in field
+    # What the person chose is still chosen.
+    assert '<option value="ignore" selected>' in page.split('name="role_3"', 1)[1][:400]
+    assert '<option value="audit" selected>' in page.split('name="role_1"', 1)[1][:400]
+    assert 'href="#field-id_column"' in page  # the summary at the top links to the field
+
+    form["id_column"] = services.ROW_NUMBER
+    form["role_2"] = "audit"
+    refused = client.post(url, form)
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    roles = page.split('id="field-roles"', 1)[1].split("</table>", 1)[0]
+    assert "Choose at least one column to show to the AI" in roles
+
+    form["role_2"] = "model"
+    assert client.post(url, form).status_code == 302
+    assert Run.objects.get().columns["id_column"] is None
+
+
+def test_an_upload_never_started_is_listed_and_can_be_continued_or_deleted(
+    owner: Any, outsider: Any, colleague: Any
+) -> None:
+    client = _client(owner)
+    response = _upload(client, "march-pool.csv", b"id,skills\nc1,Python\n")
+    file = File.objects.get()
+    runs = client.get("/").content.decode()
+    assert "Not started" in runs and "march-pool.csv" in runs
+    assert f'href="{response["Location"]}"' in runs  # continue: back to its check page
+    assert "No runs yet" not in runs
+
+    assert "march-pool.csv" not in _client(outsider).get("/").content.decode()
+    delete = reverse("evaluations:upload_delete", args=[file.id])
+    assert _client(outsider).post(delete).status_code == 404
+    assert _client(owner).get(delete).status_code == 405  # deleting needs a POST
+    colleague.is_staff = True
+    colleague.save()
+    assert "march-pool.csv" in _client(colleague).get("/").content.decode()
+
+    assert file.abspath.exists()
+    deleted = client.post(delete, follow=True)
+    assert "march-pool.csv was deleted" in deleted.content.decode()
+    assert not file.abspath.exists()
+    assert File.objects.get().deleted_at is not None
+    assert "march-pool.csv" not in client.get("/").content.decode()
+    assert client.get(response["Location"]).status_code == 404
+
+
+def test_duplicate_ids_block_start_with_the_reason_and_the_two_ways_out(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    client = _client(owner)
+    content = b"id,skills\nc1,Python\nc2,Go\nc1,Rust\n,Java\nc5,SQL\nc2,C\n"
+    response = _upload(client, "dupes.csv", content)
+    url = response["Location"]
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "role_1": "model",
+    }
+    refused = client.post(url, form)
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert not Run.objects.exists()  # no run that fails at once with an empty download
+    field = page.split('id="field-id_column"', 1)[1].split("</div>", 1)[0]
+    assert "3 rows have a duplicate or missing ID in &#x27;id&#x27;" in field
+    assert "row 4" in field and "row 5" in field and "row 7" in field
+    assert "choose another ID column or Row number" in field
+    assert "tick “Leave out rows with problems”" in field
+
+    # The same file through the service: the CLI gets the same answer.
+    check = services.file_check(input_file=File.objects.get(), id_column="id", roles=None)
+    refusals = check.refusals(skip_invalid=False, door="cli")
+    assert "3 rows have a duplicate or missing ID in 'id'" in refusals["id_column"]
+
+    # Way out 1: number the rows instead.
+    started = client.post(url, {**form, "id_column": services.ROW_NUMBER})
+    assert started.status_code == 302
+    assert Run.objects.get().total_count == 6
+    # Way out 2: leave those rows out.
+    started = client.post(url, {**form, "skip_invalid": "on"})
+    assert started.status_code == 302
+    assert Run.objects.order_by("-pk").first().total_count == 3  # type: ignore[union-attr]
+
+
+def _long_rows_file(client: Client) -> Any:
+    rows = ["id,position,cover_note"] + [
+        f"c{i},Analyst,{'I like data. ' * (3000 if i == 2 else 3)}" for i in range(1, 5)
+    ]
+    return _upload(client, "long.csv", ("\n".join(rows) + "\n").encode())
+
+
+def test_a_row_too_long_for_the_model_is_flagged_on_the_check_page_in_plain_words(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
+    client = _client(owner)
+    response = _long_rows_file(client)
+    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    chars = len("position: Analyst\ncover_note: " + "I like data. " * 3000)
+    about = f"{limit // 100 * 100:,}"
+
+    checks = client.get(
+        reverse("evaluations:check_rows", args=[_file_id(response)]),
+        {"id_column": "id", "role_1": "model", "role_2": "model"},
+    ).content.decode()
+    assert (
+        f"Row 3 is too long for the AI model: {chars:,} characters; the model can read about "
+        f"{about}." in checks
+    )
+    assert "Every row can be scored" not in checks
+    assert "num_ctx" not in checks and "HRBATCH" not in checks
+    assert "Leave these rows out" in checks
+    assert f"Score their first {about} characters" in checks
+
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "role_1": "model",
+        "role_2": "model",
+    }
+    refused = client.post(response["Location"], form)
+    assert refused.status_code == 400 and not Run.objects.exists()
+    field = refused.content.decode().split('id="field-long_rows"', 1)[1].split("</fieldset>")[0]
+    assert "Choose what to do with the row too long for the AI model" in field
+
+    started = client.post(response["Location"], {**form, "long_rows": "leave_out"})
+    assert started.status_code == 302
+    run = Run.objects.get()
+    assert run.status == Run.Status.COMPLETED and run.total_count == 3
+    assert not Item.objects.filter(run=run, custom_id="c2").exists()
+    page = client.get(started["Location"]).content.decode()
+    assert "Rows left out" in page and "Row 3 is too long for the AI model" in page
+
+
+def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
+    client = _client(owner)
+    response = _long_rows_file(client)
+    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    kept = limit // 100 * 100
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "role_1": "model",
+        "role_2": "model",
+        "long_rows": "truncate",
+    }
+    started = client.post(response["Location"], form)
+    assert started.status_code == 302
+    run = Run.objects.get()
+    assert (run.status, run.done_count, run.failed_count) == (Run.Status.COMPLETED, 4, 0)
+    long_item = Item.objects.get(run=run, custom_id="c2")
+    assert long_item.result["truncated"]["kept"] == kept
+    sent = [r["messages"][-1]["content"] for r in fake_ollama.requests]
+    assert max(len(text) for text in sent) == len("Candidate:\n") + kept
+
+    results = client.get(reverse("evaluations:run_results", args=[run.public_id])).content
+    assert results.decode().count("truncated") == 1
+    detail = client.get(reverse("evaluations:item", args=[run.public_id, long_item.pk]))
+    assert f"Only the first {kept:,} of" in detail.content.decode()
+    rows = {row["id"]: row for row in _download(client, run)}
+    assert rows["c2"]["truncated"] == "yes" and rows["c1"]["truncated"] == ""
+    assert rows["c2"]["cover_note"] == "I like data. " * 3000  # the file keeps the whole row
+
+
+def test_retrying_a_row_that_was_too_long_offers_to_score_its_first_characters(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
+    rows = [
+        {"id": f"c{i}", "position": "Analyst", "cover_note": "I like data. " * (3000 if i else 3)}
+        for i in range(3)
+    ]
+    from tests.conftest import write_csv
+
+    run = start_run(write_csv(tmp_path / "long.csv", rows), owner=owner)
+    failed = list(Item.objects.filter(run=run, status=Item.Status.FAILED))
+    assert len(failed) == 2
+    for item in failed:
+        assert item.error.startswith(f"Row {item.line} is too long for the AI model: ")
+        assert "num_ctx" not in item.error and "HRBATCH" not in item.error
+
+    client = _client(owner)
+    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    kept = services.candidate_chars_limit(rubric=run.rubric) // 100 * 100
+    button = f"Retry, scoring the first {kept:,} characters of 2 rows too long"
+    assert button in page
+    url = reverse("evaluations:run_control", args=[run.public_id, "retry-truncated"])
+    client.post(url)
+    run.refresh_from_db()
+    assert (run.status, run.done_count, run.failed_count) == (Run.Status.COMPLETED, 3, 0)
+    assert all(
+        item.result["truncated"]["kept"] == kept
+        for item in Item.objects.filter(run=run).exclude(custom_id="c0")
+    )

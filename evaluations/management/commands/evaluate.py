@@ -39,8 +39,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--id-column",
             default=None,
-            help="Column with a unique candidate ID (default: "
-            "a column named id/candidate_id if there is one, else row numbers).",
+            help="Column with a unique candidate ID (default: a column named like an ID, "
+            "e.g. 'id' or 'Resume ID', whose value is different in every row; else the rows "
+            "are numbered).",
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="Leave out rows with problems (e.g. a duplicate ID) and score the rest.",
+        )
+        parser.add_argument(
+            "--long-rows",
+            choices=["leave-out", "truncate"],
+            default="",
+            help="What to do with rows too long for the AI model: leave them out, or score "
+            "their first part (marked 'truncated' in the results).",
         )
         parser.add_argument("--model", default="", help="Model name (e.g. gemma3:12b).")
         parser.add_argument("--backend", default="", choices=["", "auto", "ollama", "embedded"])
@@ -146,14 +159,45 @@ class Command(BaseCommand):
             layout = csvio.sniff(source)
         except csvio.CsvProblem as problem:
             raise CommandError(problem.message) from problem
-        id_column = opts["id_column"] or services.guess_id_column(layout.header)
+        # The same guess as the web page's: named like an ID and unique in the file.
+        id_column = opts["id_column"] or services.guess_id_column(path=source, layout=layout)
         if id_column and not opts["id_column"]:
-            self.stdout.write(f"Using column '{id_column}' as the candidate ID (--id-column).")
+            self.stdout.write(
+                f"Using column '{id_column}' as the candidate ID: its value is different in "
+                "every row (choose another with --id-column)."
+            )
+        elif not id_column:
+            self.stdout.write(
+                "No column has a unique ID in every row, so the rows are numbered (row-2, "
+                "row-3, …); choose a column with --id-column."
+            )
+        long_rows = opts["long_rows"].replace("-", "_")
         try:
             rubric = services.rubric_get(opts["rubric"])
             input_file = services.file_create(
                 owner=None, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
             )
+            # The same check as the web page's before Start.
+            check = services.file_check(
+                input_file=input_file,
+                id_column=id_column,
+                roles=None,
+                rubric=rubric,
+                pack_size=opts["pack_size"],
+            )
+            refusals = check.refusals(
+                skip_invalid=opts["skip_invalid"], long_rows=long_rows, door="cli"
+            )
+            if refusals:
+                services.file_delete(file=input_file)
+                for problem in check.problems[:20]:
+                    self.stderr.write(f"  - {problem.message}")
+                for message in check.long_messages[:20] if "long_rows" in refusals else []:
+                    self.stderr.write(f"  - {message}")
+                raise CommandError(" ".join(refusals.values()))
+            if check.empty_rows:
+                n = check.empty_rows
+                self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
             run = services.run_create(
                 owner=None,
                 input_file=input_file,
@@ -163,6 +207,8 @@ class Command(BaseCommand):
                 id_column=id_column,
                 pack_size=opts["pack_size"],
                 notify_email=opts["notify"],
+                skip_invalid=opts["skip_invalid"],
+                long_rows=long_rows,
             )
         except services.InputError as exc:
             raise CommandError(exc.message) from exc
