@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, IntegerField, QuerySet
+from django.db.models import ExpressionWrapper, F, IntegerField, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import (
@@ -297,46 +297,91 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
 SORTABLE = ("line", "custom_id", "status")
 
 
+def _score(key: str) -> Cast:
+    return Cast(KT(f"result__scores__{key}"), IntegerField())
+
+
+def _rank_by(items: QuerySet[Item], criteria: list[str], key: str, *, best_first: bool) -> Any:
+    """Items ordered by one score, ties broken by the average of the other scores, then
+    by row. The sum of the other scores orders exactly as their average does (every
+    scored candidate has all of them) and, being an integer, compares exactly when the
+    shortlist looks for ties at its cut-off."""
+    others = [_score(k) for k in criteria if k != key]
+    items = items.annotate(rank_score=_score(key))
+    if others:
+        total = others[0]
+        for other in others[1:]:
+            total = total + other
+        items = items.annotate(rank_others=ExpressionWrapper(total, output_field=IntegerField()))
+    else:
+        items = items.annotate(rank_others=Value(0, output_field=IntegerField()))
+    order = [
+        F(name).desc(nulls_last=True) if best_first else F(name).asc(nulls_last=True)
+        for name in ("rank_score", "rank_others")
+    ]
+    return items.order_by(*order, "line")
+
+
 def _results(run: Run, request: HttpRequest) -> dict[str, Any]:
     criteria = run.rubric.criterion_keys if run.rubric else []
+    labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
     items = Item.objects.filter(run=run).only(
-        "id", "custom_id", "line", "status", "result", "error", "attempts"
+        "id", "custom_id", "line", "status", "result", "error", "attempts", "extra"
     )
     status = request.GET.get("status", "")
-    if status in Item.Status.values:
-        items = items.filter(status=status)
     sort = request.GET.get("sort", "line")
     key = sort.lstrip("-")
-    if key in criteria:
-        items = items.annotate(
-            sort_value=Cast(KT(f"result__scores__{key}"), IntegerField())
-        ).order_by(
-            F("sort_value").desc(nulls_last=True)
-            if sort.startswith("-")
-            else F("sort_value").asc(nulls_last=True),
-            "line",
-        )
-    elif key in SORTABLE:
-        items = items.order_by(sort, "line")
-    else:
-        sort = "line"
-        items = items.order_by("line")
     top = request.GET.get("top", "")
-    if top.isdigit() and int(top) > 0:
-        items = items[: int(top)]
-        page = Paginator(list(items), max(int(top), 1)).get_page(1)
+    shortlist: dict[str, Any] | None = None
+    if top.isdigit() and int(top) > 0 and criteria:
+        # A shortlist is the N best scored candidates: by the chosen score (best first),
+        # else by overall; never the first N rows of the file.
+        size = int(top)
+        key = key if key in criteria else ("overall" if "overall" in criteria else criteria[-1])
+        sort = f"-{key}"
+        status = ""
+        ranked = _rank_by(
+            items.filter(status=Item.Status.DONE), criteria, key, best_first=True
+        ).exclude(rank_score=None)
+        chosen = list(ranked[:size])
+        tied_beyond = 0
+        if len(chosen) == size:
+            last = (chosen[-1].rank_score, chosen[-1].rank_others)
+            same = ranked.filter(rank_score=last[0], rank_others=last[1]).count()
+            tied_beyond = same - sum((i.rank_score, i.rank_others) == last for i in chosen)
+        shortlist = {
+            "size": size,
+            "label": labels.get(key, key).lower(),
+            "tied_beyond": tied_beyond,
+            "scored": ranked.count(),
+        }
+        page = Paginator(chosen, max(size, 1)).get_page(1)
     else:
+        if status in Item.Status.values:
+            items = items.filter(status=status)
+        if key in criteria:
+            items = _rank_by(items, criteria, key, best_first=sort.startswith("-"))
+        elif key in SORTABLE:
+            items = items.order_by(sort, "line")
+        else:
+            sort = "line"
+            items = items.order_by("line")
         page = Paginator(items, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    roles = run.columns.get("roles") or {}
+    # Who the candidate is (name, position…): the columns kept for the results only, which
+    # never reach the model (they live in Item.extra, not Item.input).
+    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT]
     return {
         "run": run,
         "criteria": criteria,
-        "labels": {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria}
-        if run.rubric
-        else {},
+        "labels": labels,
+        "identity_columns": identity,
+        "column_count": 3 + len(identity) + len(criteria),
         "page": page,
         "sort": sort,
         "status_filter": status,
-        "top": top,
+        "top": top if shortlist else "",
+        "shortlist": shortlist,
     }
 
 
@@ -367,9 +412,17 @@ def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_results(request: HttpRequest, public_id: str) -> HttpResponse:
+def run_results(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     run = _get_run_for_user(request, public_id)
-    return render(request, "evaluations/_results.html", _results(run, request))
+    response = render(request, "evaluations/_results.html", _results(run, request))
+    if request.htmx:
+        # The address bar follows a filter or sort made in place, so that a reload or a
+        # shared link shows the same list; the refresh at the end of a run only replaces.
+        query = request.GET.urlencode()
+        page_url = reverse("evaluations:run", args=[run.public_id]) + (f"?{query}" if query else "")
+        header = "HX-Replace-Url" if request.htmx.trigger == "results" else "HX-Push-Url"
+        response[header] = page_url
+    return response
 
 
 def _control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from evaluations import services
 from evaluations.models import File, Item, Run
@@ -263,6 +266,115 @@ def test_results_sort_by_a_score_filter_by_status_and_shortlist_the_top(
     assert values == sorted(values, reverse=True) and len(by_overall) == 40
     assert len(ids(sort="-overall", top="10")) == 10
     assert len(ids(status="failed")) == 1
+
+
+# --- results: the shortlist, who the candidate is, the downloads --------------------------
+
+
+def _result_lines(page: str) -> list[int]:
+    """The row numbers of the results table, top to bottom, as the page shows them."""
+    table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
+    return [int(line) for line in re.findall(r'<td class="num muted">(\d+)</td>', table)]
+
+
+def _score(run: Run, line: int, overall: int, others: int | list[int]) -> None:
+    keys = [k for k in run.rubric.criterion_keys if k != "overall"]
+    values = others if isinstance(others, list) else [others] * len(keys)
+    scores = {"overall": overall, **dict(zip(keys, values, strict=True))}
+    Item.objects.filter(run=run, line=line).update(
+        status=Item.Status.DONE, result={"scores": scores}, error=""
+    )
+
+
+def test_the_shortlist_ranks_the_best_candidates_not_the_first_rows_and_marks_ties(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner)
+    for line in range(2, 42):  # rows 2..41 of the file
+        _score(run, line, 3, 3)
+    # Five leaders far down the file: row 30 is ahead of the others on the other scores.
+    for line in (20, 25, 30, 37, 41):
+        _score(run, line, 10, 5)
+    _score(run, 30, 10, [9, 9, 8, 9])
+    # Thirteen candidates with exactly the same scores straddle the cut-off at 10.
+    tied = [3, 5, 8, 10, 12, 14, 16, 18, 22, 24, 26, 28, 32]
+    for line in tied:
+        _score(run, line, 9, 6)
+    # A failed candidate has no score and never makes a shortlist.
+    Item.objects.filter(run=run, line=7).update(status=Item.Status.FAILED, result=None)
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+
+    page = client.get(url, {"top": "10", "sort": "line"}).content.decode()
+
+    assert _result_lines(page) == [30, 20, 25, 37, 41, *tied[:5]]
+    assert (
+        "Top 10 by overall score; ties broken by the average of the other scores, then by row"
+        in page
+    )
+    assert "8 more candidates have the same scores as number 10" in page
+
+    # Another score can be chosen; the overall score then counts among "the other scores".
+    page = client.get(url, {"top": "5", "sort": "-communication"}).content.decode()
+    communication = {
+        i.line: i.scores["communication"] for i in Item.objects.filter(run=run, status="done")
+    }
+    assert communication[30] == 9
+    assert _result_lines(page) == [30, *tied[:4]]
+    assert "Top 5 by communication score" in page
+    assert "9 more candidates have the same scores as number 5" in page
+
+    # Sorting by a score heading (no shortlist) uses the same tie-breaks: all 39 scored
+    # candidates, best first, then the failed one.
+    page = client.get(url, {"sort": "-overall"}).content.decode()
+    assert _result_lines(page)[:10] == [30, 20, 25, 37, 41, *tied[:5]]
+    assert _result_lines(page)[-1] == 7 and len(_result_lines(page)) == 40
+
+
+def test_filters_and_sorting_update_the_results_in_place_without_inline_script(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 12), owner=owner)
+    client = _client(owner)
+    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    results_url = reverse("evaluations:run_results", args=[run.public_id])
+
+    assert "onchange=" not in page and "<script>" not in page.split("</head>", 1)[1]
+    assert f'hx-get="{results_url}"' in page and 'hx-trigger="change"' in page
+    assert f'hx-get="{results_url}?sort=-overall"' in page  # a score heading, in place
+
+    partial = client.get(results_url, {"top": "10"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.content.decode()
+    # The address bar follows, so a reload or a shared link shows the same shortlist.
+    assert partial["HX-Push-Url"] == reverse("evaluations:run", args=[run.public_id]) + "?top=10"
+
+
+def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = candidates_csv(tmp_path, 8)
+    header = next(csv.reader(io.StringIO(source.read_text())))
+    roles = services.default_roles(header, "id")
+    roles["position"] = services.ROLE_AUDIT  # kept for the results, not shown to the AI
+    assert roles["name"] == services.ROLE_AUDIT
+    run = start_run(source, owner=owner, roles=roles)
+    assert run.status == Run.Status.COMPLETED
+
+    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
+    assert "<th>name</th>" in table and "<th>position</th>" in table
+    people = list(csv.DictReader(io.StringIO(source.read_text())))
+    for person in people:
+        assert escape(person["name"]) in table and escape(person["position"]) in table
+
+    sent = json.dumps(fake_ollama.requests)
+    assert len(fake_ollama.requests) == 8
+    for person in people:
+        for column in ("name", "email", "phone"):
+            assert json.dumps(person[column])[1:-1] not in sent, column
+        # A job title may well appear in a cover note; the column itself is never sent.
+        assert json.dumps(f"position: {person['position']}")[1:-1] not in sent
+    assert json.dumps("skills: ")[1:-1] in sent  # what the AI may see does reach it
 
 
 def test_pause_resume_cancel_and_retry_buttons_call_the_services(
