@@ -464,7 +464,7 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
         raise Http404("This run has no scored CSV.")
     excel = request.GET.get("excel") == "1"
     response = StreamingHttpResponse(
-        export.iter_csv_bytes(run, bom=excel), content_type="text/csv; charset=utf-8"
+        export.iter_csv_bytes(run, excel=excel), content_type="text/csv; charset=utf-8"
     )
     base = slugify(run.name.rsplit(".", 1)[0]) or "candidates"
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"

@@ -18,6 +18,7 @@ from evaluations import services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
 from tests.fake_ollama import FakeOllama
+from tests.realdata import shared_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -375,6 +376,95 @@ def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
         # A job title may well appear in a cover note; the column itself is never sent.
         assert json.dumps(f"position: {person['position']}")[1:-1] not in sent
     assert json.dumps("skills: ")[1:-1] in sent  # what the AI may see does reach it
+
+
+def _download(client: Client, run: Run, **params: str) -> tuple[bytes, str]:
+    response = client.get(reverse("evaluations:run_download", args=[run.public_id]), params)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content), response["Content-Disposition"]
+
+
+def _semicolon_file(tmp_path: Path) -> Path:
+    """The synthetic file as a European Excel saves it: `;`-separated, with cells a
+    spreadsheet would take for formulas."""
+    rows = list(csv.DictReader(io.StringIO(candidates_csv(tmp_path, 12).read_text())))
+    rows[0]["skills"] = "=SUM(A1)"
+    rows[1]["phone"] = "+44 20 1234"
+    rows[2]["years_experience"] = "-5"
+    rows[3]["cover_note"] = "@mention; a note with a semicolon"
+    path = tmp_path / "bewerber.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_semicolon_file_comes_back_with_semicolons_and_the_plain_download_is_exact(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = _semicolon_file(tmp_path)
+    original = list(csv.reader(io.StringIO(source.read_text()), delimiter=";"))
+    client = _client(owner)
+    file_id = _upload(client, source.name, source.read_bytes())["Location"].split("/")[2]
+    assert "semicolon" in client.get(f"/uploads/{file_id}/").content.decode()
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(original[0]):
+        form[f"role_{index}"] = services.default_roles(original[0], "id")[column]
+    assert client.post(f"/uploads/{file_id}/", form).status_code == 302
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.COMPLETED
+    width = len(original[0])
+
+    # For Excel: the byte-order mark, the upload's separator, and formulas defused.
+    excel, _ = _download(client, run, excel="1")
+    assert excel.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:width] == original[0] and "overall" in rows[0]
+    assert len(rows) == 13 and all(len(row) == len(rows[0]) for row in rows)
+    by_id = {row[0]: row for row in rows[1:]}
+    first, second, third, fourth = (by_id[original[i][0]] for i in range(1, 5))
+    assert first[original[0].index("skills")] == "'=SUM(A1)"
+    assert second[original[0].index("phone")] == "'+44 20 1234"
+    assert third[original[0].index("years_experience")] == "-5"  # a number stays a number
+    assert fourth[original[0].index("cover_note")] == "'@mention; a note with a semicolon"
+
+    # For other programs: the same separator and every original value exactly as uploaded.
+    plain, _ = _download(client, run)
+    assert not plain.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(plain.decode("utf-8")), delimiter=";"))
+    assert [row[:width] for row in rows] == original
+    assert plain.splitlines()[0].decode().startswith("id;name;email;")
+
+    # The file stored when the run finished (what `evaluate --out` copies) is the plain one.
+    assert run.output_file is not None
+    assert run.output_file.abspath.read_bytes() == plain
+
+
+def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    source = shared_data("resume_data_97.csv")
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    run = start_run(source, owner=owner, id_column=None)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+    client = _client(owner)
+
+    plain, disposition = _download(client, run)
+    rows = list(csv.reader(io.StringIO(plain.decode("utf-8"))))
+    assert len(rows) == 98
+    # Every value as published (multi-line cells, list literals, empty cells) ...
+    assert [row[:35] for row in rows[1:]] == original[1:]
+    # ... under the column names as read (the stray mark inside the header is dropped).
+    assert rows[0][:35] == [name.lstrip("\ufeff") for name in original[0]]
+    assert all(1 <= int(row[rows[0].index("overall")]) <= 10 for row in rows[1:])
+    assert 'filename="resume_data_97-scored.csv"' in disposition
+
+    excel, _ = _download(client, run, excel="1")
+    rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig"))))
+    assert len(rows) == 98 and rows[1][1] == original[1][1]  # career objectives stay as text
 
 
 def test_pause_resume_cancel_and_retry_buttons_call_the_services(
