@@ -515,8 +515,9 @@ def run_start(*, run: Run) -> Run:
         info = asyncio.run(_model_info(backend, model))
     except BackendError as exc:
         run.backend, run.model = choice.name, model
+        if run.status != Run.Status.PAUSED or run.paused_at is None:
+            run.paused_at = timezone.now()  # a failed resume keeps the pause's start
         run.status = Run.Status.PAUSED
-        run.paused_at = timezone.now()
         run.status_message = f"{exc} Then resume the run."
         run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
         return run
@@ -559,6 +560,8 @@ def run_start(*, run: Run) -> Run:
         updated = Run.objects.filter(
             pk=run.pk, status__in=[Run.Status.VALIDATING, Run.Status.PAUSED]
         ).update(
+            resumed_at=now,
+            paused_seconds=F("paused_seconds") + _paused_for(run, now),
             backend=run.backend,
             model=run.model,
             model_digest=run.model_digest,
@@ -719,6 +722,14 @@ def run_pause(*, run: Run, reason: str = "") -> bool:
     return bool(updated)
 
 
+def _paused_for(run: Run, now: Any) -> float:
+    """How long a paused run that had been scoring has been paused (else 0): booked in
+    Run.paused_seconds when it resumes or is cancelled, so figures leave it out."""
+    if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
+        return 0.0
+    return max((now - run.paused_at).total_seconds(), 0.0)
+
+
 def run_resume(*, run: Run) -> bool:
     if run.status != Run.Status.PAUSED:
         return False
@@ -738,7 +749,11 @@ def run_cancel(*, run: Run) -> bool:
                 Run.Status.IN_PROGRESS,
                 Run.Status.PAUSED,
             ],
-        ).update(status=Run.Status.CANCELLING, cancelling_at=now)
+        ).update(
+            status=Run.Status.CANCELLING,
+            cancelling_at=now,
+            paused_seconds=F("paused_seconds") + _paused_for(run, now),
+        )
         if updated:
             _cancel_unclaimed(run.pk)
     run.refresh_from_db()

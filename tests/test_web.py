@@ -6,15 +6,18 @@ import csv
 import io
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
-from evaluations import services
+from evaluations import metrics, services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
 from tests.fake_ollama import FakeOllama
@@ -465,6 +468,136 @@ def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
     excel, _ = _download(client, run, excel="1")
     rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig"))))
     assert len(rows) == 98 and rows[1][1] == original[1][1]  # career objectives stay as text
+
+
+# --- run page figures ----------------------------------------------------------------------
+
+
+def _facts(page: str) -> dict[str, str]:
+    """The progress card's figures as the page shows them: {"Scored": "30 / 40", ...}."""
+    card = page.split('id="progress"', 1)[1].split("</dl>", 1)[0]
+    pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", card, re.S)
+    return {name: " ".join(re.sub(r"<[^>]+>", "", value).split()) for name, value in pairs}
+
+
+def test_the_run_page_says_reading_the_file_while_the_file_is_read(
+    owner: Any, engine_settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # the file waits for a worker, as after an upload
+    client = _client(owner)
+    file_id = _upload(client, "pool.csv", candidates_csv(tmp_path, 5).read_bytes())["Location"]
+    header = ["id", *candidates_csv(tmp_path, 1, name="h.csv").read_text().split(",")[1:10]]
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = services.default_roles(header, "id")[column]
+    response = client.post(file_id, form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.VALIDATING and run.total_count == 0
+
+    page = client.get(response["Location"]).content.decode()
+    facts = _facts(page)
+    assert facts["Scored"] == "Reading the file…"
+    assert "0 / 0" not in page
+    assert facts["Speed"] == "—" and facts["Time left"] == "—"
+
+
+def _running(run: Run, *, started: float, done: int, until: float) -> None:
+    """The run as if it had started `started` seconds ago and scored `done` candidates
+    evenly until `until` seconds ago (the engine records these same columns)."""
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.IN_PROGRESS,
+        in_progress_at=now - timedelta(seconds=started),
+        last_progress_at=now - timedelta(seconds=until),
+        done_count=done,
+    )
+    step = (started - until) / done
+    for index, item in enumerate(Item.objects.filter(run=run).order_by("line")[:done], start=1):
+        Item.objects.filter(pk=item.pk).update(
+            status=Item.Status.DONE,
+            result={"scores": {"overall": 5}},
+            finished_at=now - timedelta(seconds=started - index * step),
+        )
+    run.refresh_from_db()
+
+
+def test_elapsed_time_and_speed_leave_out_the_time_a_run_was_paused(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
+    # It scored 20 candidates in its first 40 seconds, then was paused for a minute.
+    _running(run, started=100, done=20, until=60)
+    assert services.run_pause(run=run)
+    Run.objects.filter(pk=run.pk).update(paused_at=timezone.now() - timedelta(seconds=60))
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+
+    paused = metrics.run_progress(Run.objects.get(pk=run.pk))
+    assert paused["elapsed_seconds"] == 40  # the clock stopped when it was paused
+    assert paused["throughput_per_sec"] == 0.5  # 20 in 40 s, not 20 in 100 s
+    assert _facts(client.get(url).content.decode())["Elapsed"] == "40 s"
+
+    assert services.run_resume(run=Run.objects.get(pk=run.pk))  # the other 20, at once
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED
+    ended = metrics.run_progress(run)
+    assert 40 <= ended["elapsed_seconds"] <= 42  # 40 s before the pause, ~0 s after
+    assert ended["throughput_per_sec"] >= 40 / 42
+    assert _facts(client.get(url).content.decode())["Elapsed"] in ("40 s", "41 s", "42 s")
+
+
+def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
+    # 9 candidates scored over 20 seconds, right up to the moment someone pressed Cancel,
+    # and a 10th still with the model then: the 30 others are cancelled at once (that
+    # moment is their end), the 10th is scored a moment later and the run ends.
+    _running(run, started=20, done=9, until=0)
+    in_flight = Item.objects.filter(run=run, status=Item.Status.PENDING).order_by("line")[0]
+    Item.objects.filter(pk=in_flight.pk).update(
+        lease_token="worker-1", lease_until=timezone.now() + timedelta(seconds=60)
+    )
+    assert services.run_cancel(run=run)
+    assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLING
+    Item.objects.filter(pk=in_flight.pk).update(
+        status=Item.Status.DONE, lease_token=None, finished_at=timezone.now()
+    )
+    Run.objects.filter(pk=run.pk).update(done_count=10, last_progress_at=timezone.now())
+    assert services.run_finalize_if_done(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.done_count, run.cancelled_count) == (Run.Status.CANCELLED, 10, 30)
+
+    figures = metrics.run_progress(run)
+    assert figures["throughput_per_sec"] == 0.5  # 10 in 20 s: cancelled rows are not speed
+    assert figures["elapsed_seconds"] == 20
+    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    assert _facts(page)["Speed"] == "0.5 per second" and _facts(page)["Elapsed"] == "20 s"
+
+    # Elapsed stops at the end: the same figures a minute later.
+    Run.objects.filter(pk=run.pk).update(
+        in_progress_at=F("in_progress_at") - timedelta(seconds=60),
+        cancelled_at=F("cancelled_at") - timedelta(seconds=60),
+    )
+    assert metrics.run_progress(Run.objects.get(pk=run.pk))["elapsed_seconds"] == 20
+
+
+def test_a_run_paused_then_cancelled_counts_only_the_time_it_ran(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 20), owner=owner, start=False)
+    _running(run, started=300, done=10, until=280)  # 10 in 20 s, then paused for 280 s
+    assert services.run_pause(run=run)
+    Run.objects.filter(pk=run.pk).update(paused_at=timezone.now() - timedelta(seconds=280))
+    assert services.run_cancel(run=Run.objects.get(pk=run.pk))
+
+    figures = metrics.run_progress(Run.objects.get(pk=run.pk))
+    assert figures["elapsed_seconds"] == 20
+    assert figures["throughput_per_sec"] == 0.5
 
 
 def test_pause_resume_cancel_and_retry_buttons_call_the_services(
