@@ -290,7 +290,7 @@ def run_create(
         options={"pack_size": pack_size},
         columns={"id_column": id_column, "roles": roles, "skip_invalid": skip_invalid},
         notify_email=notify_email,
-        name=name or input_file.filename,
+        name=_run_name(name) or input_file.filename,
         rerun_of=rerun_of,
     )
     if defer:
@@ -708,6 +708,41 @@ def run_rerun(
         defer=True,
         rerun_of=run,
     )
+
+
+# --- Runs: names ------------------------------------------------------------------------
+
+RUN_NAME_MAX = Run._meta.get_field("name").max_length or 200
+
+
+def _run_name(name: str) -> str:
+    """One line (it is an e-mail subject and a file name), no stray spaces, not too long."""
+    return " ".join(name.split())[:RUN_NAME_MAX]
+
+
+def run_rename(*, run: Run, name: str) -> Run:
+    """Give a run the name people know it by (runs list, page title, e-mail, download)."""
+    clean = _run_name(name)
+    if not clean:
+        raise InputError("Give the run a name, for example the intake or the job it is for.")
+    Run.objects.filter(pk=run.pk).update(name=clean)
+    run.name = clean
+    return run
+
+
+def run_name_suggestion(*, owner: AbstractBaseUser | None, filename: str) -> str:
+    """The file's name, numbered when this person already has a run by that name, so
+    that two uploads of one file can be told apart ("pool.csv", "pool.csv (2)", ...)."""
+    base = _run_name(filename) or "candidates"
+    taken = set(
+        Run.objects.filter(owner=owner, name__startswith=base).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} ({number})" in taken:
+        number += 1
+    return f"{base} ({number})"
 
 
 # --- Runs: pause, resume, cancel -------------------------------------------------------

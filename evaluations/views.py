@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,7 +69,7 @@ def _get_file_for_user(request: HttpRequest, file_id: str) -> File:
 @login_required
 @require_GET
 def runs_list(request: HttpRequest) -> HttpResponse:
-    runs = _visible_runs(request).select_related("owner", "rubric")
+    runs = _visible_runs(request).select_related("owner", "rubric", "input_file")
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(request, "evaluations/runs_list.html", {"page": page})
 
@@ -168,6 +169,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         "rubric": services.rubric_default().pk,
         "model": default_model,
         "notify_email": request.user.email,
+        "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
     }
     form = PrepareForm(
         request.POST or None,
@@ -188,6 +190,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 id_column=data["id_column"] or None,
                 roles=form.roles(),
                 notify_email=data["notify_email"],
+                name=data["name"],
                 skip_invalid=data["skip_invalid"],
                 defer=True,
             )
@@ -456,6 +459,24 @@ def run_control(request: HttpRequest, public_id: str, action: str) -> HttpRespon
 
 
 @login_required
+@require_POST
+def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
+    run = _get_run_for_user(request, public_id)
+    try:
+        services.run_rename(run=run, name=request.POST.get("name", ""))
+    except services.InputError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Renamed to “{run.name}”.")
+    return redirect("evaluations:run", run.public_id)
+
+
+def _download_name(run: Run) -> str:
+    """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
+    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+
+
+@login_required
 @require_GET
 def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     """The scored CSV, streamed from the database: partial while running, complete after."""
@@ -466,7 +487,7 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         export.iter_csv_bytes(run, excel=excel), content_type="text/csv; charset=utf-8"
     )
-    base = slugify(run.name.rsplit(".", 1)[0]) or "candidates"
+    base = _download_name(run) or "candidates"
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"
     response["Content-Disposition"] = f'attachment; filename="{base}-{suffix}.csv"'
     return response

@@ -600,6 +600,77 @@ def test_a_run_paused_then_cancelled_counts_only_the_time_it_ran(
     assert figures["throughput_per_sec"] == 0.5
 
 
+# --- run names -----------------------------------------------------------------------------
+
+
+def _start_from_check_page(client: Client, file_id: str, **fields: str) -> Any:
+    header = ["id", "name", "email", "phone", "position", "years_experience", "skills"]
+    header += ["education", "work_history", "cover_note"]
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = services.default_roles(header, "id")[column]
+    return client.post(reverse("evaluations:prepare", args=[file_id]), {**form, **fields})
+
+
+def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    content = candidates_csv(tmp_path, 6).read_bytes()
+
+    first = _upload(client, "pool.csv", content)["Location"].split("/")[2]
+    page = client.get(reverse("evaluations:prepare", args=[first])).content.decode()
+    assert '<label for="id_name">Run name</label>' in page
+    assert 'name="name" value="pool.csv"' in page  # the file name by default
+    response = _start_from_check_page(client, first, name="pool.csv")
+    assert response.status_code == 302
+    assert Run.objects.get(owner=owner).name == "pool.csv"
+
+    # The same file again: the suggested name already tells the two runs apart ...
+    second = _upload(client, "pool.csv", content)["Location"].split("/")[2]
+    page = client.get(reverse("evaluations:prepare", args=[second])).content.decode()
+    assert 'name="name" value="pool.csv (2)"' in page
+    # ... and the person can call it what they like.
+    response = _start_from_check_page(client, second, name="  March intake, data team  ")
+    assert response.status_code == 302
+    run = Run.objects.get(owner=owner, input_file_id=second)
+    assert run.name == "March intake, data team"
+
+    runs = client.get(reverse("evaluations:runs")).content.decode()
+    assert "March intake, data team" in runs and ">pool.csv</a>" in runs
+    page = client.get(response["Location"]).content.decode()
+    assert "<title>March intake, data team · hrbatch</title>" in page
+    assert "<h1>March intake, data team</h1>" in page
+    _, disposition = _download(client, run, excel="1")
+    assert 'filename="march-intake-data-team-scored.csv"' in disposition
+
+
+def test_a_run_is_renamed_on_its_page_through_the_service(
+    owner: Any, outsider: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3, name="pool.csv"), owner=owner)
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+    page = client.get(url).content.decode()
+    rename = reverse("evaluations:run_rename", args=[run.public_id])
+    assert f'action="{rename}"' in page and 'value="pool.csv"' in page
+
+    page = client.post(rename, {"name": "Shortlist v2.1 (final)"}, follow=True).content.decode()
+    assert "Renamed to “Shortlist v2.1 (final)”." in page
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+    _, disposition = _download(client, run)
+    assert 'filename="shortlist-v21-final-scored.csv"' in disposition
+
+    page = client.post(rename, {"name": "   "}, follow=True).content.decode()
+    assert "Give the run a name" in page
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+
+    assert _client(outsider).post(rename, {"name": "mine now"}).status_code == 404
+    assert client.get(rename).status_code == 405
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+
+
 def test_pause_resume_cancel_and_retry_buttons_call_the_services(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
