@@ -21,6 +21,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -379,7 +380,7 @@ def _results(run: Run, request: HttpRequest) -> dict[str, Any]:
         "criteria": criteria,
         "labels": labels,
         "identity_columns": identity,
-        "column_count": 3 + len(identity) + len(criteria),
+        "column_count": 3 + len(criteria),
         "page": page,
         "sort": sort,
         "status_filter": status,
@@ -417,11 +418,16 @@ def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 def run_results(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     run = _get_run_for_user(request, public_id)
-    response = render(request, "evaluations/_results.html", _results(run, request))
+    context = _results(run, request)
+    response = render(request, "evaluations/_results.html", context)
     if request.htmx:
         # The address bar follows a filter or sort made in place, so that a reload or a
         # shared link shows the same list; the refresh at the end of a run only replaces.
-        query = request.GET.urlencode()
+        params = QueryDict(mutable=True)
+        params.update({key: value for key, value in request.GET.items() if value})
+        if context["shortlist"]:
+            params["sort"] = context["sort"]  # the score the shortlist is ranked by
+        query = params.urlencode()
         page_url = reverse("evaluations:run", args=[run.public_id]) + (f"?{query}" if query else "")
         header = "HX-Replace-Url" if request.htmx.trigger == "results" else "HX-Push-Url"
         response[header] = page_url

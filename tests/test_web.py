@@ -350,7 +350,8 @@ def test_filters_and_sorting_update_the_results_in_place_without_inline_script(
     partial = client.get(results_url, {"top": "10"}, headers={"HX-Request": "true"})
     assert partial.status_code == 200 and "<html" not in partial.content.decode()
     # The address bar follows, so a reload or a shared link shows the same shortlist.
-    assert partial["HX-Push-Url"] == reverse("evaluations:run", args=[run.public_id]) + "?top=10"
+    url = reverse("evaluations:run", args=[run.public_id])
+    assert partial["HX-Push-Url"] == url + "?top=10&sort=-overall"
 
 
 def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
@@ -366,7 +367,7 @@ def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
 
     page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
     table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
-    assert "<th>name</th>" in table and "<th>position</th>" in table
+    assert "name · email · phone · position" in table  # under the Candidate heading
     people = list(csv.DictReader(io.StringIO(source.read_text())))
     for person in people:
         assert escape(person["name"]) in table and escape(person["position"]) in table
