@@ -471,6 +471,57 @@ def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
     assert len(rows) == 98 and rows[1][1] == original[1][1]  # career objectives stay as text
 
 
+def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_never_saw(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    source = shared_data("resume_data_97.csv")
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    header = [name.lstrip("\ufeff") for name in original[0]]
+    roles = services.default_roles(header, None)
+    roles["positions"] = services.ROLE_AUDIT  # who they were, kept for the results only
+    run = start_run(source, owner=owner, id_column=None, roles=roles)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+
+    page = _client(owner).get(
+        reverse("evaluations:run", args=[run.public_id]), {"top": "10", "sort": "line"}
+    )
+    text = page.content.decode()
+    # The ten best by overall, then the average of the other scores, then row.
+    others = [k for k in run.rubric.criterion_keys if k != "overall"]
+    ranked = sorted(
+        Item.objects.filter(run=run),
+        key=lambda i: (-i.scores["overall"], -sum(i.scores[k] for k in others), i.line),
+    )
+    assert _result_lines(text) == [i.line for i in ranked[:10]]
+    assert "Top 10 by overall score" in text
+
+    def scores(item: Item) -> tuple[int, int]:
+        return item.scores["overall"], sum(item.scores[k] for k in others)
+
+    tied = sum(1 for item in ranked[10:] if scores(item) == scores(ranked[9]))
+    if tied:
+        assert f"{tied} more candidate" in text and "the same scores as number 10" in text
+    else:
+        assert "the same scores as number 10" not in text
+
+    # Each candidate's positions are shown beside the row number, never sent to the AI.
+    column = header.index("positions")
+    shown = [original[item.line - 1][column] for item in ranked[:10]]
+    assert any(shown)
+    for value in filter(None, shown):
+        assert escape(value[:37]) in text
+    lines = [
+        line
+        for request in fake_ollama.requests
+        for message in request["messages"]
+        for line in message["content"].splitlines()
+    ]
+    assert len(fake_ollama.requests) == 97
+    assert not any(line.startswith("positions:") for line in lines)
+    assert any(line.startswith("career_objective:") for line in lines)
+
+
 # --- run page figures ----------------------------------------------------------------------
 
 
