@@ -100,6 +100,8 @@ class RunAdmin(admin.ModelAdmin):
         # does (one line, no stray spaces); no name means the file's name again.
         if change and "name" in form.changed_data:
             services.run_rename(run=obj, name=obj.name or obj.input_file.filename)
+        if set(form.changed_data) - {"name"}:
+            super().save_model(request, obj, form, change)
 
     @admin.display(description="Rerun of", ordering="rerun_of")
     def rerun_of_link(self, run: Run) -> SafeString | None:

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from . import csvio, prompting
@@ -561,7 +561,7 @@ def run_start(*, run: Run) -> Run:
             pk=run.pk, status__in=[Run.Status.VALIDATING, Run.Status.PAUSED]
         ).update(
             resumed_at=now,
-            paused_seconds=F("paused_seconds") + _paused_for(run, now),
+            paused_seconds=_book_pause(run, now),
             backend=run.backend,
             model=run.model,
             model_digest=run.model_digest,
@@ -757,12 +757,24 @@ def run_pause(*, run: Run, reason: str = "") -> bool:
     return bool(updated)
 
 
-def _paused_for(run: Run, now: Any) -> float:
-    """How long a paused run that had been scoring has been paused (else 0): booked in
-    Run.paused_seconds when it resumes or is cancelled, so figures leave it out."""
+def _book_pause(run: Run, now: Any) -> Any:
+    """Run.paused_seconds plus the pause that ends now, for the UPDATE that resumes or
+    cancels a paused run that had been scoring, so that figures leave the pause out.
+
+    Conditional in the database: only a row still in the very pause this copy of the run
+    measured books it, so a stale copy (someone resumed meanwhile) books nothing twice.
+    """
     if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
-        return 0.0
-    return max((now - run.paused_at).total_seconds(), 0.0)
+        return F("paused_seconds")
+    seconds = max((now - run.paused_at).total_seconds(), 0.0)
+    return Case(
+        When(
+            status=Run.Status.PAUSED,
+            paused_at=run.paused_at,
+            then=F("paused_seconds") + seconds,
+        ),
+        default=F("paused_seconds"),
+    )
 
 
 def run_resume(*, run: Run) -> bool:
@@ -787,7 +799,7 @@ def run_cancel(*, run: Run) -> bool:
         ).update(
             status=Run.Status.CANCELLING,
             cancelling_at=now,
-            paused_seconds=F("paused_seconds") + _paused_for(run, now),
+            paused_seconds=_book_pause(run, now),
         )
         if updated:
             _cancel_unclaimed(run.pk)

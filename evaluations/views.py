@@ -305,7 +305,9 @@ def _score(key: str) -> Cast:
     return Cast(KT(f"result__scores__{key}"), IntegerField())
 
 
-def _rank_by(items: QuerySet[Item], criteria: list[str], key: str, *, best_first: bool) -> Any:
+def _rank_by(
+    items: QuerySet[Item], criteria: list[str], key: str, *, best_first: bool
+) -> QuerySet[Item]:
     """Items ordered by one score, ties broken by the average of the other scores, then
     by row. The sum of the other scores orders exactly as their average does (every
     scored candidate has all of them) and, being an integer, compares exactly when the
