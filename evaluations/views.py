@@ -275,7 +275,7 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
 
     def rows() -> Iterator[bytes]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, delimiter=layout.delimiter)  # as the upload, for its Excel
         yield "\ufeff".encode()
         writer.writerow(["row", "problem", *layout.header])
         for row, values, row_problem in _row_problems(file, layout, id_column):

@@ -446,6 +446,20 @@ def test_a_semicolon_file_comes_back_with_semicolons_and_the_plain_download_is_e
     assert run.output_file.abspath.read_bytes() == plain
 
 
+def test_the_rows_with_problems_of_a_semicolon_file_come_back_with_semicolons(
+    owner: Any, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    content = "id;skills;note\nc1;Python;=SUM(A1)\nc2;Go;x\nc1;Rust;+44 20 1234\n".encode()
+    file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
+
+    response = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0] == ["row", "problem", "id", "skills", "note"]
+    assert rows[1][0] == "4" and rows[1][2:] == ["c1", "Rust", "'+44 20 1234"]
+
+
 def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
@@ -555,6 +569,8 @@ def test_the_run_page_says_reading_the_file_while_the_file_is_read(
     assert facts["Scored"] == "Reading the file…"
     assert "0 / 0" not in page
     assert facts["Speed"] == "—" and facts["Time left"] == "—"
+    runs = client.get(reverse("evaluations:runs")).content.decode()
+    assert "Reading the file…" in runs and "0 / 0" not in runs
 
 
 def _running(run: Run, *, started: float, done: int, until: float) -> None:
