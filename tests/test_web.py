@@ -450,7 +450,7 @@ def test_the_rows_with_problems_of_a_semicolon_file_come_back_with_semicolons(
     owner: Any, tmp_path: Path
 ) -> None:
     client = _client(owner)
-    content = "id;skills;note\nc1;Python;=SUM(A1)\nc2;Go;x\nc1;Rust;+44 20 1234\n".encode()
+    content = b"id;skills;note\nc1;Python;=SUM(A1)\nc2;Go;x\nc1;Rust;+44 20 1234\n"
     file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
 
     response = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
