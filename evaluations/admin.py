@@ -188,6 +188,14 @@ class RunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a run starts from an upload (web, API or CLI), never an empty form
 
+    def save_model(self, request: HttpRequest, obj: Run, form: Any, change: bool) -> None:
+        # The name is the only editable field: rename through the service like the web
+        # does (one line, no stray spaces); no name means the file's name again.
+        if change and "name" in form.changed_data:
+            services.run_rename(run=obj, name=obj.name or obj.input_file.filename)
+        if set(form.changed_data) - {"name"}:
+            super().save_model(request, obj, form, change)
+
     @admin.display(description="Rerun of", ordering="rerun_of")
     def rerun_of_link(self, run: Run) -> SafeString | None:
         return _admin_link(run.rerun_of) if run.rerun_of else None

@@ -1,4 +1,13 @@
-"""Outputs: the scored CSV of a rubric run, streamed from the database in input order."""
+"""Outputs: the scored CSV of a rubric run, streamed from the database in input order.
+
+Two flavours, both with the upload's separator (a `;` file comes back with `;`, so the
+Excel that saved it opens it in columns again):
+
+- for Excel (`excel=True`): a byte-order mark, so Excel reads UTF-8, and every cell that a
+  spreadsheet would run as a formula prefixed with `'` (csvio.neutralize_cell);
+- plain, for other programs: every original value exactly as uploaded. This is also the
+  file stored when a run finishes, which `evaluate --out` writes.
+"""
 
 from __future__ import annotations
 
@@ -39,13 +48,15 @@ def _truncates(run: Run) -> bool:
     return run.columns.get("long_rows") == "truncate"
 
 
-def iter_scored_rows(run: Run) -> Iterator[list[str]]:
-    """The header, then one row per Item in the input's order; every cell neutralised."""
+def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
+    """The header, then one row per Item in the input's order; for Excel, every cell that
+    is not a score is neutralised."""
     header = list(run.columns.get("header", []))
     id_column = run.columns.get("id_column")
     criteria = run.rubric.criterion_keys if run.rubric else []
     rationale = bool(run.rubric and run.rubric.rationale)
     truncates = _truncates(run)
+    cell = neutralize_cell if excel else str
     yield scored_header(run)
     rows = (
         Item.objects.filter(run_id=run.pk)
@@ -58,23 +69,28 @@ def iter_scored_rows(run: Run) -> Iterator[list[str]]:
         if id_column:
             values[id_column] = custom_id
         scores = (result or {}).get("scores", {})
-        row = [neutralize_cell(str(values.get(column, ""))) for column in header]
+        row = [cell(str(values.get(column, ""))) for column in header]
         row += [str(scores.get(key, "")) for key in criteria]
         if rationale:
-            row.append(neutralize_cell((result or {}).get("rationale", "")))
-        row += [status, neutralize_cell(error)]
+            row.append(cell((result or {}).get("rationale", "")))
+        row += [status, cell(error)]
         if truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
         yield row
 
 
-def iter_csv_bytes(run: Run, *, bom: bool = False, rows_per_chunk: int = 500) -> Iterator[bytes]:
+def delimiter_of(run: Run) -> str:
+    """The separator of the uploaded file (comma for runs made before it was recorded)."""
+    return run.columns.get("delimiter") or ","
+
+
+def iter_csv_bytes(run: Run, *, excel: bool = False, rows_per_chunk: int = 500) -> Iterator[bytes]:
     """The scored CSV as UTF-8 chunks, for a streamed download or a file."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    if bom:
+    writer = csv.writer(buffer, delimiter=delimiter_of(run))
+    if excel:
         yield "\ufeff".encode()
-    for count, row in enumerate(iter_scored_rows(run), start=1):
+    for count, row in enumerate(iter_scored_rows(run, excel=excel), start=1):
         writer.writerow(row)
         if count % rows_per_chunk == 0:
             yield buffer.getvalue().encode()
@@ -84,12 +100,12 @@ def iter_csv_bytes(run: Run, *, bom: bool = False, rows_per_chunk: int = 500) ->
         yield buffer.getvalue().encode()
 
 
-def write_scored_csv(run: Run, target: Path, *, bom: bool = False) -> int:
+def write_scored_csv(run: Run, target: Path, *, excel: bool = False) -> int:
     size = 0
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     with open(partial, "wb") as out:
-        for chunk in iter_csv_bytes(run, bom=bom):
+        for chunk in iter_csv_bytes(run, excel=excel):
             out.write(chunk)
             size += len(chunk)
     partial.replace(target)

@@ -62,6 +62,12 @@ _CHOOSE_ID = (
 class PrepareForm(forms.Form):
     """Columns, rubric, model and notification for a new run, in one form."""
 
+    name = forms.CharField(
+        label="Run name",
+        max_length=200,
+        required=False,
+        help_text="Shown in the runs list, the e-mail and the downloaded file's name.",
+    )
     id_column = forms.ChoiceField(
         label="Candidate ID column",
         help_text="A column with a different value for every candidate, e.g. an application "

@@ -37,6 +37,8 @@ def run_progress(run: Run) -> dict[str, Any]:
         "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
         "eta_seconds": eta,
         "elapsed_seconds": elapsed_seconds(run, now),
+        # The file is still being read: there is nothing to count yet.
+        "reading": run.status == Run.Status.VALIDATING,
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "token_savings_pct": token_savings_pct(run),
@@ -47,18 +49,20 @@ def run_progress(run: Run) -> dict[str, Any]:
     }
 
 
-def elapsed_seconds(run: Run, now: Any = None) -> int:
-    """From the start of scoring (or creation) to the end (or now)."""
+def active_seconds(run: Run, now: Any = None) -> float:
+    """Time spent scoring: from the start of scoring (or creation) to the end (or now),
+    less the time spent paused. The clock stops while the run is paused."""
     start = run.in_progress_at or run.created_at
-    end = (
-        run.completed_at
-        or run.cancelled_at
-        or run.failed_at
-        or run.expired_at
-        or now
-        or timezone.now()
-    )
-    return max(int((end - start).total_seconds()), 0)
+    end = run.completed_at or run.cancelled_at or run.failed_at or run.expired_at
+    if end is None:
+        paused = run.status == Run.Status.PAUSED and run.paused_at is not None
+        end = run.paused_at if paused else (now or timezone.now())
+    return max((end - start).total_seconds() - run.paused_seconds, 0.0)
+
+
+def elapsed_seconds(run: Run, now: Any = None) -> int:
+    """Whole seconds spent scoring (see active_seconds)."""
+    return int(active_seconds(run, now))
 
 
 def format_duration(seconds: int) -> str:
@@ -73,16 +77,31 @@ def format_duration(seconds: int) -> str:
 
 
 def _throughput(run: Run, now: Any) -> float | None:
-    """Items finished per second over the last window (or since the run started)."""
+    """Candidates scored (or failed) per second of scoring.
+
+    While a run goes on: over the last window, never reaching back past the last (re)start,
+    so a pause does not dilute it (while paused: the window before the pause). Once it
+    has ended: over the whole time it was scoring. Cancelled candidates were never
+    processed, and all get the moment of the cancel as their end: they never count.
+    """
     if not run.in_progress_at:
         return None
+    if run.is_terminal:
+        seconds = active_seconds(run, now)
+        return (run.done_count + run.failed_count) / seconds if seconds > 0 else None
     window = settings.HRBATCH["THROUGHPUT_WINDOW_SECONDS"]
-    end = now if run.is_live or run.status == Run.Status.PAUSED else (run.last_progress_at or now)
-    since = max(end - timedelta(seconds=window), run.in_progress_at)
+    paused = run.status == Run.Status.PAUSED and run.paused_at is not None
+    end = run.paused_at if paused else now
+    since = max(end - timedelta(seconds=window), run.resumed_at or run.in_progress_at)
     seconds = (end - since).total_seconds()
     if seconds <= 0:
         return None
-    count = Item.objects.filter(run_id=run.pk, finished_at__gt=since, finished_at__lte=end).count()
+    count = Item.objects.filter(
+        run_id=run.pk,
+        status__in=[Item.Status.DONE, Item.Status.FAILED],
+        finished_at__gt=since,
+        finished_at__lte=end,
+    ).count()
     return count / seconds
 
 
@@ -190,7 +209,7 @@ def estimate_seconds(*, model: str, count: int) -> int | None:
     done = seconds = 0.0
     for run in runs:
         done += run.done_count
-        seconds += max((run.completed_at - run.in_progress_at).total_seconds(), 1.0)
+        seconds += max(active_seconds(run), 1.0)
     if not done:
         return None
     return int(count * seconds / done)

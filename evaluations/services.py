@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from . import csvio, intake, prompting
@@ -408,7 +408,7 @@ def run_create(
             "long_rows": long_rows,
         },
         notify_email=notify_email,
-        name=name or input_file.filename,
+        name=_run_name(name) or input_file.filename,
         rerun_of=rerun_of,
     )
     if defer:
@@ -659,8 +659,9 @@ def run_start(*, run: Run) -> Run:
         info = asyncio.run(_model_info(backend, model))
     except BackendError as exc:
         run.backend, run.model = choice.name, model
+        if run.status != Run.Status.PAUSED or run.paused_at is None:
+            run.paused_at = timezone.now()  # a failed resume keeps the pause's start
         run.status = Run.Status.PAUSED
-        run.paused_at = timezone.now()
         run.status_message = f"{exc} Then resume the run."
         run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
         return run
@@ -708,6 +709,8 @@ def run_start(*, run: Run) -> Run:
         updated = Run.objects.filter(
             pk=run.pk, status__in=[Run.Status.VALIDATING, Run.Status.PAUSED]
         ).update(
+            resumed_at=now,
+            paused_seconds=_book_pause(run, now),
             backend=run.backend,
             model=run.model,
             model_digest=run.model_digest,
@@ -865,6 +868,41 @@ def run_rerun(
     )
 
 
+# --- Runs: names ------------------------------------------------------------------------
+
+RUN_NAME_MAX = Run._meta.get_field("name").max_length or 200
+
+
+def _run_name(name: str) -> str:
+    """One line (it is an e-mail subject and a file name), no stray spaces, not too long."""
+    return " ".join(name.split())[:RUN_NAME_MAX]
+
+
+def run_rename(*, run: Run, name: str) -> Run:
+    """Give a run the name people know it by (runs list, page title, e-mail, download)."""
+    clean = _run_name(name)
+    if not clean:
+        raise InputError("Give the run a name, for example the intake or the job it is for.")
+    Run.objects.filter(pk=run.pk).update(name=clean)
+    run.name = clean
+    return run
+
+
+def run_name_suggestion(*, owner: AbstractBaseUser | None, filename: str) -> str:
+    """The file's name, numbered when this person already has a run by that name, so
+    that two uploads of one file can be told apart ("pool.csv", "pool.csv (2)", ...)."""
+    base = _run_name(filename) or "candidates"
+    taken = set(
+        Run.objects.filter(owner=owner, name__startswith=base).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} ({number})" in taken:
+        number += 1
+    return f"{base} ({number})"
+
+
 # --- Runs: pause, resume, cancel -------------------------------------------------------
 
 
@@ -875,6 +913,26 @@ def run_pause(*, run: Run, reason: str = "") -> bool:
     ).update(status=Run.Status.PAUSED, paused_at=timezone.now(), status_message=reason)
     run.refresh_from_db()
     return bool(updated)
+
+
+def _book_pause(run: Run, now: Any) -> Any:
+    """Run.paused_seconds plus the pause that ends now, for the UPDATE that resumes or
+    cancels a paused run that had been scoring, so that figures leave the pause out.
+
+    Conditional in the database: only a row still in the very pause this copy of the run
+    measured books it, so a stale copy (someone resumed meanwhile) books nothing twice.
+    """
+    if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
+        return F("paused_seconds")
+    seconds = max((now - run.paused_at).total_seconds(), 0.0)
+    return Case(
+        When(
+            status=Run.Status.PAUSED,
+            paused_at=run.paused_at,
+            then=F("paused_seconds") + seconds,
+        ),
+        default=F("paused_seconds"),
+    )
 
 
 def run_resume(*, run: Run) -> bool:
@@ -896,7 +954,11 @@ def run_cancel(*, run: Run) -> bool:
                 Run.Status.IN_PROGRESS,
                 Run.Status.PAUSED,
             ],
-        ).update(status=Run.Status.CANCELLING, cancelling_at=now)
+        ).update(
+            status=Run.Status.CANCELLING,
+            cancelling_at=now,
+            paused_seconds=_book_pause(run, now),
+        )
         if updated:
             _cancel_unclaimed(run.pk)
     run.refresh_from_db()

@@ -19,6 +19,7 @@ urlpatterns = [
     path("runs/<str:public_id>/results/", views.run_results, name="run_results"),
     path("runs/<str:public_id>/download.csv", views.run_download, name="run_download"),
     path("runs/<str:public_id>/files/<str:file_id>", views.run_file, name="run_file"),
+    path("runs/<str:public_id>/rename/", views.run_rename, name="run_rename"),
     path(
         "runs/<str:public_id>/<str:action>/",
         views.run_control,

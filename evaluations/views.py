@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet
+from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import (
@@ -21,6 +22,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -82,7 +84,7 @@ def _safe_next(request: HttpRequest) -> str:
 @login_required
 @require_GET
 def runs_list(request: HttpRequest) -> HttpResponse:
-    runs = _visible_runs(request).select_related("owner", "rubric")
+    runs = _visible_runs(request).select_related("owner", "rubric", "input_file")
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -271,6 +273,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         "rubric": _rubric_to_offer(request),
         "model": default_model,
         "notify_email": request.user.email,
+        "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
     }
     form = PrepareForm(
         request.POST or None,
@@ -308,6 +311,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                     roles=form.roles(),
                     notify_email=data["notify_email"],
                     skip_invalid=data["skip_invalid"],
+                    name=data["name"],
                     long_rows=data["long_rows"],
                     defer=True,
                     encoding=encoding,
@@ -429,7 +433,7 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
 
     def rows() -> Iterator[bytes]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, delimiter=layout.delimiter)  # as the upload, for its Excel
         yield "\ufeff".encode()
         writer.writerow(["row", "problem", *layout.header])
         for row, values, row_problem in _row_problems(file, layout, id_column):
@@ -455,46 +459,93 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
 SORTABLE = ("line", "custom_id", "status")
 
 
+def _score(key: str) -> Cast:
+    return Cast(KT(f"result__scores__{key}"), IntegerField())
+
+
+def _rank_by(
+    items: QuerySet[Item], criteria: list[str], key: str, *, best_first: bool
+) -> QuerySet[Item]:
+    """Items ordered by one score, ties broken by the average of the other scores, then
+    by row. The sum of the other scores orders exactly as their average does (every
+    scored candidate has all of them) and, being an integer, compares exactly when the
+    shortlist looks for ties at its cut-off."""
+    others = [_score(k) for k in criteria if k != key]
+    items = items.annotate(rank_score=_score(key))
+    if others:
+        total = others[0]
+        for other in others[1:]:
+            total = total + other
+        items = items.annotate(rank_others=ExpressionWrapper(total, output_field=IntegerField()))
+    else:
+        items = items.annotate(rank_others=Value(0, output_field=IntegerField()))
+    order = [
+        F(name).desc(nulls_last=True) if best_first else F(name).asc(nulls_last=True)
+        for name in ("rank_score", "rank_others")
+    ]
+    return items.order_by(*order, "line")
+
+
 def _results(run: Run, request: HttpRequest) -> dict[str, Any]:
     criteria = run.rubric.criterion_keys if run.rubric else []
+    labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
     items = Item.objects.filter(run=run).only(
-        "id", "custom_id", "line", "status", "result", "error", "attempts"
+        "id", "custom_id", "line", "status", "result", "error", "attempts", "extra"
     )
     status = request.GET.get("status", "")
-    if status in Item.Status.values:
-        items = items.filter(status=status)
     sort = request.GET.get("sort", "line")
     key = sort.lstrip("-")
-    if key in criteria:
-        items = items.annotate(
-            sort_value=Cast(KT(f"result__scores__{key}"), IntegerField())
-        ).order_by(
-            F("sort_value").desc(nulls_last=True)
-            if sort.startswith("-")
-            else F("sort_value").asc(nulls_last=True),
-            "line",
-        )
-    elif key in SORTABLE:
-        items = items.order_by(sort, "line")
-    else:
-        sort = "line"
-        items = items.order_by("line")
     top = request.GET.get("top", "")
-    if top.isdigit() and int(top) > 0:
-        items = items[: int(top)]
-        page = Paginator(list(items), max(int(top), 1)).get_page(1)
+    shortlist: dict[str, Any] | None = None
+    if top.isdigit() and int(top) > 0 and criteria:
+        # A shortlist is the N best scored candidates: by the chosen score (best first),
+        # else by overall; never the first N rows of the file.
+        size = int(top)
+        key = key if key in criteria else ("overall" if "overall" in criteria else criteria[-1])
+        sort = f"-{key}"
+        status = ""
+        ranked = _rank_by(
+            items.filter(status=Item.Status.DONE), criteria, key, best_first=True
+        ).exclude(rank_score=None)
+        chosen = list(ranked[:size])
+        tied_beyond = 0
+        if len(chosen) == size:
+            last = (chosen[-1].rank_score, chosen[-1].rank_others)
+            same = ranked.filter(rank_score=last[0], rank_others=last[1]).count()
+            tied_beyond = same - sum((i.rank_score, i.rank_others) == last for i in chosen)
+        shortlist = {
+            "size": size,
+            "label": labels.get(key, key).lower(),
+            "tied_beyond": tied_beyond,
+            "scored": ranked.count(),
+        }
+        page = Paginator(chosen, max(size, 1)).get_page(1)
     else:
+        if status in Item.Status.values:
+            items = items.filter(status=status)
+        if key in criteria:
+            items = _rank_by(items, criteria, key, best_first=sort.startswith("-"))
+        elif key in SORTABLE:
+            items = items.order_by(sort, "line")
+        else:
+            sort = "line"
+            items = items.order_by("line")
         page = Paginator(items, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    roles = run.columns.get("roles") or {}
+    # Who the candidate is (name, position…): the columns kept for the results only, which
+    # never reach the model (they live in Item.extra, not Item.input).
+    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT]
     return {
         "run": run,
         "criteria": criteria,
-        "labels": {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria}
-        if run.rubric
-        else {},
+        "labels": labels,
+        "identity_columns": identity,
+        "column_count": 3 + len(criteria),
         "page": page,
         "sort": sort,
         "status_filter": status,
-        "top": top,
+        "top": top if shortlist else "",
+        "shortlist": shortlist,
     }
 
 
@@ -530,9 +581,22 @@ def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_results(request: HttpRequest, public_id: str) -> HttpResponse:
+def run_results(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     run = _get_run_for_user(request, public_id)
-    return render(request, "evaluations/_results.html", _results(run, request))
+    context = _results(run, request)
+    response = render(request, "evaluations/_results.html", context)
+    if request.htmx:
+        # The address bar follows a filter or sort made in place, so that a reload or a
+        # shared link shows the same list; the refresh at the end of a run only replaces.
+        params = QueryDict(mutable=True)
+        params.update({key: value for key, value in request.GET.items() if value})
+        if context["shortlist"]:
+            params["sort"] = context["sort"]  # the score the shortlist is ranked by
+        query = params.urlencode()
+        page_url = reverse("evaluations:run", args=[run.public_id]) + (f"?{query}" if query else "")
+        header = "HX-Replace-Url" if request.htmx.trigger == "results" else "HX-Push-Url"
+        response[header] = page_url
+    return response
 
 
 def _control(request: HttpRequest, public_id: str, action: str) -> HttpResponse:
@@ -573,6 +637,24 @@ def run_control(request: HttpRequest, public_id: str, action: str) -> HttpRespon
 
 
 @login_required
+@require_POST
+def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
+    run = _get_run_for_user(request, public_id)
+    try:
+        services.run_rename(run=run, name=request.POST.get("name", ""))
+    except services.InputError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Renamed to “{run.name}”.")
+    return redirect("evaluations:run", run.public_id)
+
+
+def _download_name(run: Run) -> str:
+    """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
+    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+
+
+@login_required
 @require_GET
 def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     """The scored CSV, streamed from the database: partial while running, complete after."""
@@ -581,9 +663,9 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
         raise Http404("This run has no scored CSV.")
     excel = request.GET.get("excel") == "1"
     response = StreamingHttpResponse(
-        export.iter_csv_bytes(run, bom=excel), content_type="text/csv; charset=utf-8"
+        export.iter_csv_bytes(run, excel=excel), content_type="text/csv; charset=utf-8"
     )
-    base = slugify(run.name.rsplit(".", 1)[0]) or "candidates"
+    base = _download_name(run) or "candidates"
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"
     response["Content-Disposition"] = f'attachment; filename="{base}-{suffix}.csv"'
     return response

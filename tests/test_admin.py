@@ -162,6 +162,21 @@ def test_the_change_page_links_to_the_run_page_and_the_scored_csv(
     assert b"".join(download.streaming_content).startswith(b"\xef\xbb\xbfid,")
 
 
+def test_renaming_a_run_in_the_admin_goes_through_the_service(
+    staff_client: Client, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 2, name="pool.csv"))
+    url = reverse("admin:evaluations_run_change", args=[run.pk])
+
+    response = staff_client.post(url, {"name": " March   intake "})
+    assert response.status_code == 302
+    assert Run.objects.get(pk=run.pk).name == "March intake"
+    assert "March intake" in staff_client.get(RUNS).content.decode()
+
+    staff_client.post(url, {"name": ""})  # no name: back to the file's name
+    assert Run.objects.get(pk=run.pk).name == "pool.csv"
+
+
 def test_the_item_list_filters_by_run_and_status_and_searches_custom_ids(
     staff_client: Client,
     engine_settings: Any,

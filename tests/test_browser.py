@@ -164,7 +164,8 @@ def test_a_new_user_scores_a_file_and_downloads_the_results(
         assert all(1 <= int(row[key]) <= 10 for key in CRITERIA)
         assert row["education"]  # an ignored column is still kept in the output
 
-    page.get_by_role("link", name="Overall").click()  # sort by the overall score
+    page.get_by_role("link", name="Overall").click()  # sort by the overall score, in place
+    expect(page.locator("table.results thead")).to_contain_text("Overall ↓", timeout=20_000)
     scores = [
         int(s)
         for s in page.locator("table.results tbody tr td.score:nth-child(7)").all_inner_texts()
@@ -385,3 +386,73 @@ def test_a_row_too_long_is_flagged_and_scored_on_its_first_part_when_chosen(
     expect(page.locator("table.results .badge-partial")).to_have_count(1)
     expect(page.locator("table.results tbody tr").nth(1)).to_contain_text("truncated")
     _shot(page, "24-too-long-truncated")
+
+
+# The in-place updates wait on the server, which shares a busy machine during the tests.
+SLOW = 20_000
+
+
+def _scores_in_column(page: Page, column: int) -> list[int]:
+    cells = page.locator(f"table.results tbody tr td.score:nth-child({column})")
+    return [int(s) for s in cells.all_inner_texts()]
+
+
+def test_the_shortlist_and_sorting_update_the_results_in_place(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "applicants-may.csv"
+    write_candidates_csv(source, 120, seed=24)
+    _sign_in(page, app)
+    _upload_and_prepare(page, app, source)
+    page.get_by_label("Run name").fill("May intake")
+    page.get_by_role("button", name="Start scoring 120 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+    expect(page.get_by_role("heading", name="May intake")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#results table.results tbody tr")).to_have_count(50, timeout=SLOW)
+    # Shown next to the ID: who the candidate is (kept for the results, not for the AI).
+    expect(page.locator("#results table.results thead")).to_contain_text(
+        "name · email · phone", timeout=SLOW
+    )
+    expect(
+        page.locator("#results table.results tbody tr").first.locator(".identity")
+    ).to_contain_text("@example.", timeout=SLOW)
+    overall = 2 + 5  # row, candidate (with name, email, phone beneath), the fifth score
+    page.evaluate("window.samePage = true")  # gone if the page reloads
+
+    page.get_by_label("Shortlist").select_option(label="top 10")
+    expect(page.get_by_text("Top 10 by overall score; ties broken by the average")).to_be_visible(
+        timeout=SLOW
+    )
+    expect(page.locator("#results table.results tbody tr")).to_have_count(10, timeout=SLOW)
+    assert page.evaluate("window.samePage") is True  # updated in place
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?top=10&sort=-overall", timeout=SLOW)
+    scores = _scores_in_column(page, overall)
+    assert scores == sorted(scores, reverse=True)
+    _shot(page, "results-01-shortlist-top-10")
+
+    page.get_by_role("link", name="Communication").click()
+    expect(page.get_by_text("Top 10 by communication score")).to_be_visible(timeout=SLOW)
+    communication = _scores_in_column(page, overall - 3)
+    assert communication == sorted(communication, reverse=True)
+    assert page.evaluate("window.samePage") is True
+    _shot(page, "results-02-shortlist-by-communication")
+
+    page.reload()  # the address bar kept up: a reload shows the same shortlist
+    expect(page.get_by_text("Top 10 by communication score")).to_be_visible(timeout=SLOW)
+    expect(page.locator("#results table.results tbody tr")).to_have_count(10, timeout=SLOW)
+    page.evaluate("window.samePage = true")
+
+    page.get_by_label("Shortlist").select_option(label="off")
+    expect(page.locator("#results table.results tbody tr")).to_have_count(50, timeout=SLOW)
+    page.get_by_role("link", name="Next ›").click()
+    expect(page.get_by_text("Page 2 of 3")).to_be_visible(timeout=SLOW)
+    page.get_by_label("Show").select_option(label="failed")
+    expect(page.get_by_text("No candidates to show yet.")).to_be_visible(timeout=SLOW)
+    assert page.evaluate("window.samePage") is True
+    _shot(page, "results-03-filtered")
+
+    page.get_by_text("Rename").click()
+    page.get_by_label("Run name").fill("May intake (final)")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("heading", name="May intake (final)")).to_be_visible(timeout=SLOW)
+    _shot(page, "results-04-renamed")

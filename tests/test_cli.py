@@ -7,6 +7,7 @@ server over HTTP. The database is read with sqlite3 directly, as a second proces
 from __future__ import annotations
 
 import csv
+import io
 import os
 import signal
 import sqlite3
@@ -159,6 +160,51 @@ def test_evaluate_scores_a_file_and_exits_zero(tmp_path: Path, slow_ollama: Fake
     rows = _read(out)
     assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
     assert all(r["status"] == "done" and 1 <= int(r["overall"]) <= 10 for r in rows)
+
+
+def test_evaluate_keeps_the_separator_and_exact_values_and_writes_excel_on_request(
+    tmp_path: Path, slow_ollama: FakeOllama
+) -> None:
+    generated = tmp_path / "generated.csv"
+    write_candidates_csv(generated, 10, seed=4)
+    rows = _read(generated)
+    rows[0]["skills"], rows[1]["phone"], rows[2]["years_experience"] = (
+        "=SUM(A1)",
+        "+44 20 1234",
+        "-5",
+    )
+    source = tmp_path / "bewerber.csv"
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    env = _env(tmp_path, slow_ollama)
+
+    out = tmp_path / "scored.csv"
+    _finish(_evaluate(source, out, env))
+    text = out.read_text(encoding="utf-8")
+    assert not text.startswith("\ufeff") and text.startswith("id;name;email;")
+    scored = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert [{k: r[k] for k in rows[0]} for r in scored] == rows  # every value exactly
+
+    excel = tmp_path / "scored-excel.csv"
+    _finish(_evaluate(source, excel, env, "--excel", "--fresh"))
+    text = excel.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffid;name;email;")
+    scored = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    assert scored[0]["skills"] == "'=SUM(A1)" and scored[1]["phone"] == "'+44 20 1234"
+    assert scored[2]["years_experience"] == "-5"
+    assert all(r["status"] == "done" for r in scored)
+
+    help_text = subprocess.run(
+        [sys.executable, "manage.py", "evaluate", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "exactly as in the input" in " ".join(help_text.split())
 
 
 @pytest.mark.parametrize("stack", ["sqlite+orm", "postgres+redis"])

@@ -199,3 +199,16 @@ def test_a_mail_server_that_is_down_does_not_fail_the_run_and_is_retried_later(
     assert Run.objects.get(pk=run.pk).notified_at is not None
     assert notify.run_finished(run=Run.objects.get(pk=run.pk)) is False
     assert len(smtp.received) == 1
+
+
+def test_the_subject_names_the_run_by_the_name_it_was_given(
+    smtp: SmtpSink, owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3, name="pool.csv"), owner=owner, start=False)
+    services.run_rename(run=run, name="March intake\n(data team)")  # one line, always
+    services.run_start(run=Run.objects.get(pk=run.pk))
+
+    assert _subject(smtp.messages[-1]) == (
+        'hrbatch: "March intake (data team)" finished — 3 scored, 0 failed'
+    )
+    assert 'Your run "March intake (data team)" has ended.' in _body(smtp.messages[-1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -10,8 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from evaluations import metrics, services
-from evaluations.csvio import neutralize_cell
+from evaluations import export, metrics, services
 from evaluations.models import Item, Run
 from evaluations.rubrics import DEFAULT_CRITERIA
 from tests.conftest import candidates_csv, read_output, start_run, write_csv
@@ -46,13 +47,13 @@ def test_it_scores_every_candidate_and_writes_the_scored_csv(
     assert [r["id"] for r in rows] == [r["id"] for r in original]
     assert list(rows[0])[: len(original[0])] == list(original[0])
     for out, src in zip(rows, original, strict=True):
-        # Every original column kept, neutralised against formula injection in Excel.
-        assert {k: out[k] for k in src} == {k: neutralize_cell(v) for k, v in src.items()}
+        # Every original column kept exactly (the Excel download is the defused one).
+        assert {k: out[k] for k in src} == src
         assert out["status"] == "done" and out["error"] == ""
         assert all(1 <= int(out[key]) <= 10 for key in CRITERIA)
 
 
-def test_formulas_in_cells_are_neutralised_in_the_scored_csv(
+def test_formulas_in_cells_are_neutralised_in_the_scored_csv_for_excel(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
     rows = [
@@ -62,10 +63,13 @@ def test_formulas_in_cells_are_neutralised_in_the_scored_csv(
     ]
     run = start_run(write_csv(tmp_path / "evil.csv", rows))
 
-    out = {r["id"]: r for r in read_output(run)}
+    excel = b"".join(export.iter_csv_bytes(run, excel=True)).decode("utf-8-sig")
+    out = {r["id"]: r for r in csv.DictReader(io.StringIO(excel))}
     assert out["c1"]["skills"].startswith("'=") and out["c1"]["note"] == "'@SUM(A1)"
     assert out["c2"]["skills"].startswith("'+") and out["c2"]["note"] == "'-2+3"
     assert out["c3"]["skills"] == "Python"
+    # The stored file, for other programs, keeps the values exactly as uploaded.
+    assert [{k: r[k] for k in rows[0]} for r in read_output(run)] == rows
     # The model saw the original text; only the spreadsheet output is defused.
     assert Item.objects.get(run=run, custom_id="c1").input["skills"].startswith("=HYPERLINK")
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
-from evaluations import services
+from evaluations import metrics, services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
 from tests.fake_ollama import FakeOllama
@@ -269,6 +275,473 @@ def test_results_sort_by_a_score_filter_by_status_and_shortlist_the_top(
     assert len(ids(status="failed")) == 1
 
 
+# --- results: the shortlist, who the candidate is, the downloads --------------------------
+
+
+def _result_lines(page: str) -> list[int]:
+    """The row numbers of the results table, top to bottom, as the page shows them."""
+    table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
+    return [int(line) for line in re.findall(r'<td class="num muted">(\d+)</td>', table)]
+
+
+def _score(run: Run, line: int, overall: int, others: int | list[int]) -> None:
+    keys = [k for k in run.rubric.criterion_keys if k != "overall"]
+    values = others if isinstance(others, list) else [others] * len(keys)
+    scores = {"overall": overall, **dict(zip(keys, values, strict=True))}
+    Item.objects.filter(run=run, line=line).update(
+        status=Item.Status.DONE, result={"scores": scores}, error=""
+    )
+
+
+def test_the_shortlist_ranks_the_best_candidates_not_the_first_rows_and_marks_ties(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner)
+    for line in range(2, 42):  # rows 2..41 of the file
+        _score(run, line, 3, 3)
+    # Five leaders far down the file: row 30 is ahead of the others on the other scores.
+    for line in (20, 25, 30, 37, 41):
+        _score(run, line, 10, 5)
+    _score(run, 30, 10, [9, 9, 8, 9])
+    # Thirteen candidates with exactly the same scores straddle the cut-off at 10.
+    tied = [3, 5, 8, 10, 12, 14, 16, 18, 22, 24, 26, 28, 32]
+    for line in tied:
+        _score(run, line, 9, 6)
+    # A failed candidate has no score and never makes a shortlist.
+    Item.objects.filter(run=run, line=7).update(status=Item.Status.FAILED, result=None)
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+
+    page = client.get(url, {"top": "10", "sort": "line"}).content.decode()
+
+    assert _result_lines(page) == [30, 20, 25, 37, 41, *tied[:5]]
+    assert (
+        "Top 10 by overall score; ties broken by the average of the other scores, then by row"
+        in page
+    )
+    assert "8 more candidates have the same scores as number 10" in page
+
+    # Another score can be chosen; the overall score then counts among "the other scores".
+    page = client.get(url, {"top": "5", "sort": "-communication"}).content.decode()
+    communication = {
+        i.line: i.scores["communication"] for i in Item.objects.filter(run=run, status="done")
+    }
+    assert communication[30] == 9
+    assert _result_lines(page) == [30, *tied[:4]]
+    assert "Top 5 by communication score" in page
+    assert "9 more candidates have the same scores as number 5" in page
+
+    # Sorting by a score heading (no shortlist) uses the same tie-breaks: all 39 scored
+    # candidates, best first, then the failed one.
+    page = client.get(url, {"sort": "-overall"}).content.decode()
+    assert _result_lines(page)[:10] == [30, 20, 25, 37, 41, *tied[:5]]
+    assert _result_lines(page)[-1] == 7 and len(_result_lines(page)) == 40
+
+
+def test_filters_and_sorting_update_the_results_in_place_without_inline_script(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 12), owner=owner)
+    client = _client(owner)
+    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    results_url = reverse("evaluations:run_results", args=[run.public_id])
+
+    assert "onchange=" not in page and "<script>" not in page.split("</head>", 1)[1]
+    assert f'hx-get="{results_url}"' in page and 'hx-trigger="change"' in page
+    assert f'hx-get="{results_url}?sort=-overall"' in page  # a score heading, in place
+
+    partial = client.get(results_url, {"top": "10"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.content.decode()
+    # The address bar follows, so a reload or a shared link shows the same shortlist.
+    url = reverse("evaluations:run", args=[run.public_id])
+    assert partial["HX-Push-Url"] == url + "?top=10&sort=-overall"
+
+
+def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = candidates_csv(tmp_path, 8)
+    header = next(csv.reader(io.StringIO(source.read_text())))
+    roles = services.default_roles(header, "id")
+    roles["position"] = services.ROLE_AUDIT  # kept for the results, not shown to the AI
+    assert roles["name"] == services.ROLE_AUDIT
+    run = start_run(source, owner=owner, roles=roles)
+    assert run.status == Run.Status.COMPLETED
+
+    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
+    assert "name · email · phone · position" in table  # under the Candidate heading
+    people = list(csv.DictReader(io.StringIO(source.read_text())))
+    for person in people:
+        assert escape(person["name"]) in table and escape(person["position"]) in table
+
+    sent = json.dumps(fake_ollama.requests)
+    assert len(fake_ollama.requests) == 8
+    for person in people:
+        for column in ("name", "email", "phone"):
+            assert json.dumps(person[column])[1:-1] not in sent, column
+        # A job title may well appear in a cover note; the column itself is never sent.
+        assert json.dumps(f"position: {person['position']}")[1:-1] not in sent
+    assert json.dumps("skills: ")[1:-1] in sent  # what the AI may see does reach it
+
+
+def _download(client: Client, run: Run, **params: str) -> tuple[bytes, str]:
+    response = client.get(reverse("evaluations:run_download", args=[run.public_id]), params)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content), response["Content-Disposition"]
+
+
+def _semicolon_file(tmp_path: Path) -> Path:
+    """The synthetic file as a European Excel saves it: `;`-separated, with cells a
+    spreadsheet would take for formulas."""
+    rows = list(csv.DictReader(io.StringIO(candidates_csv(tmp_path, 12).read_text())))
+    rows[0]["skills"] = "=SUM(A1)"
+    rows[1]["phone"] = "+44 20 1234"
+    rows[2]["years_experience"] = "-5"
+    rows[3]["cover_note"] = "@mention; a note with a semicolon"
+    path = tmp_path / "bewerber.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_semicolon_file_comes_back_with_semicolons_and_the_plain_download_is_exact(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    source = _semicolon_file(tmp_path)
+    original = list(csv.reader(io.StringIO(source.read_text()), delimiter=";"))
+    client = _client(owner)
+    file_id = _upload(client, source.name, source.read_bytes())["Location"].split("/")[2]
+    assert "semicolon" in client.get(f"/uploads/{file_id}/").content.decode()
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(original[0]):
+        form[f"role_{index}"] = services.default_roles(original[0], "id")[column]
+    assert client.post(f"/uploads/{file_id}/", form).status_code == 302
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.COMPLETED
+    width = len(original[0])
+
+    # For Excel: the byte-order mark, the upload's separator, and formulas defused.
+    excel, _ = _download(client, run, excel="1")
+    assert excel.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:width] == original[0] and "overall" in rows[0]
+    assert len(rows) == 13 and all(len(row) == len(rows[0]) for row in rows)
+    by_id = {row[0]: row for row in rows[1:]}
+    first, second, third, fourth = (by_id[original[i][0]] for i in range(1, 5))
+    assert first[original[0].index("skills")] == "'=SUM(A1)"
+    assert second[original[0].index("phone")] == "'+44 20 1234"
+    assert third[original[0].index("years_experience")] == "-5"  # a number stays a number
+    assert fourth[original[0].index("cover_note")] == "'@mention; a note with a semicolon"
+
+    # For other programs: the same separator and every original value exactly as uploaded.
+    plain, _ = _download(client, run)
+    assert not plain.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(plain.decode("utf-8")), delimiter=";"))
+    assert [row[:width] for row in rows] == original
+    assert plain.splitlines()[0].decode().startswith("id;name;email;")
+
+    # The file stored when the run finished (what `evaluate --out` copies) is the plain one.
+    assert run.output_file is not None
+    assert run.output_file.abspath.read_bytes() == plain
+
+
+def test_the_rows_with_problems_of_a_semicolon_file_come_back_with_semicolons(
+    owner: Any, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    content = b"id;skills;note\nc1;Python;=SUM(A1)\nc2;Go;x\nc1;Rust;+44 20 1234\n"
+    file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
+
+    response = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0] == ["row", "problem", "id", "skills", "note"]
+    assert rows[1][0] == "4" and rows[1][2:] == ["c1", "Rust", "'+44 20 1234"]
+
+
+def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    source = shared_data("resume_data_97.csv")
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    run = start_run(source, owner=owner, id_column=None)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+    client = _client(owner)
+
+    plain, disposition = _download(client, run)
+    rows = list(csv.reader(io.StringIO(plain.decode("utf-8"))))
+    assert len(rows) == 98
+    # Every value as published (multi-line cells, list literals, empty cells) ...
+    assert [row[:35] for row in rows[1:]] == original[1:]
+    # ... under the column names as read (the stray mark inside the header is dropped).
+    assert rows[0][:35] == [name.lstrip("\ufeff") for name in original[0]]
+    assert all(1 <= int(row[rows[0].index("overall")]) <= 10 for row in rows[1:])
+    assert 'filename="resume_data_97-scored.csv"' in disposition
+
+    excel, _ = _download(client, run, excel="1")
+    rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig"))))
+    assert len(rows) == 98 and rows[1][1] == original[1][1]  # career objectives stay as text
+
+
+def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_never_saw(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    source = shared_data("resume_data_97.csv")
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
+    header = [name.lstrip("\ufeff") for name in original[0]]
+    roles = services.default_roles(header, None)
+    roles["positions"] = services.ROLE_AUDIT  # who they were, kept for the results only
+    run = start_run(source, owner=owner, id_column=None, roles=roles)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+
+    page = _client(owner).get(
+        reverse("evaluations:run", args=[run.public_id]), {"top": "10", "sort": "line"}
+    )
+    text = page.content.decode()
+    # The ten best by overall, then the average of the other scores, then row.
+    others = [k for k in run.rubric.criterion_keys if k != "overall"]
+    ranked = sorted(
+        Item.objects.filter(run=run),
+        key=lambda i: (-i.scores["overall"], -sum(i.scores[k] for k in others), i.line),
+    )
+    assert _result_lines(text) == [i.line for i in ranked[:10]]
+    assert "Top 10 by overall score" in text
+
+    def scores(item: Item) -> tuple[int, int]:
+        return item.scores["overall"], sum(item.scores[k] for k in others)
+
+    tied = sum(1 for item in ranked[10:] if scores(item) == scores(ranked[9]))
+    if tied:
+        assert f"{tied} more candidate" in text and "the same scores as number 10" in text
+    else:
+        assert "the same scores as number 10" not in text
+
+    # Each candidate's positions are shown beside the row number, never sent to the AI.
+    column = header.index("positions")
+    shown = [original[item.line - 1][column] for item in ranked[:10]]
+    assert any(shown)
+    for value in filter(None, shown):
+        assert escape(value[:37]) in text
+    lines = [
+        line
+        for request in fake_ollama.requests
+        for message in request["messages"]
+        for line in message["content"].splitlines()
+    ]
+    assert len(fake_ollama.requests) == 97
+    assert not any(line.startswith("positions:") for line in lines)
+    assert any(line.startswith("career_objective:") for line in lines)
+
+
+# --- run page figures ----------------------------------------------------------------------
+
+
+def _facts(page: str) -> dict[str, str]:
+    """The progress card's figures as the page shows them: {"Scored": "30 / 40", ...}."""
+    card = page.split('id="progress"', 1)[1].split("</dl>", 1)[0]
+    pairs = re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", card, re.S)
+    return {name: " ".join(re.sub(r"<[^>]+>", "", value).split()) for name, value in pairs}
+
+
+def test_the_run_page_says_reading_the_file_while_the_file_is_read(
+    owner: Any, engine_settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # the file waits for a worker, as after an upload
+    client = _client(owner)
+    file_id = _upload(client, "pool.csv", candidates_csv(tmp_path, 5).read_bytes())["Location"]
+    header = ["id", *candidates_csv(tmp_path, 1, name="h.csv").read_text().split(",")[1:10]]
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = services.default_roles(header, "id")[column]
+    response = client.post(file_id, form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    run = Run.objects.get(owner=owner)
+    assert run.status == Run.Status.VALIDATING and run.total_count == 0
+
+    page = client.get(response["Location"]).content.decode()
+    facts = _facts(page)
+    assert facts["Scored"] == "Reading the file…"
+    assert "0 / 0" not in page
+    assert facts["Speed"] == "—" and facts["Time left"] == "—"
+    runs = client.get(reverse("evaluations:runs")).content.decode()
+    assert "Reading the file…" in runs and "0 / 0" not in runs
+
+
+def _running(run: Run, *, started: float, done: int, until: float) -> None:
+    """The run as if it had started `started` seconds ago and scored `done` candidates
+    evenly until `until` seconds ago (the engine records these same columns)."""
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.IN_PROGRESS,
+        in_progress_at=now - timedelta(seconds=started),
+        last_progress_at=now - timedelta(seconds=until),
+        done_count=done,
+    )
+    step = (started - until) / done
+    for index, item in enumerate(Item.objects.filter(run=run).order_by("line")[:done], start=1):
+        Item.objects.filter(pk=item.pk).update(
+            status=Item.Status.DONE,
+            result={"scores": {"overall": 5}},
+            finished_at=now - timedelta(seconds=started - index * step),
+        )
+    run.refresh_from_db()
+
+
+def test_elapsed_time_and_speed_leave_out_the_time_a_run_was_paused(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
+    # It scored 20 candidates in its first 40 seconds, then was paused for a minute.
+    _running(run, started=100, done=20, until=60)
+    assert services.run_pause(run=run)
+    Run.objects.filter(pk=run.pk).update(paused_at=timezone.now() - timedelta(seconds=60))
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+
+    paused = metrics.run_progress(Run.objects.get(pk=run.pk))
+    assert paused["elapsed_seconds"] == 40  # the clock stopped when it was paused
+    assert paused["throughput_per_sec"] == 0.5  # 20 in 40 s, not 20 in 100 s
+    assert _facts(client.get(url).content.decode())["Elapsed"] == "40 s"
+
+    assert services.run_resume(run=Run.objects.get(pk=run.pk))  # the other 20, at once
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED
+    ended = metrics.run_progress(run)
+    assert 40 <= ended["elapsed_seconds"] <= 42  # 40 s before the pause, ~0 s after
+    assert ended["throughput_per_sec"] >= 40 / 42
+    assert _facts(client.get(url).content.decode())["Elapsed"] in ("40 s", "41 s", "42 s")
+
+
+def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
+    # 9 candidates scored over 20 seconds, right up to the moment someone pressed Cancel,
+    # and a 10th still with the model then: the 30 others are cancelled at once (that
+    # moment is their end), the 10th is scored a moment later and the run ends.
+    _running(run, started=20, done=9, until=0)
+    in_flight = Item.objects.filter(run=run, status=Item.Status.PENDING).order_by("line")[0]
+    Item.objects.filter(pk=in_flight.pk).update(
+        lease_token="worker-1", lease_until=timezone.now() + timedelta(seconds=60)
+    )
+    assert services.run_cancel(run=run)
+    assert Run.objects.get(pk=run.pk).status == Run.Status.CANCELLING
+    Item.objects.filter(pk=in_flight.pk).update(
+        status=Item.Status.DONE, lease_token=None, finished_at=timezone.now()
+    )
+    Run.objects.filter(pk=run.pk).update(done_count=10, last_progress_at=timezone.now())
+    assert services.run_finalize_if_done(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.done_count, run.cancelled_count) == (Run.Status.CANCELLED, 10, 30)
+
+    figures = metrics.run_progress(run)
+    assert figures["throughput_per_sec"] == 0.5  # 10 in 20 s: cancelled rows are not speed
+    assert figures["elapsed_seconds"] == 20
+    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    assert _facts(page)["Speed"] == "0.5 per second" and _facts(page)["Elapsed"] == "20 s"
+
+    # Elapsed stops at the end: the same figures a minute later.
+    Run.objects.filter(pk=run.pk).update(
+        in_progress_at=F("in_progress_at") - timedelta(seconds=60),
+        cancelled_at=F("cancelled_at") - timedelta(seconds=60),
+    )
+    assert metrics.run_progress(Run.objects.get(pk=run.pk))["elapsed_seconds"] == 20
+
+
+def test_a_run_paused_then_cancelled_counts_only_the_time_it_ran(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 20), owner=owner, start=False)
+    _running(run, started=300, done=10, until=280)  # 10 in 20 s, then paused for 280 s
+    assert services.run_pause(run=run)
+    Run.objects.filter(pk=run.pk).update(paused_at=timezone.now() - timedelta(seconds=280))
+    assert services.run_cancel(run=Run.objects.get(pk=run.pk))
+
+    figures = metrics.run_progress(Run.objects.get(pk=run.pk))
+    assert figures["elapsed_seconds"] == 20
+    assert figures["throughput_per_sec"] == 0.5
+
+
+# --- run names -----------------------------------------------------------------------------
+
+
+def _start_from_check_page(client: Client, file_id: str, **fields: str) -> Any:
+    header = ["id", "name", "email", "phone", "position", "years_experience", "skills"]
+    header += ["education", "work_history", "cover_note"]
+    form: dict[str, Any] = {"id_column": "id", "rubric": services.rubric_default().pk}
+    form["model"] = "gemma3:12b"
+    for index, column in enumerate(header):
+        form[f"role_{index}"] = services.default_roles(header, "id")[column]
+    return client.post(reverse("evaluations:prepare", args=[file_id]), {**form, **fields})
+
+
+def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    content = candidates_csv(tmp_path, 6).read_bytes()
+
+    first = _upload(client, "pool.csv", content)["Location"].split("/")[2]
+    page = client.get(reverse("evaluations:prepare", args=[first])).content.decode()
+    assert '<label for="id_name">Run name</label>' in page
+    assert 'name="name" value="pool.csv"' in page  # the file name by default
+    response = _start_from_check_page(client, first, name="pool.csv")
+    assert response.status_code == 302
+    assert Run.objects.get(owner=owner).name == "pool.csv"
+
+    # The same file again: the suggested name already tells the two runs apart ...
+    second = _upload(client, "pool.csv", content)["Location"].split("/")[2]
+    page = client.get(reverse("evaluations:prepare", args=[second])).content.decode()
+    assert 'name="name" value="pool.csv (2)"' in page
+    # ... and the person can call it what they like.
+    response = _start_from_check_page(client, second, name="  March intake, data team  ")
+    assert response.status_code == 302
+    run = Run.objects.get(owner=owner, input_file_id=second)
+    assert run.name == "March intake, data team"
+
+    runs = client.get(reverse("evaluations:runs")).content.decode()
+    assert "March intake, data team" in runs and ">pool.csv</a>" in runs
+    page = client.get(response["Location"]).content.decode()
+    assert "<title>March intake, data team · hrbatch</title>" in page
+    assert "<h1>March intake, data team</h1>" in page
+    _, disposition = _download(client, run, excel="1")
+    assert 'filename="march-intake-data-team-scored.csv"' in disposition
+
+
+def test_a_run_is_renamed_on_its_page_through_the_service(
+    owner: Any, outsider: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3, name="pool.csv"), owner=owner)
+    client = _client(owner)
+    url = reverse("evaluations:run", args=[run.public_id])
+    page = client.get(url).content.decode()
+    rename = reverse("evaluations:run_rename", args=[run.public_id])
+    assert f'action="{rename}"' in page and 'value="pool.csv"' in page
+
+    page = client.post(rename, {"name": "Shortlist v2.1 (final)"}, follow=True).content.decode()
+    assert "Renamed to “Shortlist v2.1 (final)”." in page
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+    _, disposition = _download(client, run)
+    assert 'filename="shortlist-v21-final-scored.csv"' in disposition
+
+    page = client.post(rename, {"name": "   "}, follow=True).content.decode()
+    assert "Give the run a name" in page
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+
+    assert _client(outsider).post(rename, {"name": "mine now"}).status_code == 404
+    assert client.get(rename).status_code == 405
+    assert Run.objects.get(pk=run.pk).name == "Shortlist v2.1 (final)"
+
+
 def test_pause_resume_cancel_and_retry_buttons_call_the_services(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
@@ -441,7 +914,7 @@ def _form_as_shown(response: Any) -> dict[str, Any]:
     return data
 
 
-def _download(client: Client, run: Run) -> list[dict[str, str]]:
+def _download_rows(client: Client, run: Run) -> list[dict[str, str]]:
     response = client.get(reverse("evaluations:run_download", args=[run.public_id]))
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body)))
@@ -480,7 +953,7 @@ def test_the_real_file_without_an_id_column_starts_as_it_is_and_downloads_comple
     with open(source, encoding="utf-8", newline="") as handle:
         original = list(csv.reader(handle))
     header = [name.lstrip("\ufeff") for name in original[0]]
-    rows = _download(client, run)
+    rows = _download_rows(client, run)
     assert len(rows) == 97
     assert list(rows[0])[: len(header)] == header  # every original column, in order
     for line, (values, row) in enumerate(zip(original[1:], rows, strict=True), start=2):
@@ -673,7 +1146,7 @@ def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
     assert results.decode().count("truncated") == 1
     detail = client.get(reverse("evaluations:item", args=[run.public_id, long_item.pk]))
     assert f"Only the first {kept:,} of" in detail.content.decode()
-    rows = {row["id"]: row for row in _download(client, run)}
+    rows = {row["id"]: row for row in _download_rows(client, run)}
     assert rows["c2"]["truncated"] == "yes" and rows["c1"]["truncated"] == ""
     assert rows["c2"]["cover_note"] == "I like data. " * 3000  # the file keeps the whole row
 

@@ -29,7 +29,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("candidates", help="The candidate CSV file.")
-        parser.add_argument("--out", required=True, help="Where to write the scored CSV.")
+        parser.add_argument(
+            "--out",
+            required=True,
+            help="Where to write the scored CSV: every original value exactly as in the input, "
+            "the input's separator, then the scores (use --excel for a file to open in Excel).",
+        )
         parser.add_argument(
             "--rubric",
             default=None,
@@ -66,7 +71,15 @@ class Command(BaseCommand):
             help="Score again the failed candidates of the last run of this same file (as "
             "the run page's 'Retry failed'), then write the whole scored file.",
         )
-        parser.add_argument("--bom", action="store_true", help="Write a BOM (for Excel).")
+        parser.add_argument(
+            "--excel",
+            "--bom",
+            dest="excel",
+            action="store_true",
+            help="Write the Excel version instead: a byte-order mark, and cells that Excel "
+            "would run as formulas (starting with = + - @) prefixed with ' (as the web's "
+            "Excel download).",
+        )
         parser.add_argument("--notify", default="", help="Email address to tell when done.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -109,8 +122,8 @@ class Command(BaseCommand):
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
-            if opts["bom"] or run.output_file is None:
-                export.write_scored_csv(run, out, bom=opts["bom"])
+            if opts["excel"] or run.output_file is None:
+                export.write_scored_csv(run, out, excel=opts["excel"])
             else:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(run.output_file.abspath, out)
