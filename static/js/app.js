@@ -3,7 +3,6 @@
    after htmx swaps part of a page in.
 
    - <form data-confirm="Question?">: asks before submitting.
-   - <select data-autosubmit>: submits its form when the choice changes.
    - the upload form (#upload-form): file name and size shown, size checked before sending,
      upload progress. */
 (function () {
@@ -12,13 +11,6 @@
   document.addEventListener("submit", function (e) {
     var question = e.target.getAttribute && e.target.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { e.preventDefault(); }
-  });
-
-  document.addEventListener("change", function (e) {
-    var select = e.target;
-    if (select.hasAttribute && select.hasAttribute("data-autosubmit") && select.form) {
-      if (select.form.requestSubmit) { select.form.requestSubmit(); } else { select.form.submit(); }
-    }
   });
 
   /* --- upload --- */
