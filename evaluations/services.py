@@ -49,6 +49,14 @@ _PERSONAL = re.compile(
     r"religion|nationality|marital|photo|linkedin|url)($|_|\b)",
     re.IGNORECASE,
 )
+# Columns that hold an earlier judgement of the candidate (a recruiter's score, a decision):
+# shown to the model, it could copy the judgement instead of reading the candidate, and a
+# comparison with it (how well hrbatch agrees with people) would mean nothing.
+_PRIOR_JUDGEMENT = re.compile(
+    r"(^|_|\b)(score|scores|scoring|rating|rated|rank|ranking|decision|outcome|hired|"
+    r"shortlisted|recommendation|matched)($|_|\b)",
+    re.IGNORECASE,
+)
 
 
 AGREEMENT_SAMPLE_MIN = 10
@@ -282,13 +290,18 @@ def guess_id_column(*, path: Path, layout: csvio.CsvLayout) -> str | None:
 
 
 def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
-    """ID → id; personal data and other identifiers → audit (kept, never shown to the
-    model: a record number says nothing about a candidate); the rest → model."""
+    """ID → id; personal data, other identifiers and earlier judgements (a human score,
+    a decision) → audit (kept, never shown to the model: a record number says nothing
+    about a candidate, and a score to copy would replace reading one); the rest → model."""
     roles = {}
     for column in header:
         if column == id_column:
             roles[column] = ROLE_ID
-        elif _PERSONAL.search(column.replace(" ", "_")) or intake.is_id_like(column):
+        elif (
+            _PERSONAL.search(column.replace(" ", "_"))
+            or _PRIOR_JUDGEMENT.search(column.replace(" ", "_"))
+            or intake.is_id_like(column)
+        ):
             roles[column] = ROLE_AUDIT
         else:
             roles[column] = ROLE_MODEL

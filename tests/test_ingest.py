@@ -186,3 +186,20 @@ def test_no_id_is_guessed_unless_named_like_one_and_unique(
     path = tmp_path / "c.csv"
     path.write_text(content, encoding="utf-8")
     assert services.guess_id_column(path=path, layout=csvio.sniff(path)) is None, why
+
+
+def test_a_human_score_in_the_real_file_starts_hidden_from_the_ai(tmp_path: Path) -> None:
+    # resume_data_97.csv carries `matched_score`, a person's judgement of each candidate:
+    # shown to the model, it could be copied instead of the candidate being read.
+    from tests.realdata import shared_data
+
+    layout = csvio.sniff(shared_data("resume_data_97.csv"))
+    roles = services.default_roles(layout.header, None)
+
+    assert roles["matched_score"] == services.ROLE_AUDIT
+    assert roles["skills"] == services.ROLE_MODEL
+    assert roles["career_objective"] == services.ROLE_MODEL
+    for column in ("Recruiter rating", "interview_outcome", "Rank", "hired"):
+        assert services.default_roles([column, "skills"], None)[column] == services.ROLE_AUDIT
+    for column in ("skills", "responsibilities", "career_objective"):
+        assert services.default_roles([column], None)[column] == services.ROLE_MODEL
