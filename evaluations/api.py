@@ -269,6 +269,8 @@ def batch_object(run: Run) -> dict[str, Any]:
             "eta_seconds": figures["eta_seconds"],
             "throughput_req_per_sec": figures["throughput_per_sec"],
             "token_savings_pct": figures["token_savings_pct"],
+            # Said at once while the LLM server is down; the batch goes on when it answers.
+            "server_unreachable": figures["server_unreachable"][:512] or None,
         }
         for key, value in live.items():
             # The caller's own metadata keys always win.

@@ -44,6 +44,9 @@ def run_progress(run: Run) -> dict[str, Any]:
         "gpu": gpu_memory(),
         "backend": run.backend,
         "model": run.model,
+        # The LLM server is not answering: the run waits and goes on by itself.
+        "server_unreachable": run.outage_message if run.outage_since and run.is_live else "",
+        "server_unreachable_since": run.outage_since if run.is_live else None,
     }
 
 

@@ -179,6 +179,12 @@ class Run(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     last_progress_at = models.DateTimeField(null=True, blank=True)
+    # The LLM server stopped answering at this time (the workers keep probing and go on
+    # by themselves); the message says where and what to do. Cleared when it answers.
+    outage_since = models.DateTimeField(null=True, blank=True)
+    outage_message = models.TextField(blank=True)
+    # When the failed Items got their one automatic second pass at the end of the run.
+    second_pass_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

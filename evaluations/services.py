@@ -567,6 +567,8 @@ def run_start(*, run: Run) -> Run:
             status=Run.Status.IN_PROGRESS,
             in_progress_at=F("in_progress_at") if run.in_progress_at else now,
             status_message="",
+            outage_since=None,
+            outage_message="",
             last_progress_at=now,
         )
         if updated:
@@ -767,7 +769,62 @@ def _cancel_unclaimed(run_id: int, token: str | None = None) -> int:
     return count
 
 
+def run_note_outage(*, run: Run, message: str) -> bool:
+    """Say that the LLM server stopped answering; the workers keep probing it.
+
+    Conditional: the first worker to notice sets the time, the others find it set.
+    """
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since=None).update(
+            outage_since=timezone.now(), outage_message=message
+        )
+    )
+
+
+def run_clear_outage(*, run: Run) -> bool:
+    """The server answers again: scoring goes on by itself."""
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since__isnull=False).update(
+            outage_since=None, outage_message=""
+        )
+    )
+
+
 # --- Runs: finalize ----------------------------------------------------------------------
+
+
+def _second_pass(run_id: int) -> bool:
+    """Give the failed Items of a run that has nothing left pending one more try.
+
+    Once per run, automatically, before it completes: a failure that held through
+    every retry may still have been transient (a server that restarted for minutes).
+    Failures with a lasting reason (too long, refused by the server) cost at most one
+    request and fail again with the same reason.
+    """
+    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    with transaction.atomic():
+        # The claim is one conditional UPDATE: of several workers finishing at once,
+        # exactly one starts the second pass.
+        claimed = Run.objects.filter(
+            nothing_pending,
+            pk=run_id,
+            status=Run.Status.IN_PROGRESS,
+            second_pass_at=None,
+            failed_count__gt=0,
+        ).update(second_pass_at=timezone.now())
+        if not claimed:
+            return False
+        count = Item.objects.filter(run_id=run_id, status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            lease_token=None,
+            lease_until=None,
+        )
+        Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
+        log.info("run %s: second pass for %d failed items", run_id, count)
+        _dispatch(Run.objects.get(pk=run_id))
+    return True
 
 
 def run_finalize_if_done(*, run_id: int) -> bool:
@@ -779,6 +836,8 @@ def run_finalize_if_done(*, run_id: int) -> bool:
     if Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING).exists():
         # Items whose worker died while the run was being cancelled.
         _cancel_unclaimed(run_id)
+    elif _second_pass(run_id):
+        return False
     nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
     for current, final in (
         (Run.Status.CANCELLING, Run.Status.CANCELLED),

@@ -194,7 +194,10 @@ HRBATCH = {
     "CONCURRENCY": envint("HRBATCH_CONCURRENCY", 8),
     "CHUNK_SIZE": envint("HRBATCH_CHUNK_SIZE", 500),
     "INGEST_BATCH": envint("HRBATCH_INGEST_BATCH", 2000),
+    # Tries per candidate when the model's answer is invalid (a new seed each time).
     "MAX_ATTEMPTS": envint("HRBATCH_MAX_ATTEMPTS", 3),
+    # Tries when the server fails the request (5xx, timeout): transient, so a longer budget.
+    "MAX_SERVER_ATTEMPTS": envint("HRBATCH_MAX_SERVER_ATTEMPTS", 10),
     "RETRY_BACKOFF_SECONDS": envfloat("HRBATCH_RETRY_BACKOFF", 2.0),
     # Items claimed by a worker are leased; a live worker renews the lease every third
     # of this, so the Items of a worker that died are swept back to the queue after it.
@@ -209,8 +212,9 @@ HRBATCH = {
     "MAX_VALIDATION_ERRORS": envint("HRBATCH_MAX_VALIDATION_ERRORS", 100),
     # Requests one API batch may hold (OpenAI allows 50,000; the reference pool is 170,000).
     "API_MAX_REQUESTS": envint("HRBATCH_API_MAX_REQUESTS", 1_000_000),
-    # How long a server may stay unreachable before the run is paused with a message.
-    "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 300),
+    # An unreachable server is waited for (and probed); only after this long is the run
+    # paused with a message, as a last resort (default 6 hours).
+    "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 6 * 3600),
     "THROUGHPUT_WINDOW_SECONDS": envint("HRBATCH_THROUGHPUT_WINDOW", 60),
 }
 

@@ -6,16 +6,23 @@ LLM is the fake Ollama server over HTTP; processes are killed with kill -9.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
 
 from evaluations.synthetic import write_candidates_csv
 from tests import live
 from tests.fake_ollama import FakeOllama
-from tests.test_cli import _env, _evaluate, _finish, _read
+from tests.test_cli import _done_ids, _env, _evaluate, _finish, _query, _read, _wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +80,170 @@ def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_pat
             assert first.chat_count > 0 and second.chat_count > 0
         finally:
             live.stop_serve(serve)  # type: ignore[arg-type]
+
+
+# --- 23: an outage is a state: shown at once, waited out, resumed by itself ---------------
+
+
+class _Output:
+    """Read a process's output while it runs (the test acts on what a person would see)."""
+
+    def __init__(self, process: subprocess.Popen[str]):
+        self.process = process
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def finish(self, timeout: float = 120) -> str:
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 200, seed=8)
+    out = tmp_path / "scored.csv"
+    with FakeOllama(slots=4, latency=0.05) as fake:
+        env = _env(tmp_path, fake)
+        output = _Output(_evaluate(source, out, env))
+        _wait_for(lambda: len(_done_ids(env)) >= 30, 60, "30 candidates scored")
+
+        fake.stop()  # the server goes away mid-run...
+        _wait_for(lambda: output.has("Waiting for the LLM server"), 20, "the outage to be shown")
+        assert output.has(f"not reachable at {fake.url}")
+        assert output.has("waiting for the LLM server")  # the progress line says it too
+        ((status, since),) = _query(env, "SELECT status, outage_since FROM evaluations_run")
+        assert status == "in_progress" and since is not None
+        time.sleep(3)  # ...and stays away for a while
+        done_while_down = len(_done_ids(env))
+        fake.start()  # ...then comes back on the same address
+
+        text = output.finish()
+    assert output.process.returncode == 0, text
+    assert "The LLM server answers again; scoring goes on." in text
+    assert "Done: 200 scored, 0 failed, of 200." in text
+    assert done_while_down < 200
+    rows = _read(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]  # each row once
+    assert {r["status"] for r in rows} == {"done"}
+    assert _query(env, "SELECT status, outage_since FROM evaluations_run") == [("completed", None)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers(
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    owner: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evaluations import engine, services
+    from evaluations.models import Item, Run
+    from tests.test_batches import create_batch, request_line, write_jsonl
+
+    # Pausing is the last resort after hours, not what an outage does.
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OUTAGE_PAUSE_SECONDS": 3600}
+    # The batch starts, but the test runs the worker itself (in a thread, below).
+    monkeypatch.setattr("evaluations.tasks.process_chunk", lambda *args, **kwargs: 0)
+    lines = [request_line(f"r{i}", f"question {i}") for i in range(1, 7)]
+    run = create_batch(write_jsonl(tmp_path / "requests.jsonl", lines), owner=owner)
+    assert run.status == Run.Status.IN_PROGRESS
+    _, key = services.api_key_create(owner=owner, name="script")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    page = Client()
+    page.force_login(owner)
+    progress = reverse("evaluations:run_progress", args=[run.public_id])
+
+    fake_ollama.stop()
+    ids = list(Item.objects.filter(run=run).order_by("id").values_list("id", flat=True))
+
+    def work() -> None:
+        try:
+            engine.process_chunk(run.pk, ids[0], ids[-1])
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        _wait_for(
+            lambda: "Waiting for the AI server" in page.get(progress).content.decode(),
+            20,
+            "the run page to say the server is unreachable",
+        )
+        html = page.get(progress).content.decode()
+        assert f"not reachable at {fake_ollama.url}" in html
+        assert "goes on by itself" in html
+        batch = api.get(f"/v1/batches/{run.public_id}").json()
+        assert batch["status"] == "in_progress"
+        assert f"not reachable at {fake_ollama.url}" in batch["metadata"]["server_unreachable"]
+        time.sleep(1.5)
+        assert Run.objects.get(pk=run.pk).status == Run.Status.IN_PROGRESS  # not paused
+    finally:
+        fake_ollama.start()
+        worker.join(timeout=60)
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 6
+    assert "Waiting for the AI server" not in page.get(progress).content.decode()
+    assert "server_unreachable" not in (
+        api.get(f"/v1/batches/{run.public_id}").json()["metadata"] or {}
+    )
+
+
+# --- 24: server errors have their own, longer budget, and a second pass -----------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("rows", "error_every", "garbage_every"), [(100, 7, 11), (500, 5, 7)])
+def test_transient_server_errors_and_garbage_do_not_fail_rows(
+    engine_settings: Any, tmp_path: Path, rows: int, error_every: int, garbage_every: int
+) -> None:
+    from tests.conftest import candidates_csv, read_output, start_run
+
+    # Deterministic: the fake server draws its faults from a seeded generator.
+    with FakeOllama(
+        slots=4, error_rate=1 / error_every, garbage_rate=1 / garbage_every, seed=7
+    ) as fake:
+        engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OLLAMA_HOSTS": [fake.url]}
+        run = start_run(candidates_csv(tmp_path, rows, seed=2))
+
+        assert (run.status, run.done_count, run.failed_count) == ("completed", rows, 0)
+        assert {r["status"] for r in read_output(run)} == {"done"}
+        assert fake.chat_count > rows  # the faults did happen and were retried
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_failed_gets_one_automatic_second_pass_before_the_run_completes(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    from evaluations.models import Item
+    from tests.conftest import candidates_csv, read_output, start_run
+
+    engine_settings.HRBATCH = {
+        **engine_settings.HRBATCH,
+        "MAX_SERVER_ATTEMPTS": 2,
+        "CONCURRENCY": 1,
+    }
+    fake_ollama.fail_next = 2  # both attempts of the row meet a server error
+    run = start_run(candidates_csv(tmp_path, 1))
+
+    assert (run.status, run.done_count, run.failed_count) == ("completed", 1, 0)
+    assert run.second_pass_at is not None
+    assert {r["status"] for r in read_output(run)} == {"done"}
+    assert fake_ollama.chat_count == 2 + 1  # two failed tries, then the second pass
+    assert not Item.objects.filter(run=run).exclude(error="").exists()

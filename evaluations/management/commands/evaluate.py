@@ -144,6 +144,7 @@ class Command(BaseCommand):
     def _watch(self, run: Run) -> Run:
         tty = self.stdout.isatty()
         last_sweep = last_line = 0.0
+        waiting_for_server = ""
         while True:
             run.refresh_from_db()
             now = time.monotonic()
@@ -152,6 +153,21 @@ class Command(BaseCommand):
                 services.sweep()
                 last_sweep = now
             figures = metrics.run_progress(run)
+            if figures["server_unreachable"] != waiting_for_server:
+                # An outage is a state: say it once when it starts and once when it ends.
+                waiting_for_server = figures["server_unreachable"]
+                last_line = 0.0  # and show the progress line with it
+                if tty:
+                    self.stdout.write("")
+                if waiting_for_server:
+                    self.stdout.write(
+                        self.style.WARNING(
+                            f"Waiting for the LLM server: {waiting_for_server} The run goes on "
+                            "by itself when it answers (Ctrl-C stops waiting; the run is kept)."
+                        )
+                    )
+                else:
+                    self.stdout.write("The LLM server answers again; scoring goes on.")
             if tty or now - last_line >= 5 or run.is_terminal or run.status == Run.Status.PAUSED:
                 self.stdout.write(_bar(figures), ending="\r" if tty else "\n")
                 self.stdout.flush()
@@ -173,10 +189,11 @@ def _bar(f: dict[str, Any], width: int = 30) -> str:
     rate = f["throughput_per_sec"]
     eta = f["eta_seconds"]
     eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
+    status = "waiting for the LLM server" if f["server_unreachable"] else f["status"]
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {f['finished']}/{f['total']} "
         f"done {f['done']}  failed {f['failed']}  "
-        f"{(f'{rate:.1f}' if rate is not None else '-')}/s  ETA {eta_text}  {f['status']}"
+        f"{(f'{rate:.1f}' if rate is not None else '-')}/s  ETA {eta_text}  {status}"
     )
 
 
