@@ -269,7 +269,9 @@ class _ChunkWorker:
             Item.objects.filter(
                 run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
             ).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
-                lease_token=self.token, lease_until=now + self.lease
+                lease_token=self.token,
+                lease_until=now + self.lease,
+                lease_holder=services.lease_holder(),
             )
         return list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)

@@ -260,6 +260,9 @@ class Item(models.Model):
     # retried carries no token and is not claimable before lease_until.
     lease_token = models.CharField(max_length=32, null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Which process holds the lease ("host:pid:start time"): on its own machine a dead
+    # holder is seen at once, so its Items need not wait for lease_until.
+    lease_holder = models.CharField(max_length=120, blank=True)
 
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

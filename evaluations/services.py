@@ -10,8 +10,10 @@ import asyncio
 import hashlib
 import logging
 import math
+import os
 import re
 import secrets
+import socket
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -876,6 +878,65 @@ def _finalize(run: Run, final: str) -> bool:
 # --- Recovery --------------------------------------------------------------------------
 
 
+_holder: tuple[int, str] | None = None
+
+
+def lease_holder() -> str:
+    """This process, as recorded with the leases it takes: host, pid and start time.
+
+    The start time tells a reused pid from the process that took the lease.
+    """
+    global _holder
+    import psutil
+
+    pid = os.getpid()
+    if _holder is None or _holder[0] != pid:  # a forked worker is another process
+        _holder = (pid, f"{socket.gethostname()}:{pid}:{psutil.Process().create_time():.2f}")
+    return _holder[1]
+
+
+def _holder_alive(holder: str) -> bool:
+    """Whether the process that took a lease on this machine still runs."""
+    import psutil
+
+    try:
+        _, pid, started = holder.rsplit(":", 2)
+        process = psutil.Process(int(pid))
+        return (
+            abs(process.create_time() - float(started)) < 0.05
+            and process.status() != psutil.STATUS_ZOMBIE
+        )
+    except (ValueError, psutil.Error):
+        return False
+
+
+def _dead_holders(now: Any) -> list[str]:
+    """Holders of live leases that are provably dead: processes of this machine that are
+    gone. Leases of other machines keep their timed expiry (we cannot see their pids)."""
+    holders = (
+        Item.objects.filter(
+            status=Item.Status.PENDING,
+            lease_token__isnull=False,
+            lease_until__gte=now,
+            lease_holder__startswith=f"{socket.gethostname()}:",
+        )
+        .values_list("lease_holder", flat=True)
+        .distinct()
+    )
+    return [holder for holder in holders if not _holder_alive(holder)]
+
+
+def leases_release_dead() -> int:
+    """Hand back at once the Items leased by processes of this machine that are gone
+    (a rerun after a crash need not wait for their leases to run out)."""
+    dead = _dead_holders(timezone.now())
+    if not dead:
+        return 0
+    return Item.objects.filter(
+        status=Item.Status.PENDING, lease_token__isnull=False, lease_holder__in=dead
+    ).update(lease_token=None, lease_until=None)
+
+
 def sweep() -> dict[str, int]:
     """Periodic recovery: re-queue Items of dead workers, finish stuck runs.
 
@@ -888,8 +949,11 @@ def sweep() -> dict[str, int]:
 
     report["expired"] = batch_expire_overdue()  # API batches past their 24h window
 
+    # Leases that ran out, and at once those of dead processes on this machine.
     expired = Item.objects.filter(
-        lease_token__isnull=False, lease_until__lt=now, status=Item.Status.PENDING
+        Q(lease_until__lt=now) | Q(lease_holder__in=_dead_holders(now)),
+        lease_token__isnull=False,
+        status=Item.Status.PENDING,
     )
     run_ids = set(expired.values_list("run_id", flat=True).distinct())
     for run_id in run_ids:

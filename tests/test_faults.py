@@ -247,3 +247,47 @@ def test_a_row_that_failed_gets_one_automatic_second_pass_before_the_run_complet
     assert {r["status"] for r in read_output(run)} == {"done"}
     assert fake_ollama.chat_count == 2 + 1  # two failed tries, then the second pass
     assert not Item.objects.filter(run=run).exclude(error="").exists()
+
+
+# --- 25: work of a dead process on this machine is reclaimed at once ---------------------
+
+
+def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Path) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 300, seed=9)
+    out = tmp_path / "scored.csv"
+    with FakeOllama(slots=8, latency=0.05) as fake:
+        # The default lease: a minute, which the rerun must not wait out.
+        env = live.app_env(tmp_path / "data", fake)
+        first = _evaluate(source, out, env)
+        _wait_for(lambda: len(_done_ids(env)) >= 60, 60, "60 candidates scored")
+        os.killpg(first.pid, signal.SIGKILL)  # the whole evaluate, its workers with it
+        first.communicate()
+        done_before = _done_ids(env)
+        leased = {
+            row[0]
+            for row in _query(
+                env,
+                "SELECT custom_id FROM evaluations_item "
+                "WHERE lease_token IS NOT NULL AND status = 'pending'",
+            )
+        }
+        assert leased, "the killed workers held leases"
+        requests_before = len(fake.requests)
+
+        started = time.monotonic()
+        rerun = _Output(_evaluate(source, out, env))
+        # The rows the dead workers held are scored without waiting out their lease.
+        _wait_for(lambda: leased <= _done_ids(env), 70, "the dead workers' rows to be scored")
+        resumed_after = time.monotonic() - started
+        text = rerun.finish()
+
+    assert rerun.process.returncode == 0, text
+    assert resumed_after < 20, f"the rerun waited {resumed_after:.0f} s for dead leases"
+    assert "Resuming run" in text and "Done: 300 scored, 0 failed, of 300." in text
+    rows = _read(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]  # each row once
+    assert {r["status"] for r in rows} == {"done"}
+    # Nothing already scored was asked again.
+    asked_again = len(fake.requests) - requests_before
+    assert asked_again == 300 - len(done_before)

@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='item',
+            name='lease_holder',
+            field=models.CharField(blank=True, max_length=120),
+        ),
+        migrations.AddField(
             model_name='run',
             name='outage_message',
             field=models.TextField(blank=True),

@@ -63,7 +63,9 @@ class Command(BaseCommand):
             if run.status == Run.Status.PAUSED:
                 services.run_resume(run=run)
             else:
-                # The queue may have lost the tasks of the interrupted process.
+                # The interrupted process's leases are handed back at once (it is gone),
+                # and the queue may have lost its tasks.
+                services.leases_release_dead()
                 services.run_redispatch(run=run)
         else:
             run = self._create(source, opts)

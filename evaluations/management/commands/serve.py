@@ -29,6 +29,12 @@ class Command(BaseCommand):
 
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
+        if not opts["no_workers"]:
+            # Work of a previous serve that was killed restarts now, not after its leases
+            # run out or the next scheduled sweep.
+            from evaluations import services
+
+            services.sweep()
         # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
         from hrbatch.wsgi import application
 
