@@ -6,6 +6,7 @@ LLM is the fake Ollama server over HTTP; processes are killed with kill -9.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from django.db import connections
 from django.test import Client
@@ -291,3 +293,35 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
     # Nothing already scored was asked again.
     asked_again = len(fake.requests) - requests_before
     assert asked_again == 300 - len(done_before)
+
+
+# --- 28: serve's worker cluster dies with serve ------------------------------------------
+
+
+def _cluster_of(serve_pid: int) -> list[psutil.Process]:
+    """serve's qcluster child and everything under it (sentinel, workers, pusher)."""
+    return psutil.Process(serve_pid).children(recursive=True)
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_kill_9_of_serve_takes_its_worker_cluster_with_it(tmp_path: Path) -> None:
+    with FakeOllama(slots=4) as fake:
+        serve, _ = live.start_serve(_env(tmp_path, fake))
+        try:
+            _wait_for(lambda: len(_cluster_of(serve.pid)) >= 4, 30, "the cluster's processes")
+            cluster = _cluster_of(serve.pid)
+            assert any("qcluster" in " ".join(p.cmdline()) for p in cluster)
+
+            os.kill(serve.pid, signal.SIGKILL)  # serve only, not its process group
+            serve.wait()
+
+            _wait_for(lambda: all(_gone(p) for p in cluster), 5, "the cluster to die with serve")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(serve.pid, signal.SIGKILL)

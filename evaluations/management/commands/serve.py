@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from evaluations import lifeline
 from evaluations.llm import resolve_backend
 
 
@@ -57,9 +58,13 @@ class Command(BaseCommand):
 
         cluster = None
         if not opts["no_workers"]:
+            # It dies with us (kill -9 included): an orphan would double the workers
+            # of the next serve on this machine.
             cluster = subprocess.Popen(
                 [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
                 cwd=settings.BASE_DIR,
+                env=lifeline.child_env(),
+                preexec_fn=lifeline.die_with_parent,  # serve has no threads yet
             )
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(self.style.SUCCESS(f"hrbatch is running at {url}  (Ctrl-C stops it)"))
