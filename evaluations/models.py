@@ -183,6 +183,10 @@ class Run(models.Model):
     # by themselves); the message says where and what to do. Cleared when it answers.
     outage_since = models.DateTimeField(null=True, blank=True)
     outage_message = models.TextField(blank=True)
+    # Held while the run has not ended by a run that must not be started twice, e.g.
+    # "cli:<sha256 of the file>" for `evaluate`: the unique constraint makes a second
+    # start of the same input attach to this run instead of scoring it all again.
+    dedupe_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     # When the failed Items got their one automatic second pass at the end of the run.
     second_pass_at = models.DateTimeField(null=True, blank=True)
 

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -272,24 +272,30 @@ def run_create(
     start: bool = True,
     defer: bool = False,
     rerun_of: Run | None = None,
+    dedupe_key: str | None = None,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
     A file that cannot be used gives a run in `failed` with its errors (row numbers and
     fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
     rows with problems are left out (and listed) instead. With `defer`, a worker ingests
-    the file (large uploads) and the caller returns at once.
+    the file (large uploads) and the caller returns at once. With `dedupe_key`, a run
+    holding the same key that has not ended raises RunAlreadyStarted instead.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
-    run = Run.objects.create(
+    options: dict[str, Any] = {"pack_size": pack_size}
+    if dedupe_key:
+        options["created_by"] = lease_holder()
+    run = _run_insert(
+        dedupe_key,
         owner=owner,
         kind=Run.Kind.RUBRIC,
         input_file=input_file,
         rubric=rubric or rubric_default(),
         model=model,
         backend=backend,
-        options={"pack_size": pack_size},
+        options=options,
         columns={"id_column": id_column, "roles": roles, "skip_invalid": skip_invalid},
         notify_email=notify_email,
         name=name or input_file.filename,
@@ -309,6 +315,66 @@ def run_create(
     if start and run.status == Run.Status.VALIDATING:
         run_start(run=run)
     return run
+
+
+class RunAlreadyStarted(Exception):
+    """The same input is being scored already: `run` is that run, to follow instead."""
+
+    def __init__(self, run: Run):
+        super().__init__(run.public_id)
+        self.run = run
+
+
+# Runs that still hold their dedupe key: they have not ended.
+_KEY_HOLDING = (
+    Run.Status.VALIDATING,
+    Run.Status.IN_PROGRESS,
+    Run.Status.PAUSED,
+    Run.Status.FINALIZING,
+    Run.Status.CANCELLING,
+)
+
+
+def _run_insert(dedupe_key: str | None, **fields: Any) -> Run:
+    """Insert a Run; with a key, race-safely: the unique key is the arbiter.
+
+    Check-then-create would let two processes started at once both create a run (and
+    score everything twice); the database's unique constraint lets exactly one in.
+    """
+    if not dedupe_key:
+        return Run.objects.create(**fields)
+    for _ in range(3):
+        # A key held by a run that has ended is free again.
+        Run.objects.filter(dedupe_key=dedupe_key).exclude(status__in=_KEY_HOLDING).update(
+            dedupe_key=None
+        )
+        try:
+            with transaction.atomic():
+                return Run.objects.create(dedupe_key=dedupe_key, **fields)
+        except IntegrityError:
+            existing = Run.objects.filter(dedupe_key=dedupe_key).first()
+            if existing is None or _abandon_if_orphaned(existing):
+                continue  # it ended meanwhile, or its creator died: try again
+            raise RunAlreadyStarted(existing) from None
+    raise InputError("This file is being started by another process; try again in a moment.")
+
+
+def _abandon_if_orphaned(run: Run) -> bool:
+    """A run left `validating` by a process of this machine that died while reading the
+    file would hold its key for ever: fail it (conditionally) and free the key."""
+    holder = run.options.get("created_by") or ""
+    if run.status != Run.Status.VALIDATING or not holder.startswith(f"{socket.gethostname()}:"):
+        return False
+    if _holder_alive(holder):
+        return False
+    return bool(
+        Run.objects.filter(pk=run.pk, status=Run.Status.VALIDATING).update(
+            status=Run.Status.FAILED,
+            failed_at=timezone.now(),
+            status_message="The process reading this file stopped before it finished.",
+            dedupe_key=None,
+        )
+    )
 
 
 def run_ingest(*, run: Run) -> Run:

@@ -325,3 +325,28 @@ def test_kill_9_of_serve_takes_its_worker_cluster_with_it(tmp_path: Path) -> Non
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(serve.pid, signal.SIGKILL)
+
+
+# --- 26: the same file started twice at once is scored once ------------------------------
+
+
+def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 120, seed=6)
+    with FakeOllama(slots=8, latency=0.02) as fake:
+        env = _env(tmp_path, fake)  # a data directory nobody has migrated yet
+        assert not (Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3").exists()
+        first = _evaluate(source, tmp_path / "first.csv", env)
+        second = _evaluate(source, tmp_path / "second.csv", env)
+        outputs = [_finish(first), _finish(second)]
+
+        assert fake.chat_count == 120  # every row scored once, by one run
+    assert all("Done: 120 scored, 0 failed, of 120." in output for output in outputs)
+    assert any("already being scored by run" in output for output in outputs)
+    assert len(_query(env, "SELECT id FROM evaluations_run")) == 1
+    for name in ("first.csv", "second.csv"):
+        rows = _read(tmp_path / name)
+        assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+        assert {r["status"] for r in rows} == {"done"}

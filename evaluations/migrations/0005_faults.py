@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='run',
+            name='dedupe_key',
+            field=models.CharField(blank=True, max_length=100, null=True, unique=True),
+        ),
+        migrations.AddField(
             model_name='item',
             name='lease_holder',
             field=models.CharField(blank=True, max_length=120),

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from django import db
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, metrics, services
+from evaluations import csvio, export, locks, metrics, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -48,13 +47,10 @@ class Command(BaseCommand):
         source = Path(opts["candidates"])
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
-        call_command("migrate", verbosity=0, interactive=False)
+        locks.migrate()  # another evaluate may be starting on this data directory too
 
-        run = (
-            None
-            if opts["fresh"]
-            else services.run_find_resumable(sha256=services.sha256_of(source))
-        )
+        sha256 = services.sha256_of(source)
+        run = None if opts["fresh"] else services.run_find_resumable(sha256=sha256)
         if run is not None:
             self.stdout.write(
                 f"Resuming run {run.public_id}: {run.finished_count} of {run.total_count} "
@@ -68,7 +64,8 @@ class Command(BaseCommand):
                 services.leases_release_dead()
                 services.run_redispatch(run=run)
         else:
-            run = self._create(source, opts)
+            # Keyed by the file's content: the same file started twice at once is one run.
+            run = self._create(source, opts, dedupe_key=None if opts["fresh"] else f"cli:{sha256}")
 
         cluster = _ensure_cluster()
         try:
@@ -88,7 +85,11 @@ class Command(BaseCommand):
                 export.write_scored_csv(run, out, bom=opts["bom"])
             else:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(run.output_file.abspath, out)
+                # Another evaluate following the same run may write the same file: each
+                # writes its own copy and renames it into place, atomically.
+                partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+                shutil.copyfile(run.output_file.abspath, partial)
+                os.replace(partial, out)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Done: {run.done_count} scored, {run.failed_count} failed, of "
@@ -106,7 +107,7 @@ class Command(BaseCommand):
             return
         raise CommandError(f"Run {run.public_id} ended {run.status}: {run.status_message}")
 
-    def _create(self, source: Path, opts: dict[str, Any]) -> Run:
+    def _create(self, source: Path, opts: dict[str, Any], *, dedupe_key: str | None) -> Run:
         try:
             layout = csvio.sniff(source)
         except csvio.CsvProblem as problem:
@@ -128,7 +129,15 @@ class Command(BaseCommand):
                 id_column=id_column,
                 pack_size=opts["pack_size"],
                 notify_email=opts["notify"],
+                dedupe_key=dedupe_key,
             )
+        except services.RunAlreadyStarted as started:
+            services.file_delete(file=input_file)  # our copy of the file is not needed
+            self.stdout.write(
+                f"This file is already being scored by run {started.run.public_id} (started "
+                "by another evaluate); following it instead of scoring it twice."
+            )
+            return started.run
         except services.InputError as exc:
             raise CommandError(exc.message) from exc
         if run.status == Run.Status.FAILED:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from evaluations import lifeline
+from evaluations import lifeline, locks
 from evaluations.llm import resolve_backend
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
-        call_command("migrate", verbosity=0, interactive=False)
+        locks.migrate()  # one process at a time on this data directory
         call_command("collectstatic", verbosity=0, interactive=False)
         if not opts["no_workers"]:
             # Work of a previous serve that was killed restarts now, not after its leases
