@@ -227,12 +227,16 @@ def _upload(request: HttpRequest) -> HttpResponse:
             f"'{purpose}' is not a supported purpose; hrbatch accepts purpose 'batch'.",
             param="purpose",
         )
-    stored = services.file_create(
-        owner=request.api_user,  # type: ignore[attr-defined]
-        source=upload.chunks(),
-        filename=upload.name or "upload.jsonl",
-        purpose=File.Purpose.BATCH,
-    )
+    try:
+        stored = services.file_create(
+            owner=request.api_user,  # type: ignore[attr-defined]
+            source=upload.chunks(),
+            filename=upload.name or "upload.jsonl",
+            purpose=File.Purpose.BATCH,
+            size=upload.size,
+        )
+    except services.InputError as exc:  # the server's disk is full
+        raise ApiError(507, exc.message, type="server_error", code="insufficient_storage") from exc
     return JsonResponse(file_object(stored))
 
 

@@ -7,13 +7,17 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import logging
 import math
 import os
 import re
 import secrets
+import shutil
 import socket
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +25,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -69,18 +73,65 @@ def _safe_name(filename: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "upload"
 
 
+# Writes that failed because the disk (or the process's file size limit) is full.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _disk_full_message(need: int | None = None) -> str:
+    free = shutil.disk_usage(settings.DATA_DIR).free
+    needs = f"; this needs about {need / 1e6:,.0f} MB" if need else ""
+    return (
+        f"The server's disk is too full to take this file ({free / 1e6:,.0f} MB free{needs}). "
+        "Nothing was started. Delete old runs and files, or ask the administrator to free "
+        f"space in {settings.DATA_DIR}, then try again."
+    )
+
+
+def ensure_free_space(*, size: int) -> None:
+    """Refuse work for a file of `size` bytes unless the data directory has room for it
+    twice over (its copy, its rows in the database, the scored output) plus
+    HRBATCH_MIN_FREE_MB to spare: a full disk half-way through leaves a broken run."""
+    need = 2 * size + settings.HRBATCH["MIN_FREE_MB"] * 1024 * 1024
+    if shutil.disk_usage(settings.DATA_DIR).free < need:
+        raise InputError(_disk_full_message(need))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a failed write (file or database) was the disk being full."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
+            return True
+        if getattr(error, "sqlstate", None) == "53100":  # PostgreSQL: disk_full
+            return True
+        text = str(error).lower()
+        # SQLite: SQLITE_FULL, or SQLITE_IOERR_WRITE when the write hit a size limit.
+        if isinstance(error, DatabaseError | sqlite3.Error) and (
+            "disk is full" in text or "disk i/o error" in text
+        ):
+            return True
+    return False
+
+
 def file_create(
     *,
     owner: AbstractBaseUser | None,
     source: BinaryIO | Path | Iterable[bytes],
     filename: str,
     purpose: str,
+    size: int | None = None,
 ) -> File:
-    """Stream `source` into the data directory, hashing as it goes (never all in memory)."""
+    """Stream `source` into the data directory, hashing as it goes (never all in memory).
+
+    `size`, when known beforehand, is checked against the free space first; a write that
+    fills the disk anyway leaves no partial file and raises InputError in plain words.
+    """
+    if isinstance(source, Path):
+        size = source.stat().st_size
+    if size is not None:
+        ensure_free_space(size=size)
     file = File(owner=owner, purpose=purpose, filename=Path(filename).name or "upload")
     relative = Path("files") / file.id / _safe_name(filename)
     target = Path(settings.DATA_DIR) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     if isinstance(source, Path):
@@ -89,11 +140,18 @@ def file_create(
         chunks = iter(lambda: source.read(1 << 20), b"")  # type: ignore[union-attr]
     else:
         chunks = source  # type: ignore[assignment]
-    with open(target, "wb") as out:
-        for chunk in chunks:
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise InputError(_disk_full_message()) from exc
     file.path = str(relative)
     file.bytes = size
     file.sha256 = digest.hexdigest()
@@ -284,6 +342,7 @@ def run_create(
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
+    ensure_free_space(size=input_file.bytes)
     options: dict[str, Any] = {"pack_size": pack_size}
     if dedupe_key:
         options["created_by"] = lease_holder()
@@ -311,10 +370,35 @@ def run_create(
 
         transaction.on_commit(enqueue)
         return run
-    run_ingest(run=run)
-    if start and run.status == Run.Status.VALIDATING:
-        run_start(run=run)
+    try:
+        run_ingest(run=run)
+        if start and run.status == Run.Status.VALIDATING:
+            run_start(run=run)
+    except (OSError, DatabaseError) as exc:
+        if not is_disk_full(exc):
+            raise
+        # No half-made run (in progress with nothing queued): it goes, with its rows.
+        _discard_run(run)
+        raise InputError(_disk_full_message(2 * input_file.bytes)) from exc
     return run
+
+
+def _discard_run(run: Run) -> None:
+    """Remove a run that could not be created whole; if even that cannot be written,
+    leave it failed with the reason rather than looking like it runs."""
+    try:
+        with transaction.atomic():
+            Item.objects.filter(run_id=run.pk).delete()
+            Run.objects.filter(pk=run.pk).delete()
+    except DatabaseError:
+        log.exception("could not remove run %s after a full disk", run.pk)
+        with contextlib.suppress(DatabaseError):
+            Run.objects.filter(pk=run.pk).update(
+                status=Run.Status.FAILED,
+                failed_at=timezone.now(),
+                status_message="The server's disk was full while this run was created.",
+                dedupe_key=None,
+            )
 
 
 class RunAlreadyStarted(Exception):

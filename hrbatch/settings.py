@@ -216,6 +216,9 @@ HRBATCH = {
     # paused with a message, as a last resort (default 6 hours).
     "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 6 * 3600),
     "THROUGHPUT_WINDOW_SECONDS": envint("HRBATCH_THROUGHPUT_WINDOW", 60),
+    # Work is refused (with a message) unless the data directory keeps this much free
+    # beyond twice the file's size: a disk that fills half-way leaves a broken run.
+    "MIN_FREE_MB": envint("HRBATCH_MIN_FREE_MB", 100),
 }
 
 # Uploads are streamed to disk; this caps their size (default 500 MB).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -350,3 +351,102 @@ def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
         rows = _read(tmp_path / name)
         assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
         assert {r["status"] for r in rows} == {"done"}
+
+
+# --- 27: a full disk is refused in words, with no half-made run ---------------------------
+
+
+def _no_traceback_and_no_run(output: str, env: dict[str, str]) -> None:
+    assert "Traceback" not in output
+    assert "disk is too full" in output and "Nothing was started" in output
+    assert _query(env, "SELECT status FROM evaluations_run") == []
+    assert _query(env, "SELECT COUNT(*) FROM evaluations_item") == [(0,)]
+
+
+def test_a_disk_without_room_for_the_file_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 50, seed=1)
+    with FakeOllama(slots=4) as fake:
+        # More free space asked for than any disk has: the disk is "full" for this file.
+        env = _env(tmp_path, fake, HRBATCH_MIN_FREE_MB=str(10**12))
+        process = _evaluate(source, tmp_path / "out.csv", env)
+        output, _ = process.communicate(timeout=60)
+
+        assert process.returncode == 1, output
+        assert fake.chat_count == 0
+    _no_traceback_and_no_run(output, env)
+    assert not any((Path(env["HRBATCH_DATA_DIR"]) / "files").glob("*/*"))
+
+
+def _file_size_limit(limit: int) -> Any:
+    """preexec_fn: no file of the process may grow past `limit` bytes, and a write
+    that would fails with EFBIG (SIGXFSZ ignored) — a real failing write, as on a disk
+    that fills up, without needing a small filesystem."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_disk_that_fills_while_the_run_is_created_leaves_no_half_made_run(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 1500, seed=1)
+    with FakeOllama(slots=4) as fake:
+        env = _env(tmp_path, fake)
+        live.manage(env, "migrate")  # an installed hrbatch, its database in place
+        database = Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3"
+        # Room for the copy of the file, not for its rows in the database.
+        limit = max(database.stat().st_size, source.stat().st_size) + 64 * 1024
+        process = subprocess.Popen(
+            [*live.MANAGE, "evaluate", str(source), "--out", str(tmp_path / "out.csv")],
+            cwd=live.ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_file_size_limit(limit),
+        )
+        output, _ = process.communicate(timeout=120)
+
+        assert process.returncode == 1, output
+        assert fake.chat_count == 0
+    _no_traceback_and_no_run(output, env)
+
+
+@pytest.mark.django_db
+def test_uploads_are_refused_in_words_when_the_disk_has_no_room(
+    settings: Any, owner: Any, tmp_path: Path
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evaluations import services
+    from evaluations.models import File
+
+    settings.HRBATCH = {**settings.HRBATCH, "MIN_FREE_MB": 10**12}
+    web = Client()
+    web.force_login(owner)
+    csv_bytes = b"id,skills\nc1,Python\n"
+    page = web.post(
+        reverse("evaluations:upload"),
+        {"file": SimpleUploadedFile("candidates.csv", csv_bytes, "text/csv")},
+    )
+    assert page.status_code == 507
+    assert "disk is too full" in page.content.decode()
+
+    _, key = services.api_key_create(owner=owner, name="script")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    response = api.post(
+        "/v1/files",
+        {"purpose": "batch", "file": SimpleUploadedFile("r.jsonl", b"{}\n", "application/jsonl")},
+    )
+    assert response.status_code == 507
+    assert "disk is too full" in response.json()["error"]["message"]
+    assert not File.objects.exists()
+    assert not any((Path(settings.DATA_DIR) / "files").glob("*/*"))

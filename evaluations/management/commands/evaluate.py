@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -115,6 +116,7 @@ class Command(BaseCommand):
         id_column = opts["id_column"] or services.guess_id_column(layout.header)
         if id_column and not opts["id_column"]:
             self.stdout.write(f"Using column '{id_column}' as the candidate ID (--id-column).")
+        input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
             input_file = services.file_create(
@@ -139,6 +141,9 @@ class Command(BaseCommand):
             )
             return started.run
         except services.InputError as exc:
+            if input_file is not None:  # our copy of a file that was not taken
+                with contextlib.suppress(OSError, db.DatabaseError):
+                    services.file_delete(file=input_file)
             raise CommandError(exc.message) from exc
         if run.status == Run.Status.FAILED:
             for error in run.errors:
