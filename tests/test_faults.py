@@ -345,7 +345,11 @@ def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
 
         assert fake.chat_count == 120  # every row scored once, by one run
     assert all("Done: 120 scored, 0 failed, of 120." in output for output in outputs)
-    assert any("already being scored by run" in output for output in outputs)
+    # The second one follows the first's run: caught at creation by the unique key, or,
+    # when the first was quicker, found as the unfinished run of this file.
+    assert any(
+        "already being scored by run" in output or "Resuming run" in output for output in outputs
+    )
     assert len(_query(env, "SELECT id FROM evaluations_run")) == 1
     for name in ("first.csv", "second.csv"):
         rows = _read(tmp_path / name)
@@ -450,3 +454,29 @@ def test_uploads_are_refused_in_words_when_the_disk_has_no_room(
     assert "disk is too full" in response.json()["error"]["message"]
     assert not File.objects.exists()
     assert not any((Path(settings.DATA_DIR) / "files").glob("*/*"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_run_is_created_once_until_it_ends(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    from evaluations import services
+    from evaluations.models import Run
+    from tests.conftest import candidates_csv, upload
+
+    path = candidates_csv(tmp_path, 5)
+    first = services.run_create(
+        owner=None, input_file=upload(path), id_column="id", start=False, dedupe_key="cli:x"
+    )
+    assert first.status == Run.Status.VALIDATING  # still being read: not resumable yet
+
+    with pytest.raises(services.RunAlreadyStarted) as started:
+        services.run_create(owner=None, input_file=upload(path), id_column="id", dedupe_key="cli:x")
+    assert started.value.run.pk == first.pk
+    assert Run.objects.count() == 1
+
+    services.run_cancel(run=first)  # once it has ended, the same input may start anew
+    again = services.run_create(
+        owner=None, input_file=upload(path), id_column="id", dedupe_key="cli:x"
+    )
+    assert again.pk != first.pk and again.status == Run.Status.COMPLETED
