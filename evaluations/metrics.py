@@ -46,7 +46,11 @@ def run_progress(run: Run) -> dict[str, Any]:
         "model": run.model,
         # The LLM server is not answering: the run waits and goes on by itself.
         "server_unreachable": run.outage_message if run.outage_since and run.is_live else "",
-        "server_unreachable_since": run.outage_since if run.is_live else None,
+        "server_unreachable_seconds": (
+            max(int((now - run.outage_since).total_seconds()), 0)
+            if run.outage_since and run.is_live
+            else None
+        ),
     }
 
 

@@ -7,6 +7,7 @@ LLM is the fake Ollama server over HTTP; processes are killed with kill -9.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import signal
@@ -155,7 +156,7 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from evaluations import engine, services
+    from evaluations import engine, metrics, services
     from evaluations.models import Item, Run
     from tests.test_batches import create_batch, request_line, write_jsonl
 
@@ -195,6 +196,9 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
         batch = api.get(f"/v1/batches/{run.public_id}").json()
         assert batch["status"] == "in_progress"
         assert f"not reachable at {fake_ollama.url}" in batch["metadata"]["server_unreachable"]
+        figures = metrics.run_progress(Run.objects.get(pk=run.pk))
+        assert figures["server_unreachable_seconds"] is not None
+        json.dumps(figures)  # the one source of figures stays plain data
         time.sleep(1.5)
         assert Run.objects.get(pk=run.pk).status == Run.Status.IN_PROGRESS  # not paused
     finally:
@@ -480,3 +484,46 @@ def test_a_keyed_run_is_created_once_until_it_ends(
         owner=None, input_file=upload(path), id_column="id", dedupe_key="cli:x"
     )
     assert again.pk != first.pk and again.status == Run.Status.COMPLETED
+
+
+def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path: Path) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 300, seed=10)
+    with FakeOllama(slots=8, latency=0.05) as fake:
+        env = live.app_env(tmp_path / "data", fake)  # the default 60 s lease
+        serve, _ = live.start_serve(env)
+        try:
+            time.sleep(3)  # the cluster's first stats land in the shared cache
+            follower = _evaluate(source, tmp_path / "scored.csv", env)
+            _wait_for(lambda: len(_done_ids(env)) >= 40, 60, "40 candidates scored")
+            os.killpg(follower.pid, signal.SIGKILL)
+            os.kill(serve.pid, signal.SIGKILL)  # the cluster dies with it (item 28)
+            follower.communicate()
+            serve.wait()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(serve.pid, signal.SIGKILL)
+        leased = {
+            row[0]
+            for row in _query(
+                env,
+                "SELECT custom_id FROM evaluations_item "
+                "WHERE lease_token IS NOT NULL AND status = 'pending'",
+            )
+        }
+        assert leased, "the killed workers held leases"
+
+        started = time.monotonic()
+        serve, _ = live.start_serve(env)
+        try:
+            _wait_for(
+                lambda: _query(env, "SELECT status FROM evaluations_run") == [("completed",)],
+                70,
+                "the run to complete under the new serve",
+            )
+            finished_after = time.monotonic() - started
+        finally:
+            live.stop_serve(serve)
+    assert finished_after < 20, f"the new serve waited {finished_after:.0f} s for dead leases"
+    assert leased <= _done_ids(env)
+    assert _query(env, "SELECT done_count, total_count FROM evaluations_run") == [(300, 300)]
