@@ -25,6 +25,8 @@ def run_progress(run: Run) -> dict[str, Any]:
     pending = run.pending_count
     throughput = _throughput(run, now)
     eta = int(pending / throughput) if throughput and pending and run.is_live else None
+    if run.outage_since:  # nothing can be scored until the server answers again
+        eta = None
     return {
         "status": run.status,
         "total": run.total_count,

@@ -527,3 +527,68 @@ def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path:
     assert finished_after < 20, f"the new serve waited {finished_after:.0f} s for dead leases"
     assert leased <= _done_ids(env)
     assert _query(env, "SELECT done_count, total_count FROM evaluations_run") == [(300, 300)]
+
+
+def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_browser import CHROMIUM_ARGS, SHOTS
+
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 400, seed=12)
+    password = "outage-watch-2026"
+    with FakeOllama(slots=4, latency=0.1) as fake:
+        env = _env(tmp_path, fake)
+        live.manage(env, "migrate", "-v", "0")
+        live.manage(
+            env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_user('hana', 'hana@example.com', '{password}', is_staff=True)",
+        )
+        serve, url = live.start_serve(env)
+        follower = None
+        try:
+            time.sleep(3)  # the cluster's first stats land in the shared cache
+            follower = _Output(_evaluate(source, tmp_path / "scored.csv", env))
+            _wait_for(lambda: len(_done_ids(env)) >= 20, 60, "20 candidates scored")
+            ((public_id,),) = _query(env, "SELECT public_id FROM evaluations_run")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
+                page = browser.new_page(viewport={"width": 1366, "height": 860})
+                page.set_default_timeout(30_000)
+                page.goto(f"{url}/runs/{public_id}/")
+                page.get_by_label("Username").fill("hana")
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign in").click()
+
+                fake.stop()
+                notice = page.locator("#server-unreachable")
+                expect(notice).to_contain_text("Waiting for the AI server", timeout=30_000)
+                expect(notice).to_contain_text(f"not reachable at {fake.url}")
+                expect(notice).to_contain_text("goes on by itself")
+                expect(page.locator("#progress .badge")).to_have_text("Scoring")
+                # No time left is promised while nothing can be scored.
+                expect(page.locator(".facts div", has_text="Time left").locator("dd")).to_have_text(
+                    "—"
+                )
+                page.screenshot(path=str(SHOTS / "faults-outage.png"), full_page=True)
+
+                fake.start()
+                expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
+                expect(notice).to_have_count(0)
+                page.screenshot(path=str(SHOTS / "faults-after-outage.png"), full_page=True)
+                browser.close()
+            text = follower.finish()
+            assert follower.process.returncode == 0, text
+            assert "Done: 400 scored, 0 failed, of 400." in text
+        finally:
+            if follower is not None and follower.process.poll() is None:
+                os.killpg(follower.process.pid, signal.SIGKILL)
+            live.stop_serve(serve)
