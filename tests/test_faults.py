@@ -26,7 +26,16 @@ from django.urls import reverse
 from evaluations.synthetic import write_candidates_csv
 from tests import live
 from tests.fake_ollama import FakeOllama
-from tests.test_cli import _done_ids, _env, _evaluate, _finish, _query, _read, _wait_for
+from tests.test_cli import (
+    _done_ids,
+    _env,
+    _evaluate,
+    _finish,
+    _query,
+    _read,
+    _wait_for,
+    scale_out,  # noqa: F401 (a fixture: fresh PostgreSQL + Redis)
+)
 
 pytestmark = pytest.mark.slow
 
@@ -592,3 +601,27 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
             if follower is not None and follower.process.poll() is None:
                 os.killpg(follower.process.pid, signal.SIGKILL)
             live.stop_serve(serve)
+
+
+def test_two_machines_starting_the_same_file_on_a_fresh_postgresql_score_it_once(
+    tmp_path: Path,
+    scale_out: dict[str, str],  # noqa: F811 (the fixture from test_cli: fresh PostgreSQL + Redis)
+) -> None:
+    source = tmp_path / "candidates.csv"
+    write_candidates_csv(source, 120, seed=13)
+    with FakeOllama(slots=8, latency=0.02) as fake:
+        # Two machines: each its own data directory, one PostgreSQL database and Redis.
+        envs = [live.app_env(tmp_path / f"machine-{n}", fake, **scale_out) for n in (1, 2)]
+        processes = [
+            _evaluate(source, tmp_path / f"scored-{n}.csv", env) for n, env in enumerate(envs)
+        ]
+        outputs = [_finish(process) for process in processes]
+
+        assert fake.chat_count == 120
+    assert all("Done: 120 scored, 0 failed, of 120." in output for output in outputs)
+    assert len(_query(envs[0], "SELECT id FROM evaluations_run")) == 1
+    # Each machine wrote the complete scored file, wherever the run was finished.
+    for n in range(2):
+        rows = _read(tmp_path / f"scored-{n}.csv")
+        assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+        assert {r["status"] for r in rows} == {"done"}

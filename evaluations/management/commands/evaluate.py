@@ -82,7 +82,9 @@ class Command(BaseCommand):
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
-            if opts["bom"] or run.output_file is None:
+            # The output file is on the machine that finished the run; from another one
+            # (a scale-out without shared storage) it is written from the database.
+            if opts["bom"] or run.output_file is None or not run.output_file.abspath.is_file():
                 export.write_scored_csv(run, out, bom=opts["bom"])
             else:
                 out.parent.mkdir(parents=True, exist_ok=True)
