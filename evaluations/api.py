@@ -308,12 +308,16 @@ def _upload(request: HttpRequest) -> HttpResponse:
             f"'{purpose}' is not a supported purpose; hrbatch accepts purpose 'batch'.",
             param="purpose",
         )
-    stored = services.file_create(
-        owner=request.api_user,  # type: ignore[attr-defined]
-        source=upload.chunks(),
-        filename=upload.name or "upload.jsonl",
-        purpose=File.Purpose.BATCH,
-    )
+    try:
+        stored = services.file_create(
+            owner=request.api_user,  # type: ignore[attr-defined]
+            source=upload.chunks(),
+            filename=upload.name or "upload.jsonl",
+            purpose=File.Purpose.BATCH,
+            size=upload.size,
+        )
+    except services.InputError as exc:  # the server's disk is full
+        raise ApiError(507, exc.message, type="server_error", code="insufficient_storage") from exc
     return JsonResponse(file_object(stored))
 
 
@@ -356,6 +360,8 @@ def batch_object(run: Run) -> dict[str, Any]:
             "eta_seconds": figures["eta_seconds"],
             "throughput_req_per_sec": figures["throughput_per_sec"],
             "token_savings_pct": figures["token_savings_pct"],
+            # Said at once while the LLM server is down; the batch goes on when it answers.
+            "server_unreachable": figures["server_unreachable"][:512] or None,
         }
         for key, value in live.items():
             # The caller's own metadata keys always win.

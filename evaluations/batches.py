@@ -171,6 +171,7 @@ def batch_create(
             "input_file_id",
         )
     metadata = _clean_metadata(metadata)
+    services.ensure_free_space(size=input_file.bytes)  # a full disk half-way breaks a run
     run = Run.objects.create(
         owner=owner,
         kind=Run.Kind.BATCH,

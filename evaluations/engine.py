@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 STATUS_CHECK_SECONDS = 1.0
 FLUSH_SECONDS = 0.25
 FLUSH_ITEMS = 100
+# A server that is down is probed at least this often, so scoring resumes soon after it
+# answers again.
 OUTAGE_BACKOFF_MAX = 30.0
+# Server errors and timeouts are retried for longer, but never more than this far apart.
+SERVER_BACKOFF_MAX = 60.0
 
 
 class Handler(Protocol):
@@ -77,6 +81,11 @@ class RubricHandler:
         # Rows too long for the model: scored on their first `limit` characters (marked
         # in the results) when the run's owner chose that, else failed with the reason.
         self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE
+        # The end-of-run second pass draws new seeds: with temperature 0 the same seed
+        # would give a deterministic model the same invalid answer again.
+        self.second_pass_offset = (
+            int(settings.HRBATCH["MAX_ATTEMPTS"]) if run.second_pass_at is not None else 0
+        )
         # With K > 1, a sample is also scored alone so that the run can report how far
         # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
         self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
@@ -111,7 +120,7 @@ class RubricHandler:
                 "temperature": self.temperature,
                 # Same seed on the first attempt, for reproducible scores; a retry after
                 # invalid output needs a different draw, deterministically.
-                "seed": self.seed + (attempt - 1),
+                "seed": self.seed + (attempt - 1) + self.second_pass_offset,
                 "num_ctx": self.num_ctx,
                 "num_predict": plan.num_predict(count),
             },
@@ -186,8 +195,13 @@ class _Job:
     ready_at: float
     seq: int
     items: list[Item] = field(compare=False)
+    # Requests sent for these Items by this worker, and of them the ones that came back
+    # as invalid output and as server errors: each kind has its own budget.
     attempt: int = field(compare=False, default=1)
-    errors: list[str] = field(compare=False, default_factory=list)
+    invalid: int = field(compare=False, default=0)
+    server_errors: int = field(compare=False, default=0)
+    # Requests that found no server at all (an outage): not attempts, only probes.
+    probes: int = field(compare=False, default=0)
     # An extra K = 1 request for an Item already scored in a pack: best effort, no retry.
     calibrating: dict[str, Any] | None = field(compare=False, default=None)
 
@@ -230,6 +244,7 @@ class _ChunkWorker:
         self.token = secrets.token_hex(8)
         self.lease = timedelta(seconds=conf["LEASE_SECONDS"])
         self.max_attempts = max(1, int(conf["MAX_ATTEMPTS"]))
+        self.max_server_attempts = max(1, int(conf["MAX_SERVER_ATTEMPTS"]))
         self.backoff = float(conf["RETRY_BACKOFF_SECONDS"])
         self.concurrency = max(1, int(conf["CONCURRENCY"]))
         self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
@@ -254,6 +269,9 @@ class _ChunkWorker:
         )
         self.finished = 0
         self.seq = itertools.count()
+        # The run may still carry an outage noted by a worker that died: clear it on the
+        # first answer this worker gets.
+        self.outage_noted = True
 
     def close(self) -> None:
         if self.loop is not None:
@@ -267,7 +285,9 @@ class _ChunkWorker:
             Item.objects.filter(
                 run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
             ).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
-                lease_token=self.token, lease_until=now + self.lease
+                lease_token=self.token,
+                lease_until=now + self.lease,
+                lease_holder=services.lease_holder(),
             )
         return list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
@@ -284,8 +304,11 @@ class _ChunkWorker:
         handler = handler_for(self.run)
         queue: deque[_Job] = deque()
         pack: list[Item] = []
+        # Every request sent is counted before it is sent, so an Item whose requests keep
+        # killing the worker runs out of this budget instead of looping for ever.
+        budget = max(self.max_attempts, self.max_server_attempts)
         for item in items:
-            if item.attempts >= self.max_attempts:
+            if item.attempts >= budget:
                 reason = item.error or "the worker stopped while processing it"
                 self.writes.failed.append(
                     (item, f"Gave up after {item.attempts} attempts; last error: {reason}")
@@ -345,25 +368,45 @@ class _ChunkWorker:
                     answer = future.result()
                 except BackendError as exc:
                     if exc.blocks_run:
-                        outage_since = outage_since or time.monotonic()
                         for item in job.items:  # the request never ran: not an attempt
                             self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
-                        if isinstance(exc, ModelNotFound) or (
-                            time.monotonic() - outage_since >= self.outage_limit
-                        ):
+                        if isinstance(exc, ModelNotFound):
+                            # Not an outage: only a person can pull the model.
                             services.run_pause(run=self.run, reason=f"{exc} Then resume the run.")
                             stopping = True
-                        delay = min(self.backoff * 2 ** len(job.errors), OUTAGE_BACKOFF_MAX)
-                        job.errors.append(str(exc))
+                        else:
+                            # An outage is a state, not an error: say so at once, keep
+                            # probing, and go on by ourselves when the server answers.
+                            if outage_since is None:
+                                outage_since = time.monotonic()
+                                services.run_note_outage(run=self.run, message=str(exc))
+                                self.outage_noted = True
+                            elif time.monotonic() - outage_since >= self.outage_limit:
+                                # The last resort after a long, documented limit.
+                                hours = self.outage_limit / 3600
+                                services.run_pause(
+                                    run=self.run,
+                                    reason=f"{exc} It has not answered for {hours:g} h "
+                                    "(HRBATCH_OUTAGE_PAUSE_SECONDS), so the run was paused; "
+                                    "resume it once the server is back.",
+                                )
+                                stopping = True
+                        delay = min(self.backoff * 2**job.probes, OUTAGE_BACKOFF_MAX)
+                        job.probes += 1
                         self._wait(waiting, job, delay)
                         continue
-                    self._retry_or_fail(waiting, job, str(exc), retry=exc.transient)
+                    self._retry_or_fail(
+                        waiting, job, str(exc), retry=exc.transient, server=exc.transient
+                    )
                     continue
                 except Exception as exc:  # a bug or an unexpected library error
                     log.exception("request failed for run %s", self.run.pk)
                     self._retry_or_fail(waiting, job, f"unexpected error: {exc!r}", retry=True)
                     continue
                 outage_since = None
+                if self.outage_noted:
+                    services.run_clear_outage(run=self.run)
+                    self.outage_noted = False
                 try:
                     results = handler.results(job.items, answer)
                 except TooLong as exc:
@@ -410,7 +453,9 @@ class _ChunkWorker:
         while queue and len(in_flight) < self.concurrency:
             job = queue.popleft()
             single = job.calibrating is not None
-            request = handler.request(job.items, job.attempt, single=single)
+            # The seed moves only after invalid output (a server error is no reason to
+            # draw another answer): scores stay reproducible.
+            request = handler.request(job.items, job.invalid + 1, single=single)
             in_flight[self.loop.call(self.loop.backend.chat(request))] = job
             for item in [] if single else job.items:
                 self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
@@ -428,20 +473,32 @@ class _ChunkWorker:
         self.writes.calibrated.append((job.items[0], result))
 
     def _job(self, items: list[Item]) -> _Job:
-        attempt = max(item.attempts for item in items) + 1
-        return _Job(ready_at=0.0, seq=next(self.seq), items=items, attempt=attempt)
+        return _Job(ready_at=0.0, seq=next(self.seq), items=items)
 
     def _wait(self, waiting: list[_Job], job: _Job, delay: float) -> None:
         job.ready_at = time.monotonic() + delay
         job.seq = next(self.seq)
         heapq.heappush(waiting, job)
 
-    def _retry_or_fail(self, waiting: list[_Job], job: _Job, error: str, *, retry: bool) -> None:
-        job.errors.append(error)
-        if retry and job.attempt < self.max_attempts:
+    def _retry_or_fail(
+        self, waiting: list[_Job], job: _Job, error: str, *, retry: bool, server: bool = False
+    ) -> None:
+        """Retry within the budget of this kind of failure, else fail the Items.
+
+        Invalid output has HRBATCH_MAX_ATTEMPTS; server errors and timeouts say nothing
+        about the candidate, so they get HRBATCH_MAX_SERVER_ATTEMPTS with a longer,
+        capped backoff.
+        """
+        if server:
+            job.server_errors += 1
+            used, budget, cap = job.server_errors, self.max_server_attempts, SERVER_BACKOFF_MAX
+        else:
+            job.invalid += 1
+            used, budget, cap = job.invalid, self.max_attempts, OUTAGE_BACKOFF_MAX
+        if retry and used < budget:
             for item in job.items:
                 self.writes.errors.append((item, error))
-            delay = self.backoff * 2 ** (job.attempt - 1)
+            delay = min(self.backoff * 2 ** (used - 1), cap)
             job.attempt += 1
             self._wait(waiting, job, delay)
             return

@@ -25,6 +25,8 @@ def run_progress(run: Run) -> dict[str, Any]:
     pending = run.pending_count
     throughput = _throughput(run, now)
     eta = int(pending / throughput) if throughput and pending and run.is_live else None
+    if run.outage_since:  # nothing can be scored until the server answers again
+        eta = None
     return {
         "status": run.status,
         "total": run.total_count,
@@ -46,6 +48,13 @@ def run_progress(run: Run) -> dict[str, Any]:
         "gpu": gpu_memory(),
         "backend": run.backend,
         "model": run.model,
+        # The LLM server is not answering: the run waits and goes on by itself.
+        "server_unreachable": run.outage_message if run.outage_since and run.is_live else "",
+        "server_unreachable_seconds": (
+            max(int((now - run.outage_since).total_seconds()), 0)
+            if run.outage_since and run.is_live
+            else None
+        ),
     }
 
 

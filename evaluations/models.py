@@ -256,6 +256,16 @@ class Run(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     last_progress_at = models.DateTimeField(null=True, blank=True)
+    # The LLM server stopped answering at this time (the workers keep probing and go on
+    # by themselves); the message says where and what to do. Cleared when it answers.
+    outage_since = models.DateTimeField(null=True, blank=True)
+    outage_message = models.TextField(blank=True)
+    # Held while the run has not ended by a run that must not be started twice, e.g.
+    # "cli:<sha256 of the file>" for `evaluate`: the unique constraint makes a second
+    # start of the same input attach to this run instead of scoring it all again.
+    dedupe_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # When the failed Items got their one automatic second pass at the end of the run.
+    second_pass_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -331,6 +341,9 @@ class Item(models.Model):
     # retried carries no token and is not claimable before lease_until.
     lease_token = models.CharField(max_length=32, null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Which process holds the lease ("host:pid:start time"): on its own machine a dead
+    # holder is seen at once, so its Items need not wait for lease_until.
+    lease_holder = models.CharField(max_length=120, blank=True)
 
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

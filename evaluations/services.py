@@ -7,11 +7,17 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import logging
 import math
+import os
 import re
 import secrets
+import shutil
+import socket
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +25,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
@@ -79,18 +85,65 @@ def _safe_name(filename: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "upload"
 
 
+# Writes that failed because the disk (or the process's file size limit) is full.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _disk_full_message(need: int | None = None) -> str:
+    free = shutil.disk_usage(settings.DATA_DIR).free
+    needs = f"; this needs about {need / 1e6:,.0f} MB" if need else ""
+    return (
+        f"The server's disk is too full to take this file ({free / 1e6:,.0f} MB free{needs}). "
+        "Nothing was started. Delete old runs and files, or ask the administrator to free "
+        f"space in {settings.DATA_DIR}, then try again."
+    )
+
+
+def ensure_free_space(*, size: int) -> None:
+    """Refuse work for a file of `size` bytes unless the data directory has room for it
+    twice over (its copy, its rows in the database, the scored output) plus
+    HRBATCH_MIN_FREE_MB to spare: a full disk half-way through leaves a broken run."""
+    need = 2 * size + settings.HRBATCH["MIN_FREE_MB"] * 1024 * 1024
+    if shutil.disk_usage(settings.DATA_DIR).free < need:
+        raise InputError(_disk_full_message(need))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a failed write (file or database) was the disk being full."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
+            return True
+        if getattr(error, "sqlstate", None) == "53100":  # PostgreSQL: disk_full
+            return True
+        text = str(error).lower()
+        # SQLite: SQLITE_FULL, or SQLITE_IOERR_WRITE when the write hit a size limit.
+        if isinstance(error, DatabaseError | sqlite3.Error) and (
+            "disk is full" in text or "disk i/o error" in text
+        ):
+            return True
+    return False
+
+
 def file_create(
     *,
     owner: AbstractBaseUser | None,
     source: BinaryIO | Path | Iterable[bytes],
     filename: str,
     purpose: str,
+    size: int | None = None,
 ) -> File:
-    """Stream `source` into the data directory, hashing as it goes (never all in memory)."""
+    """Stream `source` into the data directory, hashing as it goes (never all in memory).
+
+    `size`, when known beforehand, is checked against the free space first; a write that
+    fills the disk anyway leaves no partial file and raises InputError in plain words.
+    """
+    if isinstance(source, Path):
+        size = source.stat().st_size
+    if size is not None:
+        ensure_free_space(size=size)
     file = File(owner=owner, purpose=purpose, filename=Path(filename).name or "upload")
     relative = Path("files") / file.id / _safe_name(filename)
     target = Path(settings.DATA_DIR) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     if isinstance(source, Path):
@@ -99,11 +152,18 @@ def file_create(
         chunks = iter(lambda: source.read(1 << 20), b"")  # type: ignore[union-attr]
     else:
         chunks = source  # type: ignore[assignment]
-    with open(target, "wb") as out:
-        for chunk in chunks:
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise InputError(_disk_full_message()) from exc
     file.path = str(relative)
     file.bytes = size
     file.sha256 = digest.hexdigest()
@@ -391,6 +451,7 @@ def run_create(
     defer: bool = False,
     rerun_of: Run | None = None,
     encoding: str = "",
+    dedupe_key: str | None = None,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
@@ -402,17 +463,24 @@ def run_create(
     `defer`, a worker ingests the file (large uploads) and the caller returns at once.
     `encoding` is the text encoding a person chose on the check page ("" = guess), so the
     model and the download get the text the preview showed.
+    With `dedupe_key`, a run holding the same key that has not ended raises
+    RunAlreadyStarted instead.
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
-    run = Run.objects.create(
+    ensure_free_space(size=input_file.bytes)
+    options: dict[str, Any] = {"pack_size": pack_size}
+    if dedupe_key:
+        options["created_by"] = lease_holder()
+    run = _run_insert(
+        dedupe_key,
         owner=owner,
         kind=Run.Kind.RUBRIC,
         input_file=input_file,
         rubric=rubric or rubric_default(),
         model=model,
         backend=backend,
-        options={"pack_size": pack_size},
+        options=options,
         columns={
             "id_column": id_column,
             "roles": roles,
@@ -434,10 +502,95 @@ def run_create(
 
         transaction.on_commit(enqueue)
         return run
-    run_ingest(run=run)
-    if start and run.status == Run.Status.VALIDATING:
-        run_start(run=run)
+    try:
+        run_ingest(run=run)
+        if start and run.status == Run.Status.VALIDATING:
+            run_start(run=run)
+    except (OSError, DatabaseError) as exc:
+        if not is_disk_full(exc):
+            raise
+        # No half-made run (in progress with nothing queued): it goes, with its rows.
+        _discard_run(run)
+        raise InputError(_disk_full_message(2 * input_file.bytes)) from exc
     return run
+
+
+def _discard_run(run: Run) -> None:
+    """Remove a run that could not be created whole; if even that cannot be written,
+    leave it failed with the reason rather than looking like it runs."""
+    try:
+        with transaction.atomic():
+            Item.objects.filter(run_id=run.pk).delete()
+            Run.objects.filter(pk=run.pk).delete()
+    except DatabaseError:
+        log.exception("could not remove run %s after a full disk", run.pk)
+        with contextlib.suppress(DatabaseError):
+            Run.objects.filter(pk=run.pk).update(
+                status=Run.Status.FAILED,
+                failed_at=timezone.now(),
+                status_message="The server's disk was full while this run was created.",
+                dedupe_key=None,
+            )
+
+
+class RunAlreadyStarted(Exception):
+    """The same input is being scored already: `run` is that run, to follow instead."""
+
+    def __init__(self, run: Run):
+        super().__init__(run.public_id)
+        self.run = run
+
+
+# Runs that still hold their dedupe key: they have not ended.
+_KEY_HOLDING = (
+    Run.Status.VALIDATING,
+    Run.Status.IN_PROGRESS,
+    Run.Status.PAUSED,
+    Run.Status.FINALIZING,
+    Run.Status.CANCELLING,
+)
+
+
+def _run_insert(dedupe_key: str | None, **fields: Any) -> Run:
+    """Insert a Run; with a key, race-safely: the unique key is the arbiter.
+
+    Check-then-create would let two processes started at once both create a run (and
+    score everything twice); the database's unique constraint lets exactly one in.
+    """
+    if not dedupe_key:
+        return Run.objects.create(**fields)
+    for _ in range(3):
+        # A key held by a run that has ended is free again.
+        Run.objects.filter(dedupe_key=dedupe_key).exclude(status__in=_KEY_HOLDING).update(
+            dedupe_key=None
+        )
+        try:
+            with transaction.atomic():
+                return Run.objects.create(dedupe_key=dedupe_key, **fields)
+        except IntegrityError:
+            existing = Run.objects.filter(dedupe_key=dedupe_key).first()
+            if existing is None or _abandon_if_orphaned(existing):
+                continue  # it ended meanwhile, or its creator died: try again
+            raise RunAlreadyStarted(existing) from None
+    raise InputError("This file is being started by another process; try again in a moment.")
+
+
+def _abandon_if_orphaned(run: Run) -> bool:
+    """A run left `validating` by a process of this machine that died while reading the
+    file would hold its key for ever: fail it (conditionally) and free the key."""
+    holder = run.options.get("created_by") or ""
+    if run.status != Run.Status.VALIDATING or not holder.startswith(f"{socket.gethostname()}:"):
+        return False
+    if _holder_alive(holder):
+        return False
+    return bool(
+        Run.objects.filter(pk=run.pk, status=Run.Status.VALIDATING).update(
+            status=Run.Status.FAILED,
+            failed_at=timezone.now(),
+            status_message="The process reading this file stopped before it finished.",
+            dedupe_key=None,
+        )
+    )
 
 
 def run_ingest(*, run: Run) -> Run:
@@ -732,6 +885,8 @@ def run_start(*, run: Run) -> Run:
             status=Run.Status.IN_PROGRESS,
             in_progress_at=F("in_progress_at") if run.in_progress_at else now,
             status_message="",
+            outage_since=None,
+            outage_message="",
             last_progress_at=now,
         )
         if updated:
@@ -1000,7 +1155,62 @@ def _cancel_unclaimed(run_id: int, token: str | None = None) -> int:
     return count
 
 
+def run_note_outage(*, run: Run, message: str) -> bool:
+    """Say that the LLM server stopped answering; the workers keep probing it.
+
+    Conditional: the first worker to notice sets the time, the others find it set.
+    """
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since=None).update(
+            outage_since=timezone.now(), outage_message=message
+        )
+    )
+
+
+def run_clear_outage(*, run: Run) -> bool:
+    """The server answers again: scoring goes on by itself."""
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since__isnull=False).update(
+            outage_since=None, outage_message=""
+        )
+    )
+
+
 # --- Runs: finalize ----------------------------------------------------------------------
+
+
+def _second_pass(run_id: int) -> bool:
+    """Give the failed Items of a run that has nothing left pending one more try.
+
+    Once per run, automatically, before it completes: a failure that held through
+    every retry may still have been transient (a server that restarted for minutes).
+    Failures with a lasting reason (too long, refused by the server) cost at most one
+    request and fail again with the same reason.
+    """
+    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    with transaction.atomic():
+        # The claim is one conditional UPDATE: of several workers finishing at once,
+        # exactly one starts the second pass.
+        claimed = Run.objects.filter(
+            nothing_pending,
+            pk=run_id,
+            status=Run.Status.IN_PROGRESS,
+            second_pass_at=None,
+            failed_count__gt=0,
+        ).update(second_pass_at=timezone.now())
+        if not claimed:
+            return False
+        count = Item.objects.filter(run_id=run_id, status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            lease_token=None,
+            lease_until=None,
+        )
+        Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
+        log.info("run %s: second pass for %d failed items", run_id, count)
+        _dispatch(Run.objects.get(pk=run_id))
+    return True
 
 
 def run_finalize_if_done(*, run_id: int) -> bool:
@@ -1012,6 +1222,8 @@ def run_finalize_if_done(*, run_id: int) -> bool:
     if Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING).exists():
         # Items whose worker died while the run was being cancelled.
         _cancel_unclaimed(run_id)
+    elif _second_pass(run_id):
+        return False
     nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
     for current, final in (
         (Run.Status.CANCELLING, Run.Status.CANCELLED),
@@ -1050,6 +1262,65 @@ def _finalize(run: Run, final: str) -> bool:
 # --- Recovery --------------------------------------------------------------------------
 
 
+_holder: tuple[int, str] | None = None
+
+
+def lease_holder() -> str:
+    """This process, as recorded with the leases it takes: host, pid and start time.
+
+    The start time tells a reused pid from the process that took the lease.
+    """
+    global _holder
+    import psutil
+
+    pid = os.getpid()
+    if _holder is None or _holder[0] != pid:  # a forked worker is another process
+        _holder = (pid, f"{socket.gethostname()}:{pid}:{psutil.Process().create_time():.2f}")
+    return _holder[1]
+
+
+def _holder_alive(holder: str) -> bool:
+    """Whether the process that took a lease on this machine still runs."""
+    import psutil
+
+    try:
+        _, pid, started = holder.rsplit(":", 2)
+        process = psutil.Process(int(pid))
+        return (
+            abs(process.create_time() - float(started)) < 0.05
+            and process.status() != psutil.STATUS_ZOMBIE
+        )
+    except (ValueError, psutil.Error):
+        return False
+
+
+def _dead_holders(now: Any) -> list[str]:
+    """Holders of live leases that are provably dead: processes of this machine that are
+    gone. Leases of other machines keep their timed expiry (we cannot see their pids)."""
+    holders = (
+        Item.objects.filter(
+            status=Item.Status.PENDING,
+            lease_token__isnull=False,
+            lease_until__gte=now,
+            lease_holder__startswith=f"{socket.gethostname()}:",
+        )
+        .values_list("lease_holder", flat=True)
+        .distinct()
+    )
+    return [holder for holder in holders if not _holder_alive(holder)]
+
+
+def leases_release_dead() -> int:
+    """Hand back at once the Items leased by processes of this machine that are gone
+    (a rerun after a crash need not wait for their leases to run out)."""
+    dead = _dead_holders(timezone.now())
+    if not dead:
+        return 0
+    return Item.objects.filter(
+        status=Item.Status.PENDING, lease_token__isnull=False, lease_holder__in=dead
+    ).update(lease_token=None, lease_until=None)
+
+
 def sweep() -> dict[str, int]:
     """Periodic recovery: re-queue Items of dead workers, finish stuck runs.
 
@@ -1062,8 +1333,11 @@ def sweep() -> dict[str, int]:
 
     report["expired"] = batch_expire_overdue()  # API batches past their 24h window
 
+    # Leases that ran out, and at once those of dead processes on this machine.
     expired = Item.objects.filter(
-        lease_token__isnull=False, lease_until__lt=now, status=Item.Status.PENDING
+        Q(lease_until__lt=now) | Q(lease_holder__in=_dead_holders(now)),
+        lease_token__isnull=False,
+        status=Item.Status.PENDING,
     )
     run_ids = set(expired.values_list("run_id", flat=True).distinct())
     for run_id in run_ids:

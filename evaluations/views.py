@@ -159,12 +159,16 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _upload_page(request, form, status=400)
     uploaded = form.cleaned_data["file"]
-    stored = services.file_create(
-        owner=request.user,
-        source=uploaded.chunks(),
-        filename=uploaded.name,
-        purpose=File.Purpose.CANDIDATES,
-    )
+    try:
+        stored = services.file_create(
+            owner=request.user,
+            source=uploaded.chunks(),
+            filename=uploaded.name,
+            purpose=File.Purpose.CANDIDATES,
+            size=uploaded.size,
+        )
+    except services.InputError as exc:  # the server's disk is full
+        return _upload_page(request, form, error=exc.message, status=507)
     target = reverse("evaluations:prepare", args=[stored.id])
     if request.htmx:
         return HttpResponseClientRedirect(target)

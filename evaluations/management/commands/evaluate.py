@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -12,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from django import db
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, metrics, services
+from evaluations import csvio, export, locks, metrics, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -86,13 +86,10 @@ class Command(BaseCommand):
         source = Path(opts["candidates"])
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
-        call_command("migrate", verbosity=0, interactive=False)
+        locks.migrate()  # another evaluate may be starting on this data directory too
 
-        run = (
-            None
-            if opts["fresh"]
-            else services.run_find_resumable(sha256=services.sha256_of(source))
-        )
+        sha256 = services.sha256_of(source)
+        run = None if opts["fresh"] else services.run_find_resumable(sha256=sha256)
         if opts["retry_failed"]:
             run = self._retry_failed(source, run)
         elif run is not None:
@@ -103,10 +100,13 @@ class Command(BaseCommand):
             if run.status == Run.Status.PAUSED:
                 services.run_resume(run=run)
             else:
-                # The queue may have lost the tasks of the interrupted process.
+                # The interrupted process's leases are handed back at once (it is gone),
+                # and the queue may have lost its tasks.
+                services.leases_release_dead()
                 services.run_redispatch(run=run)
         else:
-            run = self._create(source, opts)
+            # Keyed by the file's content: the same file started twice at once is one run.
+            run = self._create(source, opts, dedupe_key=None if opts["fresh"] else f"cli:{sha256}")
 
         cluster = _ensure_cluster()
         try:
@@ -122,11 +122,17 @@ class Command(BaseCommand):
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
-            if opts["excel"] or run.output_file is None:
+            # The output file is on the machine that finished the run; from another one
+            # (a scale-out without shared storage) it is written from the database.
+            if opts["excel"] or run.output_file is None or not run.output_file.abspath.is_file():
                 export.write_scored_csv(run, out, excel=opts["excel"])
             else:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(run.output_file.abspath, out)
+                # Another evaluate following the same run may write the same file: each
+                # writes its own copy and renames it into place, atomically.
+                partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+                shutil.copyfile(run.output_file.abspath, partial)
+                os.replace(partial, out)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Done: {run.done_count} scored, {run.failed_count} failed, of "
@@ -167,7 +173,7 @@ class Command(BaseCommand):
             services.run_redispatch(run=run)  # the queue may have lost its tasks
         return run
 
-    def _create(self, source: Path, opts: dict[str, Any]) -> Run:
+    def _create(self, source: Path, opts: dict[str, Any], *, dedupe_key: str | None) -> Run:
         try:
             layout = csvio.sniff(source)
         except csvio.CsvProblem as problem:
@@ -185,6 +191,7 @@ class Command(BaseCommand):
                 "row-3, …); choose a column with --id-column."
             )
         long_rows = opts["long_rows"].replace("-", "_")
+        input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
             input_file = services.file_create(
@@ -222,8 +229,19 @@ class Command(BaseCommand):
                 notify_email=opts["notify"],
                 skip_invalid=opts["skip_invalid"],
                 long_rows=long_rows,
+                dedupe_key=dedupe_key,
             )
+        except services.RunAlreadyStarted as started:
+            services.file_delete(file=input_file)  # our copy of the file is not needed
+            self.stdout.write(
+                f"This file is already being scored by run {started.run.public_id} (started "
+                "by another evaluate); following it instead of scoring it twice."
+            )
+            return started.run
         except services.InputError as exc:
+            if input_file is not None:  # our copy of a file that was not taken
+                with contextlib.suppress(OSError, db.DatabaseError):
+                    services.file_delete(file=input_file)
             raise CommandError(exc.message) from exc
         if run.status == Run.Status.FAILED:
             for error in run.errors:
@@ -242,6 +260,7 @@ class Command(BaseCommand):
     def _watch(self, run: Run) -> Run:
         tty = self.stdout.isatty()
         last_sweep = last_line = 0.0
+        waiting_for_server = ""
         while True:
             run.refresh_from_db()
             now = time.monotonic()
@@ -250,6 +269,21 @@ class Command(BaseCommand):
                 services.sweep()
                 last_sweep = now
             figures = metrics.run_progress(run)
+            if figures["server_unreachable"] != waiting_for_server:
+                # An outage is a state: say it once when it starts and once when it ends.
+                waiting_for_server = figures["server_unreachable"]
+                last_line = 0.0  # and show the progress line with it
+                if tty:
+                    self.stdout.write("")
+                if waiting_for_server:
+                    self.stdout.write(
+                        self.style.WARNING(
+                            f"Waiting for the LLM server: {waiting_for_server} The run goes on "
+                            "by itself when it answers (Ctrl-C stops waiting; the run is kept)."
+                        )
+                    )
+                else:
+                    self.stdout.write("The LLM server answers again; scoring goes on.")
             if tty or now - last_line >= 5 or run.is_terminal or run.status == Run.Status.PAUSED:
                 self.stdout.write(_bar(figures), ending="\r" if tty else "\n")
                 self.stdout.flush()
@@ -271,10 +305,11 @@ def _bar(f: dict[str, Any], width: int = 30) -> str:
     rate = f["throughput_per_sec"]
     eta = f["eta_seconds"]
     eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
+    status = "waiting for the LLM server" if f["server_unreachable"] else f["status"]
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {f['finished']}/{f['total']} "
         f"done {f['done']}  failed {f['failed']}  "
-        f"{(f'{rate:.1f}' if rate is not None else '-')}/s  ETA {eta_text}  {f['status']}"
+        f"{(f'{rate:.1f}' if rate is not None else '-')}/s  ETA {eta_text}  {status}"
     )
 
 

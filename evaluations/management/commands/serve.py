@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from evaluations import lifeline, locks
 from evaluations.llm import resolve_backend
 
 
@@ -29,8 +30,14 @@ class Command(BaseCommand):
 
         if not os.environ.get("SITE_URL"):
             _serve_links_on(opts["host"], opts["port"])
-        call_command("migrate", verbosity=0, interactive=False)
+        locks.migrate()  # one process at a time on this data directory
         call_command("collectstatic", verbosity=0, interactive=False)
+        if not opts["no_workers"]:
+            # Work of a previous serve that was killed restarts now, not after its leases
+            # run out or the next scheduled sweep.
+            from evaluations import services
+
+            services.sweep()
         # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
         from hrbatch.wsgi import application
 
@@ -53,9 +60,13 @@ class Command(BaseCommand):
 
         cluster = None
         if not opts["no_workers"]:
+            # It dies with us (kill -9 included): an orphan would double the workers
+            # of the next serve on this machine.
             cluster = subprocess.Popen(
                 [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
                 cwd=settings.BASE_DIR,
+                env=lifeline.child_env(),
+                preexec_fn=lifeline.die_with_parent,  # serve has no threads yet
             )
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(self.style.SUCCESS(f"hrbatch is running at {url}  (Ctrl-C stops it)"))
