@@ -15,7 +15,7 @@ test: install
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
-		tests/test_web.py tests/test_admin.py tests/test_batches.py
+		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py
 
 lint:
 	.venv/bin/ruff check .
