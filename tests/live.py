@@ -44,17 +44,28 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`serve` on a free port; returns once /healthz answers."""
+def start_serve(
+    env: dict[str, str], *, port_from_env: bool = False, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`serve` on a free port; returns once /healthz answers.
+
+    With `port_from_env`, started as a person starts it: no flags, the port from PORT.
+    With `log`, its stderr is kept there (and shown if it does not start)."""
     port = free_port()
-    process = subprocess.Popen(
-        [*MANAGE, "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    args = [*MANAGE, "serve"]
+    if port_from_env:
+        env = {**env, "PORT": str(port)}
+    else:
+        args += ["--port", str(port)]
+    with open(log or os.devnull, "wb") as stderr:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -64,7 +75,8 @@ def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop_serve(process)
-                raise RuntimeError("manage.py serve did not start") from None
+                said = log.read_text() if log else ""
+                raise RuntimeError(f"manage.py serve did not start. {said}") from None
             time.sleep(0.2)
 
 

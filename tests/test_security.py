@@ -92,32 +92,6 @@ class Session:
         return next(c for c in self.jar if c.name == name)
 
 
-def _start_serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`manage.py serve` as a person starts it: no flags, the port from PORT."""
-    port = live.free_port()
-    env = {**env, "PORT": str(port)}
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(
-            [*live.MANAGE, "serve"],
-            cwd=live.ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            return process, url
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                live.stop_serve(process)
-                raise RuntimeError(f"serve did not start: {log.read_text()}") from None
-            time.sleep(0.2)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeOllama]:
     with FakeOllama(slots=2) as server:
@@ -222,7 +196,7 @@ def test_serve_refuses_a_forged_host_and_mails_reset_links_on_its_own_address(
     env = _env(tmp_path / "data", fake, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp.port))
     live.manage(env, "migrate", "-v", "0")
     _create_user(env, "olivia")
-    process, url = _start_serve(env, tmp_path / "serve.log")
+    process, url = live.start_serve(env, port_from_env=True, log=tmp_path / "serve.log")
     try:
         person = Session(url)
         token = person.csrf("/accounts/password_reset/")
@@ -385,7 +359,7 @@ def test_serve_logs_errors_to_stderr_and_a_rotating_file_and_throttles_sign_in(
     )
     file_id = live.manage(env, "shell", "-v", "0", "-c", make).stdout.strip()
     log = tmp_path / "serve.log"
-    process, url = _start_serve(env, log)
+    process, url = live.start_serve(env, port_from_env=True, log=log)
     try:
         olivia = Session(url)
         status, _ = olivia.sign_in("olivia", PASSWORD)
@@ -584,7 +558,7 @@ def test_pages_work_in_chromium_with_no_content_security_policy_violation(
         env = _env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="2")
         live.manage(env, "migrate", "-v", "0")
         _create_user(env, "hana", staff=True)
-        process, url = _start_serve(env, tmp_path / "serve.log")
+        process, url = live.start_serve(env, port_from_env=True, log=tmp_path / "serve.log")
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
