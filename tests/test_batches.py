@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from evaluations import batches, engine, services
+from evaluations import batches, engine, openai_compat, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
 from tests.fake_ollama import PLAIN_ANSWER, FakeOllama
@@ -525,11 +525,11 @@ def test_a_batch_past_its_window_expires_with_what_was_done(
 
 def test_body_problem_words_what_cannot_run() -> None:
     def problem(body: dict[str, Any]) -> tuple[str, str | None]:
-        found = batches.body_problem(body)
+        found = openai_compat.body_problem(body)
         assert found is not None
         return found.message, found.param
 
-    assert batches.body_problem(request_line("a")["body"]) is None
+    assert openai_compat.body_problem(request_line("a")["body"]) is None
     message, param = problem({"model": MODEL})
     assert "messages" in message and param == "messages"
     message, param = problem({"messages": []})
