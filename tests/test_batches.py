@@ -395,6 +395,39 @@ def test_batch_create_refuses_what_it_cannot_run(
     assert not Run.objects.exists()
 
 
+def test_the_same_rules_name_the_field_at_every_door(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    hot = request_line("c", temperature="hot")
+    no_model = request_line("d", temperature="hot")
+    del no_model["body"]["model"]
+    lines = [
+        request_line("a"),
+        request_line("b", messages=[{"role": "robot", "content": "hi"}]),
+        hot,
+        request_line("a", temperature="hot"),  # a reused custom_id is said first
+        no_model,  # and a missing model before the rest of the body
+    ]
+    path = write_jsonl(tmp_path / "params.jsonl", lines)
+    run = create_batch(path)
+
+    assert [(e["code"], e["param"], e["line"]) for e in run.errors] == [
+        ("invalid_body", "body.messages[0].role", 2),
+        ("invalid_body", "body.temperature", 3),
+        ("duplicate_custom_id", "custom_id", 4),
+        ("missing_model", "body.model", 5),
+    ]
+    # The synchronous endpoint: the same rule and words, `param` within the body.
+    sync = openai_compat.body_problem(hot["body"])
+    assert sync is not None and (sync.code, sync.param) == ("invalid_body", "temperature")
+    assert sync.message.replace("'temperature'", "'body.temperature'") == run.errors[1]["message"]
+    # Creating a batch: OpenAI's metadata limits, the field named.
+    with pytest.raises(batches.BatchInputError) as caught:
+        create_batch(path, metadata={"intake": "x" * 513})
+    assert caught.value.param == "metadata" and "512" in caught.value.message
+    assert fake_ollama.chat_count == 0
+
+
 # --- Failures, cancel, expiry ------------------------------------------------------------
 
 
