@@ -29,6 +29,14 @@ from django.views.decorators.csrf import csrf_exempt
 from . import metrics, services, uploads
 from .llm import BackendError, ModelNotFound, model_list, resolve_backend
 from .models import File, Run
+from .openai_compat import (
+    BatchCreateBody,
+    JsonTooDeep,
+    RequestProblem,
+    body_problem,
+    load_json,
+    validate,
+)
 
 API_FILE_PURPOSES = (File.Purpose.BATCH, File.Purpose.BATCH_OUTPUT, File.Purpose.BATCH_ERROR)
 # How an hrbatch run status reads to an OpenAI client (it has no "paused").
@@ -56,6 +64,11 @@ class ApiError(Exception):
             param,
             code,
         )
+
+    @classmethod
+    def invalid(cls, problem: RequestProblem) -> ApiError:
+        """A 400 for a body openai_compat refused: its message, param and code."""
+        return cls(400, problem.message, type=problem.type, param=problem.param, code=problem.code)
 
     def response(self) -> JsonResponse:
         body = {
@@ -182,8 +195,6 @@ def _authenticate(request: HttpRequest) -> Any:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
-    from .batches import JsonTooDeep, load_json
-
     try:
         body = load_json(request.body or b"{}")
     except JsonTooDeep as exc:
@@ -442,34 +453,18 @@ def _get_batch(request: HttpRequest, batch_id: str) -> Run:
     return run
 
 
-def _metadata(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or len(value) > 16:
-        raise ApiError(400, "metadata must be an object of at most 16 keys.", param="metadata")
-    for key, item in value.items():
-        if not isinstance(item, str) or len(key) > 64 or len(item) > 512:
-            raise ApiError(
-                400,
-                "metadata keys must be at most 64 characters and values strings of at most "
-                "512 characters.",
-                param="metadata",
-            )
-    return value
-
-
 @api_view(("GET", "POST"))
 def batches_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        body = _json_body(request)
-        for field in ("input_file_id", "endpoint", "completion_window"):
-            if not body.get(field):
-                raise ApiError(400, f"Missing required parameter: '{field}'.", param=field)
-        file = _files(request).filter(pk=body["input_file_id"]).first()
+        try:
+            spec = validate(BatchCreateBody, _json_body(request), code=None)
+        except RequestProblem as problem:
+            raise ApiError.invalid(problem) from None
+        file = _files(request).filter(pk=spec.input_file_id).first()
         if file is None:
             raise ApiError(
                 400,
-                f"No such File object: {body['input_file_id']}",
+                f"No such File object: {spec.input_file_id}",
                 param="input_file_id",
             )
         from . import batches
@@ -478,9 +473,9 @@ def batches_view(request: HttpRequest) -> HttpResponse:
             run = batches.batch_create(
                 owner=request.api_user,  # type: ignore[attr-defined]
                 input_file=file,
-                endpoint=str(body["endpoint"]),
-                completion_window=str(body["completion_window"]),
-                metadata=_metadata(body.get("metadata")),
+                endpoint=spec.endpoint,
+                completion_window=spec.completion_window,
+                metadata=spec.metadata,
             )
         except services.InputError as exc:
             raise ApiError(400, exc.message, param=getattr(exc, "param", None)) from exc
@@ -540,18 +535,16 @@ def models_view(request: HttpRequest) -> HttpResponse:
 def chat_completions(request: HttpRequest) -> HttpResponse:
     """One request through the same backend, for OpenAI-compatible tools."""
     body = _json_body(request)
-    if body.get("stream"):
-        raise ApiError(400, "stream=true is not supported; send stream=false.", param="stream")
+    problem = body_problem(body)
+    if problem:
+        raise ApiError.invalid(problem)
     from . import batches
 
-    problem = batches.body_problem(body)
-    if problem:
-        raise ApiError(400, problem.message, param=problem.param, code=problem.code)
     choice = resolve_backend()
     try:
         completion = batches.complete(body, backend_name=choice.name)
-    except batches.RequestProblem as exc:
-        raise ApiError(400, exc.message, param=exc.param, code=exc.code) from exc
+    except RequestProblem as exc:
+        raise ApiError.invalid(exc) from exc
     except ModelNotFound as exc:
         raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
     except BackendError as exc:

@@ -1,10 +1,11 @@
 """API batches: OpenAI Batch API runs of raw chat requests (`/v1/batches`).
 
 A batch is a Run of kind `batch` whose Items are the lines of a JSONL file, one
-`POST /v1/chat/completions` request each. This module creates and validates batches,
-maps each request onto Ollama's native chat call (`BatchHandler`, used by the engine),
-writes the OpenAI-shaped output and error files, and expires batches whose 24 h
-completion window ran out. The HTTP layer (api.py) only calls the functions here.
+`POST /v1/chat/completions` request each. This module creates batches and ingests their
+files (each line validated by openai_compat's models), runs each request through the
+engine (`BatchHandler`, with openai_compat's mapping onto Ollama), writes the OpenAI-shaped
+output and error files, and expires batches whose 24 h completion window ran out. The
+HTTP layer (api.py) only calls the functions here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,6 @@ import codecs
 import hashlib
 import json
 import os
-import secrets
-import time
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +29,6 @@ from .engine import TooLong
 from .llm import (
     Backend,
     BackendError,
-    BadRequest,
     ChatRequest,
     ChatResult,
     ModelNotFound,
@@ -40,47 +36,36 @@ from .llm import (
     resolve_backend,
 )
 from .models import File, Item, Run
+from .openai_compat import (
+    CHAT_COMPLETIONS,
+    COMPLETION_WINDOWS,
+    DEFAULT_MAX_TOKENS,
+    INVALID_BODY,
+    MESSAGE_CHARS,
+    TOO_LONG_MARK,
+    BatchCreateBody,
+    BatchLine,
+    ChatCompletionBody,
+    JsonTooDeep,
+    Prepared,
+    RequestProblem,
+    Unsupported,
+    answer_budget_problem,
+    chat_completion,
+    chat_request,
+    clip,
+    cut_message,
+    fingerprint,
+    fit,
+    json_reason,
+    json_type,
+    load_json,
+    ollama_messages,
+    prepare,
+    too_long_message,
+    validate,
+)
 
-CHAT_COMPLETIONS = "/v1/chat/completions"
-SUPPORTED_ENDPOINTS = (CHAT_COMPLETIONS,)
-COMPLETION_WINDOWS = {"24h": timedelta(hours=24)}
-
-# Answer budget of a request that sets neither max_completion_tokens nor max_tokens.
-DEFAULT_MAX_TOKENS = 1024
-# A request is only sent when at least this much of its answer budget fits the context
-# window next to its prompt (or all of it, when it asked for less).
-MIN_ANSWER_TOKENS = 256
-# Chat-template overhead per message, in characters (about 8 tokens at 3 per token).
-MESSAGE_CHARS = 24
-
-# OpenAI's limits on batch metadata.
-METADATA_MAX_PAIRS = 16
-METADATA_KEY_MAX = 64
-METADATA_VALUE_MAX = 512
-CUSTOM_ID_MAX = 255  # Item.custom_id
-
-# Far deeper than any chat request needs (a strict OpenAI JSON schema nests at most 10
-# levels). Deeper input is refused before anything recurses over it: Python's parser raises
-# RecursionError near 1,000 levels, and json.dumps, Django's JSONField and the ollama
-# client would each hit the same limit later, in a worker, where it crashed the ingest.
-MAX_JSON_DEPTH = 64
-
-_ROLES = {"system", "developer", "user", "assistant", "tool"}
-# Request fields whose meaning would be lost if they were ignored: refused at validation.
-# (tool_choice / function_call alone mean nothing without tools, and are passed over.)
-_UNSUPPORTED_FIELDS = {
-    "tools": "tool calling is not supported",
-    "functions": "function calling is not supported",
-    "logprobs": "logprobs are not supported",
-    "top_logprobs": "logprobs are not supported",
-    "audio": "audio output is not supported",
-    "prediction": "predicted outputs are not supported",
-    "logit_bias": "logit_bias is not supported",
-}
-
-# Item.error texts written here, recognised again when the error file is written.
-IMAGES_UNSUPPORTED = "image inputs are not supported"
-TOO_LONG_MARK = "does not fit the context window"
 EXPIRED_MESSAGE = "This request was not executed before the batch's 24h completion window ended."
 CANCELLED_MESSAGE = "The batch was cancelled before this request was executed."
 # A failed request's line in the error file carries the HTTP answer OpenAI would have
@@ -96,44 +81,13 @@ _REFUSALS = (
 TIMEOUT_MARK = "did not answer in time"
 
 
-# --- JSON from users ------------------------------------------------------------------------
-
-
-class JsonTooDeep(ValueError):
-    """JSON nested deeper than MAX_JSON_DEPTH: refused like any malformed JSON."""
-
-
-def load_json(raw: bytes | str) -> Any:
-    """json.loads for what a user sent: a batch line or a request body.
-
-    Raises ValueError (json.JSONDecodeError, UnicodeDecodeError, JsonTooDeep), never
-    RecursionError.
-    """
-    too_deep = JsonTooDeep(
-        f"it is nested more than {MAX_JSON_DEPTH} levels deep, far deeper than a chat request needs"
-    )
-    try:
-        value = json.loads(raw)
-    except RecursionError:
-        raise too_deep from None
-    # Iterative, so that checking the depth cannot recurse either.
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise too_deep
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return value
-
-
 # --- Create ----------------------------------------------------------------------------
 
 
 class BatchInputError(services.InputError):
     """services.InputError naming the offending field of the create request (`param`)."""
 
-    def __init__(self, message: str, param: str):
+    def __init__(self, message: str, param: str | None):
         super().__init__(message)
         self.param = param
 
@@ -148,29 +102,27 @@ def batch_create(
 ) -> Run:
     """Create a batch (status `validating`); a worker validates and starts it.
 
-    Raises services.InputError, with what to change, for an endpoint other than
-    /v1/chat/completions, a window other than 24h, metadata beyond OpenAI's limits, or a
-    file not uploaded with purpose `batch`.
+    Raises BatchInputError (a services.InputError), with what to change, for an endpoint
+    other than /v1/chat/completions, a window other than 24h, metadata beyond OpenAI's
+    limits (openai_compat.BatchCreateBody, as POST /v1/batches checks them), or a file
+    not uploaded with purpose `batch`.
     """
-    if endpoint not in SUPPORTED_ENDPOINTS:
-        raise BatchInputError(
-            f"Endpoint {endpoint!r} is not supported; the supported endpoint is "
-            f"{', '.join(SUPPORTED_ENDPOINTS)}.",
-            "endpoint",
-        )
-    if completion_window not in COMPLETION_WINDOWS:
-        raise BatchInputError(
-            f"Completion window {completion_window!r} is not supported; use "
-            f"{', '.join(repr(w) for w in COMPLETION_WINDOWS)}.",
-            "completion_window",
-        )
+    fields = {
+        "input_file_id": input_file.id,
+        "endpoint": endpoint,
+        "completion_window": completion_window,
+        "metadata": metadata,
+    }
+    try:
+        spec = validate(BatchCreateBody, fields, code=None)
+    except RequestProblem as problem:
+        raise BatchInputError(problem.message, problem.param) from None
     if input_file.purpose != File.Purpose.BATCH:
         raise BatchInputError(
             f"File {input_file.id} was uploaded with purpose {input_file.purpose!r}; a batch "
             "needs a JSONL file uploaded with purpose 'batch'.",
             "input_file_id",
         )
-    metadata = _clean_metadata(metadata)
     services.ensure_free_space(size=input_file.bytes)  # a full disk half-way breaks a run
     run = Run.objects.create(
         owner=owner,
@@ -179,12 +131,12 @@ def batch_create(
         name=input_file.filename,
         status=Run.Status.VALIDATING,
         options={
-            "endpoint": endpoint,
-            "completion_window": completion_window,
-            "metadata": metadata,
+            "endpoint": spec.endpoint,
+            "completion_window": spec.completion_window,
+            "metadata": spec.metadata or {},
         },
     )
-    run.expires_at = run.created_at + COMPLETION_WINDOWS[completion_window]
+    run.expires_at = run.created_at + COMPLETION_WINDOWS[spec.completion_window]
     run.save(update_fields=["expires_at"])
     run_id = run.pk
 
@@ -198,42 +150,7 @@ def batch_create(
     return run
 
 
-def _clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise BatchInputError("metadata must be an object of string keys and values.", "metadata")
-    if len(metadata) > METADATA_MAX_PAIRS:
-        raise BatchInputError(
-            f"metadata has {len(metadata)} keys; at most {METADATA_MAX_PAIRS} are allowed.",
-            "metadata",
-        )
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise BatchInputError("metadata keys and values must be strings.", "metadata")
-        if len(key) > METADATA_KEY_MAX:
-            raise BatchInputError(
-                f"metadata key {key[:20]!r}… is longer than {METADATA_KEY_MAX} characters.",
-                "metadata",
-            )
-        if len(value) > METADATA_VALUE_MAX:
-            raise BatchInputError(
-                f"metadata value for {key!r} is longer than {METADATA_VALUE_MAX} characters.",
-                "metadata",
-            )
-    return dict(metadata)
-
-
 # --- Ingest ----------------------------------------------------------------------------
-
-
-class RequestProblem(BadRequest):
-    """Why one request (a batch line, or a body for /v1/chat/completions) cannot run, with
-    OpenAI's error code and the offending field (`param`)."""
-
-    def __init__(self, code: str, message: str, param: str | None = None):
-        super().__init__(message)
-        self.code, self.message, self.param = code, message, param
 
 
 def _error(code: str, message: str, line: int | None, param: str | None = None) -> dict[str, Any]:
@@ -254,9 +171,7 @@ def batch_ingest(*, run: Run) -> Run:
     endpoint = run.options.get("endpoint", CHAT_COMPLETIONS)
 
     errors: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}  # custom_id → its line
-    model = ""
-    model_line = 0
+    checker = _LineChecker(endpoint)
     writer = services.ItemWriter(run.pk)
     batch: list[tuple[int, str, dict[str, Any]]] = []
     total = 0
@@ -299,38 +214,16 @@ def batch_ingest(*, run: Run) -> Run:
                 except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
                     raise RequestProblem(
                         "invalid_json_line",
-                        f"This line is not valid JSON ({_json_reason(exc)}); each line must "
+                        f"This line is not valid JSON ({json_reason(exc)}); each line must "
                         "be one JSON object.",
                     ) from None
                 if type(line) is not dict:
                     raise RequestProblem(
                         "invalid_json_line",
-                        f"This line is a JSON {_json_type(line)}, not an object; each line "
+                        f"This line is a JSON {json_type(line)}, not an object; each line "
                         'must be an object with "custom_id", "method", "url" and "body".',
                     )
-                custom_id = _check_envelope(line, endpoint)
-                first = seen.get(custom_id)
-                if first is not None:
-                    raise RequestProblem(
-                        "duplicate_custom_id",
-                        f"custom_id {_clip(custom_id)!r} is already used on line {first}; "
-                        "each request needs its own custom_id.",
-                        "custom_id",
-                    )
-                seen[custom_id] = number
-                body = line.get("body")
-                line_model = _check_model(body)
-                if not model:
-                    model, model_line = line_model, number
-                elif line_model != model:
-                    raise RequestProblem(
-                        "mismatched_model",
-                        f"This request uses model {_clip(line_model)!r}, but line {model_line} "
-                        f"uses {_clip(model)!r}; every request of a batch must use the same "
-                        "model. Split the file into one batch per model.",
-                        "body.model",
-                    )
-                chars, messages, budget = _check_body(body)
+                request = checker.check(number, line)
             except RequestProblem as problem:
                 errors.append(_error(problem.code, problem.message, number, problem.param))
                 if len(errors) >= max_errors:
@@ -338,10 +231,12 @@ def batch_ingest(*, run: Run) -> Run:
                 continue
             if errors:
                 continue  # keep reading to report every problem, but store nothing more
-            max_chars = max(max_chars, chars)
-            max_messages = max(max_messages, messages)
-            max_tokens = max(max_tokens, budget)
-            batch.append((number, custom_id, body, {}))
+            body = request.body
+            max_chars = max(max_chars, body.text_chars)
+            max_messages = max(max_messages, len(body.messages))
+            max_tokens = max(max_tokens, body.answer_tokens or DEFAULT_MAX_TOKENS)
+            # The body as sent (fields hrbatch passes over included): the engine maps it.
+            batch.append((number, request.custom_id, line["body"], {}))
             if len(batch) >= chunk:
                 total += writer.insert(batch)
                 batch = []
@@ -362,16 +257,68 @@ def batch_ingest(*, run: Run) -> Run:
         **run.options,
         "max_messages": max_messages,
         "max_tokens": max_tokens,
-        "model_line": model_line,
+        "model_line": checker.model_line,
     }
     updated = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).update(
-        model=model, total_count=total, max_input_chars=max_chars, options=options
+        model=checker.model, total_count=total, max_input_chars=max_chars, options=options
     )
     if not updated:
         # Cancelled or expired while the file was being read: it ended with no requests.
         Item.objects.filter(run_id=run_id).delete()
     run.refresh_from_db()
     return run
+
+
+class _LineChecker:
+    """Validates the lines of one file in order (openai_compat.BatchLine), and checks each
+    against the lines before it: a custom_id used once, one model for the whole batch.
+
+    Of a line's problems, the one reported is the first in reading order: the envelope
+    (custom_id, method, url), a reused custom_id, the model, then the rest of the body.
+    """
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.seen: dict[str, int] = {}  # custom_id → its line
+        self.model = ""
+        self.model_line = 0
+
+    def check(self, number: int, line: dict[str, Any]) -> BatchLine:
+        """The valid request of this line; raises RequestProblem."""
+        try:
+            request = validate(BatchLine, line, code=INVALID_BODY, endpoint=self.endpoint)
+            problem = None
+        except RequestProblem as found:
+            if found.param in ("custom_id", "method", "url"):
+                raise
+            request, problem = None, found  # the envelope is valid: go on checking it
+        custom_id = line["custom_id"]
+        first = self.seen.get(custom_id)
+        if first is not None:
+            raise RequestProblem(
+                "duplicate_custom_id",
+                f"custom_id {clip(custom_id)!r} is already used on line {first}; "
+                "each request needs its own custom_id.",
+                "custom_id",
+            )
+        self.seen[custom_id] = number
+        if problem is not None and problem.param in ("body", "body.model"):
+            raise problem
+        line_model = line["body"]["model"]
+        if not self.model:
+            self.model, self.model_line = line_model, number
+        elif line_model != self.model:
+            raise RequestProblem(
+                "mismatched_model",
+                f"This request uses model {clip(line_model)!r}, but line {self.model_line} "
+                f"uses {clip(self.model)!r}; every request of a batch must use the same "
+                "model. Split the file into one batch per model.",
+                "body.model",
+            )
+        if problem is not None:
+            raise problem
+        assert request is not None
+        return request
 
 
 def batch_ingest_and_start(*, run_id: int) -> Run | None:
@@ -405,7 +352,7 @@ def _model_problems(run: Run) -> list[dict[str, Any]]:
         info = asyncio.run(services._model_info(backend, model))
     except ModelNotFound as exc:
         line = run.options.get("model_line") or None
-        message = f"The model {_clip(model)!r} does not exist on this server: {exc}"
+        message = f"The model {clip(model)!r} does not exist on this server: {exc}"
         return [_error("model_not_found", message, line, "body.model")]
     except BackendError:
         return []
@@ -416,241 +363,14 @@ def _model_problems(run: Run) -> list[dict[str, Any]]:
     most = max(1, int(settings.HRBATCH["MAX_VALIDATION_ERRORS"]))
     rows = Item.objects.filter(run_id=run.pk).order_by("line").values_list("line", "input")
     for line, body in rows.iterator(chunk_size=2000):
-        problem = answer_budget_problem(body, model=info.name or model, context_length=limit)
+        problem = answer_budget_problem(
+            ChatCompletionBody.model_validate(body), model=info.name or model, context_length=limit
+        )
         if problem:
             problems.append(_error(problem.code, problem.message, line, f"body.{problem.param}"))
             if len(problems) >= most:
                 break
     return problems
-
-
-def answer_budget_problem(
-    body: dict[str, Any], *, model: str, context_length: int | None
-) -> RequestProblem | None:
-    """An answer budget no request to this model can have (beyond its context length)."""
-    wanted = _max_tokens(body)
-    if not context_length or wanted is None or wanted <= context_length:
-        return None
-    field = (
-        "max_completion_tokens" if body.get("max_completion_tokens") is not None else ("max_tokens")
-    )
-    return RequestProblem(
-        "invalid_value",
-        f"{field} is {wanted}, but the model {_clip(model)} holds at most {context_length} "
-        f"tokens (its context length), prompt and answer together; ask for fewer.",
-        field,
-    )
-
-
-def _check_envelope(line: dict[str, Any], endpoint: str) -> str:
-    """custom_id, method and url of one line; returns the custom_id."""
-    custom_id = line.get("custom_id")
-    if custom_id is None or custom_id == "":
-        raise RequestProblem(
-            "missing_custom_id",
-            'This request has no "custom_id"; each request needs a unique custom_id string '
-            "to match its result.",
-            "custom_id",
-        )
-    if not isinstance(custom_id, str):
-        raise RequestProblem(
-            "invalid_custom_id",
-            f"custom_id must be a string, not a JSON {_json_type(custom_id)}.",
-            "custom_id",
-        )
-    if len(custom_id) > CUSTOM_ID_MAX:
-        raise RequestProblem(
-            "invalid_custom_id",
-            f"custom_id is {len(custom_id)} characters long; at most {CUSTOM_ID_MAX} are allowed.",
-            "custom_id",
-        )
-    method = line.get("method")
-    if method != "POST":
-        raise RequestProblem(
-            "invalid_method",
-            f'The method must be "POST", not {_clip(_show(method))}.',
-            "method",
-        )
-    url = line.get("url")
-    if url != endpoint:
-        raise RequestProblem(
-            "mismatched_url",
-            f"The url {_clip(_show(url))} does not match the batch's endpoint {endpoint}; "
-            "every request of the batch must use it.",
-            "url",
-        )
-    return custom_id
-
-
-def _check_model(body: Any) -> str:
-    if type(body) is not dict:
-        raise RequestProblem(
-            "invalid_body",
-            'The request needs a "body" object with the chat completion parameters.',
-            "body",
-        )
-    model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise RequestProblem(
-            "missing_model",
-            'The request body has no "model"; name the model to use (the same on every line).',
-            "body.model",
-        )
-    return model
-
-
-def _check_body(body: dict[str, Any]) -> tuple[int, int, int]:
-    """Validate a chat completion body: (text characters, messages, answer budget)."""
-    messages = body.get("messages")
-    if type(messages) is not list or not messages:
-        raise RequestProblem(
-            "invalid_body",
-            '"messages" must be a non-empty list of {"role", "content"} objects.',
-            "body.messages",
-        )
-    chars = 0
-    for index, message in enumerate(messages):
-        where = f"body.messages[{index}]"
-        if type(message) is not dict:
-            raise RequestProblem("invalid_body", f"{where} must be an object.", where)
-        role = message.get("role")
-        if role not in _ROLES:
-            raise RequestProblem(
-                "invalid_body",
-                f"{where}.role is {_clip(_show(role))}; use one of {', '.join(sorted(_ROLES))}.",
-                f"{where}.role",
-            )
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif type(content) is list:
-            for part in content:
-                if type(part) is not dict or not isinstance(part.get("type"), str):
-                    raise RequestProblem(
-                        "invalid_body",
-                        f'{where}.content parts must be objects with a "type".',
-                        f"{where}.content",
-                    )
-                if part["type"] == "text":
-                    text = part.get("text")
-                    if not isinstance(text, str):
-                        raise RequestProblem(
-                            "invalid_body",
-                            f'{where}.content has a text part without a "text" string.',
-                            f"{where}.content",
-                        )
-                    chars += len(text)
-        elif content is not None or role != "assistant":
-            raise RequestProblem(
-                "invalid_body",
-                f"{where}.content must be a string or a list of content parts.",
-                f"{where}.content",
-            )
-    for field, reason in _UNSUPPORTED_FIELDS.items():
-        value = body.get(field)
-        if value is not None and value is not False and value != [] and value != {}:
-            raise RequestProblem("invalid_body", f'"{field}": {reason}.', f"body.{field}")
-    n = body.get("n")
-    if n is not None and n != 1:
-        raise RequestProblem(
-            "invalid_body",
-            f'"n" is {_show(n)}; only one completion per request (n = 1).',
-            "body.n",
-        )
-    if body.get("stream"):
-        raise RequestProblem(
-            "invalid_body", '"stream": true is not supported in a batch.', "body.stream"
-        )
-    modalities = body.get("modalities")
-    if modalities is not None and modalities != ["text"]:
-        raise RequestProblem(
-            "invalid_body", "Only text output is supported (modalities).", "body.modalities"
-        )
-    _check_number(body, "temperature", 0.0, 2.0)
-    _check_number(body, "top_p", 0.0, 1.0)
-    _check_number(body, "frequency_penalty", -2.0, 2.0)
-    _check_number(body, "presence_penalty", -2.0, 2.0)
-    seed = body.get("seed")
-    if seed is not None and type(seed) is not int:
-        raise RequestProblem("invalid_body", '"seed" must be an integer.', "body.seed")
-    if not _valid_stop(body.get("stop")):
-        raise RequestProblem(
-            "invalid_body", '"stop" must be a string or a list of up to 4 strings.', "body.stop"
-        )
-    budget = DEFAULT_MAX_TOKENS
-    for field in ("max_completion_tokens", "max_tokens"):
-        value = body.get(field)
-        if value is None:
-            continue
-        if type(value) is not int or value < 1:
-            raise RequestProblem(
-                "invalid_body", f'"{field}" must be a positive integer.', f"body.{field}"
-            )
-        if field == "max_completion_tokens" or body.get("max_completion_tokens") is None:
-            budget = value
-    _check_response_format(body.get("response_format"))
-    return chars, len(messages), budget
-
-
-def _valid_stop(stop: Any) -> bool:
-    if stop is None or isinstance(stop, str):
-        return True
-    return type(stop) is list and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
-
-
-def _check_number(body: dict[str, Any], field: str, low: float, high: float) -> None:
-    value = body.get(field)
-    if value is None:
-        return
-    if type(value) not in (int, float) or not low <= value <= high:
-        raise RequestProblem(
-            "invalid_body", f'"{field}" must be a number from {low:g} to {high:g}.', f"body.{field}"
-        )
-
-
-def _check_response_format(value: Any) -> None:
-    if value is None:
-        return
-    kind = value.get("type") if type(value) is dict else None
-    if kind in ("text", "json_object"):
-        return
-    if kind == "json_schema":
-        spec = value.get("json_schema")
-        if type(spec) is dict and type(spec.get("schema")) is dict:
-            return
-        raise RequestProblem(
-            "invalid_body",
-            '"response_format" of type json_schema needs "json_schema": {"schema": {…}}.',
-            "body.response_format",
-        )
-    raise RequestProblem(
-        "invalid_body",
-        '"response_format" must be {"type": "text"}, {"type": "json_object"} or '
-        '{"type": "json_schema", "json_schema": {…}}.',
-        "body.response_format",
-    )
-
-
-def _json_reason(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
-    if isinstance(exc, UnicodeDecodeError):
-        return "it is not UTF-8 text"
-    return str(exc)
-
-
-def _json_type(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-
-def _show(value: Any) -> str:
-    return "missing" if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- Start -------------------------------------------------------------------------------
@@ -674,126 +394,12 @@ def batch_context_options(run: Run, *, model_context: int | None) -> dict[str, i
     return {"num_ctx": num_ctx, "num_predict": DEFAULT_MAX_TOKENS}
 
 
-# --- Mapping a chat.completions body onto Ollama ------------------------------------------
-
-
-class _Unsupported(Exception):
-    pass
-
-
-@dataclass
-class _Prepared:
-    messages: list[dict[str, str]]
-    prompt_tokens: int  # estimated, conservatively
-    num_predict: int  # 0: the prompt leaves too little room for an answer
-
-
-def _prepare(body: dict[str, Any], *, num_ctx: int, default_max_tokens: int) -> _Prepared:
-    """Ollama messages and answer budget for one body (raises _Unsupported)."""
-    messages = [_ollama_message(m) for m in body["messages"]]
-    return _fit(messages, _max_tokens(body) or default_max_tokens, num_ctx)
-
-
-def _fit(messages: list[dict[str, str]], wanted: int, num_ctx: int) -> _Prepared:
-    prompt = _prompt_tokens(sum(len(m["content"]) for m in messages), len(messages))
-    room = num_ctx - prompt
-    # Less room than asked for: the answer may stop early (finish_reason "length"), but the
-    # prompt is never cut. Too little room: the request is not sent at all.
-    num_predict = min(wanted, room) if room >= min(wanted, MIN_ANSWER_TOKENS) else 0
-    return _Prepared(messages, prompt, num_predict)
-
-
-def _prompt_tokens(chars: int, messages: int) -> int:
-    """The same estimate that sizes num_ctx (batch_context_options, size_num_ctx)."""
-    tokens = prompting.estimate_tokens(chars + MESSAGE_CHARS * messages)
-    return tokens + 2 * prompting.MESSAGE_OVERHEAD_TOKENS
-
-
-def _too_long_message(num_ctx: int, prepared: _Prepared) -> str:
-    return (
-        f"The request {TOO_LONG_MARK} of {num_ctx} tokens (its prompt is about "
-        f"{prepared.prompt_tokens} tokens); it was not sent rather than silently cut. "
-        "Shorten the messages or raise HRBATCH_MAX_NUM_CTX."
-    )
-
-
-def _cut_message(num_ctx: int, answer: ChatResult) -> str | None:
-    """Why an answer cannot be trusted because the server ran out of context, or None."""
-    if answer.prompt_tokens < num_ctx and (
-        answer.prompt_tokens + answer.completion_tokens <= num_ctx
-    ):
-        return None
-    return (
-        f"The request {TOO_LONG_MARK} of {num_ctx} tokens: the prompt used "
-        f"{answer.prompt_tokens} tokens and the answer {answer.completion_tokens}, so the "
-        "server may have cut it; not returned. Shorten the messages or raise "
-        "HRBATCH_MAX_NUM_CTX."
-    )
-
-
-def _chat_request(
-    body: dict[str, Any],
-    prepared: _Prepared,
-    *,
-    model: str,
-    num_ctx: int,
-    keep_alive: str | None,
-) -> ChatRequest:
-    temperature = body.get("temperature")
-    options: dict[str, Any] = {
-        # OpenAI samples at 1.0 when the request says nothing: so do we.
-        "temperature": 1.0 if temperature is None else float(temperature),
-        "num_ctx": num_ctx,
-        "num_predict": prepared.num_predict,
-    }
-    for field in ("top_p", "seed", "frequency_penalty", "presence_penalty"):
-        if body.get(field) is not None:
-            options[field] = body[field]
-    stop = body.get("stop")
-    if stop:
-        options["stop"] = [stop] if isinstance(stop, str) else list(stop)
-    return ChatRequest(
-        model=model,
-        messages=prepared.messages,
-        format=_ollama_format(body.get("response_format")),
-        options=options,
-        keep_alive=keep_alive,
-    )
-
-
-def _chat_completion(answer: ChatResult, *, model: str, fingerprint: str) -> dict[str, Any]:
-    """An OpenAI chat.completion object for one answer."""
-    usage: dict[str, Any] = {
-        "prompt_tokens": answer.prompt_tokens,
-        "completion_tokens": answer.completion_tokens,
-        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
-    }
-    if answer.cached_tokens is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": answer.cached_tokens}
-    return {
-        "id": f"chatcmpl-{secrets.token_hex(12)}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": answer.content, "refusal": None},
-                "logprobs": None,
-                "finish_reason": "length" if answer.done_reason == "length" else "stop",
-            }
-        ],
-        "usage": usage,
-        "system_fingerprint": fingerprint,
-    }
-
-
-def _fingerprint(digest: str) -> str:
-    return "fp_" + (digest[:10] if digest else "hrbatch")
+# --- Running one request (the engine's handler) --------------------------------------------
 
 
 class BatchHandler:
-    """The engine's handler for batch runs: one request line → one Ollama /api/chat call."""
+    """The engine's handler for batch runs: one request line → one Ollama /api/chat call,
+    mapped by openai_compat."""
 
     pack_size = 1
 
@@ -803,8 +409,8 @@ class BatchHandler:
         self.num_ctx = int(options["num_ctx"])
         self.default_max_tokens = int(options.get("num_predict") or DEFAULT_MAX_TOKENS)
         self.keep_alive = options.get("keep_alive")
-        self.fingerprint = _fingerprint(run.model_digest)
-        self._prepared: dict[int, _Prepared] = {}
+        self.fingerprint = fingerprint(run.model_digest)
+        self._prepared: dict[int, tuple[ChatCompletionBody, Prepared]] = {}
 
     def calibrate(self, item: Item) -> bool:
         return False
@@ -812,86 +418,66 @@ class BatchHandler:
     def too_long(self, item: Item) -> str | None:
         """Why this request cannot be sent (failed at once, not retried), or None."""
         try:
-            prepared = self._prepare(item)
-        except _Unsupported as exc:
+            _, prepared = self._prepare(item)
+        except (Unsupported, RequestProblem) as exc:
             return str(exc)
-        return None if prepared.num_predict > 0 else _too_long_message(self.num_ctx, prepared)
+        return None if prepared.num_predict > 0 else too_long_message(self.num_ctx, prepared)
 
-    def _prepare(self, item: Item) -> _Prepared:
-        prepared = self._prepared.get(item.pk)
-        if prepared is None:
-            prepared = _prepare(
-                item.input, num_ctx=self.num_ctx, default_max_tokens=self.default_max_tokens
+    def _prepare(self, item: Item) -> tuple[ChatCompletionBody, Prepared]:
+        found = self._prepared.get(item.pk)
+        if found is None:
+            # Valid since ingest; read again as the model the mapping takes.
+            body = validate(ChatCompletionBody, item.input, code=INVALID_BODY)
+            prepared = prepare(
+                body, num_ctx=self.num_ctx, default_max_tokens=self.default_max_tokens
             )
-            self._prepared[item.pk] = prepared
-        return prepared
+            found = self._prepared[item.pk] = (body, prepared)
+        return found
 
     def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
         (item,) = items
-        return _chat_request(
-            item.input,
-            self._prepare(item),
-            model=self.run.model,
-            num_ctx=self.num_ctx,
-            keep_alive=self.keep_alive,
+        body, prepared = self._prepare(item)
+        return chat_request(
+            body, prepared, model=self.run.model, num_ctx=self.num_ctx, keep_alive=self.keep_alive
         )
 
     def results(
         self, items: list[Item], answer: ChatResult, *, single: bool = False
     ) -> list[dict[str, Any]]:
-        problem = _cut_message(self.num_ctx, answer)
+        problem = cut_message(self.num_ctx, answer)
         if problem:
             raise TooLong(problem)
-        return [_chat_completion(answer, model=self.run.model, fingerprint=self.fingerprint)]
+        return [chat_completion(answer, model=self.run.model, fingerprint=self.fingerprint)]
 
 
 # --- One synchronous request (POST /v1/chat/completions) ----------------------------------
 
 
-def body_problem(body: Any) -> RequestProblem | None:
-    """What is wrong with one chat.completions body, or None when it can run.
-
-    The same rules as a batch line's body (batch_ingest), plus the inputs only text
-    models can take. `param` names the field within the body ("messages[0].role").
-    """
-    try:
-        _check_model(body)
-        _check_body(body)
-        for message in body["messages"]:
-            _ollama_message(message)
-    except RequestProblem as problem:
-        param = problem.param
-        if param and param.startswith("body."):
-            param = param[len("body.") :]
-        return RequestProblem(problem.code, problem.message, param)
-    except _Unsupported as exc:
-        return RequestProblem("unsupported_input", str(exc), "messages")
-    return None
-
-
 def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
-    """Answer one chat.completions body (checked with body_problem) synchronously.
+    """Answer one chat.completions body (checked with openai_compat.body_problem)
+    synchronously.
 
     Mapped onto Ollama exactly as a batch line is. num_ctx is that of a running run of the
     same model when the request fits in it (Ollama reloads the model whenever num_ctx
     changes, which would stall that run), else sized for this request. Raises
-    BackendError: ModelNotFound, Unreachable, RequestProblem (a BadRequest: too long for
-    the context window, or an answer budget beyond it), RequestFailed.
+    BackendError: ModelNotFound, Unreachable, RequestProblem (a BadRequest: an invalid
+    body, too long for the context window, or an answer budget beyond it), RequestFailed.
     """
     conf = settings.HRBATCH
+    request_body = validate(ChatCompletionBody, body, code=INVALID_BODY)
     backend = make_backend(backend_name)
-    model = body["model"]
+    model = request_body.model
     if backend_name == "embedded" and model != backend.default_model:
         model = backend.default_model  # auto fell back: the asked-for model is not here
     # Asked first, so that a missing model or an impossible answer budget is named as such.
     info = asyncio.run(services._model_info(make_backend(backend_name), model))
-    problem = answer_budget_problem(body, model=model, context_length=info.context_length)
+    problem = answer_budget_problem(request_body, model=model, context_length=info.context_length)
     if problem:
         raise problem
-    wanted = _max_tokens(body) or DEFAULT_MAX_TOKENS
+    wanted = request_body.answer_tokens or DEFAULT_MAX_TOKENS
     try:
-        messages = [_ollama_message(m) for m in body["messages"]]
-    except _Unsupported as exc:
+        messages = ollama_messages(request_body)
+    except Unsupported as exc:
         raise RequestProblem("unsupported_input", str(exc), "messages") from exc
     num_ctx = prompting.size_num_ctx(
         prompt_chars=sum(len(m["content"]) for m in messages) + MESSAGE_CHARS * len(messages),
@@ -899,20 +485,20 @@ def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:
         cap=conf["MAX_NUM_CTX"],
     )
     live = _live_num_ctx(backend_name, model)
-    if live and _fit(messages, wanted, live).num_predict == wanted:
+    if live and fit(messages, wanted, live).num_predict == wanted:
         num_ctx = live
-    prepared = _fit(messages, wanted, num_ctx)
+    prepared = fit(messages, wanted, num_ctx)
     if prepared.num_predict <= 0:
-        too_long = _too_long_message(num_ctx, prepared)
+        too_long = too_long_message(num_ctx, prepared)
         raise RequestProblem("context_length_exceeded", too_long, "messages")
-    request = _chat_request(
-        body, prepared, model=model, num_ctx=num_ctx, keep_alive=conf["KEEP_ALIVE"]
+    request = chat_request(
+        request_body, prepared, model=model, num_ctx=num_ctx, keep_alive=conf["KEEP_ALIVE"]
     )
     answer = asyncio.run(_chat_once(backend, request))
-    cut = _cut_message(num_ctx, answer)
+    cut = cut_message(num_ctx, answer)
     if cut:
         raise RequestProblem("context_length_exceeded", cut, "messages")
-    return _chat_completion(answer, model=model, fingerprint=_fingerprint(""))
+    return chat_completion(answer, model=model, fingerprint=fingerprint(""))
 
 
 def _live_num_ctx(backend_name: str, model: str) -> int | None:
@@ -931,54 +517,6 @@ async def _chat_once(backend: Backend, request: ChatRequest) -> ChatResult:
         return await backend.chat(request)
     finally:
         await backend.aclose()
-
-
-def _ollama_message(message: dict[str, Any]) -> dict[str, str]:
-    role = message["role"]
-    if role == "developer":  # OpenAI's newer name for system instructions
-        role = "system"
-    content = message.get("content")
-    if content is None:
-        text = ""
-    elif isinstance(content, str):
-        text = content
-    else:
-        texts = []
-        for part in content:
-            kind = part.get("type")
-            if kind == "text":
-                texts.append(part.get("text") or "")
-            elif kind in ("image_url", "image", "input_image"):
-                raise _Unsupported(
-                    f"{IMAGES_UNSUPPORTED}: hrbatch sends text only to the model, and this "
-                    "request has an image part."
-                )
-            elif kind == "refusal":
-                texts.append(part.get("refusal") or "")
-            else:
-                raise _Unsupported(
-                    f"{kind} inputs are not supported: hrbatch sends text only to the model."
-                )
-        text = "\n".join(texts)
-    return {"role": role, "content": text}
-
-
-def _ollama_format(response_format: Any) -> dict[str, Any] | str | None:
-    if not isinstance(response_format, dict):
-        return None
-    kind = response_format.get("type")
-    if kind == "json_object":
-        return "json"
-    if kind == "json_schema":
-        return (response_format.get("json_schema") or {}).get("schema")
-    return None
-
-
-def _max_tokens(body: dict[str, Any]) -> int | None:
-    value = body.get("max_completion_tokens")
-    if value is None:
-        value = body.get("max_tokens")
-    return int(value) if value is not None else None
 
 
 # --- Outputs -------------------------------------------------------------------------------

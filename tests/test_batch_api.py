@@ -524,3 +524,54 @@ def test_max_tokens_above_the_models_context_length_is_refused(
             model="gemma3:12b", messages=[{"role": "user", "content": "hi"}], max_tokens=too_many
         )
     assert caught.value.param == "max_tokens" and caught.value.code == "invalid_value"
+
+
+# --- issue 8: one set of rules (evaluations/openai_compat.py) at the three doors -------------
+
+
+def test_every_door_names_the_offending_field_in_param(
+    server: dict[str, Any], alice: OpenAI
+) -> None:
+    # A batch line: the 1-based line, and `param` within the line ("body." + the field).
+    robot = _line("b", "x")
+    robot["body"]["messages"][0]["role"] = "robot"
+    hot = _line("c", "x", temperature="hot")
+    batch = _wait(alice, _create(alice, [_line("a", "x"), robot, hot]).id, 30)
+    assert batch.status == "failed" and batch.errors is not None
+    assert [(e.code, e.param, e.line) for e in batch.errors.data] == [
+        ("invalid_body", "body.messages[0].role", 2),
+        ("invalid_body", "body.temperature", 3),
+    ]
+    role_error, temperature_error = batch.errors.data
+    assert '"robot"' in (role_error.message or "") and "user" in (role_error.message or "")
+    assert "from 0 to 2" in (temperature_error.message or "")
+
+    # Creating a batch: a metadata value past OpenAI's 512 characters.
+    uploaded = alice.files.create(file=("m.jsonl", _jsonl([_line("a", "x")])), purpose="batch")
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            metadata={"intake": "x" * 513},
+        )
+    assert caught.value.param == "metadata" and "512" in caught.value.message
+    assert caught.value.type == "invalid_request_error"
+    # A missing field is named too, the way OpenAI words it.
+    response = httpx.post(
+        server["url"] + "/v1/batches",
+        json={"input_file_id": uploaded.id, "completion_window": "24h"},
+        headers={"Authorization": f"Bearer {server['keys']['alice']}"},
+    )
+    error = _openai_error(response, 400)
+    assert error["param"] == "endpoint" and "Missing required parameter" in error["message"]
+
+    # The synchronous endpoint: the same rule as the batch line, `param` within the body.
+    with pytest.raises(openai.BadRequestError) as caught:
+        alice.chat.completions.create(
+            model="gemma3:12b",
+            messages=[{"role": "user", "content": "hi"}],
+            temperature="hot",  # type: ignore[arg-type]
+        )
+    assert caught.value.param == "temperature" and caught.value.code == "invalid_body"
+    assert "from 0 to 2" in caught.value.message

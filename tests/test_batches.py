@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from evaluations import batches, engine, services
+from evaluations import batches, engine, openai_compat, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
 from tests.fake_ollama import PLAIN_ANSWER, FakeOllama
@@ -395,6 +395,39 @@ def test_batch_create_refuses_what_it_cannot_run(
     assert not Run.objects.exists()
 
 
+def test_the_same_rules_name_the_field_at_every_door(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    hot = request_line("c", temperature="hot")
+    no_model = request_line("d", temperature="hot")
+    del no_model["body"]["model"]
+    lines = [
+        request_line("a"),
+        request_line("b", messages=[{"role": "robot", "content": "hi"}]),
+        hot,
+        request_line("a", temperature="hot"),  # a reused custom_id is said first
+        no_model,  # and a missing model before the rest of the body
+    ]
+    path = write_jsonl(tmp_path / "params.jsonl", lines)
+    run = create_batch(path)
+
+    assert [(e["code"], e["param"], e["line"]) for e in run.errors] == [
+        ("invalid_body", "body.messages[0].role", 2),
+        ("invalid_body", "body.temperature", 3),
+        ("duplicate_custom_id", "custom_id", 4),
+        ("missing_model", "body.model", 5),
+    ]
+    # The synchronous endpoint: the same rule and words, `param` within the body.
+    sync = openai_compat.body_problem(hot["body"])
+    assert sync is not None and (sync.code, sync.param) == ("invalid_body", "temperature")
+    assert sync.message.replace("'temperature'", "'body.temperature'") == run.errors[1]["message"]
+    # Creating a batch: OpenAI's metadata limits, the field named.
+    with pytest.raises(batches.BatchInputError) as caught:
+        create_batch(path, metadata={"intake": "x" * 513})
+    assert caught.value.param == "metadata" and "512" in caught.value.message
+    assert fake_ollama.chat_count == 0
+
+
 # --- Failures, cancel, expiry ------------------------------------------------------------
 
 
@@ -525,11 +558,11 @@ def test_a_batch_past_its_window_expires_with_what_was_done(
 
 def test_body_problem_words_what_cannot_run() -> None:
     def problem(body: dict[str, Any]) -> tuple[str, str | None]:
-        found = batches.body_problem(body)
+        found = openai_compat.body_problem(body)
         assert found is not None
         return found.message, found.param
 
-    assert batches.body_problem(request_line("a")["body"]) is None
+    assert openai_compat.body_problem(request_line("a")["body"]) is None
     message, param = problem({"model": MODEL})
     assert "messages" in message and param == "messages"
     message, param = problem({"messages": []})
