@@ -1,5 +1,5 @@
 # The two set-up commands (see README): `make run` and `make test`.
-.PHONY: install run test lint
+.PHONY: install run test test-fast lint
 
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
@@ -16,6 +16,12 @@ test: install
 	.venv/bin/python -m pytest
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
 		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py
+
+# The edit-test loop: ruff, then every test not marked slow (browser, serve and worker-cluster
+# subprocesses, real inference), on SQLite. Uses the .venv `make test` installed.
+test-fast:
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -m "not slow"
 
 lint:
 	.venv/bin/ruff check .

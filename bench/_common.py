@@ -97,12 +97,12 @@ def cleanup(data_dir: Path, keep: bool) -> None:
 def start_fake(
     slots: int, latency: float, timeout: float = 20.0
 ) -> tuple[subprocess.Popen[str], str]:
-    """`python -m tests.fake_ollama` as a subprocess (its own GIL); returns (proc, url)."""
+    """`python -m devtools.fake_ollama` as a subprocess (its own GIL); returns (proc, url)."""
     proc = subprocess.Popen(
         [
             PY,
             "-m",
-            "tests.fake_ollama",
+            "devtools.fake_ollama",
             "--port",
             "0",
             "--slots",

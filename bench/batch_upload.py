@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def write_requests(path: Path, n: int) -> int:
-    from evaluations.synthetic import generate_candidates
+    from devtools.synthetic import generate_candidates
 
     system = (
         "You screen job applicants for the position they applied for. Score the candidate "
@@ -60,8 +60,8 @@ def main() -> None:
     import httpx
     import psutil
 
-    from tests import live
-    from tests.fake_ollama import FakeOllama
+    from devtools import live
+    from devtools.fake_ollama import FakeOllama
 
     data = Path(tempfile.mkdtemp(prefix="hrbatch-bench-api-"))
     requests = data / "requests.jsonl"

@@ -5,7 +5,7 @@
 Phases (each printed with its target):
   1. generate N synthetic candidates (`manage.py generate_candidates`, subprocess; not a target)
   2. ingest: `services.run_create(..., start=False)` in this process → rows/s, peak RSS
-  3. process: a fake Ollama (latency 0, 16 slots, `python -m tests.fake_ollama` subprocess)
+  3. process: a fake Ollama (latency 0, 16 slots, `python -m devtools.fake_ollama` subprocess)
      and a real `manage.py qcluster` subprocess (as `manage.py serve` runs it); the clock
      starts at `services.run_start` (dispatch) and stops when every Item is finished and
      when the run is `completed` (the worker also writes the scored CSV while finalizing)

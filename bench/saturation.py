@@ -93,7 +93,7 @@ def main() -> int:
     args = p.parse_args()
     combos = [tuple(int(x) for x in s.lower().split("x")) for s in args.settings.split(",") if s]
 
-    from tests.fake_ollama import FakeOllama
+    from devtools.fake_ollama import FakeOllama
 
     data_dir = C.make_data_dir("saturation")
     fake = FakeOllama(slots=args.slots, latency=args.latency)

@@ -40,9 +40,9 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from devtools.synthetic import write_candidates_csv
     from evaluations import services
     from evaluations.models import File, Item, Run
-    from evaluations.synthetic import write_candidates_csv
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", "bench@example.com", "x")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import File, Run
-from tests.fake_ollama import FakeOllama
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +82,7 @@ def write_csv(
 
 
 def candidates_csv(tmp_path: Path, n: int, *, seed: int = 0, name: str = "candidates.csv") -> Path:
-    from evaluations.synthetic import write_candidates_csv
+    from devtools.synthetic import write_candidates_csv
 
     path = tmp_path / name
     write_candidates_csv(path, n, seed=seed)

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import Item, Run
 from tests.conftest import candidates_csv, start_run
-from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

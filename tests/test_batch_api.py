@@ -14,8 +14,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests import live
-from tests.fake_ollama import FakeOllama
+from devtools import live
+from devtools.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.slow
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
@@ -496,7 +496,7 @@ def test_a_409_tells_the_sdk_not_to_retry(server: dict[str, Any], alice: OpenAI)
 
 
 def test_models_show_when_the_backend_last_changed_them(alice: OpenAI) -> None:
-    from tests.fake_ollama import MODIFIED_AT
+    from devtools.fake_ollama import MODIFIED_AT
 
     modified = int(datetime.fromisoformat(MODIFIED_AT).timestamp())
     models = {m.id: m for m in alice.models.list()}

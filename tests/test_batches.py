@@ -17,10 +17,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from devtools.fake_ollama import PLAIN_ANSWER, FakeOllama
 from evaluations import batches, engine, openai_compat, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
-from tests.fake_ollama import PLAIN_ANSWER, FakeOllama
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

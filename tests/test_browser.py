@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devtools import live
+from devtools.fake_ollama import FakeOllama
+from devtools.synthetic import write_candidates_csv
 from evaluations.services import ROW_NUMBER
-from evaluations.synthetic import write_candidates_csv
-from tests import live
-from tests.fake_ollama import FakeOllama
 from tests.realdata import shared_data
 from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 

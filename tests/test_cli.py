@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from evaluations.synthetic import write_candidates_csv
-from tests import live
-from tests.fake_ollama import FakeOllama
+from devtools import live
+from devtools.fake_ollama import FakeOllama
+from devtools.synthetic import write_candidates_csv
 
 ROOT = live.ROOT
 pytestmark = pytest.mark.slow

@@ -15,10 +15,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import Item, Run
 from tests.conftest import candidates_csv, read_output, start_run
-from tests.fake_ollama import FakeOllama
 from tests.test_cli import ROOT, _env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

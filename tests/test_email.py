@@ -15,10 +15,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import notify, services
 from evaluations.models import Run
 from tests.conftest import candidates_csv, start_run, write_csv
-from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import export, metrics, services
 from evaluations.models import Item, Run
 from evaluations.rubrics import DEFAULT_CRITERIA
 from tests.conftest import candidates_csv, read_output, start_run, write_csv
-from tests.fake_ollama import FakeOllama
 
 CRITERIA = [c["key"] for c in DEFAULT_CRITERIA]
 

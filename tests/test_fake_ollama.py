@@ -18,7 +18,7 @@ import httpx
 import ollama
 import pytest
 
-from tests.fake_ollama import FakeOllama
+from devtools.fake_ollama import FakeOllama
 
 MODEL = "gemma3:12b"
 SCORE_KEYS = [
@@ -436,7 +436,7 @@ def test_cli_process() -> None:
         [
             sys.executable,
             "-m",
-            "tests.fake_ollama",
+            "devtools.fake_ollama",
             "--port",
             "0",
             "--slots",

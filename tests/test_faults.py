@@ -23,9 +23,9 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from evaluations.synthetic import write_candidates_csv
-from tests import live
-from tests.fake_ollama import FakeOllama
+from devtools import live
+from devtools.fake_ollama import FakeOllama
+from devtools.synthetic import write_candidates_csv
 from tests.test_cli import (
     _done_ids,
     _env,

@@ -26,10 +26,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
+from devtools import live
+from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import ApiKey, File
-from tests import live
-from tests.fake_ollama import FakeOllama
 from tests.realdata import shared_data
 from tests.test_email import SmtpSink
 
@@ -141,7 +141,7 @@ def test_site_url_follows_host_and_port_when_it_is_not_set(
 def test_the_run_finished_email_links_to_the_port_serve_was_started_on(
     tmp_path: Path, fake: FakeOllama, smtp: SmtpSink
 ) -> None:
-    from evaluations.synthetic import write_candidates_csv
+    from devtools.synthetic import write_candidates_csv
 
     source = tmp_path / "pool.csv"
     write_candidates_csv(source, 6, seed=5)
@@ -544,7 +544,7 @@ def test_pages_work_in_chromium_with_no_content_security_policy_violation(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from evaluations.synthetic import write_candidates_csv
+    from devtools.synthetic import write_candidates_csv
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     source = tmp_path / "applicants-may.csv"

@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from evaluations.synthetic import write_candidates_csv
-from tests.fake_ollama import FakeOllama
+from devtools.fake_ollama import FakeOllama
+from devtools.synthetic import write_candidates_csv
 from tests.test_cli import ROOT, _env, _evaluate, _finish
 
 pytestmark = pytest.mark.slow

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from devtools.fake_ollama import FakeOllama
 from evaluations import metrics, services
 from evaluations.models import File, Item, Run
 from tests.conftest import candidates_csv, start_run
-from tests.fake_ollama import FakeOllama
 from tests.realdata import shared_data
 from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations.synthetic import MAX_POSITIONS, write_candidates_csv
+from devtools.synthetic import MAX_POSITIONS, write_candidates_csv
 
 
 def _positive_int(value: str) -> int:

@@ -20,7 +20,7 @@ What it simulates:
 * Failure injection: ``error_rate`` / ``fail_next`` (HTTP 500) and ``garbage_rate`` /
   ``garbage_next`` (200 with non-JSON content).
 
-Also runnable: ``python -m tests.fake_ollama --port 11434 --slots 8 --latency 0.1``.
+Also runnable: ``python -m devtools.fake_ollama --port 11434 --slots 8 --latency 0.1``.
 """
 
 from __future__ import annotations
@@ -1040,7 +1040,7 @@ class FakeOllama:
 
 def _parse_args(argv: Iterable[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m tests.fake_ollama", description="Fake Ollama HTTP server."
+        prog="python -m devtools.fake_ollama", description="Fake Ollama HTTP server."
     )
     p.add_argument("--port", type=int, default=11434)
     p.add_argument("--slots", type=int, default=4)

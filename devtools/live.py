@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.fake_ollama import FakeOllama
+from devtools.fake_ollama import FakeOllama
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, "manage.py"]
