@@ -18,6 +18,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
 from evaluations.services import ROW_NUMBER
+from tests.pages import settled
 from tests.realdata import shared_data
 from tests.test_csvio import VALID_UTF8, damaged_resume_csv
 
@@ -392,16 +393,6 @@ def test_a_row_too_long_is_flagged_and_scored_on_its_first_part_when_chosen(
 SLOW = 20_000
 
 
-def _settled(page: Page) -> None:
-    """Wait until htmx has swapped in and wired up the last answer. A person's next click
-    comes long after; a test's comes at once, and a control swapped in but not yet wired
-    up would ignore it (seen under load as a filter that did nothing)."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
-        timeout=SLOW,
-    )
-
-
 def _scores_in_column(page: Page, column: int) -> list[int]:
     cells = page.locator(f"table.results tbody tr td.score:nth-child({column})")
     return [int(s) for s in cells.all_inner_texts()]
@@ -429,7 +420,7 @@ def test_the_shortlist_and_sorting_update_the_results_in_place(
     overall = 2 + 5  # row, candidate (with name, email, phone beneath), the fifth score
     page.evaluate("window.samePage = true")  # gone if the page reloads
 
-    _settled(page)
+    settled(page, SLOW)
     page.get_by_label("Shortlist").select_option(label="top 10")
     expect(page.get_by_text("Top 10 by overall score; ties broken by the average")).to_be_visible(
         timeout=SLOW
@@ -441,7 +432,7 @@ def test_the_shortlist_and_sorting_update_the_results_in_place(
     assert scores == sorted(scores, reverse=True)
     _shot(page, "results-01-shortlist-top-10")
 
-    _settled(page)
+    settled(page, SLOW)
     page.get_by_role("link", name="Communication").click()
     expect(page.get_by_text("Top 10 by communication score")).to_be_visible(timeout=SLOW)
     communication = _scores_in_column(page, overall - 3)
@@ -454,13 +445,13 @@ def test_the_shortlist_and_sorting_update_the_results_in_place(
     expect(page.locator("#results table.results tbody tr")).to_have_count(10, timeout=SLOW)
     page.evaluate("window.samePage = true")
 
-    _settled(page)
+    settled(page, SLOW)
     page.get_by_label("Shortlist").select_option(label="off")
     expect(page.locator("#results table.results tbody tr")).to_have_count(50, timeout=SLOW)
-    _settled(page)
+    settled(page, SLOW)
     page.get_by_role("link", name="Next ›").click()
     expect(page.get_by_text("Page 2 of 3")).to_be_visible(timeout=SLOW)
-    _settled(page)
+    settled(page, SLOW)
     page.get_by_label("Show").select_option(label="failed")
     expect(page.get_by_text("No candidates to show yet.")).to_be_visible(timeout=SLOW)
     assert page.evaluate("window.samePage") is True

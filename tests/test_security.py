@@ -30,6 +30,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import ApiKey, File
+from tests.pages import settled
 from tests.realdata import shared_data
 from tests.test_email import SmtpSink
 
@@ -626,9 +627,11 @@ def test_pages_work_in_chromium_with_no_content_security_policy_violation(
                 # The results filters apply as soon as a choice changes.
                 rows = page.locator("table.results tbody tr")
                 expect(rows.filter(has_text="cancelled").first).to_be_visible()
+                settled(page)
                 page.get_by_label("Show").select_option("done")
                 expect(rows.filter(has_text="cancelled")).to_have_count(0)
                 expect(rows.filter(has_text="scored").first).to_be_visible()
+                settled(page)
                 page.get_by_label("Shortlist").select_option("10")
                 expect(rows).to_have_count(10)
                 shot(page, "filtered")
