@@ -40,6 +40,16 @@ from tests.test_cli import (
 pytestmark = pytest.mark.slow
 
 
+def _leased_ids(env: dict[str, str]) -> set[str]:
+    """The candidates some worker still holds a lease on (pending, with a token)."""
+    rows = _query(
+        env,
+        "SELECT custom_id FROM evaluations_item "
+        "WHERE lease_token IS NOT NULL AND status = 'pending'",
+    )
+    return {row[0] for row in rows}
+
+
 # --- 22: OLLAMA_HOST with several hosts, as README documents it -------------------------
 
 
@@ -280,14 +290,7 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
         os.killpg(first.pid, signal.SIGKILL)  # the whole evaluate, its workers with it
         first.communicate()
         done_before = _done_ids(env)
-        leased = {
-            row[0]
-            for row in _query(
-                env,
-                "SELECT custom_id FROM evaluations_item "
-                "WHERE lease_token IS NOT NULL AND status = 'pending'",
-            )
-        }
+        leased = _leased_ids(env)
         assert leased, "the killed workers held leases"
         requests_before = len(fake.requests)
 
@@ -512,14 +515,7 @@ def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path:
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(serve.pid, signal.SIGKILL)
-        leased = {
-            row[0]
-            for row in _query(
-                env,
-                "SELECT custom_id FROM evaluations_item "
-                "WHERE lease_token IS NOT NULL AND status = 'pending'",
-            )
-        }
+        leased = _leased_ids(env)
         assert leased, "the killed workers held leases"
 
         started = time.monotonic()
