@@ -5,9 +5,10 @@ Models hold data and read-only helpers; every write goes through services.py.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from django.conf import settings
 from django.db import models
@@ -162,6 +163,72 @@ class File(models.Model):
         return Path(settings.DATA_DIR) / self.path
 
 
+@dataclasses.dataclass
+class RunOptions:
+    """The settings a run is scored with, stored in `Run.options` (JSON).
+
+    The one place that reads and writes that JSON: everything else uses `run.opts` and
+    `run.opts = …`. A field left at None is not stored, so the stored JSON keeps the shape
+    it always had, and keys this version does not know survive a read and a write.
+    """
+
+    # Candidates per request (rubric runs).
+    pack_size: int = 1
+    # Sampling and model context, set when the run starts.
+    seed: int | None = None
+    temperature: float | None = None
+    num_ctx: int | None = None
+    num_predict: int | None = None
+    keep_alive: str | int | float | None = None
+    # Every Nth candidate is also scored alone when pack_size > 1 (metrics.pack_agreement).
+    agreement_stride: int | None = None
+    # Which process created the run ("host:pid:start"), for orphaned runs.
+    created_by: str | None = None
+    # Shown with the results, e.g. that the embedded demo model is not for hiring decisions.
+    notice: str | None = None
+    # Ingest figures: rows left out, and bytes that could not be decoded.
+    rejected_count: int | None = None
+    unreadable: str | None = None
+    unreadable_chars: int | None = None
+    # API batches: what the caller asked for, and what validation found.
+    endpoint: str | None = None
+    completion_window: str | None = None
+    metadata: dict[str, str] | None = None
+    max_messages: int | None = None
+    max_tokens: int | None = None
+    model_line: int | None = None
+    # Keys written by another version of hrbatch, kept as they are.
+    unknown: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> RunOptions:
+        data = dict(data or {})
+        names = {f.name for f in dataclasses.fields(cls)} - {"unknown"}
+        known = {key: data.pop(key) for key in list(data) if key in names}
+        return cls(**known, unknown=data)
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.unknown)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name != "unknown" and value is not None:
+                out[f.name] = value
+        return out
+
+    def replace(self, **changes: Any) -> RunOptions:
+        return dataclasses.replace(self, **changes)
+
+
+RunAction = Literal["pause", "resume", "cancel", "retry_failed", "redispatch"]
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def that_may(self, action: RunAction) -> RunQuerySet:
+        """The runs whose status allows `action` (see Run.ALLOWED_FROM): services use it
+        in conditional UPDATEs, so two people acting at once cannot both succeed."""
+        return self.filter(status__in=Run.ALLOWED_FROM[action])
+
+
 class Run(models.Model):
     """One evaluation job: a CSV scored on a rubric, or a batch of raw chat requests."""
 
@@ -182,6 +249,22 @@ class Run(models.Model):
 
     LIVE_STATUSES = (Status.VALIDATING, Status.IN_PROGRESS, Status.FINALIZING, Status.CANCELLING)
     TERMINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.EXPIRED)
+
+    # The status transitions a person (web, API, CLI, admin) may ask for, and the statuses
+    # each may start from. Defined here once: services check them (Run.objects.that_may in
+    # their UPDATEs), templates show buttons by `run.can_pause` & co., the API and the
+    # admin ask the same properties.
+    ALLOWED_FROM: ClassVar[dict[str, tuple[str, ...]]] = {
+        # Workers finish the requests in flight, then leave the rest pending.
+        "pause": (Status.VALIDATING, Status.IN_PROGRESS),
+        "resume": (Status.PAUSED,),
+        # What is done stays done, the rest is cancelled, the outputs are written.
+        "cancel": (Status.VALIDATING, Status.IN_PROGRESS, Status.PAUSED),
+        # Failed Items get fresh attempts; a completed run reopens.
+        "retry_failed": (Status.COMPLETED, Status.IN_PROGRESS, Status.PAUSED),
+        # Enqueue tasks again for unclaimed Items (after a crash lost the broker's queue).
+        "redispatch": (Status.IN_PROGRESS,),
+    }
 
     public_id = models.CharField(max_length=40, unique=True, default=new_batch_id, editable=False)
     owner = models.ForeignKey(
@@ -205,7 +288,7 @@ class Run(models.Model):
     model = models.CharField(max_length=200)
     model_digest = models.CharField(max_length=100, blank=True)
     prompt_hash = models.CharField(max_length=64, blank=True)
-    # pack_size, seed, num_ctx, num_predict, temperature, endpoint, metadata, …
+    # Read and written only through `opts` (RunOptions above).
     options = models.JSONField(default=dict, blank=True)
     # CSV layout and column roles: {"encoding", "delimiter", "header", "id_column",
     # "roles": {column: "id" | "model" | "audit" | "ignore"}}
@@ -267,11 +350,41 @@ class Run(models.Model):
     # When the failed Items got their one automatic second pass at the end of the run.
     second_pass_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return self.name or self.public_id
+
+    def may(self, action: RunAction) -> bool:
+        return self.status in self.ALLOWED_FROM[action]
+
+    @property
+    def can_pause(self) -> bool:
+        return self.may("pause")
+
+    @property
+    def can_resume(self) -> bool:
+        return self.may("resume")
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.may("cancel")
+
+    @property
+    def can_retry_failed(self) -> bool:
+        return self.may("retry_failed")
+
+    @property
+    def opts(self) -> RunOptions:
+        """The run's options, typed (a fresh copy: assign it back to change them)."""
+        return RunOptions.from_json(self.options)
+
+    @opts.setter
+    def opts(self, value: RunOptions) -> None:
+        self.options = value.to_json()
 
     STATUS_LABELS = {
         Status.VALIDATING: "Reading the file",
@@ -314,7 +427,7 @@ class Run(models.Model):
 
     @property
     def pack_size(self) -> int:
-        return int(self.options.get("pack_size", 1))
+        return int(self.opts.pack_size)
 
 
 class Item(models.Model):
