@@ -1,0 +1,85 @@
+"""Identity out of the text (issue 9, part 5): what the redactor replaces, and what it keeps.
+
+Checked on the real public résumés (which must lose nothing that is not identity) and on
+synthetic candidates whose name, e-mail and phone are known and written into their text.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+
+from devtools.synthetic import generate_candidates
+from evaluations.redact import Redactor, redact_fields
+from tests.realdata import shared_data
+
+
+def test_emails_phones_urls_and_the_candidates_own_name_become_placeholders() -> None:
+    text = (
+        "Ana Lopez, ana.lopez@mail.example, +1 (415) 555-0132, 020 7946 0958 (UK: +44 20 7946 "
+        "0958), linkedin.com/in/analopez and HTTPS://github.com/ana-l. LOPEZ led a team."
+    )
+    fields, counts = redact_fields({"cover_note": text}, names=["Ana Lopez"])
+
+    assert fields["cover_note"] == (
+        "[NAME], [EMAIL], [PHONE], 020 7946 0958 (UK: [PHONE]), [URL] and [URL]. [NAME] led a team."
+    )
+    assert counts == {"name": 2, "email": 1, "phone": 2, "url": 2}
+
+
+def test_numbers_and_words_that_are_not_identity_stay() -> None:
+    text = (
+        "2003-2011 at Acme; GPA 3.85/4.00; matched 0.416666667; ID 123456789; Node.js, "
+        "ASP.NET, Vue.js, e.g. CI/CD; Analytics lead; Lopezia Ltd."
+    )
+    redactor = Redactor(names=["Ana Lopez"])
+
+    assert redactor(text) == text
+    assert sum(redactor.counts.values()) == 0
+
+
+def test_every_known_identity_of_synthetic_candidates_is_caught() -> None:
+    rng = random.Random(7)
+    people = list(generate_candidates(200, seed=3))
+    missed: list[str] = []
+    for person in people:
+        first = person["name"].split()[0]
+        text = rng.choice(
+            [
+                "Contact {name} at {email} or {phone}.",
+                "{first} can be reached on {phone} ({email}).",
+                "References on request. Email: {email}. Tel {phone}. Signed, {name}",
+            ]
+        ).format(first=first, **person)
+        redacted, _ = redact_fields({"t": text}, names=[person["name"]])
+        for secret in (person["email"], person["phone"], person["name"], first):
+            if re.search(rf"(?<!\w){re.escape(secret)}(?!\w)", redacted["t"], re.IGNORECASE):
+                missed.append(f"{secret!r} in {redacted['t']!r}")
+
+    assert missed == []
+
+
+def test_the_real_resumes_lose_only_links_and_keep_their_numbers() -> None:
+    with shared_data("resume_data_97.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    redactor = Redactor()
+    changed_columns: set[str] = set()
+    for row in rows:
+        for column, value in row.items():
+            if redactor(value) != value:
+                changed_columns.add(column.lstrip("\ufeff"))
+
+    # The file holds company and profile links but no e-mails or phone numbers; its
+    # dates, decimals and scores must not be taken for phone numbers.
+    assert redactor.counts["email"] == 0 and redactor.counts["phone"] == 0
+    assert redactor.counts["url"] > 0
+    assert changed_columns <= {
+        "company_urls",
+        "online_links",
+        "extra_curricular_organization_links",
+        "career_objective",
+        "responsibilities",
+        "skills",
+    }
+    assert "company_urls" in changed_columns
