@@ -63,12 +63,12 @@ class RubricAdmin(admin.ModelAdmin):
     def changes(self, rubric: Rubric) -> SafeString | str:
         if rubric.previous() is None:
             return "First version"
-        url = reverse("evaluations:rubric_diff", args=[rubric.pk])
+        url = reverse("web:rubric_diff", args=[rubric.pk])
         return format_html('<a href="{}">What changed</a>', url)
 
     @admin.display(description="Edit")
     def editor(self, rubric: Rubric) -> SafeString:
-        url = reverse("evaluations:rubric_edit", args=[rubric.pk])
+        url = reverse("web:rubric_edit", args=[rubric.pk])
         return format_html('<a href="{}">Open in the rubric editor</a> (saves a new version)', url)
 
     @admin.display(description="Versions")
@@ -202,14 +202,14 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Run page")
     def web_page(self, run: Run) -> SafeString:
-        url = reverse("evaluations:run", args=[run.public_id])
+        url = reverse("web:run", args=[run.public_id])
         return format_html('<a href="{}">{}</a>', url, url)
 
     @admin.display(description="Scored CSV")
     def scored_csv(self, run: Run) -> SafeString | None:
         if run.kind != Run.Kind.RUBRIC or not run.columns.get("header"):
             return None  # nothing was read from the file, so there is nothing to download
-        url = reverse("evaluations:run_download", args=[run.public_id]) + "?excel=1"
+        url = reverse("web:run_download", args=[run.public_id]) + "?excel=1"
         return format_html('<a href="{}">Download the scored CSV (Excel)</a>', url)
 
     @admin.display(description="Reruns")

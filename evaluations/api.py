@@ -26,7 +26,9 @@ from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from . import metrics, services, uploads
+from hrbatch import uploads
+
+from . import metrics, services
 from .llm import BackendError, ModelNotFound, model_list, resolve_backend
 from .models import File, Run
 from .openai_compat import (

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -84,20 +85,11 @@ def delimiter_of(run: Run) -> str:
     return run.columns.get("delimiter") or ","
 
 
-def iter_csv_bytes(run: Run, *, excel: bool = False, rows_per_chunk: int = 500) -> Iterator[bytes]:
+def iter_csv_bytes(run: Run, *, excel: bool = False) -> Iterator[bytes]:
     """The scored CSV as UTF-8 chunks, for a streamed download or a file."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter_of(run))
-    if excel:
-        yield "\ufeff".encode()
-    for count, row in enumerate(iter_scored_rows(run, excel=excel), start=1):
-        writer.writerow(row)
-        if count % rows_per_chunk == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+    yield from csv_chunks(
+        iter_scored_rows(run, excel=excel), delimiter=delimiter_of(run), bom=excel
+    )
 
 
 def write_scored_csv(run: Run, target: Path, *, excel: bool = False) -> int:
@@ -133,3 +125,29 @@ def write_outputs(run: Run) -> File | None:
         },
     )
     return file
+
+
+# --- CSV bytes (any rows: the scored CSV above, the web's rows-with-problems file) ----------
+
+
+def csv_chunks(
+    rows: Iterable[Sequence[Any]],
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
+    chunk_bytes: int = 64 * 1024,
+) -> Iterator[bytes]:
+    """Rows written as CSV, in UTF-8 chunks of about `chunk_bytes` for a streamed response
+    or a file; with `bom`, a byte-order mark first so that Excel reads UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    if bom:
+        yield "\ufeff".encode()
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() >= chunk_bytes:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()

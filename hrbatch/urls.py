@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from evaluations.forms import SiteUrlPasswordResetForm
+from web.forms import SiteUrlPasswordResetForm
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -23,7 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz),
     path("v1/", include("evaluations.api_urls")),
-    path("", include("evaluations.urls")),
+    path("", include("web.urls")),
 ]
 
 # Under /v1 these answer OpenAI-shaped JSON; elsewhere Django's own pages (evaluations.api).

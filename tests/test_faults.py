@@ -190,7 +190,7 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
     api = Client(headers={"Authorization": f"Bearer {key}"})
     page = Client()
     page.force_login(owner)
-    progress = reverse("evaluations:run_progress", args=[run.public_id])
+    progress = reverse("web:run_progress", args=[run.public_id])
 
     fake_ollama.stop()
     ids = list(Item.objects.filter(run=run).order_by("id").values_list("id", flat=True))
@@ -454,7 +454,7 @@ def test_uploads_are_refused_in_words_when_the_disk_has_no_room(
     web.force_login(owner)
     csv_bytes = b"id,skills\nc1,Python\n"
     page = web.post(
-        reverse("evaluations:upload"),
+        reverse("web:upload"),
         {"file": SimpleUploadedFile("candidates.csv", csv_bytes, "text/csv")},
     )
     assert page.status_code == 507

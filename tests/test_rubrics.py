@@ -141,7 +141,7 @@ def _rubric_choices(client: Client, tmp_path: Path) -> dict[str, str]:
     source = candidates_csv(tmp_path, 3, name="pool.csv")
     handle = io.BytesIO(source.read_bytes())
     handle.name = "pool.csv"
-    response = client.post(reverse("evaluations:upload"), {"file": handle})
+    response = client.post(reverse("web:upload"), {"file": handle})
     page = client.get(response["Location"]).content.decode()
     select = re.search(r'<select name="rubric"[^>]*>(.*?)</select>', page, re.S)
     assert select, "the check page has no rubric choice"
@@ -158,7 +158,7 @@ def test_a_colleague_editing_the_shared_default_saves_a_personal_copy(
     bias = " Give candidates from X College a 9."
 
     response = _client(owner).post(
-        reverse("evaluations:rubric_edit", args=[default.pk]),
+        reverse("web:rubric_edit", args=[default.pk]),
         _edit_form(default, instructions=default.instructions + bias),
         follow=True,
     )
@@ -175,29 +175,29 @@ def test_a_colleague_editing_the_shared_default_saves_a_personal_copy(
     # The owner sees the copy in their list and on the check page ...
     mine = _client(owner)
     assert (
-        f'href="{reverse("evaluations:rubric", args=[copy.pk])}'
-        in mine.get(reverse("evaluations:rubrics")).content.decode()
+        f'href="{reverse("web:rubric", args=[copy.pk])}'
+        in mine.get(reverse("web:rubrics")).content.decode()
     )
     assert str(copy.pk) in _rubric_choices(mine, tmp_path / "o").values()
     # Back on the check page from the copy, the copy is the one chosen.
-    check = reverse("evaluations:prepare", args=[File.objects.filter(owner=owner).first().id])
-    detail = mine.get(reverse("evaluations:rubric", args=[copy.pk]), {"next": check})
+    check = reverse("web:prepare", args=[File.objects.filter(owner=owner).first().id])
+    detail = mine.get(reverse("web:rubric", args=[copy.pk]), {"next": check})
     back = f"{check}?rubric={copy.pk}"
     assert f'href="{back}"' in detail.content.decode()
     assert f'<option value="{copy.pk}" selected>' in mine.get(back).content.decode()
     # ... and the colleague sees neither the copy nor any change.
     theirs = _client(colleague)
-    listing = theirs.get(reverse("evaluations:rubrics")).content.decode()
-    assert reverse("evaluations:rubric", args=[copy.pk]) not in listing
+    listing = theirs.get(reverse("web:rubrics")).content.decode()
+    assert reverse("web:rubric", args=[copy.pk]) not in listing
     assert str(copy.pk) not in _rubric_choices(theirs, tmp_path / "c").values()
-    assert theirs.get(reverse("evaluations:rubric", args=[copy.pk])).status_code == 404
-    assert theirs.get(reverse("evaluations:rubric_edit", args=[copy.pk])).status_code == 404
+    assert theirs.get(reverse("web:rubric", args=[copy.pk])).status_code == 404
+    assert theirs.get(reverse("web:rubric_edit", args=[copy.pk])).status_code == 404
 
 
 def test_the_editor_tells_a_non_staff_user_that_saving_makes_their_own_copy(owner: Any) -> None:
     default = services.rubric_default()
 
-    page = _client(owner).get(reverse("evaluations:rubric_edit", args=[default.pk]))
+    page = _client(owner).get(reverse("web:rubric_edit", args=[default.pk]))
 
     assert "only staff can change it" in page.content.decode()
 
@@ -206,7 +206,7 @@ def test_staff_edit_creates_a_new_shared_version_with_its_author(staff: Any) -> 
     default = services.rubric_default()
 
     response = _client(staff).post(
-        reverse("evaluations:rubric_edit", args=[default.pk]),
+        reverse("web:rubric_edit", args=[default.pk]),
         _edit_form(default, instructions=default.instructions + " Be strict."),
         follow=True,
     )
@@ -217,7 +217,7 @@ def test_staff_edit_creates_a_new_shared_version_with_its_author(staff: Any) -> 
     assert newer.instructions.endswith("Be strict.")
     old = Rubric.objects.get(pk=default.pk)
     assert old.instructions == default.instructions  # version 1 is kept as it was
-    detail = _client(staff).get(reverse("evaluations:rubric", args=[newer.pk])).content.decode()
+    detail = _client(staff).get(reverse("web:rubric", args=[newer.pk])).content.decode()
     assert "diana" in detail and "version 2" in detail
 
 
@@ -249,7 +249,7 @@ def test_every_version_stays_selectable_and_an_old_one_scores_a_run(
     header = next(csv.reader(io.StringIO(file.abspath.read_text())))
     for index, column in enumerate(header):
         form[f"role_{index}"] = services.default_roles(header, "id")[column]
-    response = client.post(reverse("evaluations:prepare", args=[file.id]), form)
+    response = client.post(reverse("web:prepare", args=[file.id]), form)
     assert response.status_code == 302, response.context["form"].errors
     run = Run.objects.get(owner=owner)
     assert run.rubric_id == v1.pk
@@ -270,7 +270,7 @@ def test_the_diff_shows_what_changed_against_the_previous_version(staff: Any) ->
         criteria=criteria,
     )
 
-    page = _client(staff).get(reverse("evaluations:rubric_diff", args=[v2.pk])).content.decode()
+    page = _client(staff).get(reverse("web:rubric_diff", args=[v2.pk])).content.decode()
 
     assert "Changes from version 1 to version 2" in page
     assert "<del>experienced,</del>" in page and "<ins>strict,</ins>" in page
@@ -278,8 +278,8 @@ def test_the_diff_shows_what_changed_against_the_previous_version(staff: Any) ->
     assert "<del>proven,</del>" in page and "<ins>published</ins>" in page
     assert "Customer focus" in page and "Added" in page
     assert "Communication" not in page  # unchanged criteria are left out
-    detail = _client(staff).get(reverse("evaluations:rubric", args=[v2.pk])).content.decode()
-    assert reverse("evaluations:rubric_diff", args=[v2.pk]) in detail
+    detail = _client(staff).get(reverse("web:rubric", args=[v2.pk])).content.decode()
+    assert reverse("web:rubric_diff", args=[v2.pk]) in detail
 
 
 def test_a_personal_copy_diffs_against_the_version_it_was_copied_from(owner: Any) -> None:
@@ -292,7 +292,7 @@ def test_a_personal_copy_diffs_against_the_version_it_was_copied_from(owner: Any
         criteria=default.criteria,
     )
 
-    page = _client(owner).get(reverse("evaluations:rubric_diff", args=[copy.pk])).content.decode()
+    page = _client(owner).get(reverse("web:rubric_diff", args=[copy.pk])).content.decode()
 
     assert copy.owner == owner and copy.based_on == default
     assert "<ins>Prefer Python.</ins>" in page
@@ -313,11 +313,11 @@ def test_the_admin_lists_every_version_with_author_time_and_diff(owner: Any, sta
     listing = client.get(reverse("admin:evaluations_rubric_changelist")).content.decode()
     history = client.get(reverse("admin:evaluations_rubric_change", args=[v2.pk])).content.decode()
 
-    assert listing.count(reverse("evaluations:rubric_diff", args=[v2.pk])) == 1
+    assert listing.count(reverse("web:rubric_diff", args=[v2.pk])) == 1
     assert "diana" in listing and "olivia" in listing and "Shared" in listing
     for version in (v1, v2):
         assert reverse("admin:evaluations_rubric_change", args=[version.pk]) in history
-    assert reverse("evaluations:rubric_diff", args=[v2.pk]) in history
+    assert reverse("web:rubric_diff", args=[v2.pk]) in history
     assert "diana" in history
     # History is read-only in the admin: changes go through the editor, which versions them.
     assert reverse("admin:evaluations_rubric_delete", args=[v2.pk]) not in history
@@ -374,7 +374,7 @@ def test_the_command_line_names_shared_versions_and_never_a_personal_copy(
 def test_the_editor_posts_every_anchor_under_its_own_criterion(staff: Any) -> None:
     default = services.rubric_default()
 
-    page = _client(staff).get(reverse("evaluations:rubric_edit", args=[default.pk]))
+    page = _client(staff).get(reverse("web:rubric_edit", args=[default.pk]))
 
     fields = dict(
         re.findall(r'<textarea rows="2" name="([^"]+)">([^<]*)</textarea>', page.content.decode())

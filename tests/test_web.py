@@ -36,7 +36,7 @@ def _client(user: Any) -> Client:
 
 
 def _upload(client: Client, name: str, content: bytes) -> Any:
-    return client.post(reverse("evaluations:upload"), {"file": _named(name, content)})
+    return client.post(reverse("web:upload"), {"file": _named(name, content)})
 
 
 def _named(name: str, content: bytes) -> io.BytesIO:
@@ -60,7 +60,7 @@ def test_the_journey_upload_prepare_start_progress_results_download(
     response = _upload(client, "pool.csv", source.read_bytes())
     assert response.status_code == 302
     file = File.objects.get(owner=owner)
-    assert response["Location"] == reverse("evaluations:prepare", args=[file.id])
+    assert response["Location"] == reverse("web:prepare", args=[file.id])
 
     page = client.get(response["Location"]).content.decode()
     assert "pool.csv" in page and "UTF-8" in page and "comma" in page
@@ -70,7 +70,7 @@ def test_the_journey_upload_prepare_start_progress_results_download(
     assert "gemma3:12b" in page and "llama3.2:3b" in page  # models from `ollama list`
     assert 'value="olivia@example.com"' in page  # notify the owner by default
 
-    checks = client.get(reverse("evaluations:check_rows", args=[file.id]), {"id_column": "id"})
+    checks = client.get(reverse("web:check_rows", args=[file.id]), {"id_column": "id"})
     assert "Every row can be scored" in checks.content.decode()
 
     form = {
@@ -82,10 +82,10 @@ def test_the_journey_upload_prepare_start_progress_results_download(
     header = next(csv.reader(io.StringIO(source.read_text())))
     for index, column in enumerate(header):
         form[f"role_{index}"] = services.default_roles(header, "id")[column]
-    response = client.post(reverse("evaluations:prepare", args=[file.id]), form)
+    response = client.post(reverse("web:prepare", args=[file.id]), form)
     assert response.status_code == 302, response.context["form"].errors
     run = Run.objects.get(owner=owner)
-    assert response["Location"] == reverse("evaluations:run", args=[run.public_id])
+    assert response["Location"] == reverse("web:run", args=[run.public_id])
     assert run.status == Run.Status.COMPLETED  # tasks run inline in these tests
     assert run.columns["roles"]["name"] == "audit" and run.columns["roles"]["skills"] == "model"
 
@@ -94,17 +94,17 @@ def test_the_journey_upload_prepare_start_progress_results_download(
     assert "every 2s" not in page  # a finished run does not poll
     assert page.count('href="/runs/' + run.public_id + "/candidates/") == 30
 
-    download = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    download = client.get(reverse("web:run_download", args=[run.public_id]))
     body = b"".join(download.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 30 and all(r["status"] == "done" for r in rows)
     assert all(1 <= int(r[key]) <= 10 for r in rows for key in ("overall", "communication"))
-    excel = client.get(reverse("evaluations:run_download", args=[run.public_id]), {"excel": "1"})
+    excel = client.get(reverse("web:run_download", args=[run.public_id]), {"excel": "1"})
     assert b"".join(excel.streaming_content).startswith("\ufeff".encode())
 
     item = Item.objects.filter(run=run).first()
     assert item is not None
-    detail = client.get(reverse("evaluations:item", args=[run.public_id, item.pk]))
+    detail = client.get(reverse("web:item", args=[run.public_id, item.pk]))
     text = detail.content.decode()
     assert "Exactly what the AI saw" in text and item.input["skills"] in text
     assert item.extra["email"] in text  # shown as kept out of the AI's view
@@ -117,7 +117,7 @@ def test_the_progress_fragment_polls_while_live_and_stops_when_the_run_ends(
     run = start_run(candidates_csv(tmp_path, 4), owner=owner, start=False)
     services.run_pause(run=run)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
-    url = reverse("evaluations:run_progress", args=[run.public_id])
+    url = reverse("web:run_progress", args=[run.public_id])
 
     live = client.get(url, headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in live.content.decode()
@@ -137,19 +137,19 @@ def test_an_outsider_gets_404_on_someone_elses_run_file_and_download(
     assert item is not None
     client = _client(outsider)
     urls = [
-        reverse("evaluations:run", args=[run.public_id]),
-        reverse("evaluations:run_progress", args=[run.public_id]),
-        reverse("evaluations:run_results", args=[run.public_id]),
-        reverse("evaluations:run_download", args=[run.public_id]),
-        reverse("evaluations:item", args=[run.public_id, item.pk]),
-        reverse("evaluations:prepare", args=[run.input_file_id]),
-        reverse("evaluations:check_rows", args=[run.input_file_id]),
-        reverse("evaluations:rejected_rows", args=[run.input_file_id]),
+        reverse("web:run", args=[run.public_id]),
+        reverse("web:run_progress", args=[run.public_id]),
+        reverse("web:run_results", args=[run.public_id]),
+        reverse("web:run_download", args=[run.public_id]),
+        reverse("web:item", args=[run.public_id, item.pk]),
+        reverse("web:prepare", args=[run.input_file_id]),
+        reverse("web:check_rows", args=[run.input_file_id]),
+        reverse("web:rejected_rows", args=[run.input_file_id]),
     ]
     for url in urls:
         assert client.get(url).status_code == 404, url
     for action in ("pause", "resume", "cancel", "retry-failed"):
-        url = reverse("evaluations:run_control", args=[run.public_id, action])
+        url = reverse("web:run_control", args=[run.public_id, action])
         assert client.post(url).status_code == 404
     assert run.public_id not in client.get("/").content.decode()
 
@@ -197,7 +197,7 @@ def test_a_bad_file_gets_its_clear_message_on_the_check_page(
     client = _client(owner)
     response = _upload(client, name, content) if content else None
     if response is None:  # an empty upload is refused by the form itself
-        response = client.post(reverse("evaluations:upload"), {"file": _named(name, b"")})
+        response = client.post(reverse("web:upload"), {"file": _named(name, b"")})
         assert response.status_code == 400
         assert "empty" in response.content.decode()
         return
@@ -214,13 +214,13 @@ def test_row_problems_are_listed_with_rows_and_can_be_downloaded_then_skipped(
     content = b"id,skills\nc1,Python\nc2,Go\nc1,Rust\n,Java\nc5,SQL\n"
     file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
 
-    checks = client.get(reverse("evaluations:check_rows", args=[file_id]), {"id_column": "id"})
+    checks = client.get(reverse("web:check_rows", args=[file_id]), {"id_column": "id"})
     text = checks.content.decode()
     assert "2 rows have problems" in text
     assert "Row 4 has the same ID &#x27;c1&#x27; as row 2" in text
     assert "Row 5 has no value in the ID column" in text
 
-    rejected = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
+    rejected = client.get(reverse("web:rejected_rows", args=[file_id]), {"id_column": "id"})
     rows = list(csv.reader(io.StringIO(b"".join(rejected.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["row", "problem", "id", "skills"]
     assert [(r[0], r[2], r[3]) for r in rows[1:]] == [("4", "c1", "Rust"), ("5", "", "Java")]
@@ -233,7 +233,7 @@ def test_row_problems_are_listed_with_rows_and_can_be_downloaded_then_skipped(
         "role_1": "model",
         "skip_invalid": "on",
     }
-    response = client.post(reverse("evaluations:prepare", args=[file_id]), form)
+    response = client.post(reverse("web:prepare", args=[file_id]), form)
     assert response.status_code == 302
     run = Run.objects.get(owner=owner)
     assert run.status == Run.Status.COMPLETED and run.total_count == 3
@@ -248,7 +248,7 @@ def test_starting_needs_at_least_one_column_for_the_ai(
     file_id = _upload(client, "c.csv", b"id,name\nc1,Ann\n")["Location"].split("/")[2]
     form = {"id_column": "id", "rubric": services.rubric_default().pk, "model": "gemma3:12b"}
     form["role_1"] = "audit"
-    response = client.post(reverse("evaluations:prepare", args=[file_id]), form)
+    response = client.post(reverse("web:prepare", args=[file_id]), form)
 
     assert response.status_code == 400
     assert "Choose at least one column to show to the AI" in response.content.decode()
@@ -261,7 +261,7 @@ def test_results_sort_by_a_score_filter_by_status_and_shortlist_the_top(
     run = start_run(candidates_csv(tmp_path, 40), owner=owner)
     Item.objects.filter(run=run, line=7).update(status=Item.Status.FAILED, result=None)
     client = _client(owner)
-    url = reverse("evaluations:run_results", args=[run.public_id])
+    url = reverse("web:run_results", args=[run.public_id])
 
     def ids(**params: str) -> list[str]:
         page = client.get(url, params).content.decode()
@@ -310,7 +310,7 @@ def test_the_shortlist_ranks_the_best_candidates_not_the_first_rows_and_marks_ti
     # A failed candidate has no score and never makes a shortlist.
     Item.objects.filter(run=run, line=7).update(status=Item.Status.FAILED, result=None)
     client = _client(owner)
-    url = reverse("evaluations:run", args=[run.public_id])
+    url = reverse("web:run", args=[run.public_id])
 
     page = client.get(url, {"top": "10", "sort": "line"}).content.decode()
 
@@ -343,8 +343,8 @@ def test_filters_and_sorting_update_the_results_in_place_without_inline_script(
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 12), owner=owner)
     client = _client(owner)
-    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
-    results_url = reverse("evaluations:run_results", args=[run.public_id])
+    page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
+    results_url = reverse("web:run_results", args=[run.public_id])
 
     assert "onchange=" not in page and "<script>" not in page.split("</head>", 1)[1]
     assert f'hx-get="{results_url}"' in page and 'hx-trigger="change"' in page
@@ -353,7 +353,7 @@ def test_filters_and_sorting_update_the_results_in_place_without_inline_script(
     partial = client.get(results_url, {"top": "10"}, headers={"HX-Request": "true"})
     assert partial.status_code == 200 and "<html" not in partial.content.decode()
     # The address bar follows, so a reload or a shared link shows the same shortlist.
-    url = reverse("evaluations:run", args=[run.public_id])
+    url = reverse("web:run", args=[run.public_id])
     assert partial["HX-Push-Url"] == url + "?top=10&sort=-overall"
 
 
@@ -368,7 +368,7 @@ def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
     run = start_run(source, owner=owner, roles=roles)
     assert run.status == Run.Status.COMPLETED
 
-    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    page = _client(owner).get(reverse("web:run", args=[run.public_id])).content.decode()
     table = page.split('<table class="table results">', 1)[1].split("</table>", 1)[0]
     assert "name · email · phone · position" in table  # under the Candidate heading
     people = list(csv.DictReader(io.StringIO(source.read_text())))
@@ -386,7 +386,7 @@ def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
 
 
 def _download(client: Client, run: Run, **params: str) -> tuple[bytes, str]:
-    response = client.get(reverse("evaluations:run_download", args=[run.public_id]), params)
+    response = client.get(reverse("web:run_download", args=[run.public_id]), params)
     assert response.status_code == 200
     return b"".join(response.streaming_content), response["Content-Disposition"]
 
@@ -456,7 +456,7 @@ def test_the_rows_with_problems_of_a_semicolon_file_come_back_with_semicolons(
     content = b"id;skills;note\nc1;Python;=SUM(A1)\nc2;Go;x\nc1;Rust;+44 20 1234\n"
     file_id = _upload(client, "dupes.csv", content)["Location"].split("/")[2]
 
-    response = client.get(reverse("evaluations:rejected_rows", args=[file_id]), {"id_column": "id"})
+    response = client.get(reverse("web:rejected_rows", args=[file_id]), {"id_column": "id"})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body), delimiter=";"))
     assert rows[0] == ["row", "problem", "id", "skills", "note"]
@@ -501,7 +501,7 @@ def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_nev
     assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
 
     page = _client(owner).get(
-        reverse("evaluations:run", args=[run.public_id]), {"top": "10", "sort": "line"}
+        reverse("web:run", args=[run.public_id]), {"top": "10", "sort": "line"}
     )
     text = page.content.decode()
     # The ten best by overall, then the average of the other scores, then row.
@@ -572,7 +572,7 @@ def test_the_run_page_says_reading_the_file_while_the_file_is_read(
     assert facts["Scored"] == "Reading the file…"
     assert "0 / 0" not in page
     assert facts["Speed"] == "—" and facts["Time left"] == "—"
-    runs = client.get(reverse("evaluations:runs")).content.decode()
+    runs = client.get(reverse("web:runs")).content.decode()
     assert "Reading the file…" in runs and "0 / 0" not in runs
 
 
@@ -605,7 +605,7 @@ def test_elapsed_time_and_speed_leave_out_the_time_a_run_was_paused(
     assert services.run_pause(run=run)
     Run.objects.filter(pk=run.pk).update(paused_at=timezone.now() - timedelta(seconds=60))
     client = _client(owner)
-    url = reverse("evaluations:run", args=[run.public_id])
+    url = reverse("web:run", args=[run.public_id])
 
     paused = metrics.run_progress(Run.objects.get(pk=run.pk))
     assert paused["elapsed_seconds"] == 40  # the clock stopped when it was paused
@@ -646,7 +646,7 @@ def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran
     figures = metrics.run_progress(run)
     assert figures["throughput_per_sec"] == 0.5  # 10 in 20 s: cancelled rows are not speed
     assert figures["elapsed_seconds"] == 20
-    page = _client(owner).get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    page = _client(owner).get(reverse("web:run", args=[run.public_id])).content.decode()
     assert _facts(page)["Speed"] == "0.5 per second" and _facts(page)["Elapsed"] == "20 s"
 
     # Elapsed stops at the end: the same figures a minute later.
@@ -681,7 +681,7 @@ def _start_from_check_page(client: Client, file_id: str, **fields: str) -> Any:
     form["model"] = "gemma3:12b"
     for index, column in enumerate(header):
         form[f"role_{index}"] = services.default_roles(header, "id")[column]
-    return client.post(reverse("evaluations:prepare", args=[file_id]), {**form, **fields})
+    return client.post(reverse("web:prepare", args=[file_id]), {**form, **fields})
 
 
 def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
@@ -691,7 +691,7 @@ def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
     content = candidates_csv(tmp_path, 6).read_bytes()
 
     first = _upload(client, "pool.csv", content)["Location"].split("/")[2]
-    page = client.get(reverse("evaluations:prepare", args=[first])).content.decode()
+    page = client.get(reverse("web:prepare", args=[first])).content.decode()
     assert '<label for="id_name">Run name</label>' in page
     assert 'name="name" value="pool.csv"' in page  # the file name by default
     response = _start_from_check_page(client, first, name="pool.csv")
@@ -700,7 +700,7 @@ def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
 
     # The same file again: the suggested name already tells the two runs apart ...
     second = _upload(client, "pool.csv", content)["Location"].split("/")[2]
-    page = client.get(reverse("evaluations:prepare", args=[second])).content.decode()
+    page = client.get(reverse("web:prepare", args=[second])).content.decode()
     assert 'name="name" value="pool.csv (2)"' in page
     # ... and the person can call it what they like.
     response = _start_from_check_page(client, second, name="  March intake, data team  ")
@@ -708,7 +708,7 @@ def test_a_run_is_named_on_the_check_page_and_two_uploads_of_one_file_differ(
     run = Run.objects.get(owner=owner, input_file_id=second)
     assert run.name == "March intake, data team"
 
-    runs = client.get(reverse("evaluations:runs")).content.decode()
+    runs = client.get(reverse("web:runs")).content.decode()
     assert "March intake, data team" in runs and ">pool.csv</a>" in runs
     page = client.get(response["Location"]).content.decode()
     assert "<title>March intake, data team · hrbatch</title>" in page
@@ -722,9 +722,9 @@ def test_a_run_is_renamed_on_its_page_through_the_service(
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 3, name="pool.csv"), owner=owner)
     client = _client(owner)
-    url = reverse("evaluations:run", args=[run.public_id])
+    url = reverse("web:run", args=[run.public_id])
     page = client.get(url).content.decode()
-    rename = reverse("evaluations:run_rename", args=[run.public_id])
+    rename = reverse("web:run_rename", args=[run.public_id])
     assert f'action="{rename}"' in page and 'value="pool.csv"' in page
 
     page = client.post(rename, {"name": "Shortlist v2.1 (final)"}, follow=True).content.decode()
@@ -750,7 +750,7 @@ def test_pause_resume_cancel_and_retry_buttons_call_the_services(
     Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
 
     def act(action: str) -> str:
-        url = reverse("evaluations:run_control", args=[run.public_id, action])
+        url = reverse("web:run_control", args=[run.public_id, action])
         return client.post(url, follow=True).content.decode()
 
     assert "Paused" in act("pause")
@@ -763,7 +763,7 @@ def test_pause_resume_cancel_and_retry_buttons_call_the_services(
     services.run_start(run=failed)
     fake_ollama.error_rate = 0.0
     run = failed
-    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     assert "Retry 3 failed" in page
     assert "Trying 3 failed candidates again" in act("retry-failed")
     assert Run.objects.get(pk=run.pk).done_count == 3
@@ -782,7 +782,7 @@ def test_staff_editing_a_used_rubric_in_the_browser_creates_a_new_version(
     start_run(candidates_csv(tmp_path, 2), owner=owner)
     rubric = services.rubric_default()
     client = _client(owner)
-    page = client.get(reverse("evaluations:rubric", args=[rubric.pk])).content.decode()
+    page = client.get(reverse("web:rubric", args=[rubric.pk])).content.decode()
     assert "Technical skills" in page and "creates version 2" in page
 
     form: dict[str, Any] = {
@@ -798,7 +798,7 @@ def test_staff_editing_a_used_rubric_in_the_browser_creates_a_new_version(
             form[f"c-{index}-a{level}"] = text
     form["c-5-key"] = "customer_focus"
     form["c-5-label"] = "Customer focus"
-    response = client.post(reverse("evaluations:rubric_edit", args=[rubric.pk]), form, follow=True)
+    response = client.post(reverse("web:rubric_edit", args=[rubric.pk]), form, follow=True)
 
     assert "Saved as version 2" in response.content.decode()
     newer = services.rubric_default()
@@ -822,16 +822,16 @@ def test_the_check_page_counts_unreadable_characters_and_previews_another_encodi
     client = _client(owner)
     file = _check_page_upload(client, damaged_resume_csv(tmp_path))
 
-    page = client.get(reverse("evaluations:prepare", args=[file.id])).content.decode()
+    page = client.get(reverse("web:prepare", args=[file.id])).content.decode()
 
     assert "7 characters in 3 rows could not be read and show as \ufffd." in page
     assert "Rows 3, 5, 6." in page
     assert VALID_UTF8[:20] in page  # the valid ñ, NBSP and · as typed
     assert '<select name="encoding" id="id_encoding"' in page
     assert "Automatic (found: UTF-8)" in page and "Windows-1252" in page
-    assert 'hx-get="' + reverse("evaluations:encoding_preview", args=[file.id]) in page
+    assert 'hx-get="' + reverse("web:encoding_preview", args=[file.id]) in page
 
-    preview = reverse("evaluations:encoding_preview", args=[file.id])
+    preview = reverse("web:encoding_preview", args=[file.id])
     as_cp1252 = client.get(preview, {"encoding": "cp1252"}).content.decode()
     assert "PeÃ±a MuÃ±oz" in as_cp1252 and "Read as Windows-1252" in as_cp1252
     assert "could not be read" not in as_cp1252 and "<script" not in as_cp1252
@@ -858,11 +858,11 @@ def test_a_damaged_utf8_file_is_scored_whole_and_downloads_its_valid_characters(
         expected,
     )
     assert run.options["rejected_count"] == 0 and run.errors == []
-    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     assert "7 characters in 3 rows could not be read and show as \ufffd." in page
     assert Item.objects.get(run=run, line=2).input["career_objective"].startswith(VALID_UTF8)
     assert any(VALID_UTF8 in m["content"] for r in fake_ollama.requests for m in r["messages"])
-    download = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    download = client.get(reverse("web:run_download", args=[run.public_id]))
     body = b"".join(download.streaming_content).decode("utf-8")
     assert VALID_UTF8 in body and "Fresher (caf\ufffd owner\ufffds son)" in body
     assert "Ã" not in body.replace("Ã¯Â¼", "")  # no mojibake added (the source has its own)
@@ -878,7 +878,7 @@ def test_the_encoding_chosen_on_the_check_page_is_what_the_run_reads(
     client = _client(owner)
     file = _check_page_upload(client, source)
     preview = client.get(
-        reverse("evaluations:encoding_preview", args=[file.id]), {"encoding": "cp1252"}
+        reverse("web:encoding_preview", args=[file.id]), {"encoding": "cp1252"}
     ).content.decode()
     assert "SeÃ±ora" in preview  # what a person sees before choosing it
 
@@ -887,7 +887,7 @@ def test_the_encoding_chosen_on_the_check_page_is_what_the_run_reads(
     for index, column in enumerate(header):
         form[f"role_{index}"] = "model" if column != "id" else "id"
     form["encoding"] = "cp1252"
-    response = client.post(reverse("evaluations:prepare", args=[file.id]), form)
+    response = client.post(reverse("web:prepare", args=[file.id]), form)
 
     assert response.status_code == 302, response.content.decode()[-2000:]
     run = Run.objects.get(owner=owner)
@@ -915,7 +915,7 @@ def _form_as_shown(response: Any) -> dict[str, Any]:
 
 
 def _download_rows(client: Client, run: Run) -> list[dict[str, str]]:
-    response = client.get(reverse("evaluations:run_download", args=[run.public_id]))
+    response = client.get(reverse("web:run_download", args=[run.public_id]))
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body)))
 
@@ -939,7 +939,7 @@ def test_the_real_file_without_an_id_column_starts_as_it_is_and_downloads_comple
     assert f'value="{services.ROW_NUMBER}" selected' in page
 
     checks = client.get(
-        reverse("evaluations:check_rows", args=[_file_id(response)]),
+        reverse("web:check_rows", args=[_file_id(response)]),
         {"id_column": services.ROW_NUMBER},
     )
     assert "Every row can be scored" in checks.content.decode()
@@ -1012,7 +1012,7 @@ def test_an_upload_never_started_is_listed_and_can_be_continued_or_deleted(
     assert "No runs yet" not in runs
 
     assert "march-pool.csv" not in _client(outsider).get("/").content.decode()
-    delete = reverse("evaluations:upload_delete", args=[file.id])
+    delete = reverse("web:upload_delete", args=[file.id])
     assert _client(outsider).post(delete).status_code == 404
     assert _client(owner).get(delete).status_code == 405  # deleting needs a POST
     colleague.is_staff = True
@@ -1084,7 +1084,7 @@ def test_a_row_too_long_for_the_model_is_flagged_on_the_check_page_in_plain_word
     about = f"{limit // 100 * 100:,}"
 
     checks = client.get(
-        reverse("evaluations:check_rows", args=[_file_id(response)]),
+        reverse("web:check_rows", args=[_file_id(response)]),
         {"id_column": "id", "role_1": "model", "role_2": "model"},
     ).content.decode()
     assert (
@@ -1142,9 +1142,9 @@ def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
     sent = [r["messages"][-1]["content"] for r in fake_ollama.requests]
     assert max(len(text) for text in sent) == len("Candidate:\n") + kept
 
-    results = client.get(reverse("evaluations:run_results", args=[run.public_id])).content
+    results = client.get(reverse("web:run_results", args=[run.public_id])).content
     assert results.decode().count("truncated") == 1
-    detail = client.get(reverse("evaluations:item", args=[run.public_id, long_item.pk]))
+    detail = client.get(reverse("web:item", args=[run.public_id, long_item.pk]))
     assert f"Only the first {kept:,} of" in detail.content.decode()
     rows = {row["id"]: row for row in _download_rows(client, run)}
     assert rows["c2"]["truncated"] == "yes" and rows["c1"]["truncated"] == ""
@@ -1169,11 +1169,11 @@ def test_retrying_a_row_that_was_too_long_offers_to_score_its_first_characters(
         assert "num_ctx" not in item.error and "HRBATCH" not in item.error
 
     client = _client(owner)
-    page = client.get(reverse("evaluations:run", args=[run.public_id])).content.decode()
+    page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     kept = services.candidate_chars_limit(rubric=run.rubric) // 100 * 100
     button = f"Retry, scoring the first {kept:,} characters of 2 rows too long"
     assert button in page
-    url = reverse("evaluations:run_control", args=[run.public_id, "retry-truncated"])
+    url = reverse("web:run_control", args=[run.public_id, "retry-truncated"])
     client.post(url)
     run.refresh_from_db()
     assert (run.status, run.done_count, run.failed_count) == (Run.Status.COMPLETED, 3, 0)

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.db.models import F
 
-from . import services
-from .models import Rubric
+from evaluations import selectors, services
+from evaluations.models import Rubric
 
 ROLE_CHOICES = [
     (services.ROLE_ID, "Candidate ID"),
@@ -41,10 +41,7 @@ class RubricVersionField(forms.ModelChoiceField):
         self.queryset = Rubric.objects.visible_to(user).order_by(
             F("owner").asc(nulls_first=True), "name", "-version"
         )
-        newest: dict[tuple[int | None, str], int] = {}
-        for pk, owner, name in self.queryset.values_list("pk", "owner", "name"):
-            newest.setdefault((owner, name), pk)
-        self.latest = set(newest.values())
+        self.latest = {rubric.pk for rubric in selectors.latest_rubrics(user)}
 
     def label_from_instance(self, obj: Rubric) -> str:
         label = f"{obj.name} v{obj.version}"

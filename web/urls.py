@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from web.views import results, rubrics, runs, upload
+
+app_name = "web"
+
+urlpatterns = [
+    path("", runs.runs_list, name="runs"),
+    path("runs/new/", upload.upload, name="upload"),
+    path("uploads/<str:file_id>/", upload.prepare, name="prepare"),
+    path("uploads/<str:file_id>/check/", upload.check_rows, name="check_rows"),
+    path("uploads/<str:file_id>/encoding/", upload.encoding_preview, name="encoding_preview"),
+    path("uploads/<str:file_id>/rejected.csv", upload.rejected_rows, name="rejected_rows"),
+    path("uploads/<str:file_id>/delete/", upload.upload_delete, name="upload_delete"),
+    path("runs/<str:public_id>/", runs.run_detail, name="run"),
+    path("runs/<str:public_id>/progress/", runs.run_progress, name="run_progress"),
+    path("runs/<str:public_id>/results/", results.run_results, name="run_results"),
+    path("runs/<str:public_id>/download.csv", runs.run_download, name="run_download"),
+    path("runs/<str:public_id>/files/<str:file_id>", runs.run_file, name="run_file"),
+    path("runs/<str:public_id>/rename/", runs.run_rename, name="run_rename"),
+    path(
+        "runs/<str:public_id>/<str:action>/",
+        runs.run_control,
+        name="run_control",
+    ),
+    path("runs/<str:public_id>/candidates/<int:item_id>/", runs.item_detail, name="item"),
+    path("rubrics/", rubrics.rubrics_list, name="rubrics"),
+    path("rubrics/new/", rubrics.rubric_edit, name="rubric_new"),
+    path("rubrics/<int:pk>/", rubrics.rubric_detail, name="rubric"),
+    path("rubrics/<int:pk>/edit/", rubrics.rubric_edit, name="rubric_edit"),
+    path("rubrics/<int:pk>/changes/", rubrics.rubric_diff, name="rubric_diff"),
+]

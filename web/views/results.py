@@ -1,0 +1,79 @@
+"""A run's results table: filtered, sorted or shortlisted in place (an htmx partial), and
+the same table inside the run's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from evaluations import selectors, services
+from evaluations.models import Run
+from web.views.access import HtmxHttpRequest, get_run_for_user
+
+RESULTS_PER_PAGE = 50
+
+
+def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
+    """What the results table shows for the filter, sort and shortlist in the query."""
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
+    top = request.GET.get("top", "")
+    found = selectors.results(
+        run,
+        status=request.GET.get("status", ""),
+        sort=request.GET.get("sort", "line"),
+        top=int(top) if top.isdigit() else 0,
+    )
+    shortlist: dict[str, Any] | None = None
+    if found.shortlist is not None:
+        shortlist = {
+            "size": found.shortlist.size,
+            "label": labels.get(found.shortlist.key, found.shortlist.key).lower(),
+            "tied_beyond": found.shortlist.tied_beyond,
+            "scored": found.shortlist.scored,
+        }
+        page = Paginator(found.items, max(found.shortlist.size, 1)).get_page(1)
+    else:
+        page = Paginator(found.items, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    roles = run.columns.get("roles") or {}
+    # Who the candidate is (name, position…): the columns kept for the results only, which
+    # never reach the model (they live in Item.extra, not Item.input).
+    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT]
+    return {
+        "run": run,
+        "criteria": criteria,
+        "labels": labels,
+        "identity_columns": identity,
+        "column_count": 3 + len(criteria),
+        "page": page,
+        "sort": found.sort,
+        "status_filter": found.status,
+        "top": top if shortlist else "",
+        "shortlist": shortlist,
+    }
+
+
+@login_required
+@require_GET
+def run_results(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
+    run = get_run_for_user(request, public_id)
+    context = results_context(run, request)
+    response = render(request, "web/_results.html", context)
+    if request.htmx:
+        # The address bar follows a filter or sort made in place, so that a reload or a
+        # shared link shows the same list; the refresh at the end of a run only replaces.
+        params = QueryDict(mutable=True)
+        params.update({key: value for key, value in request.GET.items() if value})
+        if context["shortlist"]:
+            params["sort"] = context["sort"]  # the score the shortlist is ranked by
+        query = params.urlencode()
+        page_url = reverse("web:run", args=[run.public_id]) + (f"?{query}" if query else "")
+        header = "HX-Replace-Url" if request.htmx.trigger == "results" else "HX-Push-Url"
+        response[header] = page_url
+    return response
