@@ -312,7 +312,8 @@ def import_cycles(root: Path, packages: Iterable[str]) -> list[str]:
 
 
 def test_no_import_cycle_among_the_projects_modules() -> None:
-    assert import_cycles(ROOT, APP_PACKAGES) == []
+    cycles = import_cycles(ROOT, APP_PACKAGES)
+    assert cycles == [], "import cycles:\n" + "\n".join(cycles)
 
 
 # --- (b) private names
@@ -430,12 +431,14 @@ def private_names_used(root: Path, packages: Iterable[str], *, with_tests: bool)
 
 
 def test_no_module_of_the_project_uses_another_modules_private_name() -> None:
-    assert private_names_used(ROOT, APP_PACKAGES, with_tests=False) == []
+    found = private_names_used(ROOT, APP_PACKAGES, with_tests=False)
+    assert found == [], "private names used:\n" + "\n".join(found)
 
 
 def test_tests_and_bench_use_no_private_name_of_the_app() -> None:
     found = private_names_used(ROOT, APP_PACKAGES, with_tests=True)
-    assert [use for use in found if use.startswith(("tests/", "bench/"))] == []
+    found = [use for use in found if use.startswith(("tests/", "bench/"))]
+    assert found == [], "private names of the app used:\n" + "\n".join(found)
 
 
 # --- (c) the direction of DESIGN.md
@@ -467,7 +470,8 @@ def direction_violations(root: Path, packages: Iterable[str]) -> list[str]:
 
 
 def test_imports_run_from_the_doors_to_services_and_from_tasks_to_the_engine() -> None:
-    assert direction_violations(ROOT, APP_PACKAGES) == []
+    found = direction_violations(ROOT, APP_PACKAGES)
+    assert found == [], "imports against DESIGN.md:\n" + "\n".join(found)
 
 
 # --- Self-tests: each check fails on a planted violation
