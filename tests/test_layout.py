@@ -169,23 +169,26 @@ def parse(module: Module) -> ast.Module:
     return ast.parse(module.path.read_text(encoding="utf-8"), filename=str(module.path))
 
 
-def referenced_by_imports(module: Module) -> Iterator[tuple[int, str, str]]:
-    """(line, dotted name, bound local name) for every import of the file, wherever it is.
+def referenced_by_imports(module: Module) -> Iterator[tuple[int, str, str, str]]:
+    """(line, dotted name imported, local name bound, what that name is) for every import
+    of the file, wherever it is, relative imports made absolute; star imports left out.
 
-    `import a.b` gives ("a.b", "a"); `import a.b as n` ("a.b", "n"); `from a import b as n`
-    ("a.b", "n"), relative imports made absolute. Star imports are left out."""
+    `import a.b` gives ("a.b", "a", "a"); `import a.b as n` ("a.b", "n", "a.b");
+    `from a import b as n` ("a.b", "n", "a.b")."""
     for node in ast.walk(parse(module)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    yield node.lineno, alias.name, alias.asname
+                    yield node.lineno, alias.name, alias.asname, alias.name
                 else:
-                    yield node.lineno, alias.name, alias.name.split(".")[0]
+                    top = alias.name.split(".")[0]
+                    yield node.lineno, alias.name, top, top
         elif isinstance(node, ast.ImportFrom):
             source = absolute(module, node)
             for alias in node.names:
                 if alias.name != "*":
-                    yield node.lineno, f"{source}.{alias.name}", alias.asname or alias.name
+                    dotted = f"{source}.{alias.name}"
+                    yield node.lineno, dotted, alias.asname or alias.name, dotted
 
 
 def import_edges(modules: dict[str, Module]) -> list[Edge]:
@@ -378,8 +381,8 @@ def private_uses_in(importer: Module, owners: dict[str, Module]) -> Iterator[tup
     `from x import _y`, `x._y` where `x` is an imported module, `"x._y"` in a string (as
     `monkeypatch.setattr` takes it) and `(x, "_y")` as setattr/getattr/patch.object take it."""
     bound: dict[str, str] = {}
-    for line, dotted, local in referenced_by_imports(importer):
-        bound[local] = dotted
+    for line, dotted, local, target in referenced_by_imports(importer):
+        bound[local] = target
         found = private_use(importer, dotted, owners)
         if found:
             yield line, found
@@ -541,7 +544,11 @@ def test_the_private_name_check_sees_imports_attributes_and_strings(tmp_path: Pa
             ),
             "evaluations/export.py": "from evaluations.services._internal import helper\n",
             "bench/ceiling.py": (
-                "from evaluations import engine\nengine._Loop._call = None\nengine.go()\n"
+                "from evaluations import engine\n"
+                "engine._Loop._call = None\n"
+                "engine.go()\n"
+                "import evaluations.services.runs\n"
+                "evaluations.services.runs._dispatch()\n"
             ),
             "tests/__init__.py": "",
             "tests/support/__init__.py": "",
@@ -567,6 +574,7 @@ def test_the_private_name_check_sees_imports_attributes_and_strings(tmp_path: Pa
         "tests/test_x.py:5 uses evaluations.engine._Loop",
         "tests/test_x.py:6 uses tests.support.runs._slow",
         "bench/ceiling.py:2 uses evaluations.engine._Loop",
+        "bench/ceiling.py:5 uses evaluations.services.runs._dispatch",
     ]
 
 
