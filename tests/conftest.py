@@ -1,8 +1,12 @@
-"""Personas and fixtures that start real things: the fake Ollama server, the data dir."""
+"""Personas and fixtures that start real things: the fake Ollama server, the data dir,
+a fresh PostgreSQL database and Redis broker.
+
+Fixtures only: the helpers tests share are plain modules in `tests/support/`."""
 
 from __future__ import annotations
 
-import csv
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +15,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from devtools.fake_ollama import FakeOllama
-from evaluations import services
-from evaluations.models import File, Run
 
 
 @pytest.fixture(autouse=True)
@@ -71,38 +73,22 @@ def outsider(db: None) -> Any:
     )
 
 
-def write_csv(
-    path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
-) -> Path:
-    with open(path, "w", encoding=encoding, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+@pytest.fixture
+def scale_out(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Environment for the scale-out path: a fresh PostgreSQL database and Redis broker."""
+    import psycopg
+    import redis
 
-
-def candidates_csv(tmp_path: Path, n: int, *, seed: int = 0, name: str = "candidates.csv") -> Path:
-    from devtools.synthetic import write_candidates_csv
-
-    path = tmp_path / name
-    write_candidates_csv(path, n, seed=seed)
-    return path
-
-
-def upload(path: Path, owner: Any = None) -> File:
-    return services.file_create(
-        owner=owner, source=path, filename=path.name, purpose=File.Purpose.CANDIDATES
-    )
-
-
-def start_run(path: Path, owner: Any = None, **kwargs: Any) -> Run:
-    kwargs.setdefault("id_column", "id")
-    run = services.run_create(owner=owner, input_file=upload(path, owner), **kwargs)
-    run.refresh_from_db()
-    return run
-
-
-def read_output(run: Run) -> list[dict[str, str]]:
-    assert run.output_file is not None, run.status_message
-    with open(run.output_file.abspath, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    name = f"hrbatch_cli_{os.getpid()}_{int(time.time())}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    broker = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    broker.flushdb()
+    yield {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "HRBATCH_REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
+    broker.flushdb()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -13,7 +13,8 @@ from django.urls import reverse
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import Item, Run
-from tests.conftest import candidates_csv, start_run
+from tests.support.files import candidates_csv
+from tests.support.runs import start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,48 +21,14 @@ from devtools.fake_ollama import PLAIN_ANSWER, FakeOllama
 from evaluations import batches, engine, openai_compat, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
+from tests.support.files import write_jsonl
+from tests.support.runs import CHAT, MODEL, create_batch, request_line, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHAT = "/v1/chat/completions"
-MODEL = "gemma3:12b"
-
-
-def request_line(custom_id: str, content: Any = "Hello", **body: Any) -> dict[str, Any]:
-    messages = body.pop("messages", None) or [{"role": "user", "content": content}]
-    return {
-        "custom_id": custom_id,
-        "method": "POST",
-        "url": CHAT,
-        "body": {"model": MODEL, "messages": messages, **body},
-    }
 
 
 def text_part(text: str) -> dict[str, str]:
     return {"type": "text", "text": text}
-
-
-def write_jsonl(path: Path, lines: list[dict[str, Any] | str]) -> Path:
-    with open(path, "w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
-    return path
-
-
-def upload(path: Path, owner: Any = None, purpose: str = File.Purpose.BATCH) -> File:
-    return services.file_create(owner=owner, source=path, filename=path.name, purpose=purpose)
-
-
-def create_batch(path: Path, owner: Any = None, **kwargs: Any) -> Run:
-    run = batches.batch_create(
-        owner=owner,
-        input_file=upload(path, owner),
-        endpoint=kwargs.pop("endpoint", CHAT),
-        completion_window=kwargs.pop("completion_window", "24h"),
-        metadata=kwargs.pop("metadata", None),
-    )
-    run.refresh_from_db()
-    return run
 
 
 def read_jsonl(file: File | None) -> list[dict[str, Any]]:

@@ -18,19 +18,9 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
 from evaluations.services import ROW_NUMBER
-from tests.pages import settled
-from tests.realdata import shared_data
-from tests.test_csvio import VALID_UTF8, damaged_resume_csv
+from tests.support.browser import CHROMIUM_ARGS, SHOTS, settled
+from tests.support.files import VALID_UTF8, damaged_resume_csv, shared_data
 
-SHOTS = live.ROOT / "test-artifacts" / "browser"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "candidate-pool-2026"
 CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
 

@@ -10,21 +10,26 @@ import csv
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
+from tests.support.files import read_csv
+from tests.support.processes import (
+    ROOT,
+    done_ids,
+    evaluate,
+    finish,
+    query,
+    subprocess_env,
+    wait_for,
+)
 
-ROOT = live.ROOT
 pytestmark = pytest.mark.slow
 
 
@@ -35,86 +40,6 @@ def slow_ollama() -> Iterator[FakeOllama]:
         yield fake
 
 
-@pytest.fixture
-def scale_out(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Environment for the scale-out path: a fresh PostgreSQL database and Redis broker."""
-    import psycopg
-    import redis
-
-    name = f"hrbatch_cli_{os.getpid()}_{int(time.time())}"
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    broker = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    broker.flushdb()
-    yield {
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
-        "HRBATCH_REDIS_URL": "redis://127.0.0.1:6379/15",
-    }
-    broker.flushdb()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
-    # Quick recovery for the test: leases of dead workers run out after 3 s.
-    return live.app_env(tmp_path / "data", fake, HRBATCH_LEASE_SECONDS="3", **extra)
-
-
-def _evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "evaluate", str(source), "--out", str(out), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: kill -9 takes the whole cluster
-    )
-
-
-def _query(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
-    """Read the run's database as another process would (SQLite file or PostgreSQL)."""
-    if "DATABASE_URL" in env:
-        import psycopg
-
-        try:
-            with psycopg.connect(env["DATABASE_URL"]) as conn:
-                return conn.execute(sql).fetchall()
-        except psycopg.errors.UndefinedTable:  # not migrated yet
-            return []
-    try:
-        with sqlite3.connect(Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3", timeout=30) as db:
-            return db.execute(sql).fetchall()
-    except sqlite3.OperationalError:  # not migrated yet
-        return []
-
-
-def _done_ids(env: dict[str, str]) -> set[str]:
-    rows = _query(env, "SELECT custom_id FROM evaluations_item WHERE status = 'done'")
-    return {r[0] for r in rows}
-
-
-def _wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _finish(process: subprocess.Popen[str], timeout: float = 120) -> str:
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        raise AssertionError(f"evaluate did not finish:\n{output}") from None
-    assert process.returncode == 0, output
-    return output
-
-
 def _requested_ids(fake: FakeOllama, notes: dict[str, str], start: int = 0) -> list[str]:
     """Which candidates the server was asked about, from the requests it received."""
     ids = []
@@ -122,11 +47,6 @@ def _requested_ids(fake: FakeOllama, notes: dict[str, str], start: int = 0) -> l
         user = request["messages"][-1]["content"]
         ids += [cid for note, cid in notes.items() if note in user]
     return ids
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _descendants(pid: int) -> list[int]:
@@ -152,13 +72,13 @@ def test_evaluate_scores_a_file_and_exits_zero(tmp_path: Path, slow_ollama: Fake
     write_candidates_csv(source, 60, seed=3)
     out = tmp_path / "scored.csv"
 
-    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+    output = finish(evaluate(source, out, subprocess_env(tmp_path, slow_ollama)))
 
     assert "Using column 'id' as the candidate ID" in output
     assert "Done: 60 scored, 0 failed, of 60." in output
     assert "60/60" in output
-    rows = _read(out)
-    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in read_csv(source)]
     assert all(r["status"] == "done" and 1 <= int(r["overall"]) <= 10 for r in rows)
 
 
@@ -167,7 +87,7 @@ def test_evaluate_keeps_the_separator_and_exact_values_and_writes_excel_on_reque
 ) -> None:
     generated = tmp_path / "generated.csv"
     write_candidates_csv(generated, 10, seed=4)
-    rows = _read(generated)
+    rows = read_csv(generated)
     rows[0]["skills"], rows[1]["phone"], rows[2]["years_experience"] = (
         "=SUM(A1)",
         "+44 20 1234",
@@ -178,17 +98,17 @@ def test_evaluate_keeps_the_separator_and_exact_values_and_writes_excel_on_reque
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
         writer.writerows(rows)
-    env = _env(tmp_path, slow_ollama)
+    env = subprocess_env(tmp_path, slow_ollama)
 
     out = tmp_path / "scored.csv"
-    _finish(_evaluate(source, out, env))
+    finish(evaluate(source, out, env))
     text = out.read_text(encoding="utf-8")
     assert not text.startswith("\ufeff") and text.startswith("id;name;email;")
     scored = list(csv.DictReader(io.StringIO(text), delimiter=";"))
     assert [{k: r[k] for k in rows[0]} for r in scored] == rows  # every value exactly
 
     excel = tmp_path / "scored-excel.csv"
-    _finish(_evaluate(source, excel, env, "--excel", "--fresh"))
+    finish(evaluate(source, excel, env, "--excel", "--fresh"))
     text = excel.read_text(encoding="utf-8")
     assert text.startswith("\ufeffid;name;email;")
     scored = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
@@ -213,31 +133,31 @@ def test_killing_the_whole_cluster_then_rerunning_resumes_with_every_row_exactly
 ) -> None:
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 300, seed=5)
-    originals = _read(source)
+    originals = read_csv(source)
     notes = {r["cover_note"]: r["id"] for r in originals}
     out = tmp_path / "scored.csv"
     extra = request.getfixturevalue("scale_out") if stack == "postgres+redis" else {}
-    env = _env(tmp_path, slow_ollama, **extra)
+    env = subprocess_env(tmp_path, slow_ollama, **extra)
 
-    first = _evaluate(source, out, env)
-    _wait_for(lambda: len(_done_ids(env)) >= 60, 60, "60 candidates scored")
+    first = evaluate(source, out, env)
+    wait_for(lambda: len(done_ids(env)) >= 60, 60, "60 candidates scored")
     os.killpg(first.pid, signal.SIGKILL)
     first.communicate()
-    done_before = _done_ids(env)
+    done_before = done_ids(env)
     requests_before = len(slow_ollama.requests)
     assert 60 <= len(done_before) < 300
     assert not out.exists()
 
-    output = _finish(_evaluate(source, out, env))
+    output = finish(evaluate(source, out, env))
 
     assert "Resuming run" in output
-    rows = _read(out)
+    rows = read_csv(out)
     assert [r["id"] for r in rows] == [r["id"] for r in originals]  # each row once, in order
     assert all(r["status"] == "done" for r in rows)
     # Nothing that was already scored was sent again after the restart.
     again = set(_requested_ids(slow_ollama, notes, requests_before)) & done_before
     assert again == set()
-    runs = _query(env, "SELECT status, done_count, total_count FROM evaluations_run")
+    runs = query(env, "SELECT status, done_count, total_count FROM evaluations_run")
     assert runs == [("completed", 300, 300)]
     # After the restart each unfinished candidate was asked about exactly once; the work
     # lost to the kill is what was in flight or not yet written (a flush is <= 0.25 s).
@@ -253,9 +173,9 @@ def test_a_worker_killed_mid_run_is_recovered_without_a_restart(
     out = tmp_path / "scored.csv"
 
     # Tasks the killed pusher held are lost: the sweep re-dispatches a run that stalls.
-    env = _env(tmp_path, slow_ollama, HRBATCH_STALL_SECONDS="6")
-    process = _evaluate(source, out, env)
-    _wait_for(lambda: len(_done_ids(env)) >= 40, 60, "40 candidates scored")
+    env = subprocess_env(tmp_path, slow_ollama, HRBATCH_STALL_SECONDS="6")
+    process = evaluate(source, out, env)
+    wait_for(lambda: len(done_ids(env)) >= 40, 60, "40 candidates scored")
     # The evaluate process runs the cluster's sentinel; its children are the workers,
     # the monitor and the pusher. Kill every one of them mid-task.
     sentinel = _descendants(process.pid)
@@ -264,11 +184,11 @@ def test_a_worker_killed_mid_run_is_recovered_without_a_restart(
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
 
-    output = _finish(process)
+    output = finish(process)
 
     assert "Done: 300 scored, 0 failed, of 300." in output
-    rows = _read(out)
-    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in _read(source))
+    rows = read_csv(out)
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in read_csv(source))
     assert len({r["id"] for r in rows}) == 300
 
 
@@ -278,8 +198,8 @@ def test_a_bad_file_gets_its_clear_message_and_a_non_zero_exit(
     source = tmp_path / "dupes.csv"
     source.write_text("id,skills\nc1,Python\nc2,Go\nc1,Rust\n", encoding="utf-8")
 
-    env = _env(tmp_path, slow_ollama)
-    process = _evaluate(source, tmp_path / "out.csv", env, "--id-column", "id")
+    env = subprocess_env(tmp_path, slow_ollama)
+    process = evaluate(source, tmp_path / "out.csv", env, "--id-column", "id")
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 1
@@ -287,13 +207,13 @@ def test_a_bad_file_gets_its_clear_message_and_a_non_zero_exit(
     # Refused before a run is made, with the ways out (the web page's check, CLI words).
     assert "1 row has a duplicate or missing ID in 'id'" in output
     assert "--skip-invalid" in output and "--id-column" in output
-    assert _query(env, "SELECT count(*) FROM evaluations_run") == [(0,)]
+    assert query(env, "SELECT count(*) FROM evaluations_run") == [(0,)]
     assert not (tmp_path / "out.csv").exists()
 
     out = tmp_path / "out.csv"
-    output = _finish(_evaluate(source, out, env, "--id-column", "id", "--skip-invalid"))
+    output = finish(evaluate(source, out, env, "--id-column", "id", "--skip-invalid"))
     assert "Done: 2 scored, 0 failed, of 2." in output
-    assert [r["id"] for r in _read(out)] == ["c1", "c2"]
+    assert [r["id"] for r in read_csv(out)] == ["c1", "c2"]
 
 
 def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
@@ -301,44 +221,44 @@ def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
 ) -> None:
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 30, seed=11)
-    originals = _read(source)
+    originals = read_csv(source)
     notes = {r["cover_note"]: r["id"] for r in originals}
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=2, latency=0.2) as fake:
-        env = _env(tmp_path, fake)
+        env = subprocess_env(tmp_path, fake)
 
-        nothing = _evaluate(source, out, env, "--retry-failed")
+        nothing = evaluate(source, out, env, "--retry-failed")
         output, _ = nothing.communicate(timeout=120)
         assert nothing.returncode == 1
         assert "No finished run of this file to retry" in output
 
         # The model starts answering nonsense part way through: the rest of the rows fail.
-        first = _evaluate(source, out, env)
-        _wait_for(lambda: len(_done_ids(env)) >= 6, 60, "6 candidates scored")
+        first = evaluate(source, out, env)
+        wait_for(lambda: len(done_ids(env)) >= 6, 60, "6 candidates scored")
         fake.garbage_rate = 1.0
-        output = _finish(first)
-        done_before = _done_ids(env)
+        output = finish(first)
+        done_before = done_ids(env)
         failed = 30 - len(done_before)
         assert f"Done: {len(done_before)} scored, {failed} failed, of 30." in output
         assert failed > 0
         fake.garbage_rate = 0.0  # the model is fixed
         requests_before = len(fake.requests)
 
-        output = _finish(_evaluate(source, out, env, "--retry-failed"))
+        output = finish(evaluate(source, out, env, "--retry-failed"))
 
         assert f"Trying {failed} failed candidates of run batch_" in output
         assert "Done: 30 scored, 0 failed, of 30." in output
-        rows = _read(out)
+        rows = read_csv(out)
         assert [r["id"] for r in rows] == [r["id"] for r in originals]
         assert all(r["status"] == "done" and r["overall"] for r in rows)
         # Only the failed rows were sent again, each once, in the same run.
         again = _requested_ids(fake, notes, requests_before)
         assert sorted(again) == sorted({r["id"] for r in originals} - done_before)
-        assert _query(env, "SELECT status, done_count, failed_count FROM evaluations_run") == [
+        assert query(env, "SELECT status, done_count, failed_count FROM evaluations_run") == [
             ("completed", 30, 0)
         ]
 
-        output = _finish(_evaluate(source, out, env, "--retry-failed"))
+        output = finish(evaluate(source, out, env, "--retry-failed"))
         assert "No failed candidates to retry" in output and "Done: 30 scored" in output
 
 
@@ -363,12 +283,12 @@ def test_evaluate_uses_a_unique_id_column_named_like_an_id_and_says_what_it_skip
     ids = _resume_file(source, 30, 86)
     out = tmp_path / "scored.csv"
 
-    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+    output = finish(evaluate(source, out, subprocess_env(tmp_path, slow_ollama)))
 
     assert "Using column 'Resume ID' as the candidate ID" in output
     assert "Skipped 86 blank rows." in output
     assert "Done: 30 scored, 0 failed, of 30." in output
-    assert [r["Resume ID"] for r in _read(out)] == ids
+    assert [r["Resume ID"] for r in read_csv(out)] == ids
     sent = "\n".join(m["content"] for r in slow_ollama.requests for m in r["messages"])
     assert "Resume Skills: Python, SQL" in sent
     assert not [i for i in ids if i in sent]  # the ID never reaches the model
@@ -382,11 +302,11 @@ def test_evaluate_numbers_the_rows_when_the_id_named_column_is_not_unique(
     source.write_text("Candidate #,skills\n7,Python\n8,Go\n7,Rust\n", encoding="utf-8")
     out = tmp_path / "scored.csv"
 
-    output = _finish(_evaluate(source, out, _env(tmp_path, slow_ollama)))
+    output = finish(evaluate(source, out, subprocess_env(tmp_path, slow_ollama)))
 
     assert "No column has a unique ID in every row, so the rows are numbered" in output
     assert "Done: 3 scored, 0 failed, of 3." in output
-    assert [r["Candidate #"] for r in _read(out)] == ["7", "8", "7"]
+    assert [r["Candidate #"] for r in read_csv(out)] == ["7", "8", "7"]
     sent = "\n".join(m["content"] for r in slow_ollama.requests for m in r["messages"])
     assert "skills: Python" in sent and "Candidate #" not in sent
 
@@ -398,17 +318,17 @@ def test_evaluate_asks_what_to_do_with_rows_too_long_for_the_model(
     note = "I like data. " * 1000
     source.write_text(f"id,cover_note\nc1,short\nc2,{note}\nc3,short too\n", encoding="utf-8")
     out = tmp_path / "scored.csv"
-    env = _env(tmp_path, slow_ollama, HRBATCH_MAX_NUM_CTX="2048")
+    env = subprocess_env(tmp_path, slow_ollama, HRBATCH_MAX_NUM_CTX="2048")
 
-    process = _evaluate(source, out, env)
+    process = evaluate(source, out, env)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1, output
     assert "Row 3 is too long for the AI model: 13,012 characters" in output
     assert "--long-rows leave-out, or --long-rows truncate" in output
     assert "num_ctx" not in output
 
-    output = _finish(_evaluate(source, out, env, "--long-rows", "truncate"))
+    output = finish(evaluate(source, out, env, "--long-rows", "truncate"))
     assert "Done: 3 scored, 0 failed, of 3." in output
-    rows = _read(out)
+    rows = read_csv(out)
     assert [r["truncated"] for r in rows] == ["", "yes", ""]
     assert rows[1]["cover_note"] == note  # the scored file keeps the whole row

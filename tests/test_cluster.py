@@ -18,8 +18,9 @@ from django.db import connection
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import Item, Run
-from tests.conftest import candidates_csv, read_output, start_run
-from tests.test_cli import ROOT, _env
+from tests.support.files import candidates_csv, read_output
+from tests.support.processes import ROOT, subprocess_env
+from tests.support.runs import start_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -34,7 +35,7 @@ def cluster(
     monkeypatch.setattr(Conf, "SYNC", False)
     fake_ollama.latency = 0.05
     db_name = connection.settings_dict["NAME"]
-    env = _env(Path(django_settings.DATA_DIR).parent, fake_ollama)
+    env = subprocess_env(Path(django_settings.DATA_DIR).parent, fake_ollama)
     env.update(HRBATCH_DATA_DIR=str(django_settings.DATA_DIR), DATABASE_URL=f"sqlite:///{db_name}")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],

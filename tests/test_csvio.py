@@ -22,7 +22,12 @@ from evaluations.csvio import (
     read_records,
     sniff,
 )
-from tests.realdata import shared_data
+from tests.support.files import (
+    DAMAGED_CHARS,
+    DAMAGED_ROWS,
+    VALID_UTF8,
+    damaged_resume_csv,
+)
 
 
 def write(tmp_path: Path, data: bytes, name: str = "upload.csv") -> Path:
@@ -542,30 +547,6 @@ def test_long_run_of_blank_lines_before_header(tmp_path):
 # --------------------------------------------------------------------------------------
 # Damaged UTF-8 as tools leave it: keep what is valid, replace only what is not
 # --------------------------------------------------------------------------------------
-
-# Typed in a UTF-8 editor: an ñ, a middle dot and a non-breaking space (U+00A0).
-VALID_UTF8 = "Peña Muñoz\u00a0· big data"
-# Written by a Windows-1252 tool into a UTF-8 file: é, ’ and – as single bytes.
-DAMAGE = {
-    b"Fresher looking": b"Fresher (caf\xe9 owner\x92s son) looking",  # 2 bytes
-    b"To obtain a position in a fast-paced": (
-        b"To obtain a position \x96 r\xe9sum\xe9 attached \x96 in a fast-paced"
-    ),  # 4
-    b"Professional accountant": b"Professional accountant (Jos\xe9)",  # 1
-}
-DAMAGED_CHARS, DAMAGED_ROWS = 7, 3
-
-
-def damaged_resume_csv(directory: Path, name: str = "resume_data_97.csv") -> Path:
-    """The public résumé file, edited by two tools: a UTF-8 editor typed `VALID_UTF8` into
-    row 2, then a Windows-1252 tool wrote a few single bytes into rows 3, 5 and 6."""
-    data = shared_data("resume_data_97.csv").read_bytes()
-    edits = {b"Big data analytics": VALID_UTF8.encode(), **DAMAGE}
-    for before, after in edits.items():
-        assert data.count(before) == 1, before
-        data = data.replace(before, after)
-    directory.mkdir(parents=True, exist_ok=True)
-    return write(directory, data, name)
 
 
 def test_a_mostly_utf8_file_with_a_few_cp1252_bytes_keeps_every_valid_character(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 
 from evaluations.models import Item, Run
 from evaluations.rubrics import DEFAULT_CRITERIA
-from tests.conftest import candidates_csv, read_output, start_run
+from tests.support.files import candidates_csv, read_output
+from tests.support.runs import start_run
 
 CRITERIA = [c["key"] for c in DEFAULT_CRITERIA]
 

@@ -16,7 +16,8 @@ from devtools.fake_ollama import FakeOllama
 from evaluations import export, metrics, services
 from evaluations.models import Item, Run
 from evaluations.rubrics import DEFAULT_CRITERIA
-from tests.conftest import candidates_csv, read_output, start_run, write_csv
+from tests.support.files import candidates_csv, read_output, write_csv
+from tests.support.runs import start_run
 
 CRITERIA = [c["key"] for c in DEFAULT_CRITERIA]
 
@@ -365,7 +366,7 @@ def test_a_rerun_is_a_new_linked_run_of_the_same_file_with_another_model(
 def test_a_deferred_run_is_ingested_and_started_by_a_worker(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
-    from tests.conftest import upload
+    from tests.support.runs import upload
 
     run = services.run_create(
         owner=None, input_file=upload(candidates_csv(tmp_path, 7)), id_column="id", defer=True

@@ -26,15 +26,14 @@ from django.urls import reverse
 from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
-from tests.test_cli import (
-    _done_ids,
-    _env,
-    _evaluate,
-    _finish,
-    _query,
-    _read,
-    _wait_for,
-    scale_out,  # noqa: F401 (a fixture: fresh PostgreSQL + Redis)
+from tests.support.files import read_csv
+from tests.support.processes import (
+    done_ids,
+    evaluate,
+    finish,
+    query,
+    subprocess_env,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -42,7 +41,7 @@ pytestmark = pytest.mark.slow
 
 def _leased_ids(env: dict[str, str]) -> set[str]:
     """The candidates some worker still holds a lease on (pending, with a token)."""
-    rows = _query(
+    rows = query(
         env,
         "SELECT custom_id FROM evaluations_item "
         "WHERE lease_token IS NOT NULL AND status = 'pending'",
@@ -56,7 +55,7 @@ def _leased_ids(env: dict[str, str]) -> set[str]:
 def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_path: Path) -> None:
     with FakeOllama(slots=4, latency=0.02) as first, FakeOllama(slots=4, latency=0.02) as second:
         # Exactly README's line: "one host, or several separated by commas".
-        env = _env(tmp_path, first, OLLAMA_HOST=f"{first.url},{second.url}")
+        env = subprocess_env(tmp_path, first, OLLAMA_HOST=f"{first.url},{second.url}")
 
         check = subprocess.run(
             [*live.MANAGE, "check"], cwd=live.ROOT, env=env, capture_output=True, text=True
@@ -67,9 +66,9 @@ def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_pat
         source = tmp_path / "candidates.csv"
         write_candidates_csv(source, 40, seed=4)
         out = tmp_path / "scored.csv"
-        output = _finish(_evaluate(source, out, env))
+        output = finish(evaluate(source, out, env))
         assert "Done: 40 scored, 0 failed, of 40." in output
-        assert [r["status"] for r in _read(out)] == ["done"] * 40
+        assert [r["status"] for r in read_csv(out)] == ["done"] * 40
         # Both machines did part of the work.
         assert first.chat_count > 0 and second.chat_count > 0
         assert first.chat_count + second.chat_count == 40
@@ -98,7 +97,7 @@ def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_pat
             second.reset()
             time.sleep(3)  # the cluster's first stats land in the shared cache
             write_candidates_csv(source, 40, seed=5)
-            output = _finish(_evaluate(source, out, env))
+            output = finish(evaluate(source, out, env))
             assert "Done: 40 scored" in output and "Q Cluster" not in output
             assert first.chat_count > 0 and second.chat_count > 0
         finally:
@@ -142,18 +141,18 @@ def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_b
     write_candidates_csv(source, 200, seed=8)
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=4, latency=0.05) as fake:
-        env = _env(tmp_path, fake)
-        output = _Output(_evaluate(source, out, env))
-        _wait_for(lambda: len(_done_ids(env)) >= 30, 60, "30 candidates scored")
+        env = subprocess_env(tmp_path, fake)
+        output = _Output(evaluate(source, out, env))
+        wait_for(lambda: len(done_ids(env)) >= 30, 60, "30 candidates scored")
 
         fake.stop()  # the server goes away mid-run...
-        _wait_for(lambda: output.has("Waiting for the LLM server"), 20, "the outage to be shown")
+        wait_for(lambda: output.has("Waiting for the LLM server"), 20, "the outage to be shown")
         assert output.has(f"not reachable at {fake.url}")
         assert output.has("waiting for the LLM server")  # the progress line says it too
-        ((status, since),) = _query(env, "SELECT status, outage_since FROM evaluations_run")
+        ((status, since),) = query(env, "SELECT status, outage_since FROM evaluations_run")
         assert status == "in_progress" and since is not None
         time.sleep(3)  # ...and stays away for a while
-        done_while_down = len(_done_ids(env))
+        done_while_down = len(done_ids(env))
         fake.start()  # ...then comes back on the same address
 
         text = output.finish()
@@ -161,10 +160,10 @@ def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_b
     assert "The LLM server answers again; scoring goes on." in text
     assert "Done: 200 scored, 0 failed, of 200." in text
     assert done_while_down < 200
-    rows = _read(out)
-    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]  # each row once
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in read_csv(source)]  # each row once
     assert {r["status"] for r in rows} == {"done"}
-    assert _query(env, "SELECT status, outage_since FROM evaluations_run") == [("completed", None)]
+    assert query(env, "SELECT status, outage_since FROM evaluations_run") == [("completed", None)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -177,7 +176,8 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
 ) -> None:
     from evaluations import engine, metrics, services
     from evaluations.models import Item, Run
-    from tests.test_batches import create_batch, request_line, write_jsonl
+    from tests.support.files import write_jsonl
+    from tests.support.runs import create_batch, request_line
 
     # Pausing is the last resort after hours, not what an outage does.
     engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OUTAGE_PAUSE_SECONDS": 3600}
@@ -204,7 +204,7 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
     worker = threading.Thread(target=work)
     worker.start()
     try:
-        _wait_for(
+        wait_for(
             lambda: "Waiting for the AI server" in page.get(progress).content.decode(),
             20,
             "the run page to say the server is unreachable",
@@ -239,7 +239,8 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
 def test_transient_server_errors_and_garbage_do_not_fail_rows(
     engine_settings: Any, tmp_path: Path, rows: int, error_every: int, garbage_every: int
 ) -> None:
-    from tests.conftest import candidates_csv, read_output, start_run
+    from tests.support.files import candidates_csv, read_output
+    from tests.support.runs import start_run
 
     # Deterministic: the fake server draws its faults from a seeded generator.
     with FakeOllama(
@@ -258,7 +259,8 @@ def test_a_row_that_failed_gets_one_automatic_second_pass_before_the_run_complet
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
     from evaluations.models import Item
-    from tests.conftest import candidates_csv, read_output, start_run
+    from tests.support.files import candidates_csv, read_output
+    from tests.support.runs import start_run
 
     engine_settings.HRBATCH = {
         **engine_settings.HRBATCH,
@@ -285,27 +287,27 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
     with FakeOllama(slots=8, latency=0.05) as fake:
         # The default lease: a minute, which the rerun must not wait out.
         env = live.app_env(tmp_path / "data", fake)
-        first = _evaluate(source, out, env)
-        _wait_for(lambda: len(_done_ids(env)) >= 60, 60, "60 candidates scored")
+        first = evaluate(source, out, env)
+        wait_for(lambda: len(done_ids(env)) >= 60, 60, "60 candidates scored")
         os.killpg(first.pid, signal.SIGKILL)  # the whole evaluate, its workers with it
         first.communicate()
-        done_before = _done_ids(env)
+        done_before = done_ids(env)
         leased = _leased_ids(env)
         assert leased, "the killed workers held leases"
         requests_before = len(fake.requests)
 
         started = time.monotonic()
-        rerun = _Output(_evaluate(source, out, env))
+        rerun = _Output(evaluate(source, out, env))
         # The rows the dead workers held are scored without waiting out their lease.
-        _wait_for(lambda: leased <= _done_ids(env), 70, "the dead workers' rows to be scored")
+        wait_for(lambda: leased <= done_ids(env), 70, "the dead workers' rows to be scored")
         resumed_after = time.monotonic() - started
         text = rerun.finish()
 
     assert rerun.process.returncode == 0, text
     assert resumed_after < 20, f"the rerun waited {resumed_after:.0f} s for dead leases"
     assert "Resuming run" in text and "Done: 300 scored, 0 failed, of 300." in text
-    rows = _read(out)
-    assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]  # each row once
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in read_csv(source)]  # each row once
     assert {r["status"] for r in rows} == {"done"}
     # Nothing already scored was asked again.
     asked_again = len(fake.requests) - requests_before
@@ -329,16 +331,16 @@ def _gone(process: psutil.Process) -> bool:
 
 def test_kill_9_of_serve_takes_its_worker_cluster_with_it(tmp_path: Path) -> None:
     with FakeOllama(slots=4) as fake:
-        serve, _ = live.start_serve(_env(tmp_path, fake))
+        serve, _ = live.start_serve(subprocess_env(tmp_path, fake))
         try:
-            _wait_for(lambda: len(_cluster_of(serve.pid)) >= 4, 30, "the cluster's processes")
+            wait_for(lambda: len(_cluster_of(serve.pid)) >= 4, 30, "the cluster's processes")
             cluster = _cluster_of(serve.pid)
             assert any("qcluster" in " ".join(p.cmdline()) for p in cluster)
 
             os.kill(serve.pid, signal.SIGKILL)  # serve only, not its process group
             serve.wait()
 
-            _wait_for(lambda: all(_gone(p) for p in cluster), 5, "the cluster to die with serve")
+            wait_for(lambda: all(_gone(p) for p in cluster), 5, "the cluster to die with serve")
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(serve.pid, signal.SIGKILL)
@@ -353,11 +355,11 @@ def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 120, seed=6)
     with FakeOllama(slots=8, latency=0.02) as fake:
-        env = _env(tmp_path, fake)  # a data directory nobody has migrated yet
+        env = subprocess_env(tmp_path, fake)  # a data directory nobody has migrated yet
         assert not (Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3").exists()
-        first = _evaluate(source, tmp_path / "first.csv", env)
-        second = _evaluate(source, tmp_path / "second.csv", env)
-        outputs = [_finish(first), _finish(second)]
+        first = evaluate(source, tmp_path / "first.csv", env)
+        second = evaluate(source, tmp_path / "second.csv", env)
+        outputs = [finish(first), finish(second)]
 
         assert fake.chat_count == 120  # every row scored once, by one run
     assert all("Done: 120 scored, 0 failed, of 120." in output for output in outputs)
@@ -366,10 +368,10 @@ def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
     assert any(
         "already being scored by run" in output or "Resuming run" in output for output in outputs
     )
-    assert len(_query(env, "SELECT id FROM evaluations_run")) == 1
+    assert len(query(env, "SELECT id FROM evaluations_run")) == 1
     for name in ("first.csv", "second.csv"):
-        rows = _read(tmp_path / name)
-        assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+        rows = read_csv(tmp_path / name)
+        assert [r["id"] for r in rows] == [r["id"] for r in read_csv(source)]
         assert {r["status"] for r in rows} == {"done"}
 
 
@@ -379,8 +381,8 @@ def test_the_same_file_started_twice_at_once_on_a_fresh_data_dir_is_scored_once(
 def _no_traceback_and_no_run(output: str, env: dict[str, str]) -> None:
     assert "Traceback" not in output
     assert "disk is too full" in output and "Nothing was started" in output
-    assert _query(env, "SELECT status FROM evaluations_run") == []
-    assert _query(env, "SELECT COUNT(*) FROM evaluations_item") == [(0,)]
+    assert query(env, "SELECT status FROM evaluations_run") == []
+    assert query(env, "SELECT COUNT(*) FROM evaluations_item") == [(0,)]
 
 
 def test_a_disk_without_room_for_the_file_is_refused_before_anything_starts(
@@ -390,8 +392,8 @@ def test_a_disk_without_room_for_the_file_is_refused_before_anything_starts(
     write_candidates_csv(source, 50, seed=1)
     with FakeOllama(slots=4) as fake:
         # More free space asked for than any disk has: the disk is "full" for this file.
-        env = _env(tmp_path, fake, HRBATCH_MIN_FREE_MB=str(10**12))
-        process = _evaluate(source, tmp_path / "out.csv", env)
+        env = subprocess_env(tmp_path, fake, HRBATCH_MIN_FREE_MB=str(10**12))
+        process = evaluate(source, tmp_path / "out.csv", env)
         output, _ = process.communicate(timeout=60)
 
         assert process.returncode == 1, output
@@ -418,7 +420,7 @@ def test_a_disk_that_fills_while_the_run_is_created_leaves_no_half_made_run(
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 1500, seed=1)
     with FakeOllama(slots=4) as fake:
-        env = _env(tmp_path, fake)
+        env = subprocess_env(tmp_path, fake)
         live.manage(env, "migrate")  # an installed hrbatch, its database in place
         database = Path(env["HRBATCH_DATA_DIR"]) / "hrbatch.sqlite3"
         # Room for the copy of the file, not for its rows in the database.
@@ -478,7 +480,8 @@ def test_a_keyed_run_is_created_once_until_it_ends(
 ) -> None:
     from evaluations import services
     from evaluations.models import Run
-    from tests.conftest import candidates_csv, upload
+    from tests.support.files import candidates_csv
+    from tests.support.runs import upload
 
     path = candidates_csv(tmp_path, 5)
     first = services.run_create(
@@ -506,8 +509,8 @@ def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path:
         serve, _ = live.start_serve(env)
         try:
             time.sleep(3)  # the cluster's first stats land in the shared cache
-            follower = _evaluate(source, tmp_path / "scored.csv", env)
-            _wait_for(lambda: len(_done_ids(env)) >= 40, 60, "40 candidates scored")
+            follower = evaluate(source, tmp_path / "scored.csv", env)
+            wait_for(lambda: len(done_ids(env)) >= 40, 60, "40 candidates scored")
             os.killpg(follower.pid, signal.SIGKILL)
             os.kill(serve.pid, signal.SIGKILL)  # the cluster dies with it (item 28)
             follower.communicate()
@@ -521,8 +524,8 @@ def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path:
         started = time.monotonic()
         serve, _ = live.start_serve(env)
         try:
-            _wait_for(
-                lambda: _query(env, "SELECT status FROM evaluations_run") == [("completed",)],
+            wait_for(
+                lambda: query(env, "SELECT status FROM evaluations_run") == [("completed",)],
                 70,
                 "the run to complete under the new serve",
             )
@@ -530,8 +533,8 @@ def test_after_kill_9_of_serve_the_next_serve_resumes_its_work_at_once(tmp_path:
         finally:
             live.stop_serve(serve)
     assert finished_after < 20, f"the new serve waited {finished_after:.0f} s for dead leases"
-    assert leased <= _done_ids(env)
-    assert _query(env, "SELECT done_count, total_count FROM evaluations_run") == [(300, 300)]
+    assert leased <= done_ids(env)
+    assert query(env, "SELECT done_count, total_count FROM evaluations_run") == [(300, 300)]
 
 
 def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
@@ -539,13 +542,13 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.test_browser import CHROMIUM_ARGS, SHOTS
+    from tests.support.browser import CHROMIUM_ARGS, SHOTS
 
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 400, seed=12)
     password = "outage-watch-2026"
     with FakeOllama(slots=4, latency=0.1) as fake:
-        env = _env(tmp_path, fake)
+        env = subprocess_env(tmp_path, fake)
         live.manage(env, "migrate", "-v", "0")
         live.manage(
             env,
@@ -558,9 +561,9 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
         follower = None
         try:
             time.sleep(3)  # the cluster's first stats land in the shared cache
-            follower = _Output(_evaluate(source, tmp_path / "scored.csv", env))
-            _wait_for(lambda: len(_done_ids(env)) >= 20, 60, "20 candidates scored")
-            ((public_id,),) = _query(env, "SELECT public_id FROM evaluations_run")
+            follower = _Output(evaluate(source, tmp_path / "scored.csv", env))
+            wait_for(lambda: len(done_ids(env)) >= 20, 60, "20 candidates scored")
+            ((public_id,),) = query(env, "SELECT public_id FROM evaluations_run")
             SHOTS.mkdir(parents=True, exist_ok=True)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -601,7 +604,7 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
 
 def test_two_machines_starting_the_same_file_on_a_fresh_postgresql_score_it_once(
     tmp_path: Path,
-    scale_out: dict[str, str],  # noqa: F811 (the fixture from test_cli: fresh PostgreSQL + Redis)
+    scale_out: dict[str, str],  # the fixture from conftest: fresh PostgreSQL + Redis
 ) -> None:
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 120, seed=13)
@@ -609,15 +612,15 @@ def test_two_machines_starting_the_same_file_on_a_fresh_postgresql_score_it_once
         # Two machines: each its own data directory, one PostgreSQL database and Redis.
         envs = [live.app_env(tmp_path / f"machine-{n}", fake, **scale_out) for n in (1, 2)]
         processes = [
-            _evaluate(source, tmp_path / f"scored-{n}.csv", env) for n, env in enumerate(envs)
+            evaluate(source, tmp_path / f"scored-{n}.csv", env) for n, env in enumerate(envs)
         ]
-        outputs = [_finish(process) for process in processes]
+        outputs = [finish(process) for process in processes]
 
         assert fake.chat_count == 120
     assert all("Done: 120 scored, 0 failed, of 120." in output for output in outputs)
-    assert len(_query(envs[0], "SELECT id FROM evaluations_run")) == 1
+    assert len(query(envs[0], "SELECT id FROM evaluations_run")) == 1
     # Each machine wrote the complete scored file, wherever the run was finished.
     for n in range(2):
-        rows = _read(tmp_path / f"scored-{n}.csv")
-        assert [r["id"] for r in rows] == [r["id"] for r in _read(source)]
+        rows = read_csv(tmp_path / f"scored-{n}.csv")
+        assert [r["id"] for r in rows] == [r["id"] for r in read_csv(source)]
         assert {r["status"] for r in rows} == {"done"}

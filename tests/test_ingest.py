@@ -10,7 +10,7 @@ import pytest
 
 from evaluations import csvio, services
 from evaluations.models import Item, Run
-from tests.conftest import upload
+from tests.support.runs import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,7 @@ def test_no_id_is_guessed_unless_named_like_one_and_unique(
 def test_a_human_score_in_the_real_file_starts_hidden_from_the_ai(tmp_path: Path) -> None:
     # resume_data_97.csv carries `matched_score`, a person's judgement of each candidate:
     # shown to the model, it could be copied instead of the candidate being read.
-    from tests.realdata import shared_data
+    from tests.support.files import shared_data
 
     layout = csvio.sniff(shared_data("resume_data_97.csv"))
     roles = services.default_roles(layout.header, None)

@@ -17,7 +17,8 @@ from django.urls import reverse
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import File, Rubric, Run
-from tests.conftest import candidates_csv, upload
+from tests.support.files import candidates_csv
+from tests.support.runs import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,9 +30,9 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import ApiKey, File
-from tests.pages import settled
-from tests.realdata import shared_data
-from tests.test_email import SmtpSink
+from tests.support.browser import settled
+from tests.support.files import shared_data
+from tests.support.mail import SmtpSink
 
 PASSWORD = "a-long-pass-phrase-2026"
 PRODUCTION_KEY = "Zq8#vT2m!kP9rX4wL6yN1bC3dF5gH7jK0sA2eR4tY6uI8oP0zX9cV7bN5mQ3wE1"

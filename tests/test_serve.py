@@ -16,7 +16,7 @@ import pytest
 
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
-from tests.test_cli import ROOT, _env, _evaluate, _finish
+from tests.support.processes import ROOT, evaluate, finish, subprocess_env
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_serve_runs_web_and_workers_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     port = _free_port()
     with FakeOllama(slots=4) as fake:
-        env = _env(tmp_path, fake)
+        env = subprocess_env(tmp_path, fake)
         serve = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port)],
             cwd=ROOT,
@@ -64,7 +64,7 @@ def test_serve_runs_web_and_workers_and_ctrl_c_stops_both(tmp_path: Path) -> Non
             source = tmp_path / "candidates.csv"
             write_candidates_csv(source, 20, seed=2)
             time.sleep(3)  # the cluster's first stats land in the shared cache
-            output = _finish(_evaluate(source, tmp_path / "scored.csv", env))
+            output = finish(evaluate(source, tmp_path / "scored.csv", env))
             assert "Done: 20 scored" in output
             assert "Q Cluster" not in output  # evaluate did not need a cluster of its own
             children = psutil.Process(serve.pid).children(recursive=True)

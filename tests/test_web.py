@@ -20,9 +20,8 @@ from django.utils.html import escape
 from devtools.fake_ollama import FakeOllama
 from evaluations import metrics, services
 from evaluations.models import File, Item, Run
-from tests.conftest import candidates_csv, start_run
-from tests.realdata import shared_data
-from tests.test_csvio import VALID_UTF8, damaged_resume_csv
+from tests.support.files import VALID_UTF8, candidates_csv, damaged_resume_csv, shared_data
+from tests.support.runs import start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -1159,7 +1158,7 @@ def test_retrying_a_row_that_was_too_long_offers_to_score_its_first_characters(
         {"id": f"c{i}", "position": "Analyst", "cover_note": "I like data. " * (3000 if i else 3)}
         for i in range(3)
     ]
-    from tests.conftest import write_csv
+    from tests.support.files import write_csv
 
     run = start_run(write_csv(tmp_path / "long.csv", rows), owner=owner)
     failed = list(Item.objects.filter(run=run, status=Item.Status.FAILED))

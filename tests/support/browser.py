@@ -1,8 +1,24 @@
-"""Helpers for driving pages in Chromium (Playwright)."""
+"""Debian's Chromium driven by Playwright: how it is started, where screenshots go, and
+waiting for htmx."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from typing import TYPE_CHECKING
+
+from devtools import live
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+SHOTS = live.ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def settled(page: Page, timeout: float = 20_000) -> None:

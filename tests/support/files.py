@@ -1,0 +1,85 @@
+"""Files the tests write and read: candidate CSVs, batch JSONL, scored output, and the
+public data in ../shared/data (files nobody here wrote; see its README)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evaluations.models import Run
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    path = SHARED_DATA / name
+    assert path.is_file(), f"{path} is missing: the project expects ../shared/data beside it"
+    return path
+
+
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
+    with open(path, "w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def candidates_csv(tmp_path: Path, n: int, *, seed: int = 0, name: str = "candidates.csv") -> Path:
+    from devtools.synthetic import write_candidates_csv
+
+    path = tmp_path / name
+    write_candidates_csv(path, n, seed=seed)
+    return path
+
+
+def read_output(run: Run) -> list[dict[str, str]]:
+    """The rows of a run's scored CSV."""
+    assert run.output_file is not None, run.status_message
+    return read_csv(Path(run.output_file.abspath))
+
+
+def write_jsonl(path: Path, lines: list[dict[str, Any] | str]) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write((line if isinstance(line, str) else json.dumps(line)) + "\n")
+    return path
+
+
+# --- Damaged UTF-8 as tools leave it -----------------------------------------------------
+
+# Typed in a UTF-8 editor: an ñ, a middle dot and a non-breaking space (U+00A0).
+VALID_UTF8 = "Peña Muñoz\u00a0· big data"
+# Written by a Windows-1252 tool into a UTF-8 file: é, ’ and – as single bytes.
+DAMAGE = {
+    b"Fresher looking": b"Fresher (caf\xe9 owner\x92s son) looking",  # 2 bytes
+    b"To obtain a position in a fast-paced": (
+        b"To obtain a position \x96 r\xe9sum\xe9 attached \x96 in a fast-paced"
+    ),  # 4
+    b"Professional accountant": b"Professional accountant (Jos\xe9)",  # 1
+}
+DAMAGED_CHARS, DAMAGED_ROWS = 7, 3
+
+
+def damaged_resume_csv(directory: Path, name: str = "resume_data_97.csv") -> Path:
+    """The public résumé file, edited by two tools: a UTF-8 editor typed `VALID_UTF8` into
+    row 2, then a Windows-1252 tool wrote a few single bytes into rows 3, 5 and 6."""
+    data = shared_data("resume_data_97.csv").read_bytes()
+    edits = {b"Big data analytics": VALID_UTF8.encode(), **DAMAGE}
+    for before, after in edits.items():
+        assert data.count(before) == 1, before
+        data = data.replace(before, after)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_bytes(data)
+    return path
