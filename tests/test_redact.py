@@ -12,7 +12,7 @@ import re
 
 from devtools.synthetic import generate_candidates
 from evaluations.redact import Redactor, redact_fields
-from tests.realdata import shared_data
+from tests.support.files import shared_data
 
 
 def test_emails_phones_urls_and_the_candidates_own_name_become_placeholders() -> None:
