@@ -34,7 +34,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import csvio, export, intake, metrics, prompting, services, uploads
+from hrbatch import http
+
+from . import csvio, export, intake, metrics, prompting, services
 from .forms import PrepareForm, RubricForm, UploadForm
 from .llm import available_models, resolve_backend
 from .models import File, Item, Rubric, Run
@@ -132,7 +134,7 @@ def _too_large_message(size: int | None = None) -> str:
 @csrf_exempt  # only so that the size limit can be set before the body is read; see _upload
 def upload(request: HtmxHttpRequest) -> HttpResponse:
     # Refuse before reading the body when it says it is too large: nothing touches the disk.
-    if request.method == "POST" and not uploads.limit_upload(request):
+    if request.method == "POST" and not http.limit_upload(request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         return _upload_page(request, error=_too_large_message(length), status=413)
     return _upload(request)
@@ -154,7 +156,7 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _upload_page(request)
     form = UploadForm(request.POST, request.FILES)
-    if uploads.too_large(request):
+    if http.too_large(request):
         return _upload_page(request, error=_too_large_message(), status=413)
     if not form.is_valid():
         return _upload_page(request, form, status=400)
@@ -682,15 +684,7 @@ def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse
     run = _get_run_for_user(request, public_id)
     if file_id not in (run.output_file_id, run.error_file_id):
         raise Http404("No such file for this run.")
-    file = get_object_or_404(File, pk=file_id, deleted_at=None)
-    response = FileResponse(
-        open(file.abspath, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
-        as_attachment=True,
-        filename=file.filename,
-        content_type=export.media_type(file.filename),  # never guessed from the name
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return http.file_download(get_object_or_404(File, pk=file_id, deleted_at=None))
 
 
 @login_required

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "evaluations",
+    "api",
     "axes",
 ]
 

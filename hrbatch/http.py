@@ -1,10 +1,19 @@
-"""Upload size limit shared by the web upload and the API's /v1/files."""
+"""HTTP pieces both doors share (the web app and the /v1 API): the upload size limit and
+the download of a stored file.
+
+Project level rather than in either app, so that neither door imports the other.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
+
+from evaluations.export import media_type
+from evaluations.models import File
+
+# --- Uploads --------------------------------------------------------------------------------
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -33,3 +42,22 @@ def limit_upload(request: HttpRequest) -> bool:
 
 def too_large(request: HttpRequest) -> bool:
     return bool(getattr(request, "upload_too_large", False))
+
+
+# --- Downloads ------------------------------------------------------------------------------
+
+
+def file_download(file: File) -> FileResponse:
+    """A stored file as an attachment, under the name it was uploaded or written with.
+
+    FileResponse encodes the name per RFC 6266 (Django's content_disposition_header); the
+    type is never guessed from the uploader's name (x.html is not served as HTML).
+    """
+    response = FileResponse(
+        open(file.abspath, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
+        as_attachment=True,
+        filename=file.filename,
+        content_type=media_type(file.filename),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
