@@ -9,8 +9,7 @@ a message, type `invalid_request_error`, `param` naming the field from pydantic'
 
 The second half maps a valid chat body onto a backend `ChatRequest` (Ollama's native
 options: temperature, num_predict, format…) and an answer back onto OpenAI's
-`chat.completion` object. batches.py (batch lifecycle and files) and api/views.py (HTTP)
-call it.
+`chat.completion` object. batches.py (batch lifecycle and files) and api.py (HTTP) call it.
 """
 
 from __future__ import annotations
