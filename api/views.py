@@ -27,7 +27,8 @@ from evaluations.openai_compat import (
     load_json,
     validate,
 )
-from hrbatch.http import file_download, limit_upload, too_large
+from hrbatch import uploads
+from hrbatch.http import file_download
 
 from .auth import ApiRequest, api_view
 from .errors import ApiError, not_found
@@ -140,17 +141,17 @@ def _page_by_time(
 
 
 def _upload(request: ApiRequest) -> HttpResponse:
-    too_large_error = ApiError(
+    too_large = ApiError(
         413,
         f"The file is larger than the {settings.HRBATCH_MAX_UPLOAD_BYTES // 2**20} MB limit "
         "(HRBATCH_MAX_UPLOAD_MB).",
         param="file",
     )
-    if not limit_upload(request):
-        raise too_large_error
+    if not uploads.limit_upload(request):
+        raise too_large
     upload = request.FILES.get("file")
-    if too_large(request):
-        raise too_large_error
+    if uploads.too_large(request):
+        raise too_large
     purpose = request.POST.get("purpose", "")
     if upload is None:
         raise ApiError(400, "Missing the 'file' part of the multipart upload.", param="file")

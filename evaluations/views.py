@@ -34,7 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from hrbatch import http
+from hrbatch import http, uploads
 
 from . import csvio, export, intake, metrics, prompting, services
 from .forms import PrepareForm, RubricForm, UploadForm
@@ -134,7 +134,7 @@ def _too_large_message(size: int | None = None) -> str:
 @csrf_exempt  # only so that the size limit can be set before the body is read; see _upload
 def upload(request: HtmxHttpRequest) -> HttpResponse:
     # Refuse before reading the body when it says it is too large: nothing touches the disk.
-    if request.method == "POST" and not http.limit_upload(request):
+    if request.method == "POST" and not uploads.limit_upload(request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         return _upload_page(request, error=_too_large_message(length), status=413)
     return _upload(request)
@@ -156,7 +156,7 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _upload_page(request)
     form = UploadForm(request.POST, request.FILES)
-    if http.too_large(request):
+    if uploads.too_large(request):
         return _upload_page(request, error=_too_large_message(), status=413)
     if not form.is_valid():
         return _upload_page(request, form, status=400)

@@ -73,8 +73,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "evaluations",
-    "api",
     "axes",
+    "api",
 ]
 
 MIDDLEWARE = [
