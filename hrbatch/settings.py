@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "evaluations",
     "web",
     "axes",
+    "api",
 ]
 
 MIDDLEWARE = [

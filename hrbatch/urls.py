@@ -22,10 +22,10 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz),
-    path("v1/", include("evaluations.api_urls")),
+    path("v1/", include("api.urls")),
     path("", include("web.urls")),
 ]
 
-# Under /v1 these answer OpenAI-shaped JSON; elsewhere Django's own pages (evaluations.api).
-handler400 = "evaluations.api.bad_request"
-handler500 = "evaluations.api.server_error"
+# Under /v1 these answer OpenAI-shaped JSON; elsewhere Django's own pages (api.errors).
+handler400 = "api.errors.bad_request"
+handler500 = "api.errors.server_error"

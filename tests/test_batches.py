@@ -493,6 +493,30 @@ def test_a_client_polling_a_cancelled_batch_sees_cancelling_then_cancelled(
     assert all(b["finalizing_at"] is None and b["cancelling_at"] for b in seen)
 
 
+def test_a_paused_batch_is_in_progress_to_its_client_with_its_progress_and_may_be_cancelled(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, no_dispatch: None, owner: Any
+) -> None:
+    """OpenAI's lifecycle has no `paused`: a batch paused here (from the web app, the CLI
+    or the admin) still reads in_progress, with its progress, and a cancel stops it."""
+    _, key = services.api_key_create(owner=owner, name="poller")
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    lines = [request_line("a"), request_line("b")]
+    run = create_batch(write_jsonl(tmp_path / "p.jsonl", lines), owner, metadata={"team": "x"})
+    process_first(run, 1)
+    assert services.run_pause(run=run)
+
+    paused = client.get(f"/v1/batches/{run.public_id}").json()
+    assert paused["status"] == "in_progress"
+    assert paused["metadata"]["team"] == "x" and "completion_pct" in paused["metadata"]
+
+    cancelled = client.post(f"/v1/batches/{run.public_id}/cancel").json()
+    assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
+    assert cancelled["request_counts"] == {"total": 2, "completed": 1, "failed": 0}
+    assert cancelled["metadata"] == {"team": "x"}  # no progress figures once it has ended
+    again = client.post(f"/v1/batches/{run.public_id}/cancel")  # asking twice is fine
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
+
+
 def test_a_batch_past_its_window_expires_with_what_was_done(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, no_dispatch: None
 ) -> None:
@@ -597,7 +621,7 @@ def test_an_unexpected_error_under_v1_is_logged_and_answered_in_json(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("evaluations.api.resolve_backend", broken)  # a fault in the view
+    monkeypatch.setattr("api.views.resolve_backend", broken)  # a fault in the view
     response = client.get("/v1/models")
 
     assert response.status_code == 500 and response["Content-Type"] == "application/json"

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import export, metrics, prompting, selectors, services
 from evaluations.models import File, Run
+from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user, visible_files, visible_runs
 from web.views.results import results_context
 
@@ -157,15 +158,7 @@ def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse
     run = get_run_for_user(request, public_id)
     if file_id not in (run.output_file_id, run.error_file_id):
         raise Http404("No such file for this run.")
-    file = get_object_or_404(File, pk=file_id, deleted_at=None)
-    response = FileResponse(
-        open(file.abspath, "rb"),  # noqa: SIM115 - FileResponse streams and closes it
-        as_attachment=True,
-        filename=file.filename,
-        content_type=export.media_type(file.filename),  # never guessed from the name
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return http.file_download(get_object_or_404(File, pk=file_id, deleted_at=None))
 
 
 @login_required
