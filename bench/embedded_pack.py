@@ -68,10 +68,7 @@ def _unload_model() -> None:
     try:
         from evaluations.llm import embedded
 
-        llm = embedded._loaded.get("llm")
-        if llm is not None:
-            llm.close()
-        embedded._loaded.update(llm=None, key=None)
+        embedded.unload_model()
     except Exception:
         pass
 

@@ -467,7 +467,7 @@ def batches_view(request: HttpRequest) -> HttpResponse:
                 f"No such File object: {spec.input_file_id}",
                 param="input_file_id",
             )
-        from . import batches
+        from .services import batches
 
         try:
             run = batches.batch_create(
@@ -538,7 +538,7 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
     problem = body_problem(body)
     if problem:
         raise ApiError.invalid(problem)
-    from . import batches
+    from .services import batches
 
     choice = resolve_backend()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, locks, metrics, services
+from evaluations import csvio, export, locks, metrics, selectors, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -89,7 +89,7 @@ class Command(BaseCommand):
         locks.migrate()  # another evaluate may be starting on this data directory too
 
         sha256 = services.sha256_of(source)
-        run = None if opts["fresh"] else services.run_find_resumable(sha256=sha256)
+        run = None if opts["fresh"] else selectors.run_find_resumable(sha256=sha256)
         if opts["retry_failed"]:
             run = self._retry_failed(source, run)
         elif run is not None:
@@ -153,7 +153,7 @@ class Command(BaseCommand):
     def _retry_failed(self, source: Path, unfinished: Run | None) -> Run:
         """The last run of this file, with its failed rows pending again (the same service
         as the web's "Retry failed"); an unfinished run is resumed first."""
-        run = unfinished or services.run_find_retryable(sha256=services.sha256_of(source))
+        run = unfinished or selectors.run_find_retryable(sha256=services.sha256_of(source))
         if run is None:
             raise CommandError(
                 f"No finished run of this file to retry. Score it first: evaluate {source} "
