@@ -120,7 +120,7 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
         runs.append((k, run, seconds))
         print(
             f"  K={k}: {run.status}, {run.done_count} done, {run.failed_count} failed in "
-            f"{seconds:.1f} s; num_ctx {run.options.get('num_ctx')}, peak RSS {C.mb(mem.peak)}; "
+            f"{seconds:.1f} s; num_ctx {run.opts.num_ctx}, peak RSS {C.mb(mem.peak)}; "
             f"{C.foreign_note(mem.foreign, mem.seconds)}",
             flush=True,
         )

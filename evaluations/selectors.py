@@ -24,6 +24,11 @@ def latest_rubrics(user: Any) -> list[Rubric]:
     return sorted(latest.values(), key=lambda r: (not r.is_shared, r.name))
 
 
+def rubric_newest(*, name: str, owner: Any = None) -> Rubric | None:
+    """The newest version of the rubric called `name` of `owner` (None: the shared one)."""
+    return Rubric.objects.filter(name=name, owner=owner).order_by("-version").first()
+
+
 # --- Runs and files ----------------------------------------------------------------------
 
 

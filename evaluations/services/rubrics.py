@@ -10,15 +10,14 @@ from django.db import transaction
 
 from ..models import Rubric
 from ..rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
+from ..selectors import rubric_newest
 from .common import InputError
 
 
 def rubric_default() -> Rubric:
     """The newest shared version of the default rubric (seeded by a migration; recreated if
     gone). Personal copies never become anyone's default."""
-    rubric = (
-        Rubric.objects.filter(name=DEFAULT_RUBRIC_NAME, owner=None).order_by("-version").first()
-    )
+    rubric = rubric_newest(name=DEFAULT_RUBRIC_NAME)
     if rubric is None:
         rubric, _ = Rubric.objects.get_or_create(
             name=DEFAULT_RUBRIC_NAME,
@@ -34,7 +33,7 @@ def rubric_get(name: str | None) -> Rubric:
     if not name:
         return rubric_default()
     shared = Rubric.objects.filter(owner=None)
-    rubric = shared.filter(name=name).order_by("-version").first()
+    rubric = rubric_newest(name=name)
     if rubric is None and (match := re.fullmatch(r"(.+?)\s+v(\d+)", name.strip())):
         rubric = shared.filter(name=match[1], version=int(match[2])).first()
     if rubric is None:
@@ -108,7 +107,7 @@ def rubric_save(
         rubric.save(update_fields=list(fields))
         return rubric
     with transaction.atomic():
-        latest = Rubric.objects.filter(name=name, owner=owner).order_by("-version").first()
+        latest = rubric_newest(name=name, owner=owner)
         return Rubric.objects.create(
             name=name,
             owner=owner,

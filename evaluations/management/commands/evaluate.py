@@ -97,7 +97,7 @@ class Command(BaseCommand):
                 f"Resuming run {run.public_id}: {run.finished_count} of {run.total_count} "
                 "already finished."
             )
-            if run.status == Run.Status.PAUSED:
+            if run.can_resume:
                 services.run_resume(run=run)
             else:
                 # The interrupted process's leases are handed back at once (it is gone),
@@ -167,7 +167,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"No failed candidates to retry in run {run.public_id}.")
-        if run.status == Run.Status.PAUSED:
+        if run.can_resume:
             services.run_resume(run=run)
         elif unfinished is not None:
             services.run_redispatch(run=run)  # the queue may have lost its tasks
@@ -247,11 +247,11 @@ class Command(BaseCommand):
             for error in run.errors:
                 self.stderr.write(f"  - {error['message']}")
             raise CommandError(f"The file cannot be scored: {run.status_message}")
-        notice = run.options.get("notice")
-        if notice:
-            self.stdout.write(self.style.WARNING(notice))
-        if run.options.get("unreadable"):
-            self.stdout.write(self.style.WARNING(run.options["unreadable"]))
+        opts = run.opts
+        if opts.notice:
+            self.stdout.write(self.style.WARNING(opts.notice))
+        if opts.unreadable:
+            self.stdout.write(self.style.WARNING(opts.unreadable))
         self.stdout.write(
             f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
         )
