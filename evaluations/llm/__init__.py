@@ -32,6 +32,7 @@ __all__ = [
     "ModelNotFound",
     "RequestFailed",
     "Unreachable",
+    "backend_notice",
     "call_once",
     "make_backend",
     "model_list",
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+DEMO_NOTICE = "The embedded demo model's scores are for trying the app, not for hiring decisions."
 
 
 def normalize_host(host: str) -> str:
@@ -129,6 +132,13 @@ def resolve_backend(requested: str | None = None) -> BackendChoice:
             "decisions; start Ollama for real scoring."
         ),
     )
+
+
+def backend_notice(choice: BackendChoice, backend: Backend) -> str:
+    """What a run scored by `backend` tells the person with its results ("" for nothing):
+    that `auto` fell back to the embedded model, or that a demo model's scores are not
+    for hiring decisions."""
+    return choice.notice or (DEMO_NOTICE if backend.is_demo else "")
 
 
 def available_models(choice: BackendChoice) -> list[str]:

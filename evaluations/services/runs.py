@@ -20,7 +20,14 @@ from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from .. import export, notify, prompting
-from ..llm import BackendError, call_once, make_backend, resolve_backend, served_model
+from ..llm import (
+    BackendError,
+    backend_notice,
+    call_once,
+    make_backend,
+    resolve_backend,
+    served_model,
+)
 from ..models import File, Item, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from .common import InputError
@@ -259,11 +266,8 @@ def run_start(*, run: Run) -> Run:
         temperature=0.0 if opts.temperature is None else opts.temperature,
         keep_alive=conf["KEEP_ALIVE"],
     )
-    if choice.notice or backend.is_demo:
-        opts = opts.replace(
-            notice=choice.notice
-            or "The embedded demo model's scores are for trying the app, not for hiring decisions."
-        )
+    if notice := backend_notice(choice, backend):
+        opts = opts.replace(notice=notice)
     run.backend = choice.name
     run.model = model
     run.model_digest = info.digest
