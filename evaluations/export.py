@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +93,24 @@ def delimiter_of(run: Run) -> str:
 
 def iter_csv_bytes(run: Run, *, excel: bool = False, rows_per_chunk: int = 500) -> Iterator[bytes]:
     """The scored CSV as UTF-8 chunks, for a streamed download or a file."""
+    return csv_bytes(
+        iter_scored_rows(run, excel=excel),
+        delimiter=delimiter_of(run),
+        excel=excel,
+        rows_per_chunk=rows_per_chunk,
+    )
+
+
+def csv_bytes(
+    rows: Iterable[list[Any]], *, delimiter: str, excel: bool = False, rows_per_chunk: int = 500
+) -> Iterator[bytes]:
+    """Any rows as CSV in UTF-8 chunks (for Excel: with a byte-order mark first; the cells
+    are the caller's to neutralise)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter_of(run))
+    writer = csv.writer(buffer, delimiter=delimiter)
     if excel:
         yield "\ufeff".encode()
-    for count, row in enumerate(iter_scored_rows(run, excel=excel), start=1):
+    for count, row in enumerate(rows, start=1):
         writer.writerow(row)
         if count % rows_per_chunk == 0:
             yield buffer.getvalue().encode()
