@@ -476,7 +476,7 @@ class ChunkWorker:
         with transaction.atomic():
             status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
             if status in (Run.Status.CANCELLING, Run.Status.CANCELLED):
-                services.items_cancel_unclaimed(self.run.pk, token=self.token)
+                services.items_cancel_unclaimed(run_id=self.run.pk, token=self.token)
                 return
             mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             released = list(mine.order_by("id").values_list("id", flat=True))
@@ -485,4 +485,4 @@ class ChunkWorker:
                 # Paused and resumed while we wound down: the resume could not hand out
                 # the Items we still held, so hand them out now.
                 self.run.refresh_from_db()
-                services.run_dispatch(self.run, ids=released)
+                services.run_dispatch(run=self.run, ids=released)

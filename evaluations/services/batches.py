@@ -158,7 +158,7 @@ def batch_ingest(*, run: Run) -> Run:
         handle = open(run.input_file.abspath, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         message = f"The input file {run.input_file.id} was deleted before it could be read."
-        return run_fail_validation(run, [_error("missing_file", message, None)])
+        return run_fail_validation(run=run, errors=[_error("missing_file", message, None)])
     with handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
@@ -224,7 +224,7 @@ def batch_ingest(*, run: Run) -> Run:
         )
     if errors:
         Item.objects.filter(run_id=run_id).delete()
-        return run_fail_validation(run, errors)
+        return run_fail_validation(run=run, errors=errors)
     total += writer.insert(batch)
     run.opts = run.opts.replace(
         max_messages=max_messages, max_tokens=max_tokens, model_line=checker.model_line
@@ -301,7 +301,7 @@ def batch_ingest_and_start(*, run_id: int) -> Run | None:
         problems = _model_problems(run)
         if problems:
             Item.objects.filter(run_id=run.pk).delete()
-            return run_fail_validation(run, problems)
+            return run_fail_validation(run=run, errors=problems)
         run_start(run=run)
     return run
 
@@ -369,7 +369,7 @@ def batch_expire_overdue() -> int:
                 .update(status=Run.Status.CANCELLING, expired_at=now)
             )
             if updated:
-                items_cancel_unclaimed(run_id, reason=EXPIRED_MESSAGE)
+                items_cancel_unclaimed(run_id=run_id, reason=EXPIRED_MESSAGE)
         if updated:
             count += 1
             run_finalize_if_done(run_id=run_id)

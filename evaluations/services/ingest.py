@@ -181,7 +181,8 @@ def run_ingest(*, run: Run) -> Run:
             # read_records words this one best (it suggests near matches).
             next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
     except csvio.CsvProblem as problem:
-        return run_fail_validation(run, [_problem_dict(problem.code, problem.message, problem.row)])
+        problems = [_problem_dict(problem.code, problem.message, problem.row)]
+        return run_fail_validation(run=run, errors=problems)
 
     header = layout.header
     roles = dict(roles or default_roles(header, id_column))
@@ -191,17 +192,16 @@ def run_ingest(*, run: Run) -> Run:
         detail = (
             f"no such columns: {', '.join(unknown)}" if unknown else f"unknown roles: {bad_roles}"
         )
-        return run_fail_validation(run, [_problem_dict("bad_roles", f"Column roles: {detail}.")])
+        problems = [_problem_dict("bad_roles", f"Column roles: {detail}.")]
+        return run_fail_validation(run=run, errors=problems)
     for column in header:
         roles.setdefault(column, ROLE_IGNORE)
     if id_column:
         roles[id_column] = ROLE_ID
     model_columns = [i for i, c in enumerate(header) if roles[c] == ROLE_MODEL]
     if not model_columns:
-        return run_fail_validation(
-            run,
-            [_problem_dict("no_model_columns", "Choose at least one column to show the model.")],
-        )
+        message = "Choose at least one column to show the model."
+        return run_fail_validation(run=run, errors=[_problem_dict("no_model_columns", message)])
     other_columns = [i for i, c in enumerate(header) if roles[c] in (ROLE_AUDIT, ROLE_IGNORE)]
     id_index = header.index(id_column) if id_column else None
 
@@ -277,7 +277,7 @@ def run_ingest(*, run: Run) -> Run:
     total += writer.insert(batch)
     if (errors and not skip_invalid) or total == 0:
         Item.objects.filter(run_id=run.pk).delete()
-        return run_fail_validation(run, errors or left_out)
+        return run_fail_validation(run=run, errors=errors or left_out)
     errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
     notes = []
     if rejected:
@@ -356,7 +356,7 @@ def _problem_dict(code: str, message: str, line: int | None = None) -> dict[str,
     return {"code": code, "message": message, "line": line}
 
 
-def run_fail_validation(run: Run, errors: list[dict[str, Any]]) -> Run:
+def run_fail_validation(*, run: Run, errors: list[dict[str, Any]]) -> Run:
     """Fail a run whose input cannot be used, with every problem found (`errors`: code,
     message, line), and tell its owner."""
     count = len(errors)

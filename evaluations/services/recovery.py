@@ -73,7 +73,7 @@ def sweep() -> dict[str, int]:
             )
             run = Run.objects.get(pk=run_id)
             if run.may("redispatch"):
-                run_dispatch(run)
+                run_dispatch(run=run)
                 report["redispatched"] += 1
 
     stall_before = now - timedelta(seconds=conf["STALL_SECONDS"])
@@ -103,5 +103,5 @@ def sweep() -> dict[str, int]:
     for run in Run.objects.filter(status=Run.Status.FINALIZING, finalizing_at__lt=stuck):
         final = Run.Status.CANCELLED if run.cancelling_at else Run.Status.COMPLETED
         if Run.objects.filter(pk=run.pk, finalizing_at=run.finalizing_at).update(finalizing_at=now):
-            report["finalized"] += int(run_finalize(run, final))
+            report["finalized"] += int(run_finalize(run=run, final=final))
     return report

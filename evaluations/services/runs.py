@@ -292,7 +292,7 @@ def run_start(*, run: Run) -> Run:
             last_progress_at=now,
         )
         if updated:
-            run_dispatch(run)
+            run_dispatch(run=run)
     run.refresh_from_db()
     return run
 
@@ -305,7 +305,7 @@ def chunk_size_for(total: int) -> int:
     return max(min(per_worker, conf["CHUNK_SIZE"]), min(20, conf["CHUNK_SIZE"]), 1)
 
 
-def run_dispatch(run: Run, *, ids: Iterable[int] | None = None) -> int:
+def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
     """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits."""
     if ids is None:
         ids = (
@@ -348,7 +348,7 @@ def run_redispatch(*, run: Run) -> int:
     if not run.may("redispatch"):
         return 0
     with transaction.atomic():
-        return run_dispatch(run)
+        return run_dispatch(run=run)
 
 
 def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
@@ -378,7 +378,7 @@ def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
         )
         run.refresh_from_db()
         if run.status == Run.Status.IN_PROGRESS:
-            run_dispatch(run)
+            run_dispatch(run=run)
     if reopened:
         log.info("run %s reopened to retry %d failed items", run.pk, count)
     return count
@@ -505,7 +505,7 @@ def run_cancel(*, run: Run) -> bool:
             )
         )
         if updated:
-            items_cancel_unclaimed(run.pk)
+            items_cancel_unclaimed(run_id=run.pk)
     run.refresh_from_db()
     if updated:
         run_finalize_if_done(run_id=run.pk)
@@ -513,7 +513,7 @@ def run_cancel(*, run: Run) -> bool:
     return bool(updated)
 
 
-def items_cancel_unclaimed(run_id: int, token: str | None = None, *, reason: str = "") -> int:
+def items_cancel_unclaimed(*, run_id: int, token: str | None = None, reason: str = "") -> int:
     """Cancel pending Items no live worker holds (or those `token` held).
 
     A cancelled run's Items keep their last error; an expired batch's say `reason` instead
@@ -593,7 +593,7 @@ def _second_pass(run_id: int) -> bool:
         )
         Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
         log.info("run %s: second pass for %d failed items", run_id, count)
-        run_dispatch(Run.objects.get(pk=run_id))
+        run_dispatch(run=Run.objects.get(pk=run_id))
     return True
 
 
@@ -605,7 +605,7 @@ def run_finalize_if_done(*, run_id: int) -> bool:
     """
     if Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING).exists():
         # Items whose worker died while the run was being cancelled.
-        items_cancel_unclaimed(run_id)
+        items_cancel_unclaimed(run_id=run_id)
     elif _second_pass(run_id):
         return False
     nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
@@ -617,11 +617,11 @@ def run_finalize_if_done(*, run_id: int) -> bool:
             status=Run.Status.FINALIZING, finalizing_at=timezone.now()
         )
         if claimed:
-            return run_finalize(Run.objects.get(pk=run_id), final)
+            return run_finalize(run=Run.objects.get(pk=run_id), final=final)
     return False
 
 
-def run_finalize(run: Run, final: str) -> bool:
+def run_finalize(*, run: Run, final: str) -> bool:
     """Write the outputs of a run this process claimed in `finalizing` (run_finalize_if_done,
     or the sweep for one whose worker died meanwhile), then set its final status."""
     run.refresh_from_db()
