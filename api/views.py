@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 
-from evaluations import batches, metrics, services
+from evaluations import metrics, services
 from evaluations.llm import BackendError, ModelNotFound, model_list, resolve_backend
 from evaluations.models import File, Run
 from evaluations.openai_compat import (
@@ -27,6 +27,7 @@ from evaluations.openai_compat import (
     load_json,
     validate,
 )
+from evaluations.services import batches
 from hrbatch import uploads
 from hrbatch.http import file_download
 

@@ -54,13 +54,13 @@ if os.environ.get("BENCH_TRACE_DIR"):
 
     ollama_backend.OllamaBackend.chat = chat  # type: ignore[method-assign]
 
-    original_call = engine._Loop.call
+    original_call = engine.Loop.call
 
     def call(self, coro):  # type: ignore[no-untyped-def]
         events["submit"].append(time.monotonic())
         return original_call(self, coro)
 
-    engine._Loop.call = call  # type: ignore[method-assign]
+    engine.Loop.call = call  # type: ignore[method-assign]
 
     original_wait = concurrent.futures.wait
 
@@ -72,7 +72,7 @@ if os.environ.get("BENCH_TRACE_DIR"):
 
     concurrent.futures.wait = wait  # type: ignore[assignment]
 
-    original_flush = engine._ChunkWorker._flush
+    original_flush = engine.ChunkWorker.flush
 
     def flush(self):  # type: ignore[no-untyped-def]
         started = time.monotonic()
@@ -81,7 +81,7 @@ if os.environ.get("BENCH_TRACE_DIR"):
         finally:
             flushes.append((started, time.monotonic()))
 
-    engine._ChunkWorker._flush = flush  # type: ignore[method-assign]
+    engine.ChunkWorker.flush = flush  # type: ignore[method-assign]
 
     original_process = engine.process_chunk
 

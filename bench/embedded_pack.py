@@ -68,10 +68,7 @@ def _unload_model() -> None:
     try:
         from evaluations.llm import embedded
 
-        llm = embedded._loaded.get("llm")
-        if llm is not None:
-            llm.close()
-        embedded._loaded.update(llm=None, key=None)
+        embedded.unload_model()
     except Exception:
         pass
 
@@ -123,7 +120,7 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
         runs.append((k, run, seconds))
         print(
             f"  K={k}: {run.status}, {run.done_count} done, {run.failed_count} failed in "
-            f"{seconds:.1f} s; num_ctx {run.options.get('num_ctx')}, peak RSS {C.mb(mem.peak)}; "
+            f"{seconds:.1f} s; num_ctx {run.opts.num_ctx}, peak RSS {C.mb(mem.peak)}; "
             f"{C.foreign_note(mem.foreign, mem.seconds)}",
             flush=True,
         )

@@ -3,13 +3,13 @@
     .venv/bin/python bench/write_micro.py [--n 20000] [--batch 100]
 
 1. Ingest (INGEST_BATCH = 2000 rows per transaction):
-     I-A. one `Item(...)` per row + `Item.objects.bulk_create(batch)` (services._insert
-          until commit 47ce8e3);
+     I-A. one `Item(...)` per row + `Item.objects.bulk_create(batch)` (how
+          services inserted Items until commit 47ce8e3);
      I-B. `services.ItemWriter.insert` (today: one `executemany(INSERT …)` per batch), or a
           hand-written executemany on code older than that.
-2. Results: `engine._ChunkWorker._flush` writes each finished Item with its own
-   `QuerySet.filter(lease_token=…, status="pending", pk=…).update(…)` in one transaction
-   per flush (<= FLUSH_ITEMS = 100 Items).
+2. Results: the engine's flush (`engine.ChunkWorker.flush`) once wrote each finished Item
+   with its own `QuerySet.filter(lease_token=…, status="pending", pk=…).update(…)` in one
+   transaction per flush (<= FLUSH_ITEMS = 100 Items).
      R-A. exactly that pattern;
      R-B. the same conditional UPDATE (WHERE id = ? AND lease_token = ? AND status =
           'pending', same columns) through one `cursor.executemany()` per flush.
@@ -71,7 +71,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     def new_run() -> Run:
         return Run.objects.create(kind=Run.Kind.RUBRIC, input_file=input_file, options={})
 
-    # I-A: Item instances + bulk_create (services._insert) --------------------------------
+    # I-A: Item instances + bulk_create (services before 47ce8e3) --------------------------
     run_a = new_run()
     t0 = time.perf_counter()
     for i in range(0, n, ingest_batch):

@@ -219,22 +219,22 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause")
     def pause(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        count = sum(services.run_pause(run=run) for run in queryset)
+        count = sum(services.run_pause(run=run) for run in queryset.that_may("pause"))
         self.message_user(request, f"Paused {count} run(s).", messages.SUCCESS)
 
     @admin.action(description="Resume")
     def resume(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        count = sum(services.run_resume(run=run) for run in queryset)
+        count = sum(services.run_resume(run=run) for run in queryset.that_may("resume"))
         self.message_user(request, f"Resumed {count} run(s).", messages.SUCCESS)
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        count = sum(services.run_cancel(run=run) for run in queryset)
+        count = sum(services.run_cancel(run=run) for run in queryset.that_may("cancel"))
         self.message_user(request, f"Cancelled {count} run(s).", messages.SUCCESS)
 
     @admin.action(description="Rerun failed items")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        counts = [services.run_retry_failed(run=run) for run in queryset]
+        counts = [services.run_retry_failed(run=run) for run in queryset.that_may("retry_failed")]
         total, runs = sum(counts), sum(1 for c in counts if c)
         if total:
             self.message_user(

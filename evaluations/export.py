@@ -1,7 +1,9 @@
-"""Outputs: the scored CSV of a rubric run, streamed from the database in input order.
+"""Outputs of both kinds of run, from the database in input order: the scored CSV of a
+rubric run, the output and error JSONL files of an API batch. `write_outputs` writes
+either when a run finishes.
 
-Two flavours, both with the upload's separator (a `;` file comes back with `;`, so the
-Excel that saved it opens it in columns again):
+The scored CSV comes in two flavours, both with the upload's separator (a `;` file comes
+back with `;`, so the Excel that saved it opens it in columns again):
 
 - for Excel (`excel=True`): a byte-order mark, so Excel reads UTF-8, and every cell that a
   spreadsheet would run as a formula prefixed with `'` (csvio.neutralize_cell);
@@ -12,7 +14,10 @@ Excel that saved it opens it in columns again):
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from django.conf import settings
 
 from .csvio import neutralize_cell
 from .models import File, Item, Run
+from .openai_compat import TOO_LONG_MARK
 
 # The types stored files are served with. Never guessed from the name an uploader chose:
 # a file named x.html must come back as a download, not as a page of this site.
@@ -107,8 +113,6 @@ def write_scored_csv(run: Run, target: Path, *, excel: bool = False) -> int:
 def write_outputs(run: Run) -> File | None:
     """Write the run's output file(s); called once per finalisation (idempotent)."""
     if run.kind == Run.Kind.BATCH:
-        from .batches import write_batch_outputs
-
         return write_batch_outputs(run)
     base = Path(run.input_file.filename).stem or "candidates"
     filename = f"{base}-scored.csv"
@@ -125,6 +129,167 @@ def write_outputs(run: Run) -> File | None:
         },
     )
     return file
+
+
+# --- API batches: output and error JSONL -------------------------------------------------
+
+EXPIRED_MESSAGE = "This request was not executed before the batch's 24h completion window ended."
+CANCELLED_MESSAGE = "The batch was cancelled before this request was executed."
+# A failed request's line in the error file carries the HTTP answer OpenAI would have
+# given (status, and an error body with type, code and param), found from Item.error:
+# (substring of Item.error, status code, error type, code, param). Any other failure is
+# the server's (500, server_error), after its retries.
+_REFUSALS = (
+    (TOO_LONG_MARK, 400, "invalid_request_error", "context_length_exceeded", "messages"),
+    ("inputs are not supported", 400, "invalid_request_error", "unsupported_input", "messages"),
+    ("Ollama refused the request", 400, "invalid_request_error", None, None),
+)
+# A request that never got an answer has no response: OpenAI's `error` says request_timeout.
+TIMEOUT_MARK = "did not answer in time"
+
+
+# --- Outputs -------------------------------------------------------------------------------
+
+
+def write_batch_outputs(run: Run) -> File | None:
+    """Write the batch's output and error JSONL files (write_outputs calls this).
+
+    Every input line appears exactly once across the two files, in input order: done
+    requests in the output file, failed, cancelled and expired ones in the error file.
+    A file with no lines gets no File (OpenAI leaves its id null). Idempotent: the File
+    ids derive from the batch id and each file is replaced atomically. Sets
+    `run.error_file`; returns the output File (or None).
+    """
+    folder = Path(settings.DATA_DIR) / "runs" / run.public_id
+    folder.mkdir(parents=True, exist_ok=True)
+    expired = run.expired_at is not None
+    targets: dict[str, _Target] = {}
+    try:
+        targets["output"] = _Target(run, "output", File.Purpose.BATCH_OUTPUT, folder)
+        targets["error"] = _Target(run, "error", File.Purpose.BATCH_ERROR, folder)
+        rows = (
+            Item.objects.filter(run_id=run.pk)
+            .order_by("line")
+            .values_list("line", "custom_id", "status", "result", "error")
+            .iterator(chunk_size=2000)
+        )
+        for line, custom_id, status, result, error in rows:
+            line_id, request_id = _line_ids(run.public_id, line)
+            if status == Item.Status.DONE:
+                record = {
+                    "id": f"batch_req_{line_id}",
+                    "custom_id": custom_id,
+                    "response": {"status_code": 200, "request_id": request_id, "body": result},
+                    "error": None,
+                }
+                targets["output"].write(record)
+                continue
+            record = {
+                "id": f"batch_req_{line_id}",
+                "custom_id": custom_id,
+                "response": _error_response(status, error, request_id),
+            }
+            record["error"] = (
+                None if record["response"] else _line_error(status, error, expired=expired)
+            )
+            targets["error"].write(record)
+        output = targets["output"].finish()
+        error_file = targets["error"].finish()
+    finally:
+        for target in targets.values():
+            target.discard()
+    Run.objects.filter(pk=run.pk).update(output_file=output, error_file=error_file)
+    run.output_file, run.error_file = output, error_file
+    return output
+
+
+def _error_response(status: str, error: str, request_id: str) -> dict[str, Any] | None:
+    """The HTTP answer of a request that ran and failed, as OpenAI writes it; None for a
+    request that never ran (cancelled, expired) or never got an answer (timed out)."""
+    if status != Item.Status.FAILED or TIMEOUT_MARK in error:
+        return None
+    text = error or "The request failed."
+    status_code, kind, code, param = 500, "server_error", None, None
+    for mark, *answer in _REFUSALS:
+        if mark in text:
+            status_code, kind, code, param = answer
+            break
+    body = {"error": {"message": text, "type": kind, "param": param, "code": code}}
+    return {"status_code": status_code, "request_id": request_id, "body": body}
+
+
+def _line_error(status: str, error: str, *, expired: bool) -> dict[str, str]:
+    if status == Item.Status.FAILED:  # timed out: no answer to show
+        return {"code": "request_timeout", "message": error}
+    # Cancelled (or, should a race leave one, still pending): never executed.
+    code, default = (
+        ("batch_expired", EXPIRED_MESSAGE) if expired else ("batch_cancelled", CANCELLED_MESSAGE)
+    )
+    message = default
+    if error and error != default:
+        message = f"{default} Its last attempt had failed: {error}"
+    return {"code": code, "message": message}
+
+
+def _line_ids(public_id: str, line: int) -> tuple[str, str]:
+    """Stable ids for one line of the outputs, so that rewriting gives the same file."""
+    digest = hashlib.sha256(f"{public_id}:{line}".encode()).hexdigest()
+    return digest[:24], digest[24:56]
+
+
+def _file_id(public_id: str, which: str) -> str:
+    return "file-" + hashlib.sha256(f"{public_id}:{which}".encode()).hexdigest()[:24]
+
+
+class _Target:
+    """One JSONL file being written to a temporary name, renamed into place when done."""
+
+    def __init__(self, run: Run, which: str, purpose: str, folder: Path):
+        self.run = run
+        self.purpose = purpose
+        self.file_id = _file_id(run.public_id, which)
+        self.filename = f"{run.public_id}_{which}.jsonl"
+        self.path = folder / self.filename
+        self.partial = folder / f"{self.filename}.partial"
+        self.handle = open(self.partial, "wb")  # noqa: SIM115 - closed in finish/discard
+        self.digest = hashlib.sha256()
+        self.lines = 0
+        self.size = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        self.lines += 1
+
+    def finish(self) -> File | None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        if not self.lines:
+            self.partial.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            File.objects.filter(id=self.file_id).delete()  # a rerun left nothing to report
+            return None
+        os.replace(self.partial, self.path)
+        file, _ = File.objects.update_or_create(
+            id=self.file_id,
+            defaults={
+                "owner": self.run.owner,
+                "purpose": self.purpose,
+                "filename": self.filename,
+                "path": str(self.path.relative_to(Path(settings.DATA_DIR))),
+                "bytes": self.size,
+                "sha256": self.digest.hexdigest(),
+            },
+        )
+        return file
+
+    def discard(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        self.partial.unlink(missing_ok=True)
 
 
 # --- CSV bytes (any rows: the scored CSV above, the web's rows-with-problems file) ----------

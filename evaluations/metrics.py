@@ -179,7 +179,7 @@ def gpu_memory() -> list[dict[str, Any]] | None:
 def pack_agreement(run: Run) -> dict[str, Any] | None:
     """How far packing K candidates per request moved the scores, on the run's sample
     of candidates that were also scored alone (None when K = 1 or no sample yet)."""
-    stride = int(run.options.get("agreement_stride") or 0)
+    stride = int(run.opts.agreement_stride or 0)
     if run.pack_size <= 1 or not stride:
         return None
     pairs = [

@@ -1,6 +1,6 @@
 """The domain: Rubric, File, Run, Item (see ../shared/DESIGN.md).
 
-Models hold data and read-only helpers; every write goes through services.py.
+Models hold data and read-only helpers; every write goes through services (evaluations/services/).
 """
 
 from __future__ import annotations

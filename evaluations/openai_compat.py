@@ -9,7 +9,7 @@ a message, type `invalid_request_error`, `param` naming the field from pydantic'
 
 The second half maps a valid chat body onto a backend `ChatRequest` (Ollama's native
 options: temperature, num_predict, format…) and an answer back onto OpenAI's
-`chat.completion` object. batches.py (batch lifecycle and files) and api.py (HTTP) call it.
+`chat.completion` object. services.batches, engine.handlers and the API call it.
 """
 
 from __future__ import annotations
@@ -577,9 +577,31 @@ def fit(messages: list[dict[str, str]], wanted: int, num_ctx: int) -> Prepared:
 
 
 def prompt_tokens(chars: int, messages: int) -> int:
-    """The same estimate that sizes num_ctx (batches.batch_context_options, size_num_ctx)."""
+    """The same estimate that sizes num_ctx (batch_num_ctx, prompting.size_num_ctx)."""
     tokens = prompting.estimate_tokens(chars + MESSAGE_CHARS * messages)
     return tokens + 2 * prompting.MESSAGE_OVERHEAD_TOKENS
+
+
+def batch_num_ctx(
+    *,
+    longest_chars: int,
+    max_messages: int,
+    max_tokens: int,
+    cap: int,
+    model_context: int | None,
+) -> int:
+    """num_ctx for a whole batch (services.runs.run_start).
+
+    One num_ctx per run (Ollama reloads the model whenever it changes), sized to hold
+    the longest prompt of the file plus the largest answer budget asked for; capped by
+    HRBATCH_MAX_NUM_CTX (`cap`) and the model's own context length.
+    """
+    return prompting.size_num_ctx(
+        prompt_chars=longest_chars + MESSAGE_CHARS * max_messages,
+        num_predict=max_tokens,
+        cap=cap,
+        model_context=model_context,
+    )
 
 
 def too_long_message(num_ctx: int, prepared: Prepared) -> str:

@@ -1,4 +1,8 @@
-"""django-q2 task entry points: take ids, call the engine or a service. Nothing else."""
+"""django-q2 task entry points: take ids, call the engine or a service. Nothing else.
+
+Services enqueue these by dotted path ("evaluations.tasks.process_chunk"), so they never
+import this module or the engine.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,7 @@ def ingest_run(run_id: int, start: bool = True) -> None:
 
 
 def ingest_batch(run_id: int) -> None:
-    from . import batches
-
-    batches.batch_ingest_and_start(run_id=run_id)
+    services.batch_ingest_and_start(run_id=run_id)
 
 
 def sweep() -> dict[str, int]:

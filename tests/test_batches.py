@@ -1,4 +1,5 @@
-"""API batches (evaluations/batches.py): validation, request mapping, outputs, cancel, expiry.
+"""API batches (services/batches.py, engine/handlers.py, export.py): validation, request
+mapping, outputs, cancel, expiry.
 
 Everything runs through the real engine against the fake Ollama server, with django-q2
 tasks inline (conftest), so a batch created here is validated, processed and finalised
@@ -18,9 +19,10 @@ from django.test import Client
 from django.utils import timezone
 
 from devtools.fake_ollama import PLAIN_ANSWER, FakeOllama
-from evaluations import batches, engine, openai_compat, services
+from evaluations import engine, export, openai_compat, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
+from evaluations.services import batches
 from tests.support.files import write_jsonl
 from tests.support.runs import CHAT, MODEL, create_batch, request_line, upload
 
@@ -233,7 +235,7 @@ def test_requests_that_cannot_be_sent_fail_without_a_call(
 
     # Writing the outputs again gives the same files under the same ids.
     first = {f.id: (f.bytes, f.sha256) for f in File.objects.exclude(purpose=File.Purpose.BATCH)}
-    output = batches.write_batch_outputs(run)
+    output = export.write_batch_outputs(run)
     again = {f.id: (f.bytes, f.sha256) for f in File.objects.exclude(purpose=File.Purpose.BATCH)}
     assert again == first and len(first) == 2
     assert output is not None and output.id == run.output_file_id
@@ -477,13 +479,13 @@ def test_a_client_polling_a_cancelled_batch_sees_cancelling_then_cancelled(
     run = create_batch(write_jsonl(tmp_path / "c.jsonl", lines), owner)
     process_first(run, 1)
     seen: list[dict[str, Any]] = []
-    write_outputs = batches.write_batch_outputs
+    write_outputs = export.write_batch_outputs
 
     def poll_then_write(run: Run) -> File | None:
         seen.append(client.get(f"/v1/batches/{run.public_id}").json())  # mid-finalisation
         return write_outputs(run)
 
-    monkeypatch.setattr(batches, "write_batch_outputs", poll_then_write)
+    monkeypatch.setattr(export, "write_batch_outputs", poll_then_write)
     cancelled = client.post(f"/v1/batches/{run.public_id}/cancel").json()
     seen.append(client.get(f"/v1/batches/{run.public_id}").json())
 
@@ -536,7 +538,7 @@ def test_a_batch_past_its_window_expires_with_what_was_done(
     errors = read_jsonl(run.error_file)
     assert [e["custom_id"] for e in errors] == [f"r{i}" for i in range(4, 11)]
     for error in errors:
-        assert error["error"] == {"code": "batch_expired", "message": batches.EXPIRED_MESSAGE}
+        assert error["error"] == {"code": "batch_expired", "message": export.EXPIRED_MESSAGE}
 
     on_time.refresh_from_db()
     assert on_time.status == Run.Status.IN_PROGRESS  # its window is still open

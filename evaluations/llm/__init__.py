@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -30,10 +32,17 @@ __all__ = [
     "ModelNotFound",
     "RequestFailed",
     "Unreachable",
+    "backend_notice",
+    "call_once",
     "make_backend",
     "model_list",
     "resolve_backend",
+    "served_model",
 ]
+
+T = TypeVar("T")
+
+DEMO_NOTICE = "The embedded demo model's scores are for trying the app, not for hiring decisions."
 
 
 def normalize_host(host: str) -> str:
@@ -67,6 +76,28 @@ def make_backend(name: str) -> Backend:
             conf["EMBEDDED_MODEL_PATH"] or None, threads=conf["EMBEDDED_THREADS"]
         )
     raise ValueError(f"unknown LLM backend {name!r}; use auto, ollama or embedded")
+
+
+def call_once(backend: Backend, call: Callable[[Backend], Awaitable[T]]) -> T:
+    """Run one call on `backend` in a fresh event loop, then close it (outside the engine,
+    whose worker keeps one backend per event-loop thread)."""
+
+    async def once() -> T:
+        try:
+            return await call(backend)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(once())
+
+
+def served_model(backend: Backend, requested: str) -> str:
+    """The model `backend` runs for a request that asked for `requested`: the embedded
+    backend runs only its own (an `auto` that fell back); others the one asked for, or
+    their default when none was."""
+    if backend.name == "embedded" or not requested:
+        return backend.default_model
+    return requested
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,13 @@ def resolve_backend(requested: str | None = None) -> BackendChoice:
     )
 
 
+def backend_notice(choice: BackendChoice, backend: Backend) -> str:
+    """What a run scored by `backend` tells the person with its results ("" for nothing):
+    that `auto` fell back to the embedded model, or that a demo model's scores are not
+    for hiring decisions."""
+    return choice.notice or (DEMO_NOTICE if backend.is_demo else "")
+
+
 def available_models(choice: BackendChoice) -> list[str]:
     """Model names the backend reports (`ollama list`), for people to choose from."""
     return [m.name for m in model_list(choice)]
@@ -111,14 +149,7 @@ def available_models(choice: BackendChoice) -> list[str]:
 def model_list(choice: BackendChoice) -> list[ModelInfo]:
     """The models the backend reports (`ollama list`); none when it cannot be asked."""
     backend = make_backend(choice.name)
-
-    async def listing() -> list[ModelInfo]:
-        try:
-            return await backend.list_models()
-        finally:
-            await backend.aclose()
-
     try:
-        return asyncio.run(listing())
+        return call_once(backend, lambda b: b.list_models())
     except BackendError:
         return []

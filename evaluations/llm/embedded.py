@@ -33,11 +33,11 @@ _loaded: dict[str, Any] = {"key": None, "llm": None}
 
 
 @atexit.register
-def _unload() -> None:
-    """Free the model while the interpreter can still run llama-cpp's cleanup (left to
-    garbage collection at exit, it fails with a TypeError)."""
+def unload_model() -> None:
+    """Free the model now (also at exit, while the interpreter can still run llama-cpp's
+    cleanup: left to garbage collection at exit, it fails with a TypeError)."""
     llm = _loaded.get("llm")
-    _loaded["llm"] = None
+    _loaded.update(llm=None, key=None)
     if llm is not None:
         llm.close()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evaluations import batches, services
+from evaluations import services
 from evaluations.models import File, Run
+from evaluations.services import batches
 
 CHAT = "/v1/chat/completions"
 MODEL = "gemma3:12b"

@@ -15,7 +15,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, locks, metrics, services
+from evaluations import csvio, export, locks, metrics, selectors, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -89,7 +89,7 @@ class Command(BaseCommand):
         locks.migrate()  # another evaluate may be starting on this data directory too
 
         sha256 = services.sha256_of(source)
-        run = None if opts["fresh"] else services.run_find_resumable(sha256=sha256)
+        run = None if opts["fresh"] else selectors.run_find_resumable(sha256=sha256)
         if opts["retry_failed"]:
             run = self._retry_failed(source, run)
         elif run is not None:
@@ -97,7 +97,7 @@ class Command(BaseCommand):
                 f"Resuming run {run.public_id}: {run.finished_count} of {run.total_count} "
                 "already finished."
             )
-            if run.status == Run.Status.PAUSED:
+            if run.can_resume:
                 services.run_resume(run=run)
             else:
                 # The interrupted process's leases are handed back at once (it is gone),
@@ -153,7 +153,7 @@ class Command(BaseCommand):
     def _retry_failed(self, source: Path, unfinished: Run | None) -> Run:
         """The last run of this file, with its failed rows pending again (the same service
         as the web's "Retry failed"); an unfinished run is resumed first."""
-        run = unfinished or services.run_find_retryable(sha256=services.sha256_of(source))
+        run = unfinished or selectors.run_find_retryable(sha256=services.sha256_of(source))
         if run is None:
             raise CommandError(
                 f"No finished run of this file to retry. Score it first: evaluate {source} "
@@ -167,7 +167,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"No failed candidates to retry in run {run.public_id}.")
-        if run.status == Run.Status.PAUSED:
+        if run.can_resume:
             services.run_resume(run=run)
         elif unfinished is not None:
             services.run_redispatch(run=run)  # the queue may have lost its tasks
@@ -247,11 +247,11 @@ class Command(BaseCommand):
             for error in run.errors:
                 self.stderr.write(f"  - {error['message']}")
             raise CommandError(f"The file cannot be scored: {run.status_message}")
-        notice = run.options.get("notice")
-        if notice:
-            self.stdout.write(self.style.WARNING(notice))
-        if run.options.get("unreadable"):
-            self.stdout.write(self.style.WARNING(run.options["unreadable"]))
+        opts = run.opts
+        if opts.notice:
+            self.stdout.write(self.style.WARNING(opts.notice))
+        if opts.unreadable:
+            self.stdout.write(self.style.WARNING(opts.unreadable))
         self.stdout.write(
             f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
         )

@@ -1,9 +1,9 @@
 """The worker: process one chunk of a run's Items through the LLM backend.
 
 One django-q2 task runs `process_chunk`. Its thread owns the database; a private event
-loop thread owns the backend and keeps up to CONCURRENCY requests in flight, so every
-server slot stays busy. Results are written in short transactions, conditional on the
-lease, so a crash at any moment loses nothing and writes nothing twice.
+loop thread (`Loop`) owns the backend and keeps up to CONCURRENCY requests in flight, so
+every server slot stays busy. Results are written in short transactions (`ChunkWorker.flush`),
+conditional on the lease, so a crash at any moment loses nothing and writes nothing twice.
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import prompting, services
-from .llm import Backend, BackendError, ChatRequest, ChatResult, ModelNotFound, make_backend
-from .models import Item, Run
+from .. import prompting, services
+from ..llm import Backend, BackendError, ChatResult, ModelNotFound, make_backend
+from ..models import Item, Run
+from .handlers import Handler, TooLong, handler_for
 
 log = logging.getLogger(__name__)
 
@@ -44,127 +45,7 @@ OUTAGE_BACKOFF_MAX = 30.0
 SERVER_BACKOFF_MAX = 60.0
 
 
-class Handler(Protocol):
-    """How one kind of run turns Items into requests and answers into results."""
-
-    pack_size: int
-
-    def too_long(self, item: Item) -> str | None: ...
-
-    def calibrate(self, item: Item) -> bool:
-        """Also score this Item alone (a packed run's agreement sample)."""
-        ...
-
-    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest: ...
-
-    def results(
-        self, items: list[Item], answer: ChatResult, *, single: bool = False
-    ) -> list[dict[str, Any]]:
-        """One result per Item; raise prompting.InvalidOutput to retry."""
-        ...
-
-
-class RubricHandler:
-    def __init__(self, run: Run):
-        self.run = run
-        self.plan = services.plan_for_run(run)
-        self.pack_size = self.plan.pack_size
-        options = run.options
-        self.num_ctx = int(options["num_ctx"])
-        self.num_predict = int(options["num_predict"])
-        self.seed = int(options.get("seed", 0))
-        self.temperature = float(options.get("temperature", 0.0))
-        self.keep_alive = options.get("keep_alive")
-        # The same limit the check page showed before the run (prompting has the one
-        # definition); with the run's own context size.
-        self.limit = services.run_chars_limit(run=run)
-        # Rows too long for the model: scored on their first `limit` characters (marked
-        # in the results) when the run's owner chose that, else failed with the reason.
-        self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE
-        # The end-of-run second pass draws new seeds: with temperature 0 the same seed
-        # would give a deterministic model the same invalid answer again.
-        self.second_pass_offset = (
-            int(settings.HRBATCH["MAX_ATTEMPTS"]) if run.second_pass_at is not None else 0
-        )
-        # With K > 1, a sample is also scored alone so that the run can report how far
-        # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
-        self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
-        self.stride = int(options.get("agreement_stride") or 0)
-
-    def calibrate(self, item: Item) -> bool:
-        return self.single is not None and self.stride > 0 and item.line % self.stride == 0
-
-    def _chars(self, item: Item) -> int:
-        return len(prompting.candidate_text(item.input))
-
-    def too_long(self, item: Item) -> str | None:
-        chars = self._chars(item)
-        if chars <= self.limit or self.truncate:
-            return None
-        message = prompting.too_long_message(row=item.line, chars=chars, limit=self.limit)
-        return (
-            f"{message} It was not scored rather than cut without telling you: retry it and "
-            f"choose to score its first {self.limit:,} characters, or shorten it in the file."
-        )
-
-    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
-        count = len(items)
-        plan = self.single if single and self.single else self.plan
-        return ChatRequest(
-            model=self.run.model,
-            messages=plan.messages(
-                [item.input for item in items], limit=self.limit if self.truncate else None
-            ),
-            format=plan.schema(count),
-            options={
-                "temperature": self.temperature,
-                # Same seed on the first attempt, for reproducible scores; a retry after
-                # invalid output needs a different draw, deterministically.
-                "seed": self.seed + (attempt - 1) + self.second_pass_offset,
-                "num_ctx": self.num_ctx,
-                "num_predict": plan.num_predict(count),
-            },
-            keep_alive=self.keep_alive,
-        )
-
-    def results(
-        self, items: list[Item], answer: ChatResult, *, single: bool = False
-    ) -> list[dict[str, Any]]:
-        plan = self.single if single and self.single else self.plan
-        if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
-            len(items)
-        ):
-            rows = ", ".join(str(item.line) for item in items)
-            which = f"Row {rows}" if len(items) == 1 else f"Rows {rows}"
-            raise TooLong(
-                f"{which} turned out {prompting.TOO_LONG_WORDS}: it filled all the model "
-                "could read, so the model may not have seen the end of it. It was not scored; "
-                "shorten it in the file and retry."
-            )
-        if answer.done_reason == "length":
-            raise prompting.InvalidOutput("the answer was cut off at the token limit")
-        results = plan.parse(answer.content, len(items))
-        if self.truncate:
-            for item, result in zip(items, results, strict=True):
-                chars = self._chars(item)
-                if chars > self.limit:
-                    result["truncated"] = {"chars": chars, "kept": self.limit}
-        return results
-
-
-class TooLong(Exception):
-    """Not worth a retry: the candidate does not fit the run's context window."""
-
-
-def handler_for(run: Run) -> Handler:
-    if run.kind == Run.Kind.RUBRIC:
-        return RubricHandler(run)
-    from .batches import BatchHandler  # the /v1/batches request lines
-
-    return BatchHandler(run)
-
-
-class _Loop:
+class Loop:
     """An event loop in its own thread, owning one backend object."""
 
     def __init__(self, backend_name: str):
@@ -228,7 +109,7 @@ def process_chunk(run_id: int, lo: int, hi: int) -> int:
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != Run.Status.IN_PROGRESS:
         return 0
-    worker = _ChunkWorker(run, lo, hi)
+    worker = ChunkWorker(run, lo, hi)
     try:
         return worker.work()
     finally:
@@ -236,7 +117,7 @@ def process_chunk(run_id: int, lo: int, hi: int) -> int:
         services.run_finalize_if_done(run_id=run_id)
 
 
-class _ChunkWorker:
+class ChunkWorker:
     def __init__(self, run: Run, lo: int, hi: int):
         conf = settings.HRBATCH
         self.run = run
@@ -248,7 +129,7 @@ class _ChunkWorker:
         self.backoff = float(conf["RETRY_BACKOFF_SECONDS"])
         self.concurrency = max(1, int(conf["CONCURRENCY"]))
         self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
-        self.loop: _Loop | None = None
+        self.loop: Loop | None = None
         self.writes = _Writes()
         self.using = router.db_for_write(Item)
         connection = connections[self.using]
@@ -325,11 +206,11 @@ class _ChunkWorker:
         if pack:
             queue.append(self._job(pack))
         if not queue:
-            self._flush()
+            self.flush()
             self._release()
             return self.finished
 
-        self.loop = _Loop(self.run.backend)
+        self.loop = Loop(self.run.backend)
         waiting: list[_Job] = []  # heap of jobs waiting for their retry time
         in_flight: dict[concurrent.futures.Future[ChatResult], _Job] = {}
         stopping = False
@@ -429,12 +310,12 @@ class _ChunkWorker:
             now = time.monotonic()
             pending_writes = len(self.writes.done) + len(self.writes.failed)
             if self.writes and (pending_writes >= FLUSH_ITEMS or now - last_flush >= FLUSH_SECONDS):
-                self._flush()
+                self.flush()
                 last_flush = now
             if now - last_renew >= self.lease.total_seconds() / 3:
                 self._renew()
                 last_renew = now
-        self._flush()
+        self.flush()
         self._release()
         return self.finished
 
@@ -508,7 +389,7 @@ class _ChunkWorker:
 
     # -- writing ----------------------------------------------------------------------
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         writes, self.writes = self.writes, _Writes()
         if not writes:
             return
@@ -595,7 +476,7 @@ class _ChunkWorker:
         with transaction.atomic():
             status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
             if status in (Run.Status.CANCELLING, Run.Status.CANCELLED):
-                services._cancel_unclaimed(self.run.pk, token=self.token)
+                services.items_cancel_unclaimed(run_id=self.run.pk, token=self.token)
                 return
             mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             released = list(mine.order_by("id").values_list("id", flat=True))
@@ -604,4 +485,4 @@ class _ChunkWorker:
                 # Paused and resumed while we wound down: the resume could not hand out
                 # the Items we still held, so hand them out now.
                 self.run.refresh_from_db()
-                services._dispatch(self.run, ids=released)
+                services.run_dispatch(run=self.run, ids=released)

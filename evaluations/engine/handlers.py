@@ -1,0 +1,205 @@
+"""Handlers: how one kind of run turns Items into backend requests and answers into results.
+
+`RubricHandler` scores candidates on a rubric (prompting's plan and schema); `BatchHandler`
+sends the /v1/batches request lines, mapped by openai_compat. The worker (engine.worker)
+asks `handler_for(run)` and never looks at the kind of run itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from .. import prompting, services
+from ..llm import ChatRequest, ChatResult
+from ..models import Item, Run
+from ..openai_compat import (
+    DEFAULT_MAX_TOKENS,
+    INVALID_BODY,
+    ChatCompletionBody,
+    Prepared,
+    RequestProblem,
+    Unsupported,
+    chat_completion,
+    chat_request,
+    cut_message,
+    fingerprint,
+    prepare,
+    too_long_message,
+    validate,
+)
+
+
+class TooLong(Exception):
+    """Not worth a retry: the candidate does not fit the run's context window."""
+
+
+class Handler(Protocol):
+    """How one kind of run turns Items into requests and answers into results."""
+
+    pack_size: int
+
+    def too_long(self, item: Item) -> str | None: ...
+
+    def calibrate(self, item: Item) -> bool:
+        """Also score this Item alone (a packed run's agreement sample)."""
+        ...
+
+    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest: ...
+
+    def results(
+        self, items: list[Item], answer: ChatResult, *, single: bool = False
+    ) -> list[dict[str, Any]]:
+        """One result per Item; raise prompting.InvalidOutput to retry."""
+        ...
+
+
+class RubricHandler:
+    def __init__(self, run: Run):
+        self.run = run
+        self.plan = services.plan_for_run(run)
+        self.pack_size = self.plan.pack_size
+        opts = run.opts
+        assert opts.num_ctx is not None and opts.num_predict is not None  # set by run_start
+        self.num_ctx = int(opts.num_ctx)
+        self.num_predict = int(opts.num_predict)
+        self.seed = int(opts.seed or 0)
+        self.temperature = float(opts.temperature or 0.0)
+        self.keep_alive = opts.keep_alive
+        # The same limit the check page showed before the run (prompting has the one
+        # definition); with the run's own context size.
+        self.limit = services.run_chars_limit(run=run)
+        # Rows too long for the model: scored on their first `limit` characters (marked
+        # in the results) when the run's owner chose that, else failed with the reason.
+        self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE
+        # The end-of-run second pass draws new seeds: with temperature 0 the same seed
+        # would give a deterministic model the same invalid answer again.
+        self.second_pass_offset = (
+            int(settings.HRBATCH["MAX_ATTEMPTS"]) if run.second_pass_at is not None else 0
+        )
+        # With K > 1, a sample is also scored alone so that the run can report how far
+        # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
+        self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
+        self.stride = int(opts.agreement_stride or 0)
+
+    def calibrate(self, item: Item) -> bool:
+        return self.single is not None and self.stride > 0 and item.line % self.stride == 0
+
+    def _chars(self, item: Item) -> int:
+        return len(prompting.candidate_text(item.input))
+
+    def too_long(self, item: Item) -> str | None:
+        chars = self._chars(item)
+        if chars <= self.limit or self.truncate:
+            return None
+        message = prompting.too_long_message(row=item.line, chars=chars, limit=self.limit)
+        return (
+            f"{message} It was not scored rather than cut without telling you: retry it and "
+            f"choose to score its first {self.limit:,} characters, or shorten it in the file."
+        )
+
+    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
+        count = len(items)
+        plan = self.single if single and self.single else self.plan
+        return ChatRequest(
+            model=self.run.model,
+            messages=plan.messages(
+                [item.input for item in items], limit=self.limit if self.truncate else None
+            ),
+            format=plan.schema(count),
+            options={
+                "temperature": self.temperature,
+                # Same seed on the first attempt, for reproducible scores; a retry after
+                # invalid output needs a different draw, deterministically.
+                "seed": self.seed + (attempt - 1) + self.second_pass_offset,
+                "num_ctx": self.num_ctx,
+                "num_predict": plan.num_predict(count),
+            },
+            keep_alive=self.keep_alive,
+        )
+
+    def results(
+        self, items: list[Item], answer: ChatResult, *, single: bool = False
+    ) -> list[dict[str, Any]]:
+        plan = self.single if single and self.single else self.plan
+        if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
+            len(items)
+        ):
+            rows = ", ".join(str(item.line) for item in items)
+            which = f"Row {rows}" if len(items) == 1 else f"Rows {rows}"
+            raise TooLong(
+                f"{which} turned out {prompting.TOO_LONG_WORDS}: it filled all the model "
+                "could read, so the model may not have seen the end of it. It was not scored; "
+                "shorten it in the file and retry."
+            )
+        if answer.done_reason == "length":
+            raise prompting.InvalidOutput("the answer was cut off at the token limit")
+        results = plan.parse(answer.content, len(items))
+        if self.truncate:
+            for item, result in zip(items, results, strict=True):
+                chars = self._chars(item)
+                if chars > self.limit:
+                    result["truncated"] = {"chars": chars, "kept": self.limit}
+        return results
+
+
+class BatchHandler:
+    """The engine's handler for batch runs: one request line → one Ollama /api/chat call,
+    mapped by openai_compat."""
+
+    pack_size = 1
+
+    def __init__(self, run: Run):
+        self.run = run
+        opts = run.opts
+        assert opts.num_ctx is not None  # set by run_start
+        self.num_ctx = int(opts.num_ctx)
+        self.default_max_tokens = int(opts.num_predict or DEFAULT_MAX_TOKENS)
+        self.keep_alive = opts.keep_alive
+        self.fingerprint = fingerprint(run.model_digest)
+        self._prepared: dict[int, tuple[ChatCompletionBody, Prepared]] = {}
+
+    def calibrate(self, item: Item) -> bool:
+        return False
+
+    def too_long(self, item: Item) -> str | None:
+        """Why this request cannot be sent (failed at once, not retried), or None."""
+        try:
+            _, prepared = self._prepare(item)
+        except (Unsupported, RequestProblem) as exc:
+            return str(exc)
+        return None if prepared.num_predict > 0 else too_long_message(self.num_ctx, prepared)
+
+    def _prepare(self, item: Item) -> tuple[ChatCompletionBody, Prepared]:
+        found = self._prepared.get(item.pk)
+        if found is None:
+            # Valid since ingest; read again as the model the mapping takes.
+            body = validate(ChatCompletionBody, item.input, code=INVALID_BODY)
+            prepared = prepare(
+                body, num_ctx=self.num_ctx, default_max_tokens=self.default_max_tokens
+            )
+            found = self._prepared[item.pk] = (body, prepared)
+        return found
+
+    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
+        (item,) = items
+        body, prepared = self._prepare(item)
+        return chat_request(
+            body, prepared, model=self.run.model, num_ctx=self.num_ctx, keep_alive=self.keep_alive
+        )
+
+    def results(
+        self, items: list[Item], answer: ChatResult, *, single: bool = False
+    ) -> list[dict[str, Any]]:
+        problem = cut_message(self.num_ctx, answer)
+        if problem:
+            raise TooLong(problem)
+        return [chat_completion(answer, model=self.run.model, fingerprint=self.fingerprint)]
+
+
+def handler_for(run: Run) -> Handler:
+    """The handler for this kind of run: rubric scoring, or the /v1/batches request lines."""
+    if run.kind == Run.Kind.RUBRIC:
+        return RubricHandler(run)
+    return BatchHandler(run)

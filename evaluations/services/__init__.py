@@ -1,0 +1,152 @@
+"""Every write to File / Run / Item goes through here: web, API, CLI and admin alike.
+
+One module per sub-domain (imports run down this list, never up):
+
+- common: InputError, what a door shows the person; tasks_queue: enqueue after commit
+- processes: which process holds a lease (host, pid, start time)
+- files: stored files and free disk space; apikeys: /v1 keys
+- rubrics: the default rubric, one by name, saving versions and personal copies
+- ingest: column roles, the pre-start file check, the CSV ingest into Items
+- runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize
+- batches: the /v1 batch lifecycle (create, validate and ingest, expire) and one chat request
+- recovery: dead workers' leases, stalled and stuck runs (the periodic sweep)
+
+The doors call `services.<name>`; the names are re-exported here. Reads live in
+`evaluations.selectors` (the few the doors call as services.<name> are re-exported too).
+Functions are keyword-only and named <entity>_<action> (HackSoft style). The LLM is never
+called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock meanwhile.
+"""
+
+from __future__ import annotations
+
+from ..selectors import run_find_resumable, run_find_retryable, run_too_long_failed
+from . import batches
+from .apikeys import API_KEY_PREFIX, api_key_check, api_key_create, api_key_hash
+from .batches import BatchInputError, batch_create, batch_expire_overdue, batch_ingest_and_start
+from .common import InputError
+from .files import (
+    disk_full_message,
+    ensure_free_space,
+    file_create,
+    file_delete,
+    is_disk_full,
+    sha256_of,
+    upload_delete,
+)
+from .ingest import (
+    LONG_ROWS_LEAVE_OUT,
+    LONG_ROWS_TRUNCATE,
+    ROLE_AUDIT,
+    ROLE_ID,
+    ROLE_IGNORE,
+    ROLE_MODEL,
+    ROLES,
+    ROW_NUMBER,
+    ItemWriter,
+    candidate_chars_limit,
+    default_roles,
+    file_check,
+    guess_id_column,
+    plan_for_run,
+    run_chars_limit,
+    run_fail_validation,
+    run_ingest,
+)
+from .processes import holder_alive, lease_holder
+from .recovery import leases_release_dead, sweep
+from .rubrics import rubric_default, rubric_get, rubric_save
+from .runs import (
+    AGREEMENT_SAMPLE_MAX,
+    AGREEMENT_SAMPLE_MIN,
+    RUN_NAME_MAX,
+    RunAlreadyStarted,
+    chunk_size_for,
+    items_cancel_unclaimed,
+    run_cancel,
+    run_clear_outage,
+    run_create,
+    run_dispatch,
+    run_finalize,
+    run_finalize_if_done,
+    run_ingest_and_start,
+    run_name_suggestion,
+    run_note_outage,
+    run_pause,
+    run_redispatch,
+    run_rename,
+    run_rerun,
+    run_resume,
+    run_retry_failed,
+    run_start,
+)
+from .tasks_queue import enqueue_on_commit
+
+__all__ = [
+    "AGREEMENT_SAMPLE_MAX",
+    "AGREEMENT_SAMPLE_MIN",
+    "API_KEY_PREFIX",
+    "LONG_ROWS_LEAVE_OUT",
+    "LONG_ROWS_TRUNCATE",
+    "ROLES",
+    "ROLE_AUDIT",
+    "ROLE_ID",
+    "ROLE_IGNORE",
+    "ROLE_MODEL",
+    "ROW_NUMBER",
+    "RUN_NAME_MAX",
+    "BatchInputError",
+    "InputError",
+    "ItemWriter",
+    "RunAlreadyStarted",
+    "api_key_check",
+    "api_key_create",
+    "api_key_hash",
+    "batch_create",
+    "batch_expire_overdue",
+    "batch_ingest_and_start",
+    "batches",
+    "candidate_chars_limit",
+    "chunk_size_for",
+    "default_roles",
+    "disk_full_message",
+    "enqueue_on_commit",
+    "ensure_free_space",
+    "file_check",
+    "file_create",
+    "file_delete",
+    "guess_id_column",
+    "holder_alive",
+    "is_disk_full",
+    "items_cancel_unclaimed",
+    "lease_holder",
+    "leases_release_dead",
+    "plan_for_run",
+    "rubric_default",
+    "rubric_get",
+    "rubric_save",
+    "run_cancel",
+    "run_chars_limit",
+    "run_clear_outage",
+    "run_create",
+    "run_dispatch",
+    "run_fail_validation",
+    "run_finalize",
+    "run_finalize_if_done",
+    "run_find_resumable",
+    "run_find_retryable",
+    "run_ingest",
+    "run_ingest_and_start",
+    "run_name_suggestion",
+    "run_note_outage",
+    "run_pause",
+    "run_redispatch",
+    "run_rename",
+    "run_rerun",
+    "run_resume",
+    "run_retry_failed",
+    "run_start",
+    "run_too_long_failed",
+    "sha256_of",
+    "sweep",
+    "upload_delete",
+]

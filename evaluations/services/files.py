@@ -1,0 +1,137 @@
+"""Files: stored uploads and outputs, and the free disk space every write needs."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DatabaseError
+from django.utils import timezone
+
+from ..models import File, Run
+from .common import InputError
+
+
+def _safe_name(filename: str) -> str:
+    name = Path(filename or "upload").name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "upload"
+
+
+# Writes that failed because the disk (or the process's file size limit) is full.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def disk_full_message(need: int | None = None) -> str:
+    free = shutil.disk_usage(settings.DATA_DIR).free
+    needs = f"; this needs about {need / 1e6:,.0f} MB" if need else ""
+    return (
+        f"The server's disk is too full to take this file ({free / 1e6:,.0f} MB free{needs}). "
+        "Nothing was started. Delete old runs and files, or ask the administrator to free "
+        f"space in {settings.DATA_DIR}, then try again."
+    )
+
+
+def ensure_free_space(*, size: int) -> None:
+    """Refuse work for a file of `size` bytes unless the data directory has room for it
+    twice over (its copy, its rows in the database, the scored output) plus
+    HRBATCH_MIN_FREE_MB to spare: a full disk half-way through leaves a broken run."""
+    need = 2 * size + settings.HRBATCH["MIN_FREE_MB"] * 1024 * 1024
+    if shutil.disk_usage(settings.DATA_DIR).free < need:
+        raise InputError(disk_full_message(need))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a failed write (file or database) was the disk being full."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
+            return True
+        if getattr(error, "sqlstate", None) == "53100":  # PostgreSQL: disk_full
+            return True
+        text = str(error).lower()
+        # SQLite: SQLITE_FULL, or SQLITE_IOERR_WRITE when the write hit a size limit.
+        if isinstance(error, DatabaseError | sqlite3.Error) and (
+            "disk is full" in text or "disk i/o error" in text
+        ):
+            return True
+    return False
+
+
+def file_create(
+    *,
+    owner: AbstractBaseUser | None,
+    source: BinaryIO | Path | Iterable[bytes],
+    filename: str,
+    purpose: str,
+    size: int | None = None,
+) -> File:
+    """Stream `source` into the data directory, hashing as it goes (never all in memory).
+
+    `size`, when known beforehand, is checked against the free space first; a write that
+    fills the disk anyway leaves no partial file and raises InputError in plain words.
+    """
+    if isinstance(source, Path):
+        size = source.stat().st_size
+    if size is not None:
+        ensure_free_space(size=size)
+    file = File(owner=owner, purpose=purpose, filename=Path(filename).name or "upload")
+    relative = Path("files") / file.id / _safe_name(filename)
+    target = Path(settings.DATA_DIR) / relative
+    digest = hashlib.sha256()
+    size = 0
+    if isinstance(source, Path):
+        chunks: Iterable[bytes] = read_chunks(source)
+    elif hasattr(source, "read"):
+        chunks = iter(lambda: source.read(1 << 20), b"")  # type: ignore[union-attr]
+    else:
+        chunks = source  # type: ignore[assignment]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise InputError(disk_full_message()) from exc
+    file.path = str(relative)
+    file.bytes = size
+    file.sha256 = digest.hexdigest()
+    file.save()
+    return file
+
+
+def read_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
+def file_delete(*, file: File) -> None:
+    """Remove the bytes; keep the row (runs that used the file still name it)."""
+    file.abspath.unlink(missing_ok=True)
+    File.objects.filter(pk=file.pk).update(deleted_at=timezone.now(), bytes=0)
+
+
+def upload_delete(*, file: File) -> None:
+    """Delete a candidate file that was uploaded but never started (its bytes go)."""
+    if Run.objects.filter(input_file=file).exists():
+        raise InputError(f"{file.filename} is used by a run, so it stays.")
+    file_delete(file=file)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    for chunk in read_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,643 @@
+"""Runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize.
+
+Functions are keyword-only and named <entity>_<action> (HackSoft style). The LLM is never
+called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
+
+from .. import export, notify, prompting
+from ..llm import (
+    BackendError,
+    backend_notice,
+    call_once,
+    make_backend,
+    resolve_backend,
+    served_model,
+)
+from ..models import File, Item, Rubric, Run, RunOptions
+from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
+from .common import InputError
+from .files import disk_full_message, ensure_free_space, is_disk_full
+from .ingest import LONG_ROWS_TRUNCATE, plan_for_run, run_ingest
+from .processes import holder_alive, lease_holder
+from .rubrics import rubric_default
+from .tasks_queue import enqueue_on_commit
+
+log = logging.getLogger(__name__)
+
+
+AGREEMENT_SAMPLE_MIN = 10
+AGREEMENT_SAMPLE_MAX = 50
+
+
+# --- Runs: create ----------------------------------------------------------------------
+
+
+def run_create(
+    *,
+    owner: AbstractBaseUser | None,
+    input_file: File,
+    rubric: Rubric | None = None,
+    model: str = "",
+    backend: str = "",
+    id_column: str | None = None,
+    roles: dict[str, str] | None = None,
+    pack_size: int = 1,
+    notify_email: str = "",
+    name: str = "",
+    skip_invalid: bool = False,
+    long_rows: str = "",
+    start: bool = True,
+    defer: bool = False,
+    rerun_of: Run | None = None,
+    encoding: str = "",
+    dedupe_key: str | None = None,
+) -> Run:
+    """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
+
+    A file that cannot be used gives a run in `failed` with its errors (row numbers and
+    fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
+    rows with problems are left out (and listed) instead. `long_rows` says what to do
+    with rows too long for the AI model: leave them out (listed), or "truncate" (score
+    their first part, marked in the results); by default they fail, saying why. With
+    `defer`, a worker ingests the file (large uploads) and the caller returns at once.
+    `encoding` is the text encoding a person chose on the check page ("" = guess), so the
+    model and the download get the text the preview showed.
+    With `dedupe_key`, a run holding the same key that has not ended raises
+    RunAlreadyStarted instead.
+    """
+    if pack_size < 1 or pack_size > 16:
+        raise InputError("Pack size must be between 1 and 16 candidates per request.")
+    ensure_free_space(size=input_file.bytes)
+    options = RunOptions(pack_size=pack_size, created_by=lease_holder() if dedupe_key else None)
+    run = _run_insert(
+        dedupe_key,
+        owner=owner,
+        kind=Run.Kind.RUBRIC,
+        input_file=input_file,
+        rubric=rubric or rubric_default(),
+        model=model,
+        backend=backend,
+        options=options.to_json(),
+        columns={
+            "id_column": id_column,
+            "roles": roles,
+            "skip_invalid": skip_invalid,
+            "encoding": encoding,
+            "long_rows": long_rows,
+        },
+        notify_email=notify_email,
+        name=_run_name(name) or input_file.filename,
+        rerun_of=rerun_of,
+    )
+    if defer:
+        enqueue_on_commit("evaluations.tasks.ingest_run", run.pk, start, group=run.public_id)
+        return run
+    try:
+        run_ingest(run=run)
+        if start and run.status == Run.Status.VALIDATING:
+            run_start(run=run)
+    except (OSError, DatabaseError) as exc:
+        if not is_disk_full(exc):
+            raise
+        # No half-made run (in progress with nothing queued): it goes, with its rows.
+        _discard_run(run)
+        raise InputError(disk_full_message(2 * input_file.bytes)) from exc
+    return run
+
+
+def _discard_run(run: Run) -> None:
+    """Remove a run that could not be created whole; if even that cannot be written,
+    leave it failed with the reason rather than looking like it runs."""
+    try:
+        with transaction.atomic():
+            Item.objects.filter(run_id=run.pk).delete()
+            Run.objects.filter(pk=run.pk).delete()
+    except DatabaseError:
+        log.exception("could not remove run %s after a full disk", run.pk)
+        with contextlib.suppress(DatabaseError):
+            Run.objects.filter(pk=run.pk).update(
+                status=Run.Status.FAILED,
+                failed_at=timezone.now(),
+                status_message="The server's disk was full while this run was created.",
+                dedupe_key=None,
+            )
+
+
+class RunAlreadyStarted(Exception):
+    """The same input is being scored already: `run` is that run, to follow instead."""
+
+    def __init__(self, run: Run):
+        super().__init__(run.public_id)
+        self.run = run
+
+
+# Runs that still hold their dedupe key: they have not ended.
+_KEY_HOLDING = (
+    Run.Status.VALIDATING,
+    Run.Status.IN_PROGRESS,
+    Run.Status.PAUSED,
+    Run.Status.FINALIZING,
+    Run.Status.CANCELLING,
+)
+
+
+def _run_insert(dedupe_key: str | None, **fields: Any) -> Run:
+    """Insert a Run; with a key, race-safely: the unique key is the arbiter.
+
+    Check-then-create would let two processes started at once both create a run (and
+    score everything twice); the database's unique constraint lets exactly one in.
+    """
+    if not dedupe_key:
+        return Run.objects.create(**fields)
+    for _ in range(3):
+        # A key held by a run that has ended is free again.
+        Run.objects.filter(dedupe_key=dedupe_key).exclude(status__in=_KEY_HOLDING).update(
+            dedupe_key=None
+        )
+        try:
+            with transaction.atomic():
+                return Run.objects.create(dedupe_key=dedupe_key, **fields)
+        except IntegrityError:
+            existing = Run.objects.filter(dedupe_key=dedupe_key).first()
+            if existing is None or _abandon_if_orphaned(existing):
+                continue  # it ended meanwhile, or its creator died: try again
+            raise RunAlreadyStarted(existing) from None
+    raise InputError("This file is being started by another process; try again in a moment.")
+
+
+def _abandon_if_orphaned(run: Run) -> bool:
+    """A run left `validating` by a process of this machine that died while reading the
+    file would hold its key for ever: fail it (conditionally) and free the key."""
+    holder = run.opts.created_by or ""
+    if run.status != Run.Status.VALIDATING or not holder.startswith(f"{socket.gethostname()}:"):
+        return False
+    if holder_alive(holder):
+        return False
+    return bool(
+        Run.objects.filter(pk=run.pk, status=Run.Status.VALIDATING).update(
+            status=Run.Status.FAILED,
+            failed_at=timezone.now(),
+            status_message="The process reading this file stopped before it finished.",
+            dedupe_key=None,
+        )
+    )
+
+
+def run_ingest_and_start(*, run_id: int, start: bool = True) -> Run | None:
+    """The deferred half of run_create (a worker reads large files)."""
+    run = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).first()
+    if run is None or run.items.exists():
+        return run  # already ingested (a redelivered task) or cancelled meanwhile
+    run_ingest(run=run)
+    if start and run.status == Run.Status.VALIDATING:
+        run_start(run=run)
+    return run
+
+
+# --- Runs: start, dispatch -----------------------------------------------------------
+
+
+def run_start(*, run: Run) -> Run:
+    """Pick the backend and model, size the prompt, and hand the Items to the workers."""
+    conf = settings.HRBATCH
+    choice = resolve_backend(run.backend or None)
+    backend = make_backend(choice.name)
+    model = served_model(backend, run.model)
+    try:
+        info = call_once(backend, lambda b: b.model_info(model))
+    except BackendError as exc:
+        run.backend, run.model = choice.name, model
+        if run.status != Run.Status.PAUSED or run.paused_at is None:
+            run.paused_at = timezone.now()  # a failed resume keeps the pause's start
+        run.status = Run.Status.PAUSED
+        run.status_message = f"{exc} Then resume the run."
+        run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
+        return run
+
+    opts = run.opts
+    if run.kind == Run.Kind.RUBRIC:
+        plan = plan_for_run(run)
+        pack = plan.pack_size
+        num_predict = plan.num_predict(pack)
+        num_ctx = prompting.size_num_ctx(
+            # LIMIT_STEP to spare: the engine's limit is rounded down to it (prompting).
+            prompt_chars=prompting.prompt_chars(
+                system_chars=len(plan.system),
+                candidate_chars=run.max_input_chars + prompting.LIMIT_STEP,
+                pack_size=pack,
+            ),
+            num_predict=num_predict,
+            cap=conf["MAX_NUM_CTX"],
+            model_context=info.context_length,
+        )
+        opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
+        run.prompt_hash = plan.hash
+        if pack > 1 and run.total_count:
+            # About 2% of the candidates (10 to 50) are also scored alone: the agreement
+            # sample that shows what packing costs in fidelity.
+            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
+            opts = opts.replace(agreement_stride=max(1, run.total_count // sample))
+    else:  # an API batch: one num_ctx for its longest request, the default answer budget
+        num_ctx = batch_num_ctx(
+            longest_chars=run.max_input_chars,
+            max_messages=opts.max_messages if opts.max_messages is not None else 1,
+            max_tokens=opts.max_tokens or DEFAULT_MAX_TOKENS,
+            cap=conf["MAX_NUM_CTX"],
+            model_context=info.context_length,
+        )
+        opts = opts.replace(num_ctx=num_ctx, num_predict=DEFAULT_MAX_TOKENS)
+    opts = opts.replace(
+        seed=conf["SEED"] if opts.seed is None else opts.seed,
+        temperature=0.0 if opts.temperature is None else opts.temperature,
+        keep_alive=conf["KEEP_ALIVE"],
+    )
+    if notice := backend_notice(choice, backend):
+        opts = opts.replace(notice=notice)
+    run.backend = choice.name
+    run.model = model
+    run.model_digest = info.digest
+    run.opts = opts
+    now = timezone.now()
+    with transaction.atomic():
+        # A new run (validating) starts; a paused one resumes.
+        startable = Q(status=Run.Status.VALIDATING) | Q(status__in=Run.ALLOWED_FROM["resume"])
+        updated = Run.objects.filter(startable, pk=run.pk).update(
+            resumed_at=now,
+            paused_seconds=_book_pause(run, now),
+            backend=run.backend,
+            model=run.model,
+            model_digest=run.model_digest,
+            prompt_hash=run.prompt_hash,
+            options=run.options,
+            status=Run.Status.IN_PROGRESS,
+            in_progress_at=F("in_progress_at") if run.in_progress_at else now,
+            status_message="",
+            outage_since=None,
+            outage_message="",
+            last_progress_at=now,
+        )
+        if updated:
+            run_dispatch(run=run)
+    run.refresh_from_db()
+    return run
+
+
+def chunk_size_for(total: int) -> int:
+    """Spread small runs over every worker; cap chunks so a lost task costs little."""
+    conf = settings.HRBATCH
+    workers = int(settings.Q_CLUSTER.get("workers") or 1)
+    per_worker = math.ceil(total / max(workers * 2, 1))
+    return max(min(per_worker, conf["CHUNK_SIZE"]), min(20, conf["CHUNK_SIZE"]), 1)
+
+
+def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
+    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits."""
+    if ids is None:
+        ids = (
+            Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .iterator(chunk_size=5000)
+        )
+    size = chunk_size_for(run.total_count)
+    ranges: list[tuple[int, int]] = []
+    current: list[int] = []
+    for item_id in ids:
+        current.append(item_id)
+        if len(current) == size:
+            ranges.append((current[0], current[-1]))
+            current = []
+    if current:
+        ranges.append((current[0], current[-1]))
+
+    group = run.public_id
+    for lo, hi in ranges:
+        enqueue_on_commit(
+            "evaluations.tasks.process_chunk",
+            run.pk,
+            lo,
+            hi,
+            group=group,
+            task_name=f"{group}:{lo}-{hi}",
+        )
+    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    return len(ranges)
+
+
+def run_redispatch(*, run: Run) -> int:
+    """Enqueue tasks again for every unclaimed pending Item of a running run.
+
+    Safe to over-do: a task claims only Items nobody holds, so a duplicate finds nothing.
+    Used when a person restarts after a crash (the broker may have lost queued tasks).
+    """
+    if not run.may("redispatch"):
+        return 0
+    with transaction.atomic():
+        return run_dispatch(run=run)
+
+
+def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
+    """Give every failed Item of a finished or running run a fresh set of attempts.
+
+    With `truncate_long`, rows too long for the AI model are scored on their first part
+    this time (marked `truncated` in the results) instead of failing the same way again.
+    """
+    if not run.can_retry_failed:
+        return 0
+    with transaction.atomic():
+        if truncate_long and run.kind == Run.Kind.RUBRIC:
+            run.columns = {**run.columns, "long_rows": LONG_ROWS_TRUNCATE}
+            run.save(update_fields=["columns"])
+        count = Item.objects.filter(run_id=run.pk, status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            lease_token=None,
+            lease_until=None,
+        )
+        if not count:
+            return 0
+        Run.objects.filter(pk=run.pk).update(failed_count=F("failed_count") - count)
+        reopened = Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).update(
+            status=Run.Status.IN_PROGRESS, completed_at=None, notified_at=None
+        )
+        run.refresh_from_db()
+        if run.status == Run.Status.IN_PROGRESS:
+            run_dispatch(run=run)
+    if reopened:
+        log.info("run %s reopened to retry %d failed items", run.pk, count)
+    return count
+
+
+def run_rerun(
+    *,
+    run: Run,
+    owner: AbstractBaseUser | None = None,
+    rubric: Rubric | None = None,
+    model: str | None = None,
+) -> Run:
+    """Score the same file again as a new run (linked to the original), optionally with
+    another rubric version or model."""
+    if run.kind != Run.Kind.RUBRIC:
+        raise InputError("Only candidate-file runs can be rerun here.")
+    return run_create(
+        owner=owner or run.owner,
+        input_file=run.input_file,
+        rubric=rubric or run.rubric,
+        model=run.model if model is None else model,
+        backend=run.backend,
+        id_column=run.columns.get("id_column"),
+        roles=run.columns.get("roles"),
+        pack_size=run.pack_size,
+        notify_email=run.notify_email,
+        name=f"{run.name} (rerun)",
+        skip_invalid=bool(run.columns.get("skip_invalid")),
+        long_rows=run.columns.get("long_rows") or "",
+        defer=True,
+        rerun_of=run,
+        encoding=run.columns.get("encoding") or "",
+    )
+
+
+# --- Runs: names ------------------------------------------------------------------------
+
+RUN_NAME_MAX = Run._meta.get_field("name").max_length or 200
+
+
+def _run_name(name: str) -> str:
+    """One line (it is an e-mail subject and a file name), no stray spaces, not too long."""
+    return " ".join(name.split())[:RUN_NAME_MAX]
+
+
+def run_rename(*, run: Run, name: str) -> Run:
+    """Give a run the name people know it by (runs list, page title, e-mail, download)."""
+    clean = _run_name(name)
+    if not clean:
+        raise InputError("Give the run a name, for example the intake or the job it is for.")
+    Run.objects.filter(pk=run.pk).update(name=clean)
+    run.name = clean
+    return run
+
+
+def run_name_suggestion(*, owner: AbstractBaseUser | None, filename: str) -> str:
+    """The file's name, numbered when this person already has a run by that name, so
+    that two uploads of one file can be told apart ("pool.csv", "pool.csv (2)", ...)."""
+    base = _run_name(filename) or "candidates"
+    taken = set(
+        Run.objects.filter(owner=owner, name__startswith=base).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base} ({number})" in taken:
+        number += 1
+    return f"{base} ({number})"
+
+
+# --- Runs: pause, resume, cancel -------------------------------------------------------
+
+
+def run_pause(*, run: Run, reason: str = "") -> bool:
+    """Workers finish the requests in flight, then leave the rest pending."""
+    updated = (
+        Run.objects.filter(pk=run.pk)
+        .that_may("pause")
+        .update(status=Run.Status.PAUSED, paused_at=timezone.now(), status_message=reason)
+    )
+    run.refresh_from_db()
+    return bool(updated)
+
+
+def _book_pause(run: Run, now: Any) -> Any:
+    """Run.paused_seconds plus the pause that ends now, for the UPDATE that resumes or
+    cancels a paused run that had been scoring, so that figures leave the pause out.
+
+    Conditional in the database: only a row still in the very pause this copy of the run
+    measured books it, so a stale copy (someone resumed meanwhile) books nothing twice.
+    """
+    if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
+        return F("paused_seconds")
+    seconds = max((now - run.paused_at).total_seconds(), 0.0)
+    return Case(
+        When(
+            status=Run.Status.PAUSED,
+            paused_at=run.paused_at,
+            then=F("paused_seconds") + seconds,
+        ),
+        default=F("paused_seconds"),
+    )
+
+
+def run_resume(*, run: Run) -> bool:
+    if not run.can_resume:
+        return False
+    run_start(run=run)
+    # Still paused means the backend is still unavailable (see status_message).
+    return run.status != Run.Status.PAUSED
+
+
+def run_cancel(*, run: Run) -> bool:
+    """Stop a run: what is done stays done, the rest is cancelled, outputs are written."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = (
+            Run.objects.filter(pk=run.pk)
+            .that_may("cancel")
+            .update(
+                status=Run.Status.CANCELLING,
+                cancelling_at=now,
+                paused_seconds=_book_pause(run, now),
+            )
+        )
+        if updated:
+            items_cancel_unclaimed(run_id=run.pk)
+    run.refresh_from_db()
+    if updated:
+        run_finalize_if_done(run_id=run.pk)
+        run.refresh_from_db()
+    return bool(updated)
+
+
+def items_cancel_unclaimed(*, run_id: int, token: str | None = None, reason: str = "") -> int:
+    """Cancel pending Items no live worker holds (or those `token` held).
+
+    A cancelled run's Items keep their last error; an expired batch's say `reason` instead
+    (services.batches.batch_expire_overdue).
+    """
+    now = timezone.now()
+    items = Item.objects.filter(run_id=run_id, status=Item.Status.PENDING)
+    if token is None:
+        items = items.filter(Q(lease_token=None) | Q(lease_until__lt=now))
+    else:
+        items = items.filter(lease_token=token)
+    fields: dict[str, Any] = {"error": reason} if reason else {}
+    with transaction.atomic():  # the counter moves with the Items, or neither does
+        count = items.update(
+            status=Item.Status.CANCELLED,
+            lease_token=None,
+            lease_until=None,
+            finished_at=now,
+            **fields,
+        )
+        if count:
+            Run.objects.filter(pk=run_id).update(cancelled_count=F("cancelled_count") + count)
+    return count
+
+
+def run_note_outage(*, run: Run, message: str) -> bool:
+    """Say that the LLM server stopped answering; the workers keep probing it.
+
+    Conditional: the first worker to notice sets the time, the others find it set.
+    """
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since=None).update(
+            outage_since=timezone.now(), outage_message=message
+        )
+    )
+
+
+def run_clear_outage(*, run: Run) -> bool:
+    """The server answers again: scoring goes on by itself."""
+    return bool(
+        Run.objects.filter(pk=run.pk, outage_since__isnull=False).update(
+            outage_since=None, outage_message=""
+        )
+    )
+
+
+# --- Runs: finalize ----------------------------------------------------------------------
+
+
+def _second_pass(run_id: int) -> bool:
+    """Give the failed Items of a run that has nothing left pending one more try.
+
+    Once per run, automatically, before it completes: a failure that held through
+    every retry may still have been transient (a server that restarted for minutes).
+    Failures with a lasting reason (too long, refused by the server) cost at most one
+    request and fail again with the same reason.
+    """
+    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    with transaction.atomic():
+        # The claim is one conditional UPDATE: of several workers finishing at once,
+        # exactly one starts the second pass.
+        claimed = Run.objects.filter(
+            nothing_pending,
+            pk=run_id,
+            status=Run.Status.IN_PROGRESS,
+            second_pass_at=None,
+            failed_count__gt=0,
+        ).update(second_pass_at=timezone.now())
+        if not claimed:
+            return False
+        count = Item.objects.filter(run_id=run_id, status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            lease_token=None,
+            lease_until=None,
+        )
+        Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
+        log.info("run %s: second pass for %d failed items", run_id, count)
+        run_dispatch(run=Run.objects.get(pk=run_id))
+    return True
+
+
+def run_finalize_if_done(*, run_id: int) -> bool:
+    """Write the outputs and set the final status once no Item is pending (idempotent).
+
+    The check and the claim are one conditional UPDATE, so of several workers finishing
+    at once exactly one finalises, and a stale read can never complete a cancelled run.
+    """
+    if Run.objects.filter(pk=run_id, status=Run.Status.CANCELLING).exists():
+        # Items whose worker died while the run was being cancelled.
+        items_cancel_unclaimed(run_id=run_id)
+    elif _second_pass(run_id):
+        return False
+    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    for current, final in (
+        (Run.Status.CANCELLING, Run.Status.CANCELLED),
+        (Run.Status.IN_PROGRESS, Run.Status.COMPLETED),
+    ):
+        claimed = Run.objects.filter(nothing_pending, pk=run_id, status=current).update(
+            status=Run.Status.FINALIZING, finalizing_at=timezone.now()
+        )
+        if claimed:
+            return run_finalize(run=Run.objects.get(pk=run_id), final=final)
+    return False
+
+
+def run_finalize(*, run: Run, final: str) -> bool:
+    """Write the outputs of a run this process claimed in `finalizing` (run_finalize_if_done,
+    or the sweep for one whose worker died meanwhile), then set its final status."""
+    run.refresh_from_db()
+    # A batch past its completion window was stopped through `cancelling` with
+    # `expired_at` set (batches.batch_expire_overdue): it ends `expired`, not cancelled.
+    if run.expired_at is not None:
+        final = Run.Status.EXPIRED
+    output = export.write_outputs(run)
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": final}
+    if final != Run.Status.EXPIRED:
+        fields["cancelled_at" if final == Run.Status.CANCELLED else "completed_at"] = now
+    if output:
+        fields["output_file"] = output
+    updated = Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(**fields)
+    run.refresh_from_db()
+    if updated:
+        notify.run_finished(run=run)
+    return bool(updated)
