@@ -23,10 +23,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
+
+if TYPE_CHECKING:
+    from devtools.fake_ollama import FakeOllama
 
 TARGET_PCT = 95.0
 
@@ -34,7 +37,7 @@ TARGET_PCT = 95.0
 class Occupancy:
     """Samples the fake's busy slots and queued requests every `interval` s."""
 
-    def __init__(self, fake: object, interval: float = 0.01):
+    def __init__(self, fake: FakeOllama, interval: float = 0.01):
         self.fake = fake
         self.interval = interval
         self.samples: list[tuple[float, int, int]] = []
@@ -48,8 +51,7 @@ class Occupancy:
     def _loop(self) -> None:
         fake = self.fake
         while not self._stop.wait(self.interval):
-            queued = max(fake._ticket_next - fake._ticket_serving, 0)  # type: ignore[attr-defined]
-            self.samples.append((time.monotonic(), fake.in_flight, queued))  # type: ignore[attr-defined]
+            self.samples.append((time.monotonic(), fake.in_flight, fake.queued))
 
     def stop(self) -> None:
         self._stop.set()

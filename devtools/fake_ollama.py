@@ -582,6 +582,11 @@ class FakeOllama:
         self._thread: threading.Thread | None = None
         self._stopping = False
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a slot (a sample for benchmarks; read without the lock)."""
+        return max(self._ticket_next - self._ticket_serving, 0)
+
     # ---- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> FakeOllama:
