@@ -164,3 +164,33 @@ def test_the_impact_section_shows_each_audit_column_and_flags_low_ratios(
         assert f'<td>{row["group"]}</td><td class="num">{row["count"]}</td>' in html
     assert ("below 0.8" in html) == any(r["flag"] for r in report["impact"])
     assert json.dumps(report)  # the same figures serialise for run_report --json
+
+
+def test_search_and_lowest_scores_filter_the_list_in_place_and_its_download(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+    items = list(Item.objects.filter(run=run))
+    someone = items[7]
+    name = someone.extra["name"]
+    url = reverse("web:run_results", args=[run.public_id])
+
+    found = client.get(url, {"q": name.split()[-1].lower()}, headers={"HX-Request": "true"})
+
+    html = found.content.decode()
+    assert someone.custom_id in html
+    shown = [i.custom_id for i in items if name.split()[-1].lower() in i.extra["name"].lower()]
+    assert html.count('class="candidate"') == len(shown)
+    assert found["HX-Push-Url"].endswith(f"?q={name.split()[-1].lower()}")
+
+    high = client.get(url, {"min_overall": "8", "min_communication": "5"}).content.decode()
+    expected = [i for i in items if i.scores["overall"] >= 8 and i.scores["communication"] >= 5]
+    assert high.count('class="candidate"') == len(expected)
+    download = client.get(
+        reverse("web:run_shortlist_download", args=[run.public_id]),
+        {"min_overall": "8", "min_communication": "5"},
+    )
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig")))
+    )
+    assert sorted(r["id"] for r in rows) == sorted(i.custom_id for i in expected)
