@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import services
-from .models import ApiKey, File, Item, Rubric, Run
+from .models import ApiKey, Explanation, File, Item, ItemDecision, Rubric, Run
 
 
 @admin.register(Rubric)
@@ -328,10 +328,44 @@ class RunListFilter(admin.SimpleListFilter):
         return queryset.filter(run_id=int(chosen))
 
 
+class ItemDecisionInline(admin.TabularInline):
+    """Every change of a person's decision or note: kept, never edited here."""
+
+    model = ItemDecision
+    extra = 0
+    fields = ("at", "by", "decision", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ExplanationInline(admin.StackedInline):
+    model = Explanation
+    extra = 0
+    fields = ("created_at", "model", "rubric", "prompt_hash", "requested_by", "criteria")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("custom_id", "run", "line", "status", "attempts", "latency_ms", "finished_at")
-    list_filter = ("status", RunListFilter)
+    list_display = (
+        "custom_id",
+        "run",
+        "line",
+        "status",
+        "decision",
+        "attempts",
+        "latency_ms",
+        "finished_at",
+    )
+    list_filter = ("status", "decision", RunListFilter)
+    inlines = (ItemDecisionInline, ExplanationInline)
     search_fields = ("custom_id",)
     readonly_fields = tuple(f.name for f in Item._meta.get_fields() if f.concrete)
     list_select_related = ("run",)

@@ -161,14 +161,15 @@ STABLE_EXACT = 0.7
 STABLE_MAD = 0.5
 
 
-def consistency_reading(figures: Mapping[str, Any]) -> str:
-    """The figures in plain words for the run page."""
+def consistency_reading(figures: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> str:
+    """The figures in plain words for the run page (criteria named by their `labels`)."""
+    labels = labels or {}
     criteria = figures.get("criteria") or {}
     if not criteria:
         return "Not measured yet."
     worst = min(criteria.items(), key=lambda kv: kv[1]["exact_agreement"])
     unstable = [
-        name
+        labels.get(name, name)
         for name, f in criteria.items()
         if f["exact_agreement"] < STABLE_EXACT or f["mean_abs_diff"] > STABLE_MAD
     ]
@@ -181,7 +182,7 @@ def consistency_reading(figures: Mapping[str, Any]) -> str:
         )
     return (
         f"Scores are unstable for this model and rubric on {', '.join(unstable)}: "
-        f"re-scoring {sample} candidates gave the same {worst[0]} only "
+        f"re-scoring {sample} candidates gave the same {labels.get(worst[0], worst[0])} only "
         f"{worst[1]['exact_agreement']:.0%} of the time. Treat small differences between "
         f"candidates as noise."
     )

@@ -58,12 +58,6 @@ def _truncates(run: Run) -> bool:
 def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     """The header, then one row per Item in the input's order; for Excel, every cell that
     is not a score is neutralised."""
-    header = list(run.columns.get("header", []))
-    id_column = run.columns.get("id_column")
-    criteria = run.rubric.criterion_keys if run.rubric else []
-    rationale = bool(run.rubric and run.rubric.rationale)
-    truncates = _truncates(run)
-    cell = neutralize_cell if excel else str
     yield scored_header(run)
     rows = (
         Item.objects.filter(run_id=run.pk)
@@ -71,19 +65,65 @@ def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
         .values_list("custom_id", "input", "extra", "status", "result", "error")
         .iterator(chunk_size=2000)
     )
+    write = _RowWriter(run, excel=excel)
     for custom_id, fields, extra, status, result, error in rows:
+        yield write(custom_id, fields, extra, status, result, error)
+
+
+class _RowWriter:
+    """One scored CSV row: the original columns, the scores, status and error (and
+    rationale, truncated when the run has them)."""
+
+    def __init__(self, run: Run, *, excel: bool) -> None:
+        self.header = list(run.columns.get("header", []))
+        self.id_column = run.columns.get("id_column")
+        self.criteria = run.rubric.criterion_keys if run.rubric else []
+        self.rationale = bool(run.rubric and run.rubric.rationale)
+        self.truncates = _truncates(run)
+        self.cell = neutralize_cell if excel else str
+
+    def __call__(
+        self,
+        custom_id: str,
+        fields: dict[str, Any],
+        extra: dict[str, Any],
+        status: str,
+        result: dict[str, Any] | None,
+        error: str,
+    ) -> list[str]:
+        cell = self.cell
         values = {**extra, **fields}
-        if id_column:
-            values[id_column] = custom_id
+        if self.id_column:
+            values[self.id_column] = custom_id
         scores = (result or {}).get("scores", {})
-        row = [cell(str(values.get(column, ""))) for column in header]
-        row += [str(scores.get(key, "")) for key in criteria]
-        if rationale:
+        row = [cell(str(values.get(column, ""))) for column in self.header]
+        row += [str(scores.get(key, "")) for key in self.criteria]
+        if self.rationale:
             row.append(cell((result or {}).get("rationale", "")))
         row += [status, cell(error)]
-        if truncates:
+        if self.truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
-        yield row
+        return row
+
+
+REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at"]
+
+
+def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iterator[list[str]]:
+    """A shortlist or a filtered list in its order: a rank, the scored CSV's columns, then
+    each candidate's decision and note, who made it and when."""
+    taken = set(scored_header(run))
+    yield [
+        "rank",
+        *scored_header(run),
+        *(f"hrbatch_{c}" if c in taken else c for c in REVIEW_COLUMNS),
+    ]
+    write = _RowWriter(run, excel=excel)
+    for rank, item in enumerate(items, start=1):
+        row = write(item.custom_id, item.input, item.extra, item.status, item.result, item.error)
+        decided_by = item.decided_by.get_username() if item.decided_by_id else ""
+        decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
+        yield [str(rank), *row, item.decision, write.cell(item.note), decided_by, decided_at]
 
 
 def delimiter_of(run: Run) -> str:
@@ -316,3 +356,67 @@ def csv_chunks(
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+# --- The run's report (selectors.run_report) as CSV rows ------------------------------------
+
+REPORT_HEADER = [
+    "section",
+    "column",
+    "group",
+    "basis",
+    "candidates",
+    "selected",
+    "selection_rate",
+    "impact_ratio",
+    "below_four_fifths",
+    "left_out_of_ratios",
+    "criterion",
+    "value",
+]
+
+
+def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
+    """One table for every figure: the run, consistency per criterion, adverse impact per
+    group and basis (with the mean of each criterion), and the score distributions."""
+    yield REPORT_HEADER
+    blank = [""] * 9
+    for key, value in report["run"].items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        yield ["run", *blank, key, shown]
+    consistency = report["consistency"]
+    yield ["consistency", *blank, "sample", consistency["sample"]]
+    yield ["consistency", *blank, "crossing_cutoff", consistency.get("crossing_cutoff")]
+    yield ["consistency", *blank, "reading", consistency.get("reading", "")]
+    for name, figures in consistency["criteria"].items():
+        for key, value in figures.items():
+            yield ["consistency", *[""] * 9, name, f"{key}={value}"]
+    for r in report["impact"]:
+        yield [
+            "impact",
+            r["column"],
+            r["group"],
+            r["basis"],
+            r["count"],
+            r["selected"],
+            r["selection_rate"],
+            "" if r["impact_ratio"] is None else r["impact_ratio"],
+            "yes" if r["flag"] else "",
+            "yes" if r["excluded"] else "",
+            "",
+            "",
+        ]
+        for name, mean in r["means"].items():
+            yield [
+                "impact_mean",
+                r["column"],
+                r["group"],
+                r["basis"],
+                r["count"],
+                *[""] * 5,
+                name,
+                mean,
+            ]
+    for name, counts in report["distributions"].items():
+        for score, count in counts.items():
+            yield ["distribution", *[""] * 9, name, f"{score}={count}"]

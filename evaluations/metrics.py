@@ -183,12 +183,12 @@ def pack_agreement(run: Run) -> dict[str, Any] | None:
     if run.pack_size <= 1 or not stride:
         return None
     pairs = [
-        (result["scores"], result["single_scores"])
+        (result["scores"], result[Item.SINGLE_SCORES])
         for result in Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
         .annotate(slot=F("line") % stride)
         .filter(slot=0)
         .values_list("result", flat=True)
-        if result and "single_scores" in result
+        if result and Item.SINGLE_SCORES in result
     ]
     if not pairs:
         return None

@@ -163,6 +163,20 @@ class File(models.Model):
         return Path(settings.DATA_DIR) / self.path
 
 
+class ColumnRole(models.TextChoices):
+    """What a run does with each column of a candidate file (Run.columns["roles"])."""
+
+    ID = "id", "Candidate ID"
+    MODEL = "model", "Show to the AI"
+    # Shown in the results beside the scores, never to the model. Stored as "audit", its
+    # name before audit-only columns existed.
+    RESULTS = "audit", "Keep in results only"
+    # A protected characteristic: never shown to the model nor in the results table, used
+    # only for the adverse-impact report.
+    AUDIT_ONLY = "audit_only", "Audit only (fairness report)"
+    IGNORE = "ignore", "Ignore"
+
+
 @dataclasses.dataclass
 class RunOptions:
     """The settings a run is scored with, stored in `Run.options` (JSON).
@@ -182,6 +196,12 @@ class RunOptions:
     keep_alive: str | int | float | None = None
     # Every Nth candidate is also scored alone when pack_size > 1 (metrics.pack_agreement).
     agreement_stride: int | None = None
+    # Every Nth candidate is scored again with another seed and its fields in reverse
+    # order: the run's consistency (selectors.consistency_report).
+    consistency_stride: int | None = None
+    # How many candidates the run's shortlist holds (None: selectors.shortlist_size's
+    # default); the adverse-impact report's "selected" on the shortlist basis.
+    shortlist_size: int | None = None
     # Which process created the run ("host:pid:start"), for orphaned runs.
     created_by: str | None = None
     # Shown with the results, e.g. that the embedded demo model is not for hiring decisions.
@@ -310,6 +330,9 @@ class Run(models.Model):
     completion_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
     prompt_eval_ns = models.BigIntegerField(default=0)
+    # E-mails, phone numbers, links and names hidden from the model in the candidates' text
+    # (services.privacy); per candidate in Item.result["redacted"].
+    redacted_count = models.BigIntegerField(default=0)
     # Longest candidate prompt seen at ingest, in characters (sizes num_ctx).
     max_input_chars = models.PositiveIntegerField(default=0)
 
@@ -430,6 +453,14 @@ class Run(models.Model):
         return int(self.opts.pack_size)
 
 
+class Decision(models.TextChoices):
+    """What a person decided about a candidate (the model only scores)."""
+
+    ADVANCE = "advance", "Advance"
+    HOLD = "hold", "Hold"
+    REJECT = "reject", "Reject"
+
+
 class Item(models.Model):
     """One candidate (rubric run) or one request line (batch run)."""
 
@@ -460,6 +491,18 @@ class Item(models.Model):
 
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # A person's decision on the candidate and their note: the latest of `decisions`
+    # (every change is kept there, with who and when).
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     cached_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -485,6 +528,12 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.custom_id}"
+
+    # Where a rubric Item's result keeps the scores of its rechecks (engine.handlers):
+    # scored alone when it was scored in a pack, and scored again with another seed and
+    # its fields in reverse order (the run's consistency sample).
+    SINGLE_SCORES = "single_scores"
+    RECHECK_SCORES = "recheck_scores"
 
     @property
     def scores(self) -> dict[str, Any]:
@@ -514,3 +563,59 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ItemDecision(models.Model):
+    """One change of a person's decision or note on a candidate: who, when, what. Never
+    changed or deleted (the record a candidate, a manager or a regulator may ask for)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.item} {self.decision or 'no decision'} by {self.by} at {self.at:%Y-%m-%d %H:%M}"
+        )
+
+
+class Explanation(models.Model):
+    """Why the model gave a candidate their stored scores, asked for on demand (explain.py):
+    per criterion a rationale, a quote from the text the model saw, and the score it would
+    give itself. Kept with what produced it, so it can be shown as evidence later."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="explanations")
+    model = models.CharField(max_length=200)
+    backend = models.CharField(max_length=20, blank=True)
+    rubric = models.ForeignKey(
+        Rubric, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    # {criterion: {"rationale", "evidence", "would_score", "stored_score", "evidence_found"}}
+    criteria = models.JSONField(default=dict)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Explanation of {self.item} by {self.model}"
+
+    @property
+    def disagreements(self) -> list[str]:
+        """The criteria whose stored score the model would now not give."""
+        return [
+            key
+            for key, part in self.criteria.items()
+            if part.get("would_score") != part.get("stored_score")
+        ]

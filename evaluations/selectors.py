@@ -6,15 +6,17 @@ Services write; selectors read (HackSoft's split). Nothing here changes the data
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import ExpressionWrapper, F, IntegerField, QuerySet, Value
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from . import prompting
-from .models import Item, Rubric, Run
+from . import audit, prompting
+from .models import ColumnRole, Item, Rubric, Run
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -108,12 +110,32 @@ class Results:
     shortlist: Shortlist | None = None
 
 
-def results(run: Run, *, status: str = "", sort: str = "line", top: int = 0) -> Results:
-    """A run's candidates for the results table: filtered by status and sorted by a column
-    or a score (`-overall`: best first), or with `top`, a shortlist of the best ones."""
+def results(
+    run: Run,
+    *,
+    status: str = "",
+    sort: str = "line",
+    top: int = 0,
+    search: str = "",
+    at_least: dict[str, int] | None = None,
+) -> Results:
+    """A run's candidates for the results table: filtered by status, by a text found in
+    the ID or the columns kept for results (`search`), and by a lowest score per criterion
+    (`at_least`); sorted by a column or a score (`-overall`: best first), or with `top`, a
+    shortlist of the best ones among those filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
-    items = run_items(run).only(
-        "id", "custom_id", "line", "status", "result", "error", "attempts", "extra"
+    items = _filtered(run_items(run), run, criteria, search=search, at_least=at_least or {})
+    items = items.only(
+        "id",
+        "custom_id",
+        "line",
+        "status",
+        "result",
+        "error",
+        "attempts",
+        "extra",
+        "decision",
+        "note",
     )
     key = sort.lstrip("-")
     if top > 0 and criteria:
@@ -143,6 +165,30 @@ def results(run: Run, *, status: str = "", sort: str = "line", top: int = 0) -> 
     return Results(items=items, sort=sort, status=status)
 
 
+def _filtered(
+    items: QuerySet[Item],
+    run: Run,
+    criteria: list[str],
+    *,
+    search: str,
+    at_least: dict[str, int],
+) -> QuerySet[Item]:
+    search = search.strip()
+    if search:
+        roles = run.columns.get("roles") or {}
+        shown = [c for c in run.columns.get("header", []) if roles.get(c) == ColumnRole.RESULTS]
+        found = Q(custom_id__icontains=search)
+        for column in shown:
+            found |= Q(**{f"extra__{column}__icontains": search})
+        items = items.filter(found)
+    for key, lowest in at_least.items():
+        if key in criteria and lowest:
+            items = items.alias(**{f"at_least_{key}": _score(key)}).filter(
+                **{f"at_least_{key}__gte": int(lowest)}
+            )
+    return items
+
+
 def _score(key: str) -> Cast:
     return Cast(KT(f"result__scores__{key}"), IntegerField())
 
@@ -168,3 +214,121 @@ def _rank_by(
         for name in ("rank_score", "rank_others")
     ]
     return items.order_by(*order, "line")
+
+
+# --- The run's report: distributions, shortlist, consistency, adverse impact ------------------
+
+# The shortlist the adverse-impact report counts as "selected" when a run has none set:
+# the best 10% of the scored candidates, at least 1 and at most 100.
+SHORTLIST_SHARE = 0.10
+SHORTLIST_MAX = 100
+
+
+def shortlist_size(run: Run) -> int:
+    if run.opts.shortlist_size:
+        return int(run.opts.shortlist_size)
+    return max(1, min(SHORTLIST_MAX, math.ceil(run.done_count * SHORTLIST_SHARE)))
+
+
+def shortlist(run: Run, size: int | None = None) -> list[Item]:
+    """The shortlist in rank order (the same ranking as the results page's)."""
+    return list(results(run, top=size or shortlist_size(run)).items)
+
+
+def score_distributions(run: Run) -> dict[str, dict[int, int]]:
+    """How many scored candidates got each score 1-10, per criterion (counted in the
+    database: one grouped query per criterion)."""
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    done = Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
+    out: dict[str, dict[int, int]] = {}
+    for key in criteria:
+        rows = done.annotate(score=_score(key)).values("score").annotate(n=Count("id"))
+        out[key] = audit.distribution(
+            score for row in rows if row["score"] is not None for score in [row["score"]] * row["n"]
+        )
+    return out
+
+
+def audit_columns(run: Run) -> list[str]:
+    """The run's audit-only columns, in the file's order."""
+    roles = run.columns.get("roles") or {}
+    return [c for c in run.columns.get("header", []) if roles.get(c) == ColumnRole.AUDIT_ONLY]
+
+
+def impact_report(run: Run, *, size: int | None = None) -> list[dict[str, Any]]:
+    """Selection rates and impact ratios per audit-only column (and the first two
+    crossed), on both bases: above the median overall, and in the shortlist."""
+    columns = audit_columns(run)
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    if not columns or not criteria:
+        return []
+    chosen = {item.pk for item in shortlist(run, size)}
+    overall = "overall" if "overall" in criteria else criteria[-1]
+    rows = (
+        Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
+        .values_list("pk", "extra", "result")
+        .iterator(chunk_size=2000)
+    )
+    people = (
+        audit.Scored(
+            groups={c: str((extra or {}).get(c, "")) for c in columns},
+            scores=(result or {}).get("scores", {}),
+            shortlisted=pk in chosen,
+        )
+        for pk, extra, result in rows
+    )
+    return audit.impact(people, columns=columns, criteria=criteria, overall=overall)
+
+
+def consistency_report(run: Run) -> dict[str, Any]:
+    """How far the re-scored sample moved (audit.consistency), with how many of it would
+    cross the shortlist's cut-off, and the reading in plain words."""
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    stride = int(run.opts.consistency_stride or 0)
+    empty = {"sample": 0, "criteria": {}, "crossing_cutoff": None}
+    if not criteria or not stride:
+        return {**empty, "reading": audit.consistency_reading(empty)}
+    overall = "overall" if "overall" in criteria else criteria[-1]
+    pairs = []
+    for result in Item.objects.filter(
+        run_id=run.pk, status=Item.Status.DONE, result__has_key=Item.RECHECK_SCORES
+    ).values_list("result", flat=True):
+        pairs.append((result["scores"], result[Item.RECHECK_SCORES]))
+    ranked = shortlist(run)
+    cutoff = (ranked[-1].result or {}).get("scores", {}).get(overall) if ranked else None
+    figures = audit.consistency(pairs, criteria=criteria, cutoff=cutoff, overall=overall)
+    figures["cutoff"] = cutoff
+    labels = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
+    figures["reading"] = audit.consistency_reading(figures, labels)
+    return figures
+
+
+def run_report(run: Run) -> dict[str, Any]:
+    """Everything `run_report --json`, the report CSV and the run page show."""
+    return {
+        "run": {
+            "id": run.public_id,
+            "name": run.name,
+            "status": run.status,
+            "model": run.model,
+            "rubric": str(run.rubric) if run.rubric else None,
+            "prompt_hash": run.prompt_hash,
+            "candidates": run.total_count,
+            "scored": run.done_count,
+            "redacted": run.redacted_count,
+            "shortlist_size": shortlist_size(run),
+            "audit_columns": audit_columns(run),
+        },
+        "consistency": consistency_report(run),
+        "impact": impact_report(run),
+        "distributions": score_distributions(run),
+    }
+
+
+def review_items(run: Run, found: Results) -> Iterable[Item]:
+    """The candidates of a results view, whole (for a download), in the view's order."""
+    if isinstance(found.items, list):
+        pks = [item.pk for item in found.items]
+        whole = Item.objects.select_related("decided_by").in_bulk(pks)
+        return [whole[pk] for pk in pks]
+    return found.items.defer(None).select_related("decided_by").iterator(chunk_size=2000)

@@ -6,7 +6,10 @@ import this module or the engine.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+
 from . import engine, services
+from .models import Run
 
 
 def process_chunk(run_id: int, lo: int, hi: int) -> int:
@@ -23,3 +26,9 @@ def ingest_batch(run_id: int) -> None:
 
 def sweep() -> dict[str, int]:
     return services.sweep()
+
+
+def explain_shortlist(run_id: int, user_id: int | None = None) -> int:
+    run = Run.objects.get(pk=run_id)
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return services.run_explain_shortlist(run=run, by=user)

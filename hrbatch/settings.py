@@ -242,6 +242,14 @@ HRBATCH = {
     # Work is refused (with a message) unless the data directory keeps this much free
     # beyond twice the file's size: a disk that fills half-way leaves a broken run.
     "MIN_FREE_MB": envint("HRBATCH_MIN_FREE_MB", 100),
+    # Every run scores a sample again under a change that should not matter (another seed,
+    # the fields in reverse order) and reports how far the scores moved: this share of the
+    # candidates (0 turns it off), at least MIN and at most MAX of them.
+    "CONSISTENCY_PCT": envfloat("HRBATCH_CONSISTENCY_PCT", 2.0),
+    "CONSISTENCY_MIN": envint("HRBATCH_CONSISTENCY_MIN", 20),
+    "CONSISTENCY_MAX": envint("HRBATCH_CONSISTENCY_MAX", 500),
+    # Phone numbers written without a country code are read as this country's (ISO code).
+    "PHONE_REGION": envstr("HRBATCH_PHONE_REGION", "US").upper(),
 }
 
 # Uploads are streamed to disk; this caps their size (default 500 MB).

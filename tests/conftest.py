@@ -41,15 +41,27 @@ def fake_ollama() -> Iterator[FakeOllama]:
 
 @pytest.fixture
 def engine_settings(settings: Any, fake_ollama: FakeOllama) -> Any:
-    """The engine pointed at the fake Ollama server, with quick retries."""
+    """The engine pointed at the fake Ollama server, with quick retries.
+
+    The consistency sample (every run scores ~2% again, at least 20) is off here, so that
+    tests of the engine can count requests and attempts exactly; the `consistency` fixture
+    (and every subprocess and browser test, on the defaults) has it on."""
     settings.HRBATCH = {
         **settings.HRBATCH,
         "LLM_BACKEND": "ollama",
         "OLLAMA_HOSTS": [fake_ollama.url],
         "RETRY_BACKOFF_SECONDS": 0.01,
         "OUTAGE_PAUSE_SECONDS": 1,
+        "CONSISTENCY_PCT": 0,
     }
     return settings
+
+
+@pytest.fixture
+def consistency(engine_settings: Any) -> Any:
+    """The engine as configured by default: with the consistency sample."""
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "CONSISTENCY_PCT": 2.0}
+    return engine_settings
 
 
 @pytest.fixture

@@ -452,3 +452,131 @@ def test_the_shortlist_and_sorting_update_the_results_in_place(
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_role("heading", name="May intake (final)")).to_be_visible(timeout=SLOW)
     _shot(page, "results-04-renamed")
+
+
+def _audited_csv(path: Path, n: int) -> Path:
+    """Synthetic candidates with a sex and a race/ethnicity column: audit only by name."""
+    write_candidates_csv(path, n, seed=31)
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for i, row in enumerate(rows):
+        row["sex"] = ("Female", "Male")[i % 2]
+        row["race_ethnicity"] = ("Asian", "Black", "Hispanic", "White")[i % 4]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_recruiter_reads_the_report_decides_and_downloads_the_shortlist(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    source = _audited_csv(tmp_path / "applicants-june.csv", 120)
+    _sign_in(page, app)
+    _upload_and_prepare(page, app, source)
+    # Protected characteristics start as audit only, and say why.
+    expect(page.get_by_label("sex", exact=True)).to_have_value("audit_only")
+    expect(page.get_by_label("race_ethnicity", exact=True)).to_have_value("audit_only")
+    expect(page.locator("#field-roles")).to_contain_text("a protected characteristic")
+    expect(page.get_by_label("Hide e-mails, phone numbers, links")).to_be_checked()
+    page.get_by_role("button", name="Start scoring 120 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=60_000)
+    page.reload()
+
+    report = page.locator("#report")
+    expect(
+        report.get_by_role("heading", name="How far these scores can be trusted")
+    ).to_be_visible()
+    expect(report.locator("svg.histogram")).to_have_count(5)
+    expect(report).to_contain_text("Scores are")
+    expect(report.get_by_role("heading", name="Adverse impact")).to_be_visible()
+    expect(report.locator("table.impact").first).to_contain_text("sex × race_ethnicity")
+    expect(report.locator("table.impact").first).to_contain_text("Female")
+    report.scroll_into_view_if_needed()
+    _shot(page, "20-run-page-with-report")
+    report.screenshot(path=str(SHOTS / "20-report-histograms-and-impact.png"))
+
+    # A filtered shortlist, downloaded as it is shown.
+    page.get_by_label("Shortlist").select_option("10")
+    settled(page)
+    expect(page.locator("#results table.results tbody tr")).to_have_count(10)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download shortlist").click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        shortlist = list(csv.DictReader(handle))
+    assert [row["rank"] for row in shortlist] == [str(i) for i in range(1, 11)]
+    overall = [int(row["overall"]) for row in shortlist]
+    assert overall == sorted(overall, reverse=True)
+
+    # A decision and a note on the best candidate.
+    page.locator("#results table.results tbody tr a").first.click()
+    expect(page.get_by_role("heading", name="Your decision")).to_be_visible()
+    expect(page.locator("#explanation")).to_be_visible()
+    expect(
+        page.get_by_text("Audit-only columns (sex, race_ethnicity) are not shown")
+    ).to_be_visible()
+    page.get_by_label("Advance").check()
+    page.get_by_label("Note").fill("Strong Spark experience; invite to a first interview.")
+    page.get_by_role("button", name="Save decision").click()
+    expect(page.get_by_text("Decision saved.")).to_be_visible()
+    expect(page.get_by_label("Advance")).to_be_checked()
+    expect(page.get_by_label("Note")).to_have_value(
+        "Strong Spark experience; invite to a first interview."
+    )
+    _shot(page, "21-candidate-decision")
+    page.get_by_role("link", name="Next candidate →").click()
+    expect(page.get_by_role("link", name="← Previous candidate")).to_be_visible()
+
+    page.goto(page.url.split("/candidates/")[0] + "/?top=10&sort=-overall")
+    expect(page.locator("#results table.results tbody tr").first).to_contain_text("Advance")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download shortlist").click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        first = next(csv.DictReader(handle))
+    assert (first["decision"], first["decided_by"]) == ("advance", "hana")
+    assert first["note"] == "Strong Spark experience; invite to a first interview."
+
+
+@pytest.fixture(scope="module")
+def embedded_app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
+    """The app on its embedded model (no Ollama): real inference on the CPU."""
+    env = live.app_env(
+        tmp_path_factory.mktemp("embedded-data"), fake, HRBATCH_LLM_BACKEND="embedded"
+    )
+    live.manage(env, "migrate", "-v", "0")
+    create = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}', first_name='Hana')"
+    )
+    live.manage(env, "shell", "-c", create)
+    process, url = live.start_serve(env)
+    time.sleep(2)
+    yield url
+    live.stop_serve(process)
+
+
+def test_explain_a_candidate_with_the_embedded_model(
+    browser: Browser, embedded_app: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "applicants-embedded.csv"
+    write_candidates_csv(source, 4, seed=41)
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        _sign_in(page, embedded_app)
+        _upload_and_prepare(page, embedded_app, source)
+        page.get_by_role("button", name="Start scoring 4 candidates").click()
+        expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=240_000)
+        page.reload()
+        page.locator("#results table.results tbody tr a").first.click()
+        scores = page.locator("table.scores").inner_text()
+        page.get_by_role("button", name="Explain").click()
+        rows = page.locator("#explanation table tbody tr")
+        expect(rows).to_have_count(5, timeout=240_000)
+        expect(page.locator("#explanation")).to_contain_text("Explained by smollm2")
+        assert page.locator("table.scores").inner_text() == scores  # unchanged
+        _shot(page, "22-candidate-explained-embedded")
+    finally:
+        context.close()

@@ -19,6 +19,7 @@ import pytest
 
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
+from evaluations.redact import Redactor
 from tests.support.files import read_csv
 from tests.support.processes import (
     ROOT,
@@ -38,6 +39,11 @@ def slow_ollama() -> Iterator[FakeOllama]:
     # 8 slots x 50 ms: a 300-candidate run lasts a few seconds, long enough to kill it.
     with FakeOllama(slots=8, latency=0.05) as fake:
         yield fake
+
+
+def _notes_as_sent(rows: list[dict[str, str]]) -> dict[str, str]:
+    """Each candidate's cover note as the model is sent it (its name hidden), to its ID."""
+    return {Redactor(names=[r["name"]])(r["cover_note"]): r["id"] for r in rows}
 
 
 def _requested_ids(fake: FakeOllama, notes: dict[str, str], start: int = 0) -> list[str]:
@@ -134,7 +140,7 @@ def test_killing_the_whole_cluster_then_rerunning_resumes_with_every_row_exactly
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 300, seed=5)
     originals = read_csv(source)
-    notes = {r["cover_note"]: r["id"] for r in originals}
+    notes = _notes_as_sent(originals)
     out = tmp_path / "scored.csv"
     extra = request.getfixturevalue("scale_out") if stack == "postgres+redis" else {}
     env = subprocess_env(tmp_path, slow_ollama, **extra)
@@ -222,7 +228,7 @@ def test_retry_failed_scores_again_only_the_failed_rows_of_the_last_run(
     source = tmp_path / "candidates.csv"
     write_candidates_csv(source, 30, seed=11)
     originals = read_csv(source)
-    notes = {r["cover_note"]: r["id"] for r in originals}
+    notes = _notes_as_sent(originals)
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=2, latency=0.2) as fake:
         env = subprocess_env(tmp_path, fake)

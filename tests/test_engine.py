@@ -99,8 +99,9 @@ def test_requests_are_stateless_with_a_byte_identical_prefix_and_candidate_last(
     # One candidate per request, never an earlier one in context.
     users = [r["messages"][1]["content"] for r in requests]
     assert len(set(users)) == 12
+    view = services.ModelView(run)  # identity hidden in the text, as sent
     for item in Item.objects.filter(run=run):
-        matching = [u for u in users if item.input["cover_note"] in u]
+        matching = [u for u in users if view(item)[0]["cover_note"] in u]
         assert len(matching) == 1
     # Personal data is kept for the output but never shown to the model.
     for user in users:

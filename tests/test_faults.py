@@ -286,7 +286,8 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=8, latency=0.05) as fake:
         # The default lease: a minute, which the rerun must not wait out.
-        env = live.app_env(tmp_path / "data", fake)
+        # No consistency sample: the test counts requests to show nothing is scored twice.
+        env = live.app_env(tmp_path / "data", fake, HRBATCH_CONSISTENCY_PCT="0")
         first = evaluate(source, out, env)
         wait_for(lambda: len(done_ids(env)) >= 60, 60, "60 candidates scored")
         os.killpg(first.pid, signal.SIGKILL)  # the whole evaluate, its workers with it
@@ -610,7 +611,10 @@ def test_two_machines_starting_the_same_file_on_a_fresh_postgresql_score_it_once
     write_candidates_csv(source, 120, seed=13)
     with FakeOllama(slots=8, latency=0.02) as fake:
         # Two machines: each its own data directory, one PostgreSQL database and Redis.
-        envs = [live.app_env(tmp_path / f"machine-{n}", fake, **scale_out) for n in (1, 2)]
+        envs = [
+            live.app_env(tmp_path / f"machine-{n}", fake, HRBATCH_CONSISTENCY_PCT="0", **scale_out)
+            for n in (1, 2)
+        ]
         processes = [
             evaluate(source, tmp_path / f"scored-{n}.csv", env) for n, env in enumerate(envs)
         ]

@@ -168,7 +168,7 @@ def test_a_unique_column_named_like_an_id_is_guessed_as_the_id(tmp_path: Path, n
 
     assert services.guess_id_column(path=path, layout=layout) == name
     # Another column named like an ID is kept out of the model's view too.
-    assert services.default_roles(layout.header, None)[name] == services.ROLE_AUDIT
+    assert services.default_roles(layout.header, None)[name] == services.ROLE_RESULTS
 
 
 @pytest.mark.parametrize(
@@ -196,10 +196,10 @@ def test_a_human_score_in_the_real_file_starts_hidden_from_the_ai(tmp_path: Path
     layout = csvio.sniff(shared_data("resume_data_97.csv"))
     roles = services.default_roles(layout.header, None)
 
-    assert roles["matched_score"] == services.ROLE_AUDIT
+    assert roles["matched_score"] == services.ROLE_RESULTS
     assert roles["skills"] == services.ROLE_MODEL
     assert roles["career_objective"] == services.ROLE_MODEL
     for column in ("Recruiter rating", "interview_outcome", "Rank", "hired"):
-        assert services.default_roles([column, "skills"], None)[column] == services.ROLE_AUDIT
+        assert services.default_roles([column, "skills"], None)[column] == services.ROLE_RESULTS
     for column in ("skills", "responsibilities", "career_objective"):
         assert services.default_roles([column], None)[column] == services.ROLE_MODEL

@@ -362,8 +362,8 @@ def test_the_results_show_who_the_candidate_is_and_the_ai_never_sees_it(
     source = candidates_csv(tmp_path, 8)
     header = next(csv.reader(io.StringIO(source.read_text())))
     roles = services.default_roles(header, "id")
-    roles["position"] = services.ROLE_AUDIT  # kept for the results, not shown to the AI
-    assert roles["name"] == services.ROLE_AUDIT
+    roles["position"] = services.ROLE_RESULTS  # kept for the results, not shown to the AI
+    assert roles["name"] == services.ROLE_RESULTS
     run = start_run(source, owner=owner, roles=roles)
     assert run.status == Run.Status.COMPLETED
 
@@ -495,7 +495,7 @@ def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_nev
         original = list(csv.reader(handle))
     header = [name.lstrip("\ufeff") for name in original[0]]
     roles = services.default_roles(header, None)
-    roles["positions"] = services.ROLE_AUDIT  # who they were, kept for the results only
+    roles["positions"] = services.ROLE_RESULTS  # who they were, kept for the results only
     run = start_run(source, owner=owner, id_column=None, roles=roles)
     assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
 

@@ -16,7 +16,8 @@ from evaluations.models import Rubric
 ROLE_CHOICES = [
     (services.ROLE_ID, "Candidate ID"),
     (services.ROLE_MODEL, "Show to the AI"),
-    (services.ROLE_AUDIT, "Keep in results only"),
+    (services.ROLE_RESULTS, "Keep in results only"),
+    (services.ROLE_AUDIT_ONLY, "Audit only (fairness report)"),
     (services.ROLE_IGNORE, "Ignore"),
 ]
 
@@ -82,6 +83,13 @@ class PrepareForm(forms.Form):
     skip_invalid = forms.BooleanField(
         label="Leave out rows with problems and score the rest",
         required=False,
+    )
+    redact = forms.BooleanField(
+        label="Hide e-mails, phone numbers, links and the candidate’s name from the AI",
+        required=False,
+        initial=True,
+        help_text="They are replaced with [EMAIL], [PHONE], [URL] and [NAME] in the text the "
+        "AI reads; your download keeps the original text.",
     )
     # Shown with the row checks, only when some row is too long for the AI model.
     long_rows = forms.ChoiceField(

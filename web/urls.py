@@ -18,6 +18,12 @@ urlpatterns = [
     path("runs/<str:public_id>/progress/", runs.run_progress, name="run_progress"),
     path("runs/<str:public_id>/results/", results.run_results, name="run_results"),
     path("runs/<str:public_id>/download.csv", runs.run_download, name="run_download"),
+    path("runs/<str:public_id>/report.csv", runs.run_report, name="run_report"),
+    path(
+        "runs/<str:public_id>/shortlist.csv",
+        results.run_shortlist_download,
+        name="run_shortlist_download",
+    ),
     path("runs/<str:public_id>/files/<str:file_id>", runs.run_file, name="run_file"),
     path("runs/<str:public_id>/rename/", runs.run_rename, name="run_rename"),
     path(
@@ -26,6 +32,21 @@ urlpatterns = [
         name="run_control",
     ),
     path("runs/<str:public_id>/candidates/<int:item_id>/", runs.item_detail, name="item"),
+    path(
+        "runs/<str:public_id>/candidates/<int:item_id>/decision/",
+        runs.item_decide,
+        name="item_decide",
+    ),
+    path(
+        "runs/<str:public_id>/candidates/<int:item_id>/explain/",
+        runs.item_explain,
+        name="item_explain",
+    ),
+    path(
+        "runs/<str:public_id>/explain-shortlist/",
+        runs.run_explain_shortlist,
+        name="run_explain_shortlist",
+    ),
     path("rubrics/", rubrics.rubrics_list, name="rubrics"),
     path("rubrics/new/", rubrics.rubric_edit, name="rubric_new"),
     path("rubrics/<int:pk>/", rubrics.rubric_detail, name="rubric"),

@@ -35,6 +35,17 @@ class TooLong(Exception):
     """Not worth a retry: the candidate does not fit the run's context window."""
 
 
+# The rechecks an Item already scored may get, and where their scores go in its result:
+# alone, when it was scored in a pack (what packing costs, metrics.pack_agreement); again
+# with another seed and its fields in reverse order, a change that should not matter
+# (the run's consistency, selectors.consistency_report).
+RECHECK_SINGLE = "single"
+RECHECK_CONSISTENCY = "consistency"
+RECHECKS = {RECHECK_SINGLE: Item.SINGLE_SCORES, RECHECK_CONSISTENCY: Item.RECHECK_SCORES}
+# Far from the seeds that retries and the second pass draw (seed + a few).
+CONSISTENCY_SEED_OFFSET = 7919
+
+
 class Handler(Protocol):
     """How one kind of run turns Items into requests and answers into results."""
 
@@ -42,14 +53,14 @@ class Handler(Protocol):
 
     def too_long(self, item: Item) -> str | None: ...
 
-    def calibrate(self, item: Item) -> bool:
-        """Also score this Item alone (a packed run's agreement sample)."""
+    def rechecks(self, item: Item) -> tuple[str, ...]:
+        """The rechecks (RECHECKS) this Item gets once it is scored, in order."""
         ...
 
-    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest: ...
+    def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest: ...
 
     def results(
-        self, items: list[Item], answer: ChatResult, *, single: bool = False
+        self, items: list[Item], answer: ChatResult, *, recheck: str = ""
     ) -> list[dict[str, Any]]:
         """One result per Item; raise prompting.InvalidOutput to retry."""
         ...
@@ -82,9 +93,25 @@ class RubricHandler:
         # packing moved the scores (DESIGN.md: the trade is measured, never assumed).
         self.single = services.plan_for_run(run, pack_size=1) if self.pack_size > 1 else None
         self.stride = int(opts.agreement_stride or 0)
+        # Every run re-scores a sample under a change that should not matter (issue 9).
+        self.consistency_stride = int(opts.consistency_stride or 0)
+        # Identity out of the text before it is sent; what was hidden, per Item.
+        self.view = services.ModelView(run)
+        self.hidden: dict[int, dict[str, int]] = {}
 
-    def calibrate(self, item: Item) -> bool:
-        return self.single is not None and self.stride > 0 and item.line % self.stride == 0
+    def _shown(self, item: Item) -> dict[str, Any]:
+        fields, counts = self.view(item)
+        if counts:
+            self.hidden[item.pk] = {kind: n for kind, n in counts.items() if n}
+        return fields
+
+    def rechecks(self, item: Item) -> tuple[str, ...]:
+        found = []
+        if self.single is not None and self.stride > 0 and item.line % self.stride == 0:
+            found.append(RECHECK_SINGLE)
+        if self.consistency_stride > 0 and item.line % self.consistency_stride == 0:
+            found.append(RECHECK_CONSISTENCY)
+        return tuple(found)
 
     def _chars(self, item: Item) -> int:
         return len(prompting.candidate_text(item.input))
@@ -99,20 +126,24 @@ class RubricHandler:
             f"choose to score its first {self.limit:,} characters, or shorten it in the file."
         )
 
-    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
+    def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest:
         count = len(items)
-        plan = self.single if single and self.single else self.plan
+        plan = self.single if recheck and self.single else self.plan
+        fields = [self._shown(item) for item in items]
+        # Same seed on the first attempt, for reproducible scores; a retry after invalid
+        # output needs a different draw, deterministically.
+        seed = self.seed + (attempt - 1) + self.second_pass_offset
+        if recheck == RECHECK_CONSISTENCY:
+            # What should not matter: another seed, and the fields in reverse order.
+            seed += CONSISTENCY_SEED_OFFSET
+            fields = [dict(reversed(list(f.items()))) for f in fields]
         return ChatRequest(
             model=self.run.model,
-            messages=plan.messages(
-                [item.input for item in items], limit=self.limit if self.truncate else None
-            ),
+            messages=plan.messages(fields, limit=self.limit if self.truncate else None),
             format=plan.schema(count),
             options={
                 "temperature": self.temperature,
-                # Same seed on the first attempt, for reproducible scores; a retry after
-                # invalid output needs a different draw, deterministically.
-                "seed": self.seed + (attempt - 1) + self.second_pass_offset,
+                "seed": seed,
                 "num_ctx": self.num_ctx,
                 "num_predict": plan.num_predict(count),
             },
@@ -120,9 +151,9 @@ class RubricHandler:
         )
 
     def results(
-        self, items: list[Item], answer: ChatResult, *, single: bool = False
+        self, items: list[Item], answer: ChatResult, *, recheck: str = ""
     ) -> list[dict[str, Any]]:
-        plan = self.single if single and self.single else self.plan
+        plan = self.single if recheck and self.single else self.plan
         if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
             len(items)
         ):
@@ -136,6 +167,9 @@ class RubricHandler:
         if answer.done_reason == "length":
             raise prompting.InvalidOutput("the answer was cut off at the token limit")
         results = plan.parse(answer.content, len(items))
+        for item, result in zip(items, results, strict=True):
+            if item.pk in self.hidden:
+                result["redacted"] = self.hidden[item.pk]
         if self.truncate:
             for item, result in zip(items, results, strict=True):
                 chars = self._chars(item)
@@ -160,8 +194,8 @@ class BatchHandler:
         self.fingerprint = fingerprint(run.model_digest)
         self._prepared: dict[int, tuple[ChatCompletionBody, Prepared]] = {}
 
-    def calibrate(self, item: Item) -> bool:
-        return False
+    def rechecks(self, item: Item) -> tuple[str, ...]:
+        return ()
 
     def too_long(self, item: Item) -> str | None:
         """Why this request cannot be sent (failed at once, not retried), or None."""
@@ -182,7 +216,7 @@ class BatchHandler:
             found = self._prepared[item.pk] = (body, prepared)
         return found
 
-    def request(self, items: list[Item], attempt: int, *, single: bool = False) -> ChatRequest:
+    def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest:
         (item,) = items
         body, prepared = self._prepare(item)
         return chat_request(
@@ -190,7 +224,7 @@ class BatchHandler:
         )
 
     def results(
-        self, items: list[Item], answer: ChatResult, *, single: bool = False
+        self, items: list[Item], answer: ChatResult, *, recheck: str = ""
     ) -> list[dict[str, Any]]:
         problem = cut_message(self.num_ctx, answer)
         if problem:

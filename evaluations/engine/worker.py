@@ -31,7 +31,7 @@ from django.utils import timezone
 from .. import prompting, services
 from ..llm import Backend, BackendError, ChatResult, ModelNotFound, make_backend
 from ..models import Item, Run
-from .handlers import Handler, TooLong, handler_for
+from .handlers import RECHECKS, Handler, TooLong, handler_for
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,12 @@ class _Job:
     server_errors: int = field(compare=False, default=0)
     # Requests that found no server at all (an outage): not attempts, only probes.
     probes: int = field(compare=False, default=0)
-    # An extra K = 1 request for an Item already scored in a pack: best effort, no retry.
+    # An extra request for an Item already scored (handlers.RECHECKS: alone when it was
+    # scored in a pack; again under a change that should not matter): best effort, no
+    # retry. `calibrating` is the Item's result so far, `then` the rechecks still to do.
     calibrating: dict[str, Any] | None = field(compare=False, default=None)
+    recheck: str = field(compare=False, default="")
+    then: tuple[str, ...] = field(compare=False, default=())
 
 
 @dataclass
@@ -243,7 +247,7 @@ class ChunkWorker:
             for future in done:
                 job = in_flight.pop(future)
                 if job.calibrating is not None:
-                    self._calibrated(handler, job, future)
+                    self._calibrated(handler, job, future, queue)
                     continue
                 try:
                     answer = future.result()
@@ -300,10 +304,9 @@ class ChunkWorker:
                 share = len(job.items)
                 for item, result in zip(job.items, results, strict=True):
                     self.writes.done.append((item, result, answer, share))
-                    if handler.calibrate(item):
-                        queue.append(
-                            _Job(ready_at=0.0, seq=next(self.seq), items=[item], calibrating=result)
-                        )
+                    rechecks = handler.rechecks(item)
+                    if rechecks:
+                        queue.append(self._recheck(item, result, rechecks))
             if not stopping:
                 # Refill the freed slots before writing: the server never waits on SQLite.
                 self._send(handler, queue, waiting, in_flight)
@@ -333,25 +336,42 @@ class ChunkWorker:
             queue.append(heapq.heappop(waiting))
         while queue and len(in_flight) < self.concurrency:
             job = queue.popleft()
-            single = job.calibrating is not None
             # The seed moves only after invalid output (a server error is no reason to
             # draw another answer): scores stay reproducible.
-            request = handler.request(job.items, job.invalid + 1, single=single)
+            request = handler.request(job.items, job.invalid + 1, recheck=job.recheck)
             in_flight[self.loop.call(self.loop.backend.chat(request))] = job
-            for item in [] if single else job.items:
+            for item in [] if job.recheck else job.items:
                 self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
 
+    def _recheck(self, item: Item, result: dict[str, Any], rechecks: tuple[str, ...]) -> _Job:
+        return _Job(
+            ready_at=0.0,
+            seq=next(self.seq),
+            items=[item],
+            calibrating=result,
+            recheck=rechecks[0],
+            then=rechecks[1:],
+        )
+
     def _calibrated(
-        self, handler: Handler, job: _Job, future: concurrent.futures.Future[ChatResult]
+        self,
+        handler: Handler,
+        job: _Job,
+        future: concurrent.futures.Future[ChatResult],
+        queue: deque[_Job],
     ) -> None:
-        try:
-            (single,) = handler.results(job.items, future.result(), single=True)
-        except Exception:  # a sample is best effort; the Item already has its scores
-            log.debug("agreement sample failed for item %s", job.items[0].pk, exc_info=True)
-            return
         assert job.calibrating is not None
-        result = {**job.calibrating, "single_scores": single["scores"]}
-        self.writes.calibrated.append((job.items[0], result))
+        result = job.calibrating
+        try:
+            (again,) = handler.results(job.items, future.result(), recheck=job.recheck)
+        except Exception:  # a sample is best effort; the Item already has its scores
+            log.debug("%s recheck failed for item %s", job.recheck, job.items[0].pk, exc_info=True)
+        else:
+            result = {**result, RECHECKS[job.recheck]: again["scores"]}
+        if job.then:
+            queue.append(self._recheck(job.items[0], result, job.then))
+        elif any(key in result for key in RECHECKS.values()):  # at least one came back
+            self.writes.calibrated.append((job.items[0], result))
 
     def _job(self, items: list[Item]) -> _Job:
         return _Job(ready_at=0.0, seq=next(self.seq), items=items)
@@ -394,7 +414,7 @@ class ChunkWorker:
         if not writes:
             return
         now = timezone.now()
-        done = failed = prompt = completion = cached = eval_ns = 0
+        done = failed = prompt = completion = cached = eval_ns = redacted = 0
         with transaction.atomic():
             by_delta: dict[int, list[int]] = {}
             for pk, delta in writes.attempts.items():
@@ -438,6 +458,7 @@ class ChunkWorker:
                     )
                 )
                 prompt += item_prompt
+                redacted += sum((result.get("redacted") or {}).values())
                 completion += item_completion
                 cached += item_cached or 0
                 eval_ns += item_eval or 0
@@ -462,6 +483,7 @@ class ChunkWorker:
                     completion_tokens=F("completion_tokens") + completion,
                     cached_tokens=F("cached_tokens") + cached,
                     prompt_eval_ns=F("prompt_eval_ns") + eval_ns,
+                    redacted_count=F("redacted_count") + redacted,
                     last_progress_at=now,
                 )
         self.finished += done + failed

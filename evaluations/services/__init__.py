@@ -7,6 +7,8 @@ One module per sub-domain (imports run down this list, never up):
 - files: stored files and free disk space; apikeys: /v1 keys
 - rubrics: the default rubric, one by name, saving versions and personal copies
 - ingest: column roles, the pre-start file check, the CSV ingest into Items
+- privacy: what the model is shown of a candidate (identity out of the text)
+- reviews: a person's decisions and notes on candidates; explanations on demand
 - runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize
 - batches: the /v1 batch lifecycle (create, validate and ingest, expire) and one chat request
 - recovery: dead workers' leases, stalled and stuck runs (the periodic sweep)
@@ -36,10 +38,11 @@ from .files import (
 from .ingest import (
     LONG_ROWS_LEAVE_OUT,
     LONG_ROWS_TRUNCATE,
-    ROLE_AUDIT,
+    ROLE_AUDIT_ONLY,
     ROLE_ID,
     ROLE_IGNORE,
     ROLE_MODEL,
+    ROLE_RESULTS,
     ROLES,
     ROW_NUMBER,
     ItemWriter,
@@ -47,13 +50,18 @@ from .ingest import (
     default_roles,
     file_check,
     guess_id_column,
+    is_name_column,
+    is_protected,
     plan_for_run,
+    role_reason,
     run_chars_limit,
     run_fail_validation,
     run_ingest,
 )
+from .privacy import ModelView, redacts
 from .processes import holder_alive, lease_holder
 from .recovery import leases_release_dead, sweep
+from .reviews import item_decide, item_explain, run_explain_shortlist
 from .rubrics import rubric_default, rubric_get, rubric_save
 from .runs import (
     AGREEMENT_SAMPLE_MAX,
@@ -88,15 +96,17 @@ __all__ = [
     "LONG_ROWS_LEAVE_OUT",
     "LONG_ROWS_TRUNCATE",
     "ROLES",
-    "ROLE_AUDIT",
+    "ROLE_AUDIT_ONLY",
     "ROLE_ID",
     "ROLE_IGNORE",
     "ROLE_MODEL",
+    "ROLE_RESULTS",
     "ROW_NUMBER",
     "RUN_NAME_MAX",
     "BatchInputError",
     "InputError",
     "ItemWriter",
+    "ModelView",
     "RunAlreadyStarted",
     "api_key_check",
     "api_key_create",
@@ -117,10 +127,16 @@ __all__ = [
     "guess_id_column",
     "holder_alive",
     "is_disk_full",
+    "is_name_column",
+    "is_protected",
+    "item_decide",
+    "item_explain",
     "items_cancel_unclaimed",
     "lease_holder",
     "leases_release_dead",
     "plan_for_run",
+    "redacts",
+    "role_reason",
     "rubric_default",
     "rubric_get",
     "rubric_save",
@@ -129,6 +145,7 @@ __all__ = [
     "run_clear_outage",
     "run_create",
     "run_dispatch",
+    "run_explain_shortlist",
     "run_fail_validation",
     "run_finalize",
     "run_finalize_if_done",

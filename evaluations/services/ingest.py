@@ -16,14 +16,16 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from .. import csvio, intake, notify, prompting
-from ..models import File, Item, Rubric, Run
+from ..models import ColumnRole, File, Item, Rubric, Run
 from .rubrics import rubric_default
 
-ROLE_ID = "id"
-ROLE_MODEL = "model"
-ROLE_AUDIT = "audit"
-ROLE_IGNORE = "ignore"
-ROLES = (ROLE_ID, ROLE_MODEL, ROLE_AUDIT, ROLE_IGNORE)
+# The column roles (models.ColumnRole), as plain strings.
+ROLE_ID = ColumnRole.ID.value
+ROLE_MODEL = ColumnRole.MODEL.value
+ROLE_RESULTS = ColumnRole.RESULTS.value
+ROLE_AUDIT_ONLY = ColumnRole.AUDIT_ONLY.value
+ROLE_IGNORE = ColumnRole.IGNORE.value
+ROLES = tuple(ColumnRole.values)
 # "Row number (no ID column)": the rows are numbered (row-2, row-3, …) instead.
 ROW_NUMBER = intake.ROW_NUMBER
 # What to do with rows too long for the AI model (chosen on the check page or the CLI).
@@ -38,6 +40,36 @@ _PERSONAL = re.compile(
     r"religion|nationality|marital|photo|linkedin|url)($|_|\b)",
     re.IGNORECASE,
 )
+# Columns that hold a protected characteristic (New York City's Local Law 144 audits sex,
+# race/ethnicity and their intersection; the EEOC and the EU add age, disability, veteran
+# status, religion, marital status, nationality): audit only by default. Matched on the
+# whole name (with an optional applicant_/candidate_/self_identified_ before and _band,
+# _group, _status, … after), so that a job's "age_requirement" is not taken for one.
+_PROTECTED = re.compile(
+    r"^(?:candidate|applicant|self.?identified|eeo)?_?"
+    r"(sex|gender|gender.?identity|race|ethnicity|race.?ethnicity|race.?and.?ethnicity|"
+    r"age|age.?band|age.?group|age.?range|date.?of.?birth|dob|birth.?date|birthdate|"
+    r"year.?of.?birth|disability|disabled|veteran|protected.?veteran|religion|faith|"
+    r"marital|marital.?status|nationality|citizenship|national.?origin|pregnancy|"
+    r"sexual.?orientation)"
+    r"_?(?:status|category|group|band|identity|self.?identified)?$",
+    re.IGNORECASE,
+)
+# Columns holding the candidate's own name: replaced with [NAME] wherever it appears in the
+# text the model sees (services.privacy). The whole column name must say so: a job's
+# "job_position_name" or a school's "institution_name" is not the candidate's name.
+_NAME_COLUMN = re.compile(
+    r"^(?:candidate|applicant|person)?_?"
+    r"(name|first.?name|last.?name|full.?name|surname|given.?name|family.?name|"
+    r"middle.?name|preferred.?name|forename)$",
+    re.IGNORECASE,
+)
+
+
+def is_name_column(column: str) -> bool:
+    return bool(_NAME_COLUMN.match(column.strip().replace(" ", "_").replace("-", "_")))
+
+
 # Columns that hold an earlier judgement of the candidate (a recruiter's score, a decision):
 # shown to the model, it could copy the judgement instead of reading the candidate, and a
 # comparison with it (how well hrbatch agrees with people) would mean nothing.
@@ -57,20 +89,46 @@ def guess_id_column(*, path: Path, layout: csvio.CsvLayout) -> str | None:
     return intake.guess_id_column(path, layout)
 
 
+def is_protected(column: str) -> bool:
+    """Whether the column's name says it holds a protected characteristic."""
+    return bool(_PROTECTED.match(column.strip().replace(" ", "_").replace("-", "_")))
+
+
+def role_reason(column: str, id_column: str | None = None) -> str:
+    """Why a column starts with the use it does (empty: shown to the model), in words."""
+    name = column.replace(" ", "_")
+    if column == id_column:
+        return "the candidate ID"
+    if is_protected(column):
+        return (
+            "a protected characteristic: never shown to the AI, used only to measure adverse impact"
+        )
+    if _PRIOR_JUDGEMENT.search(name):
+        return (
+            "an earlier judgement (a score, rating or decision): shown to the AI it could be "
+            "copied instead of the candidate being read"
+        )
+    if _PERSONAL.search(name):
+        return "personal data: it says who someone is, not what they can do"
+    if intake.is_id_like(column):
+        return "a record number: it says nothing about the candidate"
+    return ""
+
+
 def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
-    """ID → id; personal data, other identifiers and earlier judgements (a human score,
-    a decision) → audit (kept, never shown to the model: a record number says nothing
-    about a candidate, and a score to copy would replace reading one); the rest → model."""
+    """ID → id; protected characteristics → audit only (never shown to the model or in
+    the results table; used for the adverse-impact report); personal data, other
+    identifiers and earlier judgements (a human score, a decision) → keep in results only
+    (a record number says nothing about a candidate, and a score to copy would replace
+    reading one); the rest → model. `role_reason` says why, in words."""
     roles = {}
     for column in header:
         if column == id_column:
             roles[column] = ROLE_ID
-        elif (
-            _PERSONAL.search(column.replace(" ", "_"))
-            or _PRIOR_JUDGEMENT.search(column.replace(" ", "_"))
-            or intake.is_id_like(column)
-        ):
-            roles[column] = ROLE_AUDIT
+        elif is_protected(column):
+            roles[column] = ROLE_AUDIT_ONLY
+        elif role_reason(column):
+            roles[column] = ROLE_RESULTS
         else:
             roles[column] = ROLE_MODEL
     return roles
@@ -202,7 +260,9 @@ def run_ingest(*, run: Run) -> Run:
     if not model_columns:
         message = "Choose at least one column to show the model."
         return run_fail_validation(run=run, errors=[_problem_dict("no_model_columns", message)])
-    other_columns = [i for i, c in enumerate(header) if roles[c] in (ROLE_AUDIT, ROLE_IGNORE)]
+    other_columns = [
+        i for i, c in enumerate(header) if roles[c] in (ROLE_RESULTS, ROLE_AUDIT_ONLY, ROLE_IGNORE)
+    ]
     id_index = header.index(id_column) if id_column else None
 
     run.columns = {
@@ -215,6 +275,7 @@ def run_ingest(*, run: Run) -> Run:
         "roles": roles,
         "skip_invalid": skip_invalid,
         "long_rows": long_rows,
+        "redact": bool(run.columns.get("redact", True)),
     }
     run.save(update_fields=["columns"])
     limit = (

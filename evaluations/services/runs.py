@@ -40,6 +40,19 @@ from .tasks_queue import enqueue_on_commit
 log = logging.getLogger(__name__)
 
 
+def consistency_stride(total: int) -> int:
+    """Every how many rows a candidate is scored twice (0: never): the consistency sample
+    is HRBATCH_CONSISTENCY_PCT of the candidates, at least _MIN and at most _MAX (all of
+    them when there are fewer than _MIN)."""
+    conf = settings.HRBATCH
+    pct = float(conf["CONSISTENCY_PCT"])
+    if pct <= 0 or total <= 0:
+        return 0
+    sample = round(total * pct / 100)
+    sample = min(int(conf["CONSISTENCY_MAX"]), max(int(conf["CONSISTENCY_MIN"]), sample), total)
+    return max(1, total // sample)
+
+
 AGREEMENT_SAMPLE_MIN = 10
 AGREEMENT_SAMPLE_MAX = 50
 
@@ -66,6 +79,7 @@ def run_create(
     rerun_of: Run | None = None,
     encoding: str = "",
     dedupe_key: str | None = None,
+    redact: bool = True,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
@@ -76,7 +90,9 @@ def run_create(
     their first part, marked in the results); by default they fail, saying why. With
     `defer`, a worker ingests the file (large uploads) and the caller returns at once.
     `encoding` is the text encoding a person chose on the check page ("" = guess), so the
-    model and the download get the text the preview showed.
+    model and the download get the text the preview showed. With `redact` (the default),
+    emails, phone numbers, links and the candidate's name are hidden from the model
+    (services.privacy).
     With `dedupe_key`, a run holding the same key that has not ended raises
     RunAlreadyStarted instead.
     """
@@ -99,6 +115,7 @@ def run_create(
             "skip_invalid": skip_invalid,
             "encoding": encoding,
             "long_rows": long_rows,
+            "redact": redact,
         },
         notify_email=notify_email,
         name=_run_name(name) or input_file.filename,
@@ -252,6 +269,7 @@ def run_start(*, run: Run) -> Run:
             # sample that shows what packing costs in fidelity.
             sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
             opts = opts.replace(agreement_stride=max(1, run.total_count // sample))
+        opts = opts.replace(consistency_stride=consistency_stride(run.total_count))
     else:  # an API batch: one num_ctx for its longest request, the default answer budget
         num_ctx = batch_num_ctx(
             longest_chars=run.max_input_chars,
@@ -408,6 +426,7 @@ def run_rerun(
         name=f"{run.name} (rerun)",
         skip_invalid=bool(run.columns.get("skip_invalid")),
         long_rows=run.columns.get("long_rows") or "",
+        redact=bool(run.columns.get("redact", True)),
         defer=True,
         rerun_of=run,
         encoding=run.columns.get("encoding") or "",

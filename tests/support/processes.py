@@ -21,8 +21,11 @@ ROOT = live.ROOT
 def subprocess_env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
     """The app's environment for a subprocess: data in `tmp_path/data`, pointed at `fake`.
 
-    Quick recovery for the test: leases of dead workers run out after 3 s."""
-    return live.app_env(tmp_path / "data", fake, HRBATCH_LEASE_SECONDS="3", **extra)
+    Quick recovery for the test: leases of dead workers run out after 3 s. No consistency
+    sample unless asked (HRBATCH_CONSISTENCY_PCT): these tests count requests to prove
+    that nothing is scored twice, and the sample's second requests are by design."""
+    settings = {"HRBATCH_LEASE_SECONDS": "3", "HRBATCH_CONSISTENCY_PCT": "0", **extra}
+    return live.app_env(tmp_path / "data", fake, **settings)
 
 
 def evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:

@@ -7,16 +7,37 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from evaluations import selectors, services
+from evaluations import export, selectors, services
 from evaluations.models import Run
 from web.views.access import HtmxHttpRequest, get_run_for_user
 
 RESULTS_PER_PAGE = 50
+
+
+def _at_least(request: HttpRequest) -> dict[str, int]:
+    """{"overall": 7} from ?min_overall=7 (1-10; anything else is no filter)."""
+    found = {}
+    for name, value in request.GET.items():
+        if name.startswith("min_") and value.isdigit() and 1 <= int(value) <= 10:
+            found[name[4:]] = int(value)
+    return found
+
+
+def _found(run: Run, request: HttpRequest) -> selectors.Results:
+    top = request.GET.get("top", "")
+    return selectors.results(
+        run,
+        status=request.GET.get("status", ""),
+        sort=request.GET.get("sort", "line"),
+        top=int(top) if top.isdigit() else 0,
+        search=request.GET.get("q", ""),
+        at_least=_at_least(request),
+    )
 
 
 def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
@@ -24,12 +45,7 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     criteria = run.rubric.criterion_keys if run.rubric else []
     labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
     top = request.GET.get("top", "")
-    found = selectors.results(
-        run,
-        status=request.GET.get("status", ""),
-        sort=request.GET.get("sort", "line"),
-        top=int(top) if top.isdigit() else 0,
-    )
+    found = _found(run, request)
     shortlist: dict[str, Any] | None = None
     if found.shortlist is not None:
         shortlist = {
@@ -44,18 +60,21 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     roles = run.columns.get("roles") or {}
     # Who the candidate is (name, position…): the columns kept for the results only, which
     # never reach the model (they live in Item.extra, not Item.input).
-    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT]
+    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_RESULTS]
     return {
         "run": run,
         "criteria": criteria,
         "labels": labels,
         "identity_columns": identity,
-        "column_count": 3 + len(criteria),
+        "column_count": 4 + len(criteria),
         "page": page,
         "sort": found.sort,
         "status_filter": found.status,
         "top": top if shortlist else "",
         "shortlist": shortlist,
+        "search": request.GET.get("q", ""),
+        "at_least": _at_least(request),
+        "score_choices": [str(n) for n in range(1, 11)],
     }
 
 
@@ -76,4 +95,21 @@ def run_results(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         page_url = reverse("web:run", args=[run.public_id]) + (f"?{query}" if query else "")
         header = "HX-Replace-Url" if request.htmx.trigger == "results" else "HX-Push-Url"
         response[header] = page_url
+    return response
+
+
+@login_required
+@require_GET
+def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
+    """The list on screen (a shortlist in rank order, or the filtered candidates in their
+    order), with each candidate's decision and note, as a CSV for Excel."""
+    run = get_run_for_user(request, public_id)
+    found = _found(run, request)
+    items = selectors.review_items(run, found)
+    response = StreamingHttpResponse(
+        export.csv_chunks(export.review_rows(run, items, excel=True), bom=True),
+        content_type="text/csv; charset=utf-8",
+    )
+    which = f"top-{found.shortlist.size}" if found.shortlist else "list"
+    response["Content-Disposition"] = f'attachment; filename="{run.public_id}-{which}.csv"'
     return response

@@ -18,11 +18,12 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import export, metrics, prompting, selectors, services
-from evaluations.models import File, Run
+from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user, visible_files, visible_runs
 from web.views.results import results_context
@@ -64,7 +65,38 @@ def run_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     run = get_run_for_user(request, public_id)
     context = {**_progress_context(run), **results_context(run, request)}
     context["agreement"] = metrics.pack_agreement(run) if run.is_terminal else None
+    if run.is_terminal and run.kind == Run.Kind.RUBRIC and run.done_count:
+        context.update(_report_context(run))
     return render(request, "web/run_detail.html", context)
+
+
+def _report_context(run: Run) -> dict[str, Any]:
+    report = selectors.run_report(run)
+    size = report["run"]["shortlist_size"]
+    return {
+        "report": report,
+        "labels": {c["key"]: c.get("label") or c["key"] for c in run.rubric.criteria},
+        "impact_bases": [
+            ("above_median", "scoring above the median overall score (LL144's scoring rate)"),
+            ("shortlist", f"in the shortlist (the best {size})"),
+        ],
+    }
+
+
+@login_required
+@require_GET
+def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
+    """The run's report (consistency, adverse impact, distributions) as one CSV."""
+    run = get_run_for_user(request, public_id)
+    if run.kind != Run.Kind.RUBRIC:
+        raise Http404("Only candidate runs have a report.")
+    rows = export.report_rows(selectors.run_report(run))
+    response = StreamingHttpResponse(
+        export.csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8"
+    )
+    base = _download_name(run) or "candidates"
+    response["Content-Disposition"] = f'attachment; filename="{base}-report.csv"'
+    return response
 
 
 @login_required
@@ -170,7 +202,13 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
     if run.kind == Run.Kind.RUBRIC and run.rubric:
         plan = services.plan_for_run(run, pack_size=1)
-        seen = plan.messages([item.input], limit=truncated["kept"] if truncated else None)
+        shown, _ = services.ModelView(run)(item)  # identity hidden as the engine hid it
+        seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
+    roles = run.columns.get("roles") or {}
+    # Protected characteristics are for the fairness report, not for whoever decides.
+    audit_only = [
+        c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT_ONLY
+    ]
     return render(
         request,
         "web/item_detail.html",
@@ -181,6 +219,13 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
             "candidate_text": prompting.candidate_text(item.input),
+            **_neighbours(run, item),
+            **_explanation_context(run, item),
+            "decision_choices": [("", "No decision yet"), *Decision.choices],
+            "history": list(item.decisions.select_related("by")[:50]),
+            "kept_out": {k: v for k, v in (item.extra or {}).items() if k not in audit_only},
+            "audit_only": audit_only,
+            "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (
                 f"Only the first {truncated['kept']:,} of its {truncated['chars']:,} characters "
                 "were scored: the row was too long for the AI model, and whoever started the "
@@ -190,3 +235,96 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             else "",
         },
     )
+
+
+HIDDEN_WORDS = {
+    "email": ("e-mail address", "e-mail addresses"),
+    "phone": ("phone number", "phone numbers"),
+    "url": ("link", "links"),
+    "name": ("mention of their name", "mentions of their name"),
+}
+
+
+def _hidden_words(counts: dict[str, int]) -> str:
+    """{"email": 1, "phone": 2} -> "1 e-mail address and 2 phone numbers"."""
+    parts = [
+        f"{n} {HIDDEN_WORDS[kind][n != 1]}"
+        for kind, n in counts.items()
+        if n and kind in HIDDEN_WORDS
+    ]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
+def _neighbours(run: Run, item: Item) -> dict[str, int | None]:
+    """The previous and next candidate in the file's order."""
+    items = selectors.run_items(run)
+    before = items.filter(line__lt=item.line).order_by("-line").values_list("pk", flat=True)
+    after = items.filter(line__gt=item.line).order_by("line").values_list("pk", flat=True)
+    return {"previous": before.first(), "next": after.first()}
+
+
+def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
+    explanation = item.explanations.select_related("rubric").first()
+    if explanation is None:
+        return {"explanation": None}
+    labels = {
+        c["key"]: c.get("label") or c["key"] for c in (run.rubric.criteria if run.rubric else [])
+    }
+    rows = [{"label": labels.get(key, key), **part} for key, part in explanation.criteria.items()]
+    return {
+        "explanation": explanation,
+        "explanation_rows": rows,
+        "disagreement_labels": [labels.get(k, k) for k in explanation.disagreements],
+    }
+
+
+@login_required
+@require_POST
+def item_decide(request: HttpRequest, public_id: str, item_id: int) -> HttpResponse:
+    run = get_run_for_user(request, public_id)
+    item = get_object_or_404(selectors.run_items(run), pk=item_id)
+    try:
+        services.item_decide(
+            item=item,
+            by=request.user,
+            decision=request.POST.get("decision", ""),
+            note=request.POST.get("note", ""),
+        )
+    except services.InputError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Decision saved.")
+    return redirect("web:item", run.public_id, item.pk)
+
+
+@login_required
+@require_POST
+def item_explain(request: HttpRequest, public_id: str, item_id: int) -> HttpResponse:
+    """Ask the run's model to explain this candidate's stored scores (a few seconds on a
+    GPU; the page waits for it)."""
+    run = get_run_for_user(request, public_id)
+    item = get_object_or_404(selectors.run_items(run), pk=item_id)
+    try:
+        services.item_explain(item=item, by=request.user)
+    except services.InputError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{reverse('web:item', args=[run.public_id, item.pk])}#explanation")
+
+
+@login_required
+@require_POST
+def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Explain the shortlist's candidates in the background (one model call each)."""
+    run = get_run_for_user(request, public_id)
+    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
+        messages.error(request, "A run's shortlist can be explained once the run has ended.")
+    else:
+        services.enqueue_on_commit(
+            "evaluations.tasks.explain_shortlist", run.pk, request.user.pk, group=run.public_id
+        )
+        messages.success(
+            request,
+            f"Explaining the {selectors.shortlist_size(run)} shortlisted candidates; each "
+            "candidate's page shows its explanation once it is ready.",
+        )
+    return redirect("web:run", run.public_id)

@@ -217,6 +217,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                     skip_invalid=data["skip_invalid"],
                     name=data["name"],
                     long_rows=data["long_rows"],
+                    redact=data["redact"],
                     defer=True,
                     encoding=encoding,
                 )
@@ -240,7 +241,14 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             "rows": rows,
             **encoding_box,
             "form": form,
-            "role_rows": list(zip(form.role_fields(), examples, strict=False)),
+            "role_rows": list(
+                zip(
+                    form.role_fields(),
+                    examples,
+                    [services.role_reason(column) for column in layout.header],
+                    strict=False,
+                )
+            ),
             "backend": choice,
             "estimate": estimate,
             "checks": _checks_context(

@@ -60,6 +60,22 @@ class Command(BaseCommand):
             help="What to do with rows too long for the AI model: leave them out, or score "
             "their first part (marked 'truncated' in the results).",
         )
+        parser.add_argument(
+            "--audit-column",
+            action="append",
+            default=[],
+            metavar="COL",
+            help="Mark a column audit only (repeatable): never shown to the model, used only "
+            "for the adverse-impact report. Columns named like a protected characteristic "
+            "(sex, gender, race, ethnicity, age, disability, veteran, …) already are.",
+        )
+        parser.add_argument(
+            "--no-redact",
+            dest="redact",
+            action="store_false",
+            help="Show the model the candidates' text as it is (by default e-mails, phone "
+            "numbers, links and the candidate's name are replaced with placeholders).",
+        )
         parser.add_argument("--model", default="", help="Model name (e.g. gemma3:12b).")
         parser.add_argument("--backend", default="", choices=["", "auto", "ollama", "embedded"])
         parser.add_argument("--pack-size", type=int, default=1, help="Candidates per request.")
@@ -81,6 +97,32 @@ class Command(BaseCommand):
             "Excel download).",
         )
         parser.add_argument("--notify", default="", help="Email address to tell when done.")
+
+    def _roles(
+        self, header: list[str], id_column: str | None, audit_columns: list[str]
+    ) -> dict[str, str]:
+        """The web page's default column uses, with --audit-column on top; says which
+        columns are audit only and which are kept from the model for being judgements."""
+        roles = services.default_roles(header, id_column)
+        for column in audit_columns:
+            if column not in roles:
+                near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
+                    header[:12]
+                )
+                raise CommandError(
+                    f"--audit-column {column}: the file has no such column (its columns: {near})."
+                )
+            if column == id_column:
+                raise CommandError(f"--audit-column {column}: that is the candidate ID column.")
+            roles[column] = services.ROLE_AUDIT_ONLY
+        for column in header:
+            if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
+                why = services.role_reason(column) or "marked with --audit-column"
+                if column in audit_columns:
+                    why = "marked with --audit-column: used only to measure adverse impact"
+                kept = "audit only" if roles[column] == services.ROLE_AUDIT_ONLY else "kept"
+                self.stdout.write(f"Not shown to the model ({kept}): {column}, {why}.")
+        return roles
 
     def handle(self, *args: Any, **opts: Any) -> None:
         source = Path(opts["candidates"])
@@ -191,6 +233,7 @@ class Command(BaseCommand):
                 "row-3, …); choose a column with --id-column."
             )
         long_rows = opts["long_rows"].replace("-", "_")
+        roles = self._roles(layout.header, id_column, opts["audit_column"])
         input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
@@ -201,7 +244,7 @@ class Command(BaseCommand):
             check = services.file_check(
                 input_file=input_file,
                 id_column=id_column,
-                roles=None,
+                roles=roles,
                 rubric=rubric,
                 pack_size=opts["pack_size"],
             )
@@ -225,8 +268,10 @@ class Command(BaseCommand):
                 model=opts["model"],
                 backend=opts["backend"],
                 id_column=id_column,
+                roles=roles,
                 pack_size=opts["pack_size"],
                 notify_email=opts["notify"],
+                redact=opts["redact"],
                 skip_invalid=opts["skip_invalid"],
                 long_rows=long_rows,
                 dedupe_key=dedupe_key,

@@ -1,0 +1,82 @@
+"""`manage.py run_report (RUN_ID | --latest) [--json]`: the figures that defend a run.
+
+Consistency (the re-scored sample), adverse impact per audit-only column (selection rates
+and impact ratios, above the median and in the shortlist) and the score distributions:
+the same figures as the run page and its report CSV (evaluations.selectors.run_report).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from evaluations import selectors
+from evaluations.models import Run
+
+
+class Command(BaseCommand):
+    help = "Print a run's consistency, adverse-impact and distribution figures."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("run", nargs="?", help="The run's id (batch_…), as in its address.")
+        which.add_argument("--latest", action="store_true", help="The latest candidate run.")
+        parser.add_argument("--json", action="store_true", help="Print JSON (for scripts).")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        runs = Run.objects.filter(kind=Run.Kind.RUBRIC)
+        run = runs.order_by("-created_at", "-id").first() if opts["latest"] else None
+        if opts["run"]:
+            run = runs.filter(public_id=opts["run"]).first()
+            if run is None:
+                raise CommandError(f"No candidate run {opts['run']} (see the runs page).")
+        if run is None:
+            raise CommandError("No candidate run yet.")
+        report = selectors.run_report(run)
+        if opts["json"]:
+            self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False))
+            return
+        self._print(report)
+
+    def _print(self, report: dict[str, Any]) -> None:
+        run = report["run"]
+        out = self.stdout.write
+        out(f"Run {run['id']} ({run['name']}): {run['scored']} of {run['candidates']} scored")
+        out(f"Model {run['model']}, rubric {run['rubric']}, prompt {run['prompt_hash'][:12]}")
+        out(f"Hidden from the model in the text: {run['redacted']} e-mails, phones, links, names")
+        consistency = report["consistency"]
+        out("")
+        out(f"Consistency: {consistency['reading']}")
+        for name, figures in consistency["criteria"].items():
+            out(
+                f"  {name:<22} same score {figures['exact_agreement']:.0%}, within 1 "
+                f"{figures['within_one']:.0%}, mean difference {figures['mean_abs_diff']}"
+            )
+        if consistency.get("crossing_cutoff") is not None:
+            out(f"  would cross the shortlist cut-off: {consistency['crossing_cutoff']}")
+        out("")
+        if not report["impact"]:
+            out("Adverse impact: no audit-only columns in this run.")
+        for basis in ("above_median", "shortlist"):
+            rows = [r for r in report["impact"] if r["basis"] == basis]
+            if not rows:
+                continue
+            words = (
+                "scoring above the median overall"
+                if basis == "above_median"
+                else (f"in the shortlist (top {run['shortlist_size']})")
+            )
+            out(f"Adverse impact, selected = {words}:")
+            for r in rows:
+                ratio = "excluded (<2% or unknown)" if r["excluded"] else r["impact_ratio"]
+                flag = "  BELOW 0.8" if r["flag"] else ""
+                out(
+                    f"  {r['column']:<20} {r['group']:<28} {r['count']:>6} "
+                    f"{r['selection_rate']:>7.1%}  {ratio}{flag}"
+                )
+        out("")
+        out("Score distributions (score: count):")
+        for name, counts in report["distributions"].items():
+            out(f"  {name:<22} " + " ".join(f"{k}:{v}" for k, v in counts.items()))

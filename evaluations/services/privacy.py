@@ -1,0 +1,43 @@
+"""What the model is shown of a candidate: the model columns, with identity taken out.
+
+Columns kept for results or audit only never reach the model (ingest keeps them apart in
+`Item.extra`). The text of the model columns can still say who someone is, so before it is
+sent, emails, phone numbers, links and the candidate's own name (from the run's name
+columns) are replaced with placeholders (`evaluations.redact`). On by default; a run can
+switch it off (`run.columns["redact"]`). The engine and the "what the AI saw" page both ask
+this module, so they show the same text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+
+from .. import redact
+from ..models import Item, Run
+from .ingest import is_name_column
+
+
+def redacts(run: Run) -> bool:
+    """Whether the run hides identity in the text (candidate-file runs; on by default)."""
+    return run.kind == Run.Kind.RUBRIC and bool(run.columns.get("redact", True))
+
+
+class ModelView:
+    """Turns an Item into the fields its run shows the model, counting what was hidden."""
+
+    def __init__(self, run: Run):
+        self.enabled = redacts(run)
+        header = run.columns.get("header", [])
+        self.name_columns = [c for c in header if is_name_column(c)]
+        self.region = str(settings.HRBATCH["PHONE_REGION"])
+
+    def __call__(self, item: Item) -> tuple[dict[str, Any], Counter[str]]:
+        if not self.enabled:
+            return dict(item.input), Counter()
+        values = {**(item.extra or {}), **(item.input or {})}
+        names = [str(values.get(column) or "") for column in self.name_columns]
+        fields = {key: str(value) for key, value in (item.input or {}).items()}
+        return redact.redact_fields(fields, names=names, region=self.region)
