@@ -41,6 +41,11 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W\d_]{3,}")
+# Where a phone number could be: digits with the separators numbers are written with
+# (spaces, dots, dashes, slashes, brackets), a leading + or (, and an extension.
+_PHONE_STRETCH = re.compile(
+    r"[+(]?\d[\d \t.()/\-\u2010-\u2015]{5,}\d(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?", re.I
+)
 
 
 @dataclass
@@ -80,14 +85,16 @@ class Redactor:
         return text
 
     def _phones(self, text: str) -> str:
-        if sum(ch.isdigit() for ch in text) < 7:  # no phone number is shorter
-            return text
-        spans = [
-            (m.start, m.end)
-            for m in phonenumbers.PhoneNumberMatcher(
-                text, self.region, leniency=phonenumbers.Leniency.VALID
-            )
-        ]
+        # libphonenumber's matcher is thorough but slow on long text; it only ever runs on
+        # the stretches that could hold a number (seven digits or more with separators).
+        spans = []
+        for stretch in _PHONE_STRETCH.finditer(text):
+            if sum(ch.isdigit() for ch in stretch.group(0)) < 7:  # no phone is shorter
+                continue
+            for match in phonenumbers.PhoneNumberMatcher(
+                stretch.group(0), self.region, leniency=phonenumbers.Leniency.VALID
+            ):
+                spans.append((stretch.start() + match.start, stretch.start() + match.end))
         for start, end in reversed(spans):
             text = text[:start] + PHONE + text[end:]
         self.counts["phone"] += len(spans)

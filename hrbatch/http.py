@@ -1,4 +1,5 @@
-"""HTTP both doors share (the web app and the /v1 API): the download of a stored file.
+"""HTTP both doors share (the web app and the /v1 API): downloads of stored files and of
+CSV streamed from the database.
 
 Project level rather than in either app, so that neither door imports the other (the
 upload size limit lives beside it, in uploads.py).
@@ -6,7 +7,10 @@ upload size limit lives beside it, in uploads.py).
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from collections.abc import Iterable
+
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from evaluations.export import media_type
 from evaluations.models import File
@@ -24,5 +28,13 @@ def file_download(file: File) -> FileResponse:
         filename=file.filename,
         content_type=media_type(file.filename),
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def csv_download(chunks: Iterable[bytes], filename: str) -> StreamingHttpResponse:
+    """CSV bytes streamed as an attachment named `filename` (RFC 6266, any characters)."""
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -34,9 +34,8 @@ def fake() -> Iterator[FakeOllama]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
-    env = live.app_env(tmp_path_factory.mktemp("browser-data"), fake, HRBATCH_CONCURRENCY="2")
+def _serve(env: dict[str, str]) -> Iterator[str]:
+    """`manage.py serve` on a fresh data dir with one user, Hana; yields its address."""
     live.manage(env, "migrate", "-v", "0")
     create = (
         "from django.contrib.auth.models import User; "
@@ -47,6 +46,13 @@ def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[
     time.sleep(2)  # the worker cluster comes up beside the web server
     yield url
     live.stop_serve(process)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
+    yield from _serve(
+        live.app_env(tmp_path_factory.mktemp("browser-data"), fake, HRBATCH_CONCURRENCY="2")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -541,19 +547,9 @@ def test_a_recruiter_reads_the_report_decides_and_downloads_the_shortlist(
 @pytest.fixture(scope="module")
 def embedded_app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[str]:
     """The app on its embedded model (no Ollama): real inference on the CPU."""
-    env = live.app_env(
-        tmp_path_factory.mktemp("embedded-data"), fake, HRBATCH_LLM_BACKEND="embedded"
+    yield from _serve(
+        live.app_env(tmp_path_factory.mktemp("embedded-data"), fake, HRBATCH_LLM_BACKEND="embedded")
     )
-    live.manage(env, "migrate", "-v", "0")
-    create = (
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}', first_name='Hana')"
-    )
-    live.manage(env, "shell", "-c", create)
-    process, url = live.start_serve(env)
-    time.sleep(2)
-    yield url
-    live.stop_serve(process)
 
 
 def test_explain_a_candidate_with_the_embedded_model(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from evaluations import export, selectors, services
 from evaluations.models import Run
+from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user
 
 RESULTS_PER_PAGE = 50
@@ -106,10 +107,6 @@ def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHtt
     run = get_run_for_user(request, public_id)
     found = _found(run, request)
     items = selectors.review_items(run, found)
-    response = StreamingHttpResponse(
-        export.csv_chunks(export.review_rows(run, items, excel=True), bom=True),
-        content_type="text/csv; charset=utf-8",
-    )
     which = f"top-{found.shortlist.size}" if found.shortlist else "list"
-    response["Content-Disposition"] = f'attachment; filename="{run.public_id}-{which}.csv"'
-    return response
+    rows = export.review_rows(run, items, excel=True)
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{run.public_id}-{which}.csv")

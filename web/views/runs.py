@@ -91,12 +91,8 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     if run.kind != Run.Kind.RUBRIC:
         raise Http404("Only candidate runs have a report.")
     rows = export.report_rows(selectors.run_report(run))
-    response = StreamingHttpResponse(
-        export.csv_chunks(rows, bom=True), content_type="text/csv; charset=utf-8"
-    )
     base = _download_name(run) or "candidates"
-    response["Content-Disposition"] = f'attachment; filename="{base}-report.csv"'
-    return response
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
 
 
 @login_required
@@ -174,13 +170,9 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     if run.kind != Run.Kind.RUBRIC or not run.columns.get("header"):
         raise Http404("This run has no scored CSV.")
     excel = request.GET.get("excel") == "1"
-    response = StreamingHttpResponse(
-        export.iter_csv_bytes(run, excel=excel), content_type="text/csv; charset=utf-8"
-    )
     base = _download_name(run) or "candidates"
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"
-    response["Content-Disposition"] = f'attachment; filename="{base}-{suffix}.csv"'
-    return response
+    return http.csv_download(export.iter_csv_bytes(run, excel=excel), f"{base}-{suffix}.csv")
 
 
 @login_required

@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from evaluations import csvio, export, intake, metrics, services
 from evaluations.llm import available_models, make_backend, resolve_backend
 from evaluations.models import File
-from hrbatch import uploads
+from hrbatch import http, uploads
 from web.forms import PrepareForm, UploadForm
 from web.views.access import HtmxHttpRequest, get_file_for_user, usable_rubric
 
@@ -350,9 +350,7 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
     # With the upload's separator and a byte-order mark, for the Excel that saved it.
     chunks = export.csv_chunks(rows(), delimiter=layout.delimiter, bom=True)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-rows-with-problems.csv"'
-    return response
+    return http.csv_download(chunks, f"{name}-rows-with-problems.csv")
 
 
 # --- an upload never started ----------------------------------------------------------
