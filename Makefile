@@ -15,7 +15,8 @@ test: install
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
-		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py
+		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py \
+		tests/test_report.py tests/test_review.py tests/test_privacy.py
 
 # The edit-test loop: ruff, then every test not marked slow (browser, serve and worker-cluster
 # subprocesses, real inference), on SQLite. Uses the .venv `make test` installed.
