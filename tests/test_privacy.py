@@ -175,8 +175,9 @@ def test_evaluate_marks_audit_columns_from_the_command_line(
     assert "recruiter_rating, an earlier judgement" in output
     sent = sent_text(fake_ollama)
     assert "Igbo" not in sent and "Swedish" not in sent and "Amara" not in sent
-    (roles,) = query(env, "SELECT columns FROM evaluations_run")[0]
-    assert json.loads(roles)["roles"]["first_language"] == services.ROLE_AUDIT_ONLY
+    (columns,) = query(env, "SELECT columns FROM evaluations_run")[0]
+    columns = columns if isinstance(columns, dict) else json.loads(columns)  # PG: decoded
+    assert columns["roles"]["first_language"] == services.ROLE_AUDIT_ONLY
 
 
 @pytest.mark.slow
