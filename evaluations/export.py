@@ -106,7 +106,24 @@ class _RowWriter:
         return row
 
 
-REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at"]
+REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at", "explanation"]
+
+
+def explanation_text(explanation: Any) -> str:
+    """An Explanation in one cell: per criterion its reason, the quote, and what the model
+    would now score where that differs from the stored score."""
+    if explanation is None:
+        return ""
+    parts = []
+    for key, part in explanation.criteria.items():
+        text = f"{key}: {part.get('rationale', '')}"
+        if part.get("evidence"):
+            found = "" if part.get("evidence_found") else " (not in the text)"
+            text += f' "{part["evidence"]}"{found}'
+        if part.get("would_score") != part.get("stored_score"):
+            text += f" [would now score {part.get('would_score')}]"
+        parts.append(text)
+    return f"{explanation.model}: " + " | ".join(parts)
 
 
 def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iterator[list[str]]:
@@ -123,7 +140,16 @@ def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iter
         row = write(item.custom_id, item.input, item.extra, item.status, item.result, item.error)
         decided_by = item.decided_by.get_username() if item.decided_by_id else ""
         decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
-        yield [str(rank), *row, item.decision, write.cell(item.note), decided_by, decided_at]
+        explained = next(iter(item.explanations.all()), None)  # newest first (prefetched)
+        yield [
+            str(rank),
+            *row,
+            item.decision,
+            write.cell(item.note),
+            decided_by,
+            decided_at,
+            write.cell(explanation_text(explained)),
+        ]
 
 
 def delimiter_of(run: Run) -> str:

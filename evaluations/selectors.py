@@ -329,6 +329,13 @@ def review_items(run: Run, found: Results) -> Iterable[Item]:
     """The candidates of a results view, whole (for a download), in the view's order."""
     if isinstance(found.items, list):
         pks = [item.pk for item in found.items]
-        whole = Item.objects.select_related("decided_by").in_bulk(pks)
+        whole = (
+            Item.objects.select_related("decided_by").prefetch_related("explanations").in_bulk(pks)
+        )
         return [whole[pk] for pk in pks]
-    return found.items.defer(None).select_related("decided_by").iterator(chunk_size=2000)
+    return (
+        found.items.defer(None)
+        .select_related("decided_by")
+        .prefetch_related("explanations")
+        .iterator(chunk_size=2000)
+    )

@@ -194,3 +194,31 @@ def test_search_and_lowest_scores_filter_the_list_in_place_and_its_download(
         csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig")))
     )
     assert sorted(r["id"] for r in rows) == sorted(i.custom_id for i in expected)
+
+
+def test_explain_the_shortlist_explains_each_shortlisted_candidate_once_and_downloads_it(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+    size = selectors.shortlist_size(run)  # 10% of 30 scored: 3
+    assert size == 3
+
+    page = client.post(
+        reverse("web:run_explain_shortlist", args=[run.public_id]), follow=True
+    ).content.decode()
+
+    assert "Explaining the 3 shortlisted candidates" in page
+    best = selectors.shortlist(run)
+    assert Explanation.objects.filter(item__run=run).count() == 3
+    assert all(Explanation.objects.filter(item=item).count() == 1 for item in best)
+    client.post(reverse("web:run_explain_shortlist", args=[run.public_id]))
+    assert Explanation.objects.filter(item__run=run).count() == 3  # not asked twice
+
+    response = client.get(
+        reverse("web:run_shortlist_download", args=[run.public_id]) + "?top=3&sort=-overall"
+    )
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
+    assert [r["id"] for r in rows] == [i.custom_id for i in best]
+    assert all(r["explanation"].startswith(f"{run.model}: technical_skills: ") for r in rows)

@@ -27,6 +27,12 @@ urlpatterns = [
     path("runs/<str:public_id>/files/<str:file_id>", runs.run_file, name="run_file"),
     path("runs/<str:public_id>/rename/", runs.run_rename, name="run_rename"),
     path(
+        "runs/<str:public_id>/explain-shortlist/",
+        runs.run_explain_shortlist,
+        name="run_explain_shortlist",
+    ),
+    # Pause, resume, cancel, retry: after every other runs/<id>/<word>/ address.
+    path(
         "runs/<str:public_id>/<str:action>/",
         runs.run_control,
         name="run_control",
@@ -41,11 +47,6 @@ urlpatterns = [
         "runs/<str:public_id>/candidates/<int:item_id>/explain/",
         runs.item_explain,
         name="item_explain",
-    ),
-    path(
-        "runs/<str:public_id>/explain-shortlist/",
-        runs.run_explain_shortlist,
-        name="run_explain_shortlist",
     ),
     path("rubrics/", rubrics.rubrics_list, name="rubrics"),
     path("rubrics/new/", rubrics.rubric_edit, name="rubric_new"),

@@ -75,7 +75,7 @@ def is_name_column(column: str) -> bool:
 # comparison with it (how well hrbatch agrees with people) would mean nothing.
 _PRIOR_JUDGEMENT = re.compile(
     r"(^|_|\b)(score|scores|scoring|rating|rated|rank|ranking|decision|outcome|hired|"
-    r"shortlisted|recommendation|matched)($|_|\b)",
+    r"shortlisted|recommendation|matched|grade|grades|graded|status)($|_|\b)",
     re.IGNORECASE,
 )
 
