@@ -564,6 +564,9 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
             time.sleep(3)  # the cluster's first stats land in the shared cache
             follower = _Output(evaluate(source, tmp_path / "scored.csv", env))
             wait_for(lambda: len(done_ids(env)) >= 20, 60, "20 candidates scored")
+            # Slower from here, so that the run is still going when the browser is up and
+            # the server goes away, however slowly a busy machine starts Chromium.
+            fake.latency = 0.5
             ((public_id,),) = query(env, "SELECT public_id FROM evaluations_run")
             SHOTS.mkdir(parents=True, exist_ok=True)
             with sync_playwright() as playwright:
@@ -589,6 +592,7 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
                 )
                 page.screenshot(path=str(SHOTS / "faults-outage.png"), full_page=True)
 
+                fake.latency = 0.1
                 fake.start()
                 expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
                 expect(notice).to_have_count(0)
