@@ -109,13 +109,16 @@ class _RowWriter:
 REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at", "explanation"]
 
 
-def explanation_text(explanation: Any) -> str:
-    """An Explanation in one cell: per criterion its reason, the quote, and what the model
-    would now score where that differs from the stored score."""
+def explanation_text(explanation: Any, criteria: Sequence[str]) -> str:
+    """An Explanation in one cell: per criterion (in the rubric's order) its reason, the
+    quote, and what the model would now score where that differs from the stored score."""
     if explanation is None:
         return ""
     parts = []
-    for key, part in explanation.criteria.items():
+    for key in criteria:
+        part = explanation.criteria.get(key)
+        if part is None:
+            continue
         text = f"{key}: {part.get('rationale', '')}"
         if part.get("evidence"):
             found = "" if part.get("evidence_found") else " (not in the text)"
@@ -148,7 +151,7 @@ def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iter
             write.cell(item.note),
             decided_by,
             decided_at,
-            write.cell(explanation_text(explained)),
+            write.cell(explanation_text(explained, write.criteria)),
         ]
 
 

@@ -262,7 +262,12 @@ def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
     labels = {
         c["key"]: c.get("label") or c["key"] for c in (run.rubric.criteria if run.rubric else [])
     }
-    rows = [{"label": labels.get(key, key), **part} for key, part in explanation.criteria.items()]
+    # In the rubric's order (PostgreSQL's jsonb keeps keys in an order of its own).
+    rows = [
+        {"label": label, **explanation.criteria[key]}
+        for key, label in labels.items()
+        if key in explanation.criteria
+    ]
     return {
         "explanation": explanation,
         "explanation_rows": rows,
