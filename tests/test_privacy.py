@@ -196,3 +196,21 @@ def test_evaluate_refuses_an_audit_column_the_file_does_not_have(
 
     assert process.returncode != 0
     assert "--audit-column Gender : the file has no such column" in output
+
+
+@pytest.mark.slow
+def test_the_phone_region_is_set_as_the_readme_says(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    """A UK number written without its country code is a phone number only for GB."""
+    rows = [["c1", "Ana Ruiz", "", "", "", "", "", "", "Analyst", "Ring me on 020 7946 0958."]]
+    source = people_csv(tmp_path / "people.csv", HEADER, rows)
+
+    finish(evaluate(source, tmp_path / "us.csv", subprocess_env(tmp_path / "us", fake_ollama)))
+    assert "020 7946 0958" in sent_text(fake_ollama)
+    fake_ollama.requests.clear()
+
+    env = subprocess_env(tmp_path / "gb", fake_ollama, HRBATCH_PHONE_REGION="gb")
+    finish(evaluate(source, tmp_path / "gb.csv", env))
+    sent = sent_text(fake_ollama)
+    assert "020 7946 0958" not in sent and "Ring me on [PHONE]." in sent
