@@ -487,6 +487,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(200, fake._tags())
         elif path == "/api/ps":
             self.send_json(200, fake._ps())
+        elif path == "/v1/models":
+            self.send_json(200, fake._openai_models())
         else:
             self.send_not_found()
 
@@ -504,6 +506,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.fake._chat(body, self)
         elif path == "/api/show":
             self.server.fake._show(body, self)
+        elif path == "/v1/chat/completions":
+            self.server.fake._openai_chat(body, self)
         else:
             self.send_not_found()
 
@@ -1007,6 +1011,109 @@ class FakeOllama:
                 with self._lock:
                     self._loaded.pop(name, None)
 
+    # ---- Ollama's OpenAI-compatible endpoints (/v1) -------------------------------------
+
+    def _openai_models(self) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": _normalize_name(m),
+                    "object": "model",
+                    "created": int(time.time()),
+                    "owned_by": "library",
+                }
+                for m in self.models
+            ],
+        }
+
+    def _openai_chat(self, body: bytes, handler: _Handler) -> None:
+        """/v1/chat/completions as Ollama's openai middleware does it: the body becomes an
+        /api/chat request (max_tokens → num_predict, temperature and top_p 1.0 when not
+        given, response_format json_object → "json", json_schema → its schema; no num_ctx),
+        and the answer a chat.completion object."""
+        try:
+            req = json.loads(body) if body else None
+        except json.JSONDecodeError as exc:
+            _openai_error(handler, 400, _go_json_error(exc))
+            return
+        if not isinstance(req, dict):
+            _openai_error(handler, 400, "invalid request body")
+            return
+        if req.get("stream"):
+            _openai_error(handler, 400, "the fake serves stream=false only")
+            return
+        options: dict[str, Any] = {
+            "temperature": req.get("temperature", 1.0)
+            if req.get("temperature") is not None
+            else 1.0,
+            "top_p": req.get("top_p") if req.get("top_p") is not None else 1.0,
+        }
+        max_tokens = req.get("max_completion_tokens") or req.get("max_tokens")
+        if max_tokens is not None:
+            options["num_predict"] = max_tokens
+        for key in ("seed", "frequency_penalty", "presence_penalty"):
+            if req.get(key) is not None:
+                options[key] = req[key]
+        if req.get("stop") is not None:
+            stop = req["stop"]
+            options["stop"] = [stop] if isinstance(stop, str) else stop
+        fmt: Any = None
+        response_format = req.get("response_format")
+        if isinstance(response_format, dict):
+            kind = response_format.get("type")
+            if kind == "json_object":
+                fmt = "json"
+            elif kind == "json_schema":
+                schema = (response_format.get("json_schema") or {}).get("schema")
+                if not isinstance(schema, dict):
+                    _openai_error(handler, 400, "invalid json_schema: schema is required")
+                    return
+                fmt = schema
+            elif kind not in (None, "text"):
+                _openai_error(handler, 400, f"invalid response_format type: {kind}")
+                return
+        inner = {
+            "model": req.get("model"),
+            "messages": req.get("messages") or [],
+            "options": options,
+            "stream": False,
+        }
+        if fmt is not None:
+            inner["format"] = fmt
+        captured = _Captured()
+        self._chat(_dumps(inner), captured)  # type: ignore[arg-type]
+        status, answer = captured.status, captured.body
+        if status != 200 or not isinstance(answer, dict):
+            message = answer.get("error") if isinstance(answer, dict) else str(answer)
+            _openai_error(handler, status, str(message))
+            return
+        prompt, completion = answer["prompt_eval_count"], answer["eval_count"]
+        handler.send_json(
+            200,
+            {
+                "id": f"chatcmpl-{random.randint(0, 999)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": req.get("model"),
+                "system_fingerprint": "fp_ollama",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer["message"]["content"]},
+                        "finish_reason": "length"
+                        if answer.get("done_reason") == "length"
+                        else "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            },
+        )
+
     def _touch_model(self, name: str, num_ctx: int, keep_alive: float | None) -> int:
         """Mark ``name`` as loaded; return the simulated load_duration in ns."""
         now = time.time()
@@ -1036,6 +1143,29 @@ class FakeOllama:
         if fmt == "json":
             return '{"response": "ok"}'
         return PLAIN_ANSWER
+
+
+class _Captured:
+    """Stands in for the HTTP handler when the /v1 layer calls the /api/chat code."""
+
+    status = 0
+    body: Any = None
+
+    def send_json(self, status: int, obj: Any) -> None:
+        self.status, self.body = status, obj
+
+    def send_error_json(self, status: int, message: str) -> None:
+        self.status, self.body = status, {"error": message}
+
+    def send_stream(self, lines: list[bytes], delay: float = 0.0) -> None:
+        raise AssertionError("the /v1 layer asks for stream=false")
+
+
+def _openai_error(handler: Any, status: int, message: str) -> None:
+    kind = "invalid_request_error" if 400 <= status < 500 else "api_error"
+    handler.send_json(
+        status, {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -204,6 +204,9 @@ class RunOptions:
     shortlist_size: int | None = None
     # Which process created the run ("host:pid:start"), for orphaned runs.
     created_by: str | None = None
+    # How the server took the answer's JSON schema (OpenAI-compatible: json_schema or
+    # json_object), said on the run page.
+    structured_output: str | None = None
     # Shown with the results, e.g. that the embedded demo model is not for hiring decisions.
     notice: str | None = None
     # Ingest figures: rows left out, and bytes that could not be decoded.

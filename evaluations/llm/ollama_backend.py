@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from .base import (
     RequestFailed,
     Unreachable,
 )
+from .hosts import HostPool
 
 
 class OllamaBackend(Backend):
@@ -36,8 +36,7 @@ class OllamaBackend(Backend):
         self._default_model = default_model
         self._timeout = timeout
         self._clients: dict[str, ollama.AsyncClient] = {}
-        self._in_flight = dict.fromkeys(hosts, 0)
-        self._down_until = dict.fromkeys(hosts, 0.0)
+        self._pool = HostPool(hosts)
 
     @property
     def default_model(self) -> str:
@@ -54,33 +53,12 @@ class OllamaBackend(Backend):
             )
         return self._clients[host]
 
-    def _pick_host(self, tried: Collection[str] = ()) -> str:
-        """The least busy host that is not known to be down (several GPU machines)."""
-        now = time.monotonic()
-        untried = [h for h in self.hosts if h not in tried] or self.hosts
-        up = [h for h in untried if self._down_until[h] <= now] or untried
-        return min(up, key=lambda h: self._in_flight[h])
-
     async def chat(self, request: ChatRequest) -> ChatResult:
-        # A machine that is down is not an outage while another one answers: the request
-        # goes to the next host, and only when none answers is the server unreachable.
-        tried: set[str] = set()
-        while True:
-            try:
-                return await self._chat_on(self._pick_host(tried), request)
-            except Unreachable as exc:
-                tried.add(exc.host)
-                if len(tried) >= len(self.hosts):
-                    if len(self.hosts) > 1:
-                        raise Unreachable(
-                            f"Ollama is not reachable at any of {', '.join(self.hosts)}; "
-                            "start it with `ollama serve` on those machines (or set "
-                            "OLLAMA_HOST to where it runs)."
-                        ) from exc
-                    raise
+        return await self._pool.call(
+            lambda host: self._chat_on(host, request), none_answered=_none_answered
+        )
 
     async def _chat_on(self, host: str, request: ChatRequest) -> ChatResult:
-        self._in_flight[host] += 1
         started = time.monotonic()
         try:
             response = await self._client(host).chat(
@@ -92,13 +70,7 @@ class OllamaBackend(Backend):
                 stream=False,
             )
         except Exception as exc:
-            error = self._translate(exc, host, request.model)
-            if isinstance(error, Unreachable):
-                self._down_until[host] = time.monotonic() + 5.0
-            raise error from exc
-        finally:
-            self._in_flight[host] -= 1
-        self._down_until[host] = 0.0
+            raise self._translate(exc, host, request.model) from exc
         prompt_tokens = response.prompt_eval_count or 0
         return ChatResult(
             content=response.message.content or "",
@@ -189,6 +161,13 @@ class OllamaBackend(Backend):
         for client in self._clients.values():
             await client._client.aclose()
         self._clients.clear()
+
+
+def _none_answered(hosts: list[str]) -> Unreachable:
+    return Unreachable(
+        f"Ollama is not reachable at any of {', '.join(hosts)}; start it with `ollama serve` "
+        "on those machines (or set OLLAMA_HOST to where it runs)."
+    )
 
 
 async def is_reachable(host: str, timeout: float = 2.0) -> bool:

@@ -246,7 +246,11 @@ def run_start(*, run: Run) -> Run:
         run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
         return run
 
+    # A server that serves one model runs it when none was named (OpenAI-compatible).
+    model = info.name or model
     opts = run.opts
+    if structured := info.details.get("structured_output"):
+        opts = opts.replace(structured_output=structured)
     if run.kind == Run.Kind.RUBRIC:
         plan = plan_for_run(run)
         pack = plan.pack_size

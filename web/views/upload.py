@@ -166,9 +166,9 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     id_guess = services.guess_id_column(path=file.abspath, layout=layout)
     choice = resolve_backend()
     models = available_models(choice)
-    default_model = settings.HRBATCH["MODEL"] if choice.name == "ollama" else ""
+    default_model = make_backend(choice.name).default_model
     if choice.name == "embedded" or not models:
-        default_model = make_backend(choice.name).default_model if not models else models[0]
+        default_model = models[0] if models else default_model
         models = models or [default_model]
     if default_model not in models:
         default_model = models[0]

@@ -1,0 +1,320 @@
+"""Any OpenAI-compatible server (vLLM, SGLang, llama.cpp's server, LM Studio, TGI) through
+/v1/chat/completions and /v1/models, over one or more base URLs.
+
+The way past Ollama for a team that outgrows one GPU: vLLM's continuous batching and
+multi-GPU serving. Requests go through the official `openai` SDK with its own retries off
+(the engine retries, with its budgets), temperature and seed as the run says, `max_tokens`
+from the answer budget.
+
+Servers differ in how they take a JSON schema for structured output:
+- `json_schema` (OpenAI's own; vLLM, SGLang, llama.cpp's `llama-server`, LM Studio):
+  `response_format: {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`;
+- `json_object` (llama-cpp-python's server, which refuses `json_schema`):
+  `response_format: {"type": "json_object", "schema": …}`.
+Each server is asked in OpenAI's form first; one that refuses it gets the other from then on
+(`dialect()` says which a server got; the run records it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import openai
+
+from .base import (
+    Backend,
+    BadRequest,
+    ChatRequest,
+    ChatResult,
+    ModelInfo,
+    ModelNotFound,
+    RequestFailed,
+    Unreachable,
+)
+from .hosts import HostPool
+
+JSON_SCHEMA = "json_schema"
+JSON_OBJECT = "json_object"
+# What each server (base URL) takes, learnt in this process: every worker asks once.
+_dialects: dict[str, str] = {}
+
+# Ollama option names (ChatRequest.options) → chat.completions parameters. num_ctx has no
+# equivalent: an OpenAI-compatible server fixes its context when it starts.
+_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "seed": "seed",
+    "stop": "stop",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+    "num_predict": "max_tokens",
+}
+# Sampling options that OpenAI's API lacks but these servers take in the body.
+_EXTRA_OPTIONS = ("top_k", "min_p")
+
+
+def normalize_base_url(url: str) -> str:
+    """`gpu1:8000` → `http://gpu1:8000/v1`: a scheme and the /v1 path when none is given."""
+    url = url.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    path = parts.path or "/v1"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    def __init__(
+        self,
+        base_urls: list[str],
+        *,
+        api_key: str = "",
+        default_model: str = "",
+        timeout: float = 600.0,
+    ):
+        if not base_urls:
+            raise ValueError(
+                "the OpenAI-compatible backend needs a server: set HRBATCH_OPENAI_BASE_URL "
+                "(e.g. http://127.0.0.1:8000/v1)."
+            )
+        self.base_urls = [normalize_base_url(u) for u in base_urls]
+        self._api_key = api_key
+        self._default_model = default_model
+        self._timeout = timeout
+        self._clients: dict[str, openai.AsyncOpenAI] = {}
+        self._pool = HostPool(self.base_urls)
+
+    @property
+    def default_model(self) -> str:
+        return self._default_model
+
+    def dialect(self, base_url: str) -> str:
+        """How the server at `base_url` takes a JSON schema (JSON_SCHEMA until it refuses)."""
+        return _dialects.get(base_url, JSON_SCHEMA)
+
+    def _client(self, base_url: str) -> openai.AsyncOpenAI:
+        if base_url not in self._clients:
+            self._clients[base_url] = openai.AsyncOpenAI(
+                base_url=base_url,
+                # Local servers take any key; the SDK insists on one.
+                api_key=self._api_key or "hrbatch",
+                max_retries=0,
+                timeout=httpx.Timeout(self._timeout, connect=5.0),
+                http_client=httpx.AsyncClient(
+                    timeout=httpx.Timeout(self._timeout, connect=5.0),
+                    limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                ),
+            )
+        return self._clients[base_url]
+
+    # -- chat -------------------------------------------------------------------------
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        return await self._pool.call(
+            lambda url: self._chat_on(url, request), none_answered=_none_answered
+        )
+
+    def _params(self, request: ChatRequest, dialect: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": request.model, "messages": request.messages}
+        extra: dict[str, Any] = {}
+        for option, value in request.options.items():
+            if option in _OPTIONS and value is not None:
+                params[_OPTIONS[option]] = value
+            elif option in _EXTRA_OPTIONS and value is not None:
+                extra[option] = value
+        if isinstance(request.format, dict):
+            if dialect == JSON_SCHEMA:
+                params["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": request.format, "strict": True},
+                }
+            else:
+                params["response_format"] = {"type": "json_object", "schema": request.format}
+        elif request.format == "json":
+            params["response_format"] = {"type": "json_object"}
+        if extra:
+            params["extra_body"] = extra
+        return params
+
+    async def _chat_on(self, base_url: str, request: ChatRequest) -> ChatResult:
+        started = time.monotonic()
+        dialect = self.dialect(base_url)
+        try:
+            try:
+                response = await self._client(base_url).chat.completions.create(
+                    **self._params(request, dialect)
+                )
+            except openai.APIStatusError as exc:
+                if not (
+                    isinstance(request.format, dict)
+                    and dialect == JSON_SCHEMA
+                    and _refuses_json_schema(exc)
+                ):
+                    raise
+                # llama-cpp-python's server: the schema goes in a json_object format.
+                _dialects[base_url] = JSON_OBJECT
+                response = await self._client(base_url).chat.completions.create(
+                    **self._params(request, JSON_OBJECT)
+                )
+        except Exception as exc:
+            raise self._translate(exc, base_url, request.model) from exc
+        if not response.choices:
+            raise RequestFailed(f"the server at {base_url} answered with no choices.")
+        choice = response.choices[0]
+        usage = response.usage
+        cached = None
+        if usage is not None and usage.prompt_tokens_details is not None:
+            cached = usage.prompt_tokens_details.cached_tokens
+        return ChatResult(
+            content=choice.message.content or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            done_reason="length" if choice.finish_reason == "length" else "stop",
+            cached_tokens=cached,
+            latency_ms=int((time.monotonic() - started) * 1000),
+            model=response.model or request.model,
+        )
+
+    # -- models -----------------------------------------------------------------------
+
+    async def _models_on(self, base_url: str) -> list[ModelInfo]:
+        try:
+            page = await self._client(base_url).models.list()
+        except Exception as exc:
+            raise self._translate(exc, base_url, "") from exc
+        found = []
+        for m in page.data:
+            extra = m.model_extra or {}
+            # vLLM says how long a prompt the server takes; llama.cpp's server, the
+            # model's trained context under `meta` (a server may run a shorter one).
+            context = extra.get("max_model_len")
+            identity = f"{base_url}|{m.id}|{m.owned_by}|{extra.get('root', '')}"
+            found.append(
+                ModelInfo(
+                    name=m.id,
+                    digest="openai:" + hashlib.sha256(identity.encode()).hexdigest()[:16],
+                    context_length=int(context) if context else None,
+                    details={"owned_by": m.owned_by, "server": base_url},
+                )
+            )
+        return found
+
+    async def list_models(self) -> list[ModelInfo]:
+        seen: dict[str, ModelInfo] = {}
+        errors: list[Exception] = []
+        for url in self.base_urls:
+            try:
+                models = await self._models_on(url)
+            except Exception as exc:
+                errors.append(exc)
+                continue
+            for info in models:
+                seen.setdefault(info.name, info)
+        if errors and not seen:
+            raise errors[0]
+        return sorted(seen.values(), key=lambda m: m.name)
+
+    async def model_info(self, model: str) -> ModelInfo:
+        """The model on every server (a run needs it wherever requests may go); with no model
+        named, the one model the servers serve. Also learns each server's schema dialect,
+        with a one-token request, so the run can say which one it used."""
+        found: ModelInfo | None = None
+        for url in self.base_urls:
+            models = await self._models_on(url)
+            names = [m.name for m in models]
+            if not model:
+                if len(names) != 1:
+                    served = ", ".join(names) or "none"
+                    raise ModelNotFound(
+                        f"the server at {url} serves {len(names)} models ({served}); set "
+                        "HRBATCH_MODEL to the one to use."
+                    )
+                model = names[0]
+            if model not in names:
+                raise ModelNotFound(
+                    f"model {model} is not served at {url} (it serves: "
+                    f"{', '.join(names) or 'none'}); start the server with it, or set "
+                    "HRBATCH_MODEL to one it serves."
+                )
+            info = next(m for m in models if m.name == model)
+            found = found or info
+            await self._learn_dialect(url, model)
+        assert found is not None
+        dialects = sorted({self.dialect(url) for url in self.base_urls})
+        found.details["structured_output"] = ", ".join(dialects)
+        return found
+
+    async def _learn_dialect(self, base_url: str, model: str) -> None:
+        if base_url in _dialects:
+            return
+        probe = ChatRequest(
+            model=model,
+            messages=[{"role": "user", "content": "Answer with JSON."}],
+            format={"type": "object", "properties": {"ok": {"type": "boolean"}}},
+            options={"temperature": 0.0, "num_predict": 1},
+        )
+        await self._chat_on(base_url, probe)
+        _dialects.setdefault(base_url, JSON_SCHEMA)
+
+    # -- errors -----------------------------------------------------------------------
+
+    def _translate(self, exc: Exception, base_url: str, model: str) -> Exception:
+        if isinstance(exc, openai.APITimeoutError):
+            return RequestFailed(f"the server at {base_url} did not answer in time.")
+        if isinstance(exc, openai.APIConnectionError | httpx.ConnectError):
+            error = Unreachable(
+                f"the OpenAI-compatible server is not reachable at {base_url}; start it "
+                "(or set HRBATCH_OPENAI_BASE_URL to where it runs)."
+            )
+            error.host = base_url
+            return error
+        if isinstance(exc, openai.NotFoundError) and model:
+            return ModelNotFound(
+                f"model {model} is not served at {base_url}: {_message(exc)}; start the "
+                "server with it, or set HRBATCH_MODEL to one it serves."
+            )
+        if isinstance(exc, openai.APIStatusError):
+            if 400 <= exc.status_code < 500 and exc.status_code not in (408, 429):
+                return BadRequest(f"the server at {base_url} refused the request: {_message(exc)}")
+            return RequestFailed(
+                f"the server at {base_url} failed on this request: {_message(exc)}"
+            )
+        if isinstance(exc, httpx.HTTPError):
+            return RequestFailed(f"HTTP error talking to {base_url}: {exc!r}")
+        return exc
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])[:500]
+        if isinstance(body.get("detail"), str | list):
+            return str(body["detail"])[:500]
+    return str(exc)[:500]
+
+
+def _refuses_json_schema(exc: openai.APIStatusError) -> bool:
+    """The server turned down OpenAI's `json_schema` response format (llama-cpp-python's
+    says so in a validation error, with status 500 or 422)."""
+    text = _message(exc).lower()
+    return "json_schema" in text or ("response_format" in text and "json_object" in text)
+
+
+def _none_answered(urls: list[str]) -> Unreachable:
+    return Unreachable(
+        f"no OpenAI-compatible server is reachable at {', '.join(urls)}; start them (or set "
+        "HRBATCH_OPENAI_BASE_URL to where they run)."
+    )
