@@ -3,9 +3,11 @@
 `measure` sends the run's real request shape (a rubric's prompt and schema, a candidate,
 temperature 0, seed, num_ctx, num_predict: `probe_request`) through the Backend interface
 at concurrency 1, 2, 4, 8, … until throughput stops rising (less than MIN_GAIN over the
-previous step) or the maximum is reached. The knee is the last step that still gained:
-more requests in flight than that only wait in the server's queue. Works for any backend
-(Ollama, the embedded model, an OpenAI-compatible server) as it only calls `chat`.
+previous step) or the maximum is reached; steps just below a small gain are measured
+again (RETAKE_BELOW_GAIN). The knee is the fewest requests in flight that come within
+PLATEAU (10%) of the best throughput measured: more than that only wait in the server's
+queue. Works for any backend (Ollama, the embedded model, an OpenAI-compatible server):
+it only calls `chat`.
 
 `manage.py probe_backend` prints the table and stores the knee (services.backend_probe);
 `HRBATCH_CONCURRENCY=auto` uses it (selectors.concurrency_for).
@@ -25,9 +27,24 @@ from typing import Any
 from . import prompting
 from .llm import Backend, BackendError, ChatRequest, LoadedModel
 
-# Throughput must rise by at least this share over the previous step to count as a gain.
+# Throughput must rise by at least this share over the previous step to count as a gain:
+# the probe stops at the first step that gains less.
 MIN_GAIN = 0.05
+# The knee: the fewest requests in flight that reach this close to the best throughput
+# measured. Past the server's slots, more in flight still gains a few percent by hiding
+# the client's own gap between an answer and the next request (each lane waits for its
+# answer before sending again); the engine's several workers hide that anyway.
+PLATEAU = 0.10
+# A step that gained less than this over the one before it makes the one before a knee
+# candidate: that one is measured again and keeps its better figure. A pause of a busy
+# machine only ever slows a step down, and at exactly the server's slot count there is no
+# queue to absorb one, so the candidate is the step a pause misleads most.
+RETAKE_BELOW_GAIN = 0.50
 WARMUP_REQUESTS = 2
+# Requests per step unless told: enough back-to-back requests per lane that a pause of the
+# machine (a shared CPU, a GC) moves the figure by a few percent, not by the 5% rule.
+REQUESTS_PER_LANE = 8
+MIN_REQUESTS_PER_STEP = 16
 
 
 @dataclass
@@ -42,6 +59,8 @@ class Step:
     output_tok_s: float
     prompt_tokens: float  # per request, on average
     output_tokens: float
+    # Measured again as a knee candidate (RETAKE_BELOW_GAIN); the better figure is kept.
+    retaken: bool = False
 
     def gain_over(self, previous: Step | None) -> float | None:
         if previous is None or previous.req_per_s <= 0:
@@ -58,19 +77,21 @@ class Measurement:
     reached_max: bool
 
 
-def knee_of(steps: Sequence[Step], *, min_gain: float = MIN_GAIN) -> tuple[int, bool]:
-    """The concurrency of the last step that gained at least `min_gain` over the one
-    before it (the first step counts), and whether the steps ran out before the gains
-    did. A pure function of the table, so the rule can be read and tested alone."""
+def knee_of(
+    steps: Sequence[Step], *, min_gain: float = MIN_GAIN, plateau: float = PLATEAU
+) -> tuple[int, bool]:
+    """The knee of a measured table, and whether the steps ran out while the throughput
+    was still rising (the last step gained at least `min_gain`: the knee may be higher).
+
+    The knee is the fewest requests in flight whose throughput is within `plateau` of the
+    best measured. A pure function of the table, so the rule can be read and tested alone."""
     if not steps:
         raise ValueError("no steps measured")
-    knee = steps[0].concurrency
-    for previous, step in itertools.pairwise(steps):
-        gain = step.gain_over(previous)
-        if gain is None or gain < min_gain:
-            return knee, False
-        knee = step.concurrency
-    return knee, True
+    gain = steps[-1].gain_over(steps[-2]) if len(steps) > 1 else None
+    still_rising = gain is None or gain >= min_gain
+    best = max(step.req_per_s for step in steps)
+    knee = min(s.concurrency for s in steps if s.req_per_s >= (1 - plateau) * best)
+    return knee, still_rising
 
 
 def concurrency_steps(max_concurrency: int) -> list[int]:
@@ -171,8 +192,8 @@ async def measure(
 ) -> Measurement:
     """Warm up (load the model, fill its prompt cache), then measure each concurrency step
     until the throughput stops rising. `requests` are cycled through; each step sends
-    `requests_per_step` of them (default: 4 per request in flight, at least 8), so every
-    lane of the step runs several requests back to back."""
+    `requests_per_step` of them (default: REQUESTS_PER_LANE per request in flight, at least
+    MIN_REQUESTS_PER_STEP), so every lane of the step runs several requests back to back."""
     if not requests:
         raise ValueError("no requests to send")
     cycle = itertools.cycle(requests)
@@ -184,7 +205,7 @@ async def measure(
         await backend.chat(next_request())
     steps: list[Step] = []
     for concurrency in concurrency_steps(max_concurrency):
-        count = requests_per_step or max(8, 4 * concurrency)
+        count = requests_per_step or max(MIN_REQUESTS_PER_STEP, REQUESTS_PER_LANE * concurrency)
         step = await _step(backend, concurrency, max(count, concurrency), next_request)
         steps.append(step)
         if on_step is not None:
@@ -192,6 +213,22 @@ async def measure(
         gain = step.gain_over(steps[-2] if len(steps) > 1 else None)
         if gain is not None and gain < min_gain:
             break
+    for i in range(1, len(steps)):
+        gain = steps[i].gain_over(steps[i - 1])
+        if gain is not None and gain < RETAKE_BELOW_GAIN and not steps[i - 1].retaken:
+            previous = steps[i - 1]
+            count = requests_per_step or max(
+                MIN_REQUESTS_PER_STEP, REQUESTS_PER_LANE * previous.concurrency
+            )
+            again = await _step(
+                backend, previous.concurrency, max(count, previous.concurrency), next_request
+            )
+            again.retaken = True
+            if on_step is not None:
+                on_step(again)
+            better = again if again.req_per_s > previous.req_per_s else previous
+            better.retaken = True
+            steps[i - 1] = better
     knee, reached_max = knee_of(steps, min_gain=min_gain)
     return Measurement(steps=steps, knee=knee, reached_max=reached_max)
 
@@ -295,8 +332,9 @@ def format_row(step: Step, previous: Step | None = None) -> str:
     """One measured step as a line of the table; the gain is over `previous`."""
     gain = step.gain_over(previous)
     gain_text = "" if gain is None else f"{gain:+.0%}"
+    mark = "*" if step.retaken else ""
     return (
-        f"{step.concurrency:>9}  {step.req_per_s:>8.2f}  {gain_text:>6}  "
+        f"{f'{step.concurrency}{mark}':>9}  {step.req_per_s:>8.2f}  {gain_text:>6}  "
         f"{step.p50_ms:>8.0f}  {step.p95_ms:>8.0f}  {step.output_tok_s:>9.1f}  "
         f"{step.prompt_tokens:>10.0f}  {step.output_tokens:>7.1f}  {step.errors:>6}"
     )

@@ -60,7 +60,13 @@ from .ingest import (
     run_ingest,
 )
 from .privacy import ModelView, redacts
-from .probes import backend_probe_run, backend_probe_store, probe_candidates, vram_check
+from .probes import (
+    backend_probe_run,
+    backend_probe_store,
+    probe_candidates,
+    run_vram_warning,
+    vram_check,
+)
 from .processes import holder_alive, lease_holder
 from .recovery import leases_release_dead, sweep
 from .reviews import item_decide, item_explain, run_explain_shortlist
@@ -168,6 +174,7 @@ __all__ = [
     "run_retry_failed",
     "run_start",
     "run_too_long_failed",
+    "run_vram_warning",
     "sha256_of",
     "sweep",
     "upload_delete",

@@ -25,7 +25,8 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
-from ..models import BackendProbe
+from ..models import BackendProbe, Run
+from ..selectors import concurrency_for
 from .ingest import ROLE_MODEL, default_roles
 from .rubrics import rubric_default
 
@@ -191,3 +192,15 @@ def vram_check(*, backend: str, model: str, num_ctx: int, slots: int) -> str:
         return call_once(llm, check)
     except BackendError:
         return ""
+
+
+def run_vram_warning(*, run: Run) -> str:
+    """The VRAM check for a run that has not ended: its own context size once it started
+    (before: the largest a run may get, HRBATCH_MAX_NUM_CTX) times the requests it keeps
+    in flight, which the server must hold at once (OLLAMA_NUM_PARALLEL set to match)."""
+    if run.is_terminal or not run.backend or not run.model:
+        return ""
+    opts = run.opts
+    num_ctx = int(opts.num_ctx or settings.HRBATCH["MAX_NUM_CTX"])
+    slots = int(opts.concurrency or concurrency_for(backend=run.backend, model=run.model).value)
+    return vram_check(backend=run.backend, model=run.model, num_ctx=num_ctx, slots=slots)

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import probe, selectors, services, vram
+from evaluations import locks, probe, selectors, services, vram
 from evaluations.llm import BackendError
 
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
             "--requests-per-step",
             type=_positive_int,
             default=None,
-            help="Requests per step (default 4 per request in flight, at least 8).",
+            help="Requests per step (default 8 per request in flight, at least 16).",
         )
         parser.add_argument(
             "--csv", type=Path, default=None, help="Candidates to send (default: synthetic)."
@@ -64,6 +64,7 @@ class Command(BaseCommand):
         as_json = opts["json"]
         if opts["csv"] is not None and not opts["csv"].is_file():
             raise CommandError(f"No such file: {opts['csv']}")
+        locks.migrate()  # a fresh data directory: the knee needs somewhere to be stored
         if not as_json:
             out("Warming up, then measuring 1, 2, 4, … requests in flight.")
             out(probe.TABLE_HEADER)
@@ -71,8 +72,12 @@ class Command(BaseCommand):
 
         def on_step(step: probe.Step) -> None:
             if not as_json:
-                out(probe.format_row(step, steps[-1] if steps else None))
-            steps.append(step)
+                if step.retaken:  # measured again: a line of its own, no gain
+                    out(probe.format_row(step))
+                else:
+                    out(probe.format_row(step, steps[-1] if steps else None))
+            if not step.retaken:
+                steps.append(step)
 
         try:
             report = services.backend_probe_run(
@@ -96,7 +101,9 @@ class Command(BaseCommand):
     def _print(self, report: probe.ProbeReport, stored: Any) -> None:
         out = self.stdout.write
         out(
-            f"(gain: throughput over the previous step; the probe stops below {probe.MIN_GAIN:.0%})"
+            f"(gain: throughput over the previous step; the probe stops below "
+            f"{probe.MIN_GAIN:.0%}. *: measured again as a knee candidate, the better "
+            "figure counts)"
         )
         out("")
         where = f" at {report.where}" if report.where else ""
@@ -106,7 +113,10 @@ class Command(BaseCommand):
         if report.measurement.reached_max:
             knee += " (throughput was still rising at --max-concurrency: the knee may be higher)"
         else:
-            knee += " (more only wait in the server's queue)"
+            knee += (
+                f" (the fewest within {probe.PLATEAU:.0%} of the best throughput; more "
+                "only wait in the server's queue)"
+            )
         out(knee)
         server = report.server
         out(f"Server slots: {server.slots if server.slots else '?'} ({server.note})")
