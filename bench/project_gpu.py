@@ -38,6 +38,7 @@ POOL = 170_000
 @dataclass(frozen=True)
 class Profile:
     name: str
+    model: str
     description: str
     # Prompt evaluation of uncached tokens, tokens/s (compute-bound; one request at a time).
     prefill_tps: float
@@ -75,6 +76,7 @@ class Profile:
 #   +3% from 7 to 8); a 16 GB card cannot hold 16 gemma3:12b contexts of 8k anyway.
 RTX4080_GEMMA3_12B = Profile(
     name="rtx4080-gemma3-12b",
+    model="gemma3:12b",
     description="RTX 4080 16 GB, gemma3:12b Q4_K_M (Ollama / llama.cpp), from published "
     "figures for Llama 3 8B on the 4080 scaled to gemma3:12b",
     prefill_tps=round(5389.74 * 8.0 / 12.2),
@@ -108,6 +110,8 @@ class Tokens:
     cached_share: float
     output: float
     source: str
+    # The model whose tokenizer counted them ("" when given by hand).
+    model: str = ""
 
     @property
     def uncached(self) -> float:
@@ -118,11 +122,12 @@ def seconds_per_candidate(tokens: Tokens, profile: Profile, slots: int) -> float
     return tokens.uncached / profile.prefill_tps + tokens.output / profile.decode_at(slots)
 
 
-def _table(rows: list[tuple[str, str, str, float]]) -> None:
-    print(f"{'slots':>6}  {'decode tok/s':>12}  {'GPU s/cand':>10}  {'cand/s':>8}  {'hours':>8}")
+def _table(rows: list[tuple[str, str, str, float]], first: str = "slots") -> None:
+    """One line per slot count (projected) or requests in flight (measured)."""
+    print(f"{first:>9}  {'decode tok/s':>12}  {'GPU s/cand':>10}  {'cand/s':>8}  {'hours':>8}")
     for slots, decode, per, rate in rows:
         hours = POOL / rate / 3600 if rate > 0 else float("inf")
-        print(f"{slots:>6}  {decode:>12}  {per:>10}  {rate:>8.2f}  {hours:>8.1f}")
+        print(f"{slots:>9}  {decode:>12}  {per:>10}  {rate:>8.2f}  {hours:>8.1f}")
 
 
 def project(tokens: Tokens, profile: Profile) -> None:
@@ -136,6 +141,11 @@ def project(tokens: Tokens, profile: Profile) -> None:
         f"Tokens per candidate ({tokens.source}): prompt {tokens.prompt:,.0f}, cached "
         f"{tokens.cached_share:.0%} (uncached {tokens.uncached:,.0f}), output {tokens.output:.1f}"
     )
+    if tokens.model and tokens.model != profile.model:
+        print(
+            f"  (counted by {tokens.model}'s tokenizer; {profile.model}'s counts the same text "
+            "differently, usually in fewer tokens for a larger vocabulary)"
+        )
     print(f"Projected for {POOL:,} candidates:")
     rows = []
     for slots in sorted(profile.batch_gain):
@@ -172,6 +182,7 @@ def tokens_of_run(public_id: str) -> Tokens:
         cached_share=(saved or 0.0) / 100,
         output=run.completion_tokens / run.done_count,
         source=f"run {public_id}, {run.model} on {run.backend}, {run.done_count} scored",
+        model=run.model,
     )
 
 
@@ -199,7 +210,7 @@ def measure(args: argparse.Namespace) -> None:
         rate = step.req_per_s
         per = f"{1 / rate:.3f}" if rate else "-"
         rows.append((str(step.concurrency), f"{step.output_tok_s:.0f}", per, rate))
-    _table(rows)
+    _table(rows, first="in flight")
     print("(Measured, not projected: decode tok/s is output tokens/s over all slots, GPU s/cand")
     print(" the wall-clock seconds per candidate at that many requests in flight.)")
 
