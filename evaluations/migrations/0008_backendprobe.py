@@ -4,27 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evaluations', '0007_trust'),
+        ("evaluations", "0007_trust"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BackendProbe',
+            name="BackendProbe",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend', models.CharField(max_length=20)),
-                ('where', models.CharField(blank=True, max_length=500)),
-                ('model', models.CharField(max_length=200)),
-                ('concurrency', models.PositiveIntegerField()),
-                ('table', models.JSONField(default=list)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("backend", models.CharField(max_length=20)),
+                ("where", models.CharField(blank=True, max_length=500)),
+                ("model", models.CharField(max_length=200)),
+                ("concurrency", models.PositiveIntegerField()),
+                ("table", models.JSONField(default=list)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['backend', 'model', 'where'], name='probe_lookup')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["backend", "model", "where"], name="probe_lookup")
+                ],
             },
         ),
     ]
