@@ -363,3 +363,32 @@ def test_the_pages_warn_before_a_run_when_the_context_would_not_fit_the_gpu(
     auto_settings.HRBATCH = {**auto_settings.HRBATCH, "CONCURRENCY": 2, "MAX_NUM_CTX": 2048}
     page = client.get(reverse("web:prepare", args=[file.id])).content.decode()
     assert 'id="vram-warning"' not in page
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_probes_read_only() -> None:
+    from django.contrib.auth import get_user_model
+
+    director = get_user_model().objects.create_superuser("diana", password="director-pass-123")
+    client = Client()
+    client.force_login(director)
+    probe_row = BackendProbe.objects.create(
+        backend="ollama",
+        where="http://gpu1:11434",
+        model=MODEL,
+        concurrency=6,
+        table=[{"concurrency": 1, "req_per_s": 1.5}],
+    )
+    listing = client.get(reverse("admin:evaluations_backendprobe_changelist"))
+    assert listing.status_code == 200 and "http://gpu1:11434" in listing.content.decode()
+    page = client.get(reverse("admin:evaluations_backendprobe_change", args=[probe_row.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "req_per_s" in html and 'name="concurrency"' not in html  # shown, not editable
+    assert client.get(reverse("admin:evaluations_backendprobe_add")).status_code == 403
+    changed = client.post(
+        reverse("admin:evaluations_backendprobe_change", args=[probe_row.pk]), {"concurrency": 99}
+    )
+    assert changed.status_code == 403
+    probe_row.refresh_from_db()
+    assert probe_row.concurrency == 6
