@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import services
-from .models import ApiKey, Explanation, File, Item, ItemDecision, Rubric, Run
+from .models import ApiKey, BackendProbe, Explanation, File, Item, ItemDecision, Rubric, Run
 
 
 @admin.register(Rubric)
@@ -408,3 +408,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/evaluations/apikey/created.html", context)
         response["Cache-Control"] = "no-store"  # nor in a browser or proxy cache
         return response
+
+
+@admin.register(BackendProbe)
+class BackendProbeAdmin(admin.ModelAdmin):
+    """The knees `manage.py probe_backend` measured (read-only: a measurement is a record)."""
+
+    list_display = ("created_at", "backend", "model", "where", "concurrency")
+    list_filter = ("backend", "model")
+    fields = ("backend", "where", "model", "concurrency", "table", "details", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

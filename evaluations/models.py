@@ -209,6 +209,10 @@ class RunOptions:
     structured_output: str | None = None
     # Shown with the results, e.g. that the embedded demo model is not for hiring decisions.
     notice: str | None = None
+    # Requests in flight per worker task, and where that figure came from in words
+    # ("measured by probe_backend on …"): decided at start (selectors.concurrency_for).
+    concurrency: int | None = None
+    concurrency_source: str | None = None
     # Ingest figures: rows left out, and bytes that could not be decoded.
     rejected_count: int | None = None
     unreadable: str | None = None
@@ -622,3 +626,28 @@ class Explanation(models.Model):
             for key, part in self.criteria.items()
             if part.get("would_score") != part.get("stored_score")
         ]
+
+
+class BackendProbe(models.Model):
+    """One `manage.py probe_backend` measurement: the throughput at each concurrency and
+    the knee chosen, for one backend, model and place (hosts or base URLs).
+    `HRBATCH_CONCURRENCY=auto` uses the newest one that matches a run (selectors)."""
+
+    backend = models.CharField(max_length=20)
+    # Where the model runs: Ollama hosts or base URLs, comma-separated (Backend.where).
+    where = models.CharField(max_length=500, blank=True)
+    model = models.CharField(max_length=200)
+    concurrency = models.PositiveIntegerField()
+    # [{"concurrency", "requests", "errors", "seconds", "req_per_s", "p50_ms", "p95_ms",
+    #   "output_tok_s", "prompt_tokens", "output_tokens"}] (probe.Step)
+    table = models.JSONField(default=list)
+    # num_ctx, num_predict, whether the maximum was reached, server slots, GPU memory.
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["backend", "model", "where"], name="probe_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.backend} {self.model}: {self.concurrency} in flight"

@@ -10,13 +10,14 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from . import audit, prompting
-from .models import ColumnRole, Item, Rubric, Run
+from .models import BackendProbe, ColumnRole, Item, Rubric, Run
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -339,3 +340,55 @@ def review_items(run: Run, found: Results) -> Iterable[Item]:
         .prefetch_related("explanations")
         .iterator(chunk_size=2000)
     )
+
+
+# --- Concurrency: how many requests a worker keeps in flight -------------------------------
+
+# Without a measurement (HRBATCH_CONCURRENCY=auto and no probe_backend for the backend and
+# model): enough for a GPU server's usual slot count. The embedded backend runs one
+# request at a time whatever this is.
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class ConcurrencyChoice:
+    value: int
+    # "setting" (HRBATCH_CONCURRENCY is a number), "measured" (a probe) or "default".
+    origin: str
+    probe: BackendProbe | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the figure came from, in words for the run page."""
+        if self.origin == "setting":
+            return "set by HRBATCH_CONCURRENCY"
+        if self.origin == "measured" and self.probe is not None:
+            return f"measured by probe_backend on {self.probe.created_at:%Y-%m-%d %H:%M} UTC"
+        return "default, run `manage.py probe_backend` to measure"
+
+
+def concurrency_for(*, backend: str, model: str, where: str | None = None) -> ConcurrencyChoice:
+    """Requests in flight per worker task for this backend and model: HRBATCH_CONCURRENCY
+    when it is a number; with `auto` (the default) the knee of the newest probe_backend
+    of this backend, model and place (`where`: hosts or base URLs; None: any place), else
+    DEFAULT_CONCURRENCY. The one decision: run_start records it on the run, the engine
+    keeps that many in flight and the run page says where it came from."""
+    setting = settings.HRBATCH["CONCURRENCY"]
+    if str(setting).strip().lower() not in ("", "auto"):
+        return ConcurrencyChoice(max(1, int(setting)), "setting")
+    probes = BackendProbe.objects.filter(backend=backend, model=model)
+    if where is not None:
+        probes = probes.filter(where=where)
+    probe = probes.order_by("-created_at", "-id").first()
+    if probe is not None:
+        return ConcurrencyChoice(max(1, probe.concurrency), "measured", probe)
+    return ConcurrencyChoice(DEFAULT_CONCURRENCY, "default")
+
+
+def run_concurrency(run: Run) -> int:
+    """What the engine keeps in flight for `run`: the figure recorded when it started
+    (runs started before it was recorded: decided now, from any place)."""
+    recorded = run.opts.concurrency
+    if recorded:
+        return int(recorded)
+    return concurrency_for(backend=run.backend, model=run.model).value

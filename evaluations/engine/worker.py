@@ -28,7 +28,7 @@ from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import prompting, services
+from .. import prompting, selectors, services
 from ..llm import Backend, BackendError, ChatResult, ModelNotFound, make_backend
 from ..models import Item, Run
 from .handlers import RECHECKS, Handler, TooLong, handler_for
@@ -131,7 +131,8 @@ class ChunkWorker:
         self.max_attempts = max(1, int(conf["MAX_ATTEMPTS"]))
         self.max_server_attempts = max(1, int(conf["MAX_SERVER_ATTEMPTS"]))
         self.backoff = float(conf["RETRY_BACKOFF_SECONDS"])
-        self.concurrency = max(1, int(conf["CONCURRENCY"]))
+        # HRBATCH_CONCURRENCY, or with `auto` the measured knee (decided at start).
+        self.concurrency = selectors.run_concurrency(run)
         self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
         self.loop: Loop | None = None
         self.writes = _Writes()

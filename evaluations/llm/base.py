@@ -75,6 +75,18 @@ class ModelInfo:
     modified_at: datetime | None = None
 
 
+@dataclass
+class LoadedModel:
+    """A model the server holds in memory (Ollama's /api/ps), for probe_backend."""
+
+    name: str
+    size: int | None = None
+    size_vram: int | None = None
+    # The context the server allocated for it: Ollama allocates num_ctx × its parallel
+    # slots (OLLAMA_NUM_PARALLEL), when its /api/ps reports that total.
+    context_length: int | None = None
+
+
 class Backend(ABC):
     name: str = ""
 
@@ -96,6 +108,20 @@ class Backend(ABC):
     def is_demo(self) -> bool:
         """Scores from this backend are for trying the app, not for hiring decisions."""
         return False
+
+    @property
+    def where(self) -> str:
+        """Where the model runs (hosts, base URLs), as stored with a probe's knee."""
+        return ""
+
+    async def loaded_models(self) -> list[LoadedModel]:
+        """The models the server holds in memory, when it can say (Ollama's /api/ps)."""
+        return []
+
+    async def architecture(self, model: str) -> dict[str, Any]:
+        """The model's architecture figures (Ollama's /api/show model_info: block_count,
+        attention head counts, …), when the server can say; {} otherwise."""
+        return {}
 
     async def aclose(self) -> None:
         return None

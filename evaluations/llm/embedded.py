@@ -77,6 +77,10 @@ class EmbeddedBackend(Backend):
     def is_demo(self) -> bool:
         return True
 
+    @property
+    def where(self) -> str:
+        return f"in-process:{self.path.name}"
+
     def _llm(self, n_ctx: int) -> Llama:
         from llama_cpp import Llama
 

@@ -18,6 +18,7 @@ from .base import (
     BadRequest,
     ChatRequest,
     ChatResult,
+    LoadedModel,
     ModelInfo,
     ModelNotFound,
     RequestFailed,
@@ -134,6 +135,38 @@ class OllamaBackend(Backend):
             context_length=context,
             details=shown.details.model_dump() if shown.details else {},
         )
+
+    @property
+    def where(self) -> str:
+        return ",".join(self.hosts)
+
+    async def loaded_models(self) -> list[LoadedModel]:
+        """/api/ps on every host: the models loaded, their VRAM and allocated context."""
+        found: list[LoadedModel] = []
+        for host in self.hosts:
+            try:
+                listing = await self._client(host).ps()
+            except Exception as exc:
+                raise self._translate(exc, host, "") from exc
+            for m in listing.models:
+                found.append(
+                    LoadedModel(
+                        name=m.model or "",
+                        size=int(m.size) if m.size is not None else None,
+                        size_vram=int(m.size_vram) if m.size_vram is not None else None,
+                        context_length=m.context_length or None,
+                    )
+                )
+        return found
+
+    async def architecture(self, model: str) -> dict[str, Any]:
+        """/api/show's model_info (the first host's: every host serves the same model)."""
+        host = self.hosts[0]
+        try:
+            shown = await self._client(host).show(model)
+        except Exception as exc:
+            raise self._translate(exc, host, model) from exc
+        return dict(shown.modelinfo or {})
 
     def _translate(self, exc: Exception, host: str, model: str) -> Exception:
         if isinstance(exc, ConnectionError | httpx.ConnectError | httpx.ConnectTimeout):

@@ -94,6 +94,10 @@ class OpenAIBackend(Backend):
     def default_model(self) -> str:
         return self._default_model
 
+    @property
+    def where(self) -> str:
+        return ",".join(self.base_urls)
+
     def dialect(self, base_url: str) -> str:
         """How the server at `base_url` takes a JSON schema (JSON_SCHEMA until it refuses)."""
         return _dialects.get(base_url, JSON_SCHEMA)

@@ -8,6 +8,7 @@ One module per sub-domain (imports run down this list, never up):
 - rubrics: the default rubric, one by name, saving versions and personal copies
 - ingest: column roles, the pre-start file check, the CSV ingest into Items
 - privacy: what the model is shown of a candidate (identity out of the text)
+- probes: the measured concurrency knee (probe_backend) and the VRAM check
 - reviews: a person's decisions and notes on candidates; explanations on demand
 - runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize
 - batches: the /v1 batch lifecycle (create, validate and ingest, expire) and one chat request
@@ -59,6 +60,13 @@ from .ingest import (
     run_ingest,
 )
 from .privacy import ModelView, redacts
+from .probes import (
+    backend_probe_run,
+    backend_probe_store,
+    probe_candidates,
+    run_vram_warning,
+    vram_check,
+)
 from .processes import holder_alive, lease_holder
 from .recovery import leases_release_dead, sweep
 from .reviews import item_decide, item_explain, run_explain_shortlist
@@ -111,6 +119,8 @@ __all__ = [
     "api_key_check",
     "api_key_create",
     "api_key_hash",
+    "backend_probe_run",
+    "backend_probe_store",
     "batch_create",
     "batch_expire_overdue",
     "batch_ingest_and_start",
@@ -135,6 +145,7 @@ __all__ = [
     "lease_holder",
     "leases_release_dead",
     "plan_for_run",
+    "probe_candidates",
     "redacts",
     "role_reason",
     "rubric_default",
@@ -163,7 +174,9 @@ __all__ = [
     "run_retry_failed",
     "run_start",
     "run_too_long_failed",
+    "run_vram_warning",
     "sha256_of",
     "sweep",
     "upload_delete",
+    "vram_check",
 ]

@@ -30,6 +30,7 @@ from ..llm import (
 )
 from ..models import File, Item, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
+from ..selectors import concurrency_for
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
 from .ingest import LONG_ROWS_TRUNCATE, plan_for_run, run_ingest
@@ -290,6 +291,8 @@ def run_start(*, run: Run) -> Run:
     )
     if notice := backend_notice(choice, backend):
         opts = opts.replace(notice=notice)
+    concurrency = concurrency_for(backend=choice.name, model=model, where=backend.where)
+    opts = opts.replace(concurrency=concurrency.value, concurrency_source=concurrency.source)
     run.backend = choice.name
     run.model = model
     run.model_digest = info.digest

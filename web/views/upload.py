@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from evaluations import csvio, export, intake, metrics, services
+from evaluations import csvio, export, intake, metrics, selectors, services
 from evaluations.llm import available_models, make_backend, resolve_backend
 from evaluations.models import File
 from hrbatch import http, uploads
@@ -226,6 +226,14 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             else:
                 return redirect("web:run", run.public_id)
     estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
+    chosen_model = form["model"].value() or default_model
+    # Would the largest context a run may get, times the requests in flight, fit the GPU?
+    vram_warning = services.vram_check(
+        backend=choice.name,
+        model=chosen_model,
+        num_ctx=int(settings.HRBATCH["MAX_NUM_CTX"]),
+        slots=selectors.concurrency_for(backend=choice.name, model=chosen_model).value,
+    )
     encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
     guessed = _layout_or_problem(file)[0] if encoding else layout
     encoding_box["detected_encoding_label"] = guessed.encoding_label if guessed else "none"
@@ -251,6 +259,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             ),
             "backend": choice,
             "estimate": estimate,
+            "vram_warning": vram_warning,
             "checks": _checks_context(
                 file,
                 check,

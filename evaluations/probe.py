@@ -1,0 +1,347 @@
+"""The concurrency knee, measured: how many requests in flight a backend turns into speed.
+
+`measure` sends the run's real request shape (a rubric's prompt and schema, a candidate,
+temperature 0, seed, num_ctx, num_predict: `probe_request`) through the Backend interface
+at concurrency 1, 2, 4, 8, … until throughput stops rising (less than MIN_GAIN over the
+previous step) or the maximum is reached; steps just below a small gain are measured
+again (RETAKE_BELOW_GAIN). The knee is the fewest requests in flight that come within
+PLATEAU (10%) of the best throughput measured: more than that only wait in the server's
+queue. Works for any backend (Ollama, the embedded model, an OpenAI-compatible server):
+it only calls `chat`.
+
+`manage.py probe_backend` prints the table and stores the knee (services.backend_probe);
+`HRBATCH_CONCURRENCY=auto` uses it (selectors.concurrency_for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import prompting
+from .llm import Backend, BackendError, ChatRequest, LoadedModel
+
+# Throughput must rise by at least this share over the previous step to count as a gain:
+# the probe stops at the first step that gains less.
+MIN_GAIN = 0.05
+# The knee: the fewest requests in flight that reach this close to the best throughput
+# measured. Past the server's slots, more in flight still gains a few percent by hiding
+# the client's own gap between an answer and the next request (each lane waits for its
+# answer before sending again); the engine's several workers hide that anyway.
+PLATEAU = 0.10
+# A step that gained less than this over the one before it makes the one before a knee
+# candidate: that one is measured again and keeps its better figure. A pause of a busy
+# machine only ever slows a step down, and at exactly the server's slot count there is no
+# queue to absorb one, so the candidate is the step a pause misleads most.
+RETAKE_BELOW_GAIN = 0.50
+WARMUP_REQUESTS = 2
+# Requests per step unless told: enough back-to-back requests per lane that a pause of the
+# machine (a shared CPU, a GC) moves the figure by a few percent, not by the 5% rule.
+REQUESTS_PER_LANE = 8
+MIN_REQUESTS_PER_STEP = 16
+
+
+@dataclass
+class Step:
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    req_per_s: float
+    p50_ms: float
+    p95_ms: float
+    output_tok_s: float
+    prompt_tokens: float  # per request, on average
+    output_tokens: float
+    # Measured again as a knee candidate (RETAKE_BELOW_GAIN); the better figure is kept.
+    retaken: bool = False
+
+    def gain_over(self, previous: Step | None) -> float | None:
+        if previous is None or previous.req_per_s <= 0:
+            return None
+        return self.req_per_s / previous.req_per_s - 1
+
+
+@dataclass
+class Measurement:
+    steps: list[Step]
+    knee: int
+    # The maximum concurrency was reached while throughput was still rising: the knee
+    # may be higher.
+    reached_max: bool
+
+
+def knee_of(
+    steps: Sequence[Step], *, min_gain: float = MIN_GAIN, plateau: float = PLATEAU
+) -> tuple[int, bool]:
+    """The knee of a measured table, and whether the steps ran out while the throughput
+    was still rising (the last step gained at least `min_gain`: the knee may be higher).
+
+    The knee is the fewest requests in flight whose throughput is within `plateau` of the
+    best measured. A pure function of the table, so the rule can be read and tested alone."""
+    if not steps:
+        raise ValueError("no steps measured")
+    gain = steps[-1].gain_over(steps[-2]) if len(steps) > 1 else None
+    still_rising = gain is None or gain >= min_gain
+    best = max(step.req_per_s for step in steps)
+    knee = min(s.concurrency for s in steps if s.req_per_s >= (1 - plateau) * best)
+    return knee, still_rising
+
+
+def concurrency_steps(max_concurrency: int) -> list[int]:
+    """1, 2, 4, … doubling, ending at `max_concurrency` itself."""
+    steps, c = [], 1
+    while c < max_concurrency:
+        steps.append(c)
+        c *= 2
+    steps.append(max(1, max_concurrency))
+    return steps
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (0 < share <= 1); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def probe_request(
+    plan: prompting.PromptPlan,
+    fields: Mapping[str, Any],
+    *,
+    model: str,
+    num_ctx: int,
+    seed: int,
+    keep_alive: str | int | float | None,
+) -> ChatRequest:
+    """One candidate's request exactly as the engine sends it (engine.handlers.RubricHandler)."""
+    return ChatRequest(
+        model=model,
+        messages=plan.messages([fields]),
+        format=plan.schema(1),
+        options={
+            "temperature": 0.0,
+            "seed": seed,
+            "num_ctx": num_ctx,
+            "num_predict": plan.num_predict(1),
+        },
+        keep_alive=keep_alive,
+    )
+
+
+async def _step(
+    backend: Backend, concurrency: int, count: int, next_request: Callable[[], ChatRequest]
+) -> Step:
+    latencies: list[float] = []
+    prompt = output = errors = 0
+    remaining = itertools.count()
+    failures: list[BackendError] = []
+
+    async def lane() -> None:
+        nonlocal prompt, output, errors
+        while next(remaining) < count:
+            request = next_request()
+            started = time.monotonic()
+            try:
+                answer = await backend.chat(request)
+            except BackendError as exc:
+                if exc.blocks_run:
+                    raise
+                errors += 1
+                failures.append(exc)
+                continue
+            latencies.append(time.monotonic() - started)
+            prompt += answer.prompt_tokens
+            output += answer.completion_tokens
+
+    started = time.monotonic()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    seconds = time.monotonic() - started
+    done = len(latencies)
+    if not done:
+        raise failures[0] if failures else RuntimeError("no request finished")
+    return Step(
+        concurrency=concurrency,
+        requests=done,
+        errors=errors,
+        seconds=round(seconds, 3),
+        req_per_s=round(done / seconds, 3),
+        p50_ms=round(statistics.median(latencies) * 1000, 1),
+        p95_ms=round(percentile(latencies, 0.95) * 1000, 1),
+        output_tok_s=round(output / seconds, 1),
+        prompt_tokens=round(prompt / done, 1),
+        output_tokens=round(output / done, 1),
+    )
+
+
+async def measure(
+    backend: Backend,
+    requests: Sequence[ChatRequest],
+    *,
+    max_concurrency: int = 64,
+    requests_per_step: int | None = None,
+    min_gain: float = MIN_GAIN,
+    on_step: Callable[[Step], None] | None = None,
+) -> Measurement:
+    """Warm up (load the model, fill its prompt cache), then measure each concurrency step
+    until the throughput stops rising. `requests` are cycled through; each step sends
+    `requests_per_step` of them (default: REQUESTS_PER_LANE per request in flight, at least
+    MIN_REQUESTS_PER_STEP), so every lane of the step runs several requests back to back."""
+    if not requests:
+        raise ValueError("no requests to send")
+    cycle = itertools.cycle(requests)
+
+    def next_request() -> ChatRequest:
+        return next(cycle)
+
+    for _ in range(WARMUP_REQUESTS):
+        await backend.chat(next_request())
+    steps: list[Step] = []
+    for concurrency in concurrency_steps(max_concurrency):
+        count = requests_per_step or max(MIN_REQUESTS_PER_STEP, REQUESTS_PER_LANE * concurrency)
+        step = await _step(backend, concurrency, max(count, concurrency), next_request)
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+        gain = step.gain_over(steps[-2] if len(steps) > 1 else None)
+        if gain is not None and gain < min_gain:
+            break
+    for i in range(1, len(steps)):
+        gain = steps[i].gain_over(steps[i - 1])
+        if gain is not None and gain < RETAKE_BELOW_GAIN and not steps[i - 1].retaken:
+            previous = steps[i - 1]
+            count = requests_per_step or max(
+                MIN_REQUESTS_PER_STEP, REQUESTS_PER_LANE * previous.concurrency
+            )
+            again = await _step(
+                backend, previous.concurrency, max(count, previous.concurrency), next_request
+            )
+            again.retaken = True
+            if on_step is not None:
+                on_step(again)
+            better = again if again.req_per_s > previous.req_per_s else previous
+            better.retaken = True
+            steps[i - 1] = better
+    knee, reached_max = knee_of(steps, min_gain=min_gain)
+    return Measurement(steps=steps, knee=knee, reached_max=reached_max)
+
+
+@dataclass
+class ServerView:
+    """What the server says about the loaded model: VRAM, context, parallel slots."""
+
+    model_vram: int | None = None
+    model_size: int | None = None
+    context_length: int | None = None
+    slots: int | None = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def server_view(loaded: Sequence[LoadedModel], *, model: str, num_ctx: int) -> ServerView:
+    """Read Ollama's /api/ps for `model`. Ollama allocates num_ctx × OLLAMA_NUM_PARALLEL
+    tokens of context; when /api/ps reports that total, the slot count follows from it.
+    When it reports num_ctx itself, the slot count (set on the server) cannot be told."""
+    found = next((m for m in loaded if m.name == model), None)
+    if found is None:
+        if not loaded:
+            return ServerView(
+                note="the server does not report its loaded models (no /api/ps); its "
+                "parallel slots cannot be told: the knee measured is the effective figure"
+            )
+        return ServerView(note=f"{model} is not among the models the server reports loaded")
+    view = ServerView(
+        model_vram=found.size_vram, model_size=found.size, context_length=found.context_length
+    )
+    context = found.context_length
+    if context and num_ctx and context >= 2 * num_ctx and context % num_ctx == 0:
+        view.slots = context // num_ctx
+        view.note = (
+            f"the server allocated {context:,} tokens of context for num_ctx {num_ctx:,}: "
+            f"{view.slots} parallel slots (OLLAMA_NUM_PARALLEL)"
+        )
+    else:
+        reported = f"{context:,}" if context else "no figure"
+        view.note = (
+            "parallel slots: cannot be told (OLLAMA_NUM_PARALLEL is set on the server; "
+            f"/api/ps reports a context of {reported} for num_ctx {num_ctx:,}); the knee "
+            "measured is the effective figure"
+        )
+    return view
+
+
+@dataclass
+class ProbeReport:
+    backend: str
+    where: str
+    model: str
+    num_ctx: int
+    num_predict: int
+    measurement: Measurement
+    server: ServerView = field(default_factory=ServerView)
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    gpu_note: str = ""
+    vram_warning: str = ""
+
+    @property
+    def knee(self) -> int:
+        return self.measurement.knee
+
+    def table(self) -> list[dict[str, Any]]:
+        return [asdict(step) for step in self.measurement.steps]
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "num_ctx": self.num_ctx,
+            "num_predict": self.num_predict,
+            "reached_max": self.measurement.reached_max,
+            "min_gain": MIN_GAIN,
+            "server": self.server.to_json(),
+            "gpus": self.gpus,
+            "gpu_note": self.gpu_note,
+            "vram_warning": self.vram_warning,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "where": self.where,
+            "model": self.model,
+            "knee": self.knee,
+            "table": self.table(),
+            **self.details(),
+        }
+
+
+TABLE_HEADER = (
+    f"{'in flight':>9}  {'req/s':>8}  {'gain':>6}  {'p50 ms':>8}  {'p95 ms':>8}  "
+    f"{'out tok/s':>9}  {'prompt tok':>10}  {'out tok':>7}  {'errors':>6}"
+)
+
+
+def format_row(step: Step, previous: Step | None = None) -> str:
+    """One measured step as a line of the table; the gain is over `previous`."""
+    gain = step.gain_over(previous)
+    gain_text = "" if gain is None else f"{gain:+.0%}"
+    mark = "*" if step.retaken else ""
+    return (
+        f"{f'{step.concurrency}{mark}':>9}  {step.req_per_s:>8.2f}  {gain_text:>6}  "
+        f"{step.p50_ms:>8.0f}  {step.p95_ms:>8.0f}  {step.output_tok_s:>9.1f}  "
+        f"{step.prompt_tokens:>10.0f}  {step.output_tokens:>7.1f}  {step.errors:>6}"
+    )
+
+
+def format_table(steps: Sequence[Step]) -> list[str]:
+    """The measured steps as aligned text lines (probe_backend, bench/project_gpu.py)."""
+    return [TABLE_HEADER] + [
+        format_row(step, steps[i - 1] if i else None) for i, step in enumerate(steps)
+    ]
