@@ -176,7 +176,9 @@ class ChunkWorker:
             )
         return list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
-            .only("id", "run_id", "custom_id", "line", "input", "attempts", "error")
+            # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
+            # is usually a column kept for results; deferred, it cost a query per candidate.
+            .only("id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error")
             .order_by("id")
         )
 
