@@ -118,13 +118,22 @@ def results(
     top: int = 0,
     search: str = "",
     at_least: dict[str, int] | None = None,
+    at_most: dict[str, int] | None = None,
 ) -> Results:
     """A run's candidates for the results table: filtered by status, by a text found in
-    the ID or the columns kept for results (`search`), and by a lowest score per criterion
-    (`at_least`); sorted by a column or a score (`-overall`: best first), or with `top`, a
-    shortlist of the best ones among those filtered."""
+    the ID or the columns kept for results (`search`), and by a score range per criterion
+    (`at_least`, `at_most`: the lowest and the highest score kept, both included); sorted
+    by a column or a score (`-overall`: best first), or with `top`, a shortlist of the
+    best ones among those filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
-    items = _filtered(run_items(run), run, criteria, search=search, at_least=at_least or {})
+    items = _filtered(
+        run_items(run),
+        run,
+        criteria,
+        search=search,
+        at_least=at_least or {},
+        at_most=at_most or {},
+    )
     items = items.only(
         "id",
         "custom_id",
@@ -172,6 +181,7 @@ def _filtered(
     *,
     search: str,
     at_least: dict[str, int],
+    at_most: dict[str, int],
 ) -> QuerySet[Item]:
     search = search.strip()
     if search:
@@ -181,11 +191,13 @@ def _filtered(
         for column in shown:
             found |= Q(**{f"extra__{column}__icontains": search})
         items = items.filter(found)
-    for key, lowest in at_least.items():
-        if key in criteria and lowest:
-            items = items.alias(**{f"at_least_{key}": _score(key)}).filter(
-                **{f"at_least_{key}__gte": int(lowest)}
-            )
+    for bound, lookup in ((at_least, "gte"), (at_most, "lte")):
+        for key, value in bound.items():
+            if key in criteria and value:
+                name = f"score_{lookup}_{key}"
+                items = items.alias(**{name: _score(key)}).filter(
+                    **{f"{name}__{lookup}": int(value)}
+                )
     return items
 
 
