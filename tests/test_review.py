@@ -268,3 +268,34 @@ def test_a_score_range_filters_the_list_the_shortlist_and_their_downloads(
     empty = client.get(url, {"min_overall": "9", "max_overall": "3"}).content.decode()
     assert empty.count('class="candidate"') == 0
     assert "the lowest score chosen is above the highest" in empty
+
+
+def test_the_scored_csv_gains_the_explanation_column_once_candidates_are_explained(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+
+    def download(name: str, query: str = "") -> list[dict[str, str]]:
+        response = client.get(reverse(name, args=[run.public_id]) + query)
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(text)))
+
+    before = download("web:run_download")
+    assert len(before) == 30 and "explanation" not in before[0]
+
+    client.post(reverse("web:run_explain_shortlist", args=[run.public_id]))
+    scored = download("web:run_download")
+    excel = download("web:run_download", "?excel=1")
+    listed = download("web:run_shortlist_download")  # the whole list, in row order
+
+    best = {item.custom_id for item in selectors.shortlist(run)}
+    assert len(best) == 3
+    by_id = {row["id"]: row["explanation"] for row in listed}
+    assert [row["id"] for row in scored] == [row["id"] for row in listed]
+    for rows in (scored, excel):
+        assert list(rows[0])[-1] == "explanation"
+        assert {r["id"] for r in rows if r["explanation"]} == best
+        assert all(r["explanation"] == by_id[r["id"]] for r in rows)
+    assert all(
+        by_id[custom_id].startswith(f"{run.model}: technical_skills: ") for custom_id in best
+    )
