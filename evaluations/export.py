@@ -269,10 +269,13 @@ def write_batch_outputs(run: Run) -> File | None:
         for line, custom_id, status, result, error in rows:
             line_id, request_id = _line_ids(run.public_id, line)
             if status == Item.Status.DONE:
+                # The consistency sample's second answer stays in hrbatch (the batch's
+                # metadata reports it): the body is the answer the request line asked for.
+                body = {k: v for k, v in result.items() if k not in Item.RECHECK_KEYS}
                 record = {
                     "id": f"batch_req_{line_id}",
                     "custom_id": custom_id,
-                    "response": {"status_code": 200, "request_id": request_id, "body": result},
+                    "response": {"status_code": 200, "request_id": request_id, "body": body},
                     "error": None,
                 }
                 targets["output"].write(record)

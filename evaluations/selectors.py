@@ -6,6 +6,7 @@ Services write; selectors read (HackSoft's split). Nothing here changes the data
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +18,7 @@ from django.db.models.functions import Cast
 
 from . import audit, prompting
 from .models import ColumnRole, Item, Rubric, Run
+from .openai_compat import METADATA_VALUE_MAX, completion_content
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -313,6 +315,71 @@ def consistency_report(run: Run) -> dict[str, Any]:
     labels = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
     figures["reading"] = audit.consistency_reading(figures, labels)
     return figures
+
+
+def batch_consistency(run: Run) -> dict[str, Any] | None:
+    """An API batch's consistency sample: how many of its lines were sent again with
+    another seed, and the share whose answer came back word for word the same; where
+    answers are JSON objects with whole-number values, per key too (exact agreement and
+    mean absolute difference, over the lines whose two answers both have it). None until
+    a line has been sent again."""
+    stride = int(run.opts.consistency_stride or 0)
+    if run.kind != Run.Kind.BATCH or not stride:
+        return None
+    # The sampled lines only (the unique index on run and line finds them).
+    lines = range(stride, run.total_count + 1, stride)
+    pairs = [
+        (completion_content(result), result[Item.RECHECK_SCORES])
+        for result in Item.objects.filter(
+            run_id=run.pk, line__in=lines, status=Item.Status.DONE
+        ).values_list("result", flat=True)
+        if Item.RECHECK_SCORES in (result or {})
+    ]
+    if not pairs:
+        return None
+    figures: dict[str, Any] = {
+        "sample": len(pairs),
+        "exact_agreement": round(sum(a == b for a, b in pairs) / len(pairs), 4),
+    }
+    diffs: dict[str, list[int]] = {}
+    for first, again in pairs:
+        one, two = _json_object(first), _json_object(again)
+        for key, value in one.items():
+            other = two.get(key)
+            if _whole(value) and _whole(other):
+                diffs.setdefault(key, []).append(abs(value - other))
+    if diffs:
+        figures["keys"] = {
+            key: {
+                "exact_agreement": round(sum(d == 0 for d in found) / len(found), 4),
+                "mean_abs_diff": round(sum(found) / len(found), 3),
+            }
+            for key, found in diffs.items()
+        }
+    return figures
+
+
+def batch_consistency_metadata(figures: dict[str, Any]) -> str:
+    """The figures as one metadata value: compact JSON of at most METADATA_VALUE_MAX (512)
+    characters, OpenAI's limit (the per-key figures are left out when they would not fit)."""
+    text = json.dumps(figures, separators=(",", ":"))
+    if len(text) > METADATA_VALUE_MAX:
+        text = json.dumps({k: v for k, v in figures.items() if k != "keys"}, separators=(",", ":"))
+    return text
+
+
+def _json_object(content: Any) -> dict[str, Any]:
+    if not isinstance(content, str):
+        return {}
+    try:
+        found = json.loads(content)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def run_report(run: Run) -> dict[str, Any]:

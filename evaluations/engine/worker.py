@@ -369,7 +369,7 @@ class ChunkWorker:
         except Exception:  # a sample is best effort; the Item already has its scores
             log.debug("%s recheck failed for item %s", job.recheck, job.items[0].pk, exc_info=True)
         else:
-            result = {**result, RECHECKS[job.recheck]: again["scores"]}
+            result = {**result, RECHECKS[job.recheck]: handler.recheck_value(again)}
         if job.then:
             queue.append(self._recheck(job.items[0], result, job.then))
         elif any(key in result for key in RECHECKS.values()):  # at least one came back
