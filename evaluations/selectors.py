@@ -317,6 +317,10 @@ def consistency_report(run: Run) -> dict[str, Any]:
     return figures
 
 
+# Up to this many sampled lines are looked up by line number (one IN list), more by a scan.
+SAMPLED_LINES_LOOKUP = 1000
+
+
 def batch_consistency(run: Run) -> dict[str, Any] | None:
     """An API batch's consistency sample: how many of its lines were sent again with
     another seed, and the share whose answer came back word for word the same; where
@@ -326,13 +330,17 @@ def batch_consistency(run: Run) -> dict[str, Any] | None:
     stride = int(run.opts.consistency_stride or 0)
     if run.kind != Run.Kind.BATCH or not stride:
         return None
-    # The sampled lines only (the unique index on run and line finds them).
+    sampled = Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
     lines = range(stride, run.total_count + 1, stride)
+    if len(lines) <= SAMPLED_LINES_LOOKUP:
+        # The sampled lines only (the unique index on run and line finds them): the
+        # batch object is read at every poll.
+        sampled = sampled.filter(line__in=lines)
+    else:
+        sampled = sampled.filter(result__has_key=Item.RECHECK_SCORES)
     pairs = [
         (completion_content(result), result[Item.RECHECK_SCORES])
-        for result in Item.objects.filter(
-            run_id=run.pk, line__in=lines, status=Item.Status.DONE
-        ).values_list("result", flat=True)
+        for result in sampled.values_list("result", flat=True)
         if Item.RECHECK_SCORES in (result or {})
     ]
     if not pairs:
