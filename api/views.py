@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 
-from evaluations import metrics, services
+from evaluations import metrics, selectors, services
 from evaluations.llm import BackendError, ModelNotFound, model_list, resolve_backend
 from evaluations.models import File, Run
 from evaluations.openai_compat import (
@@ -37,6 +37,8 @@ from .errors import ApiError, not_found
 API_FILE_PURPOSES = (File.Purpose.BATCH, File.Purpose.BATCH_OUTPUT, File.Purpose.BATCH_ERROR)
 # `created` of a model whose backend gives no date: when this server process started.
 STARTED_AT = int(time.time())
+# The batch metadata key of its consistency figures (selectors.batch_consistency).
+CONSISTENCY_KEY = "hrbatch_consistency"
 
 
 def _json_body(request: ApiRequest) -> dict[str, Any]:
@@ -223,6 +225,11 @@ def batch_object(run: Run) -> dict[str, Any]:
             # The caller's own metadata keys always win.
             if key not in metadata and value is not None:
                 metadata[key] = str(value)
+    # How often a line sent again with another seed got the same answer (issue 9).
+    if CONSISTENCY_KEY not in metadata:
+        consistency = selectors.batch_consistency(run)
+        if consistency is not None:
+            metadata[CONSISTENCY_KEY] = selectors.batch_consistency_metadata(consistency)
     errors = None
     if run.errors and run.status == Run.Status.FAILED:
         errors = {

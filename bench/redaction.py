@@ -29,7 +29,11 @@ if str(ROOT) not in sys.path:
 from devtools.synthetic import generate_candidates  # noqa: E402
 from evaluations.redact import Redactor  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "data" / "resume_data_97.csv"
+# ../shared/data beside the project (or beside a folder holding it, for a git worktree).
+REAL = next(
+    (f / "shared" / "data" / "resume_data_97.csv" for f in ROOT.parents if (f / "shared").is_dir()),
+    ROOT.parent / "shared" / "data" / "resume_data_97.csv",
+)
 NAIVE_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 WAYS = [
     "Contact {name} at {email} or {phone}.",

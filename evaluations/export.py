@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from .csvio import neutralize_cell
-from .models import File, Item, Run
+from .models import Explanation, File, Item, Run
 from .openai_compat import TOO_LONG_MARK
 
 # The types stored files are served with. Never guessed from the name an uploader chose:
@@ -33,11 +33,17 @@ from .openai_compat import TOO_LONG_MARK
 MEDIA_TYPES = {".jsonl": "application/jsonl", ".csv": "text/csv; charset=utf-8"}
 
 
+# The column of the newest explanation of a candidate, in every CSV that has candidates.
+EXPLANATION = "explanation"
+
+
 def media_type(filename: str) -> str:
     return MEDIA_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
 
 
-def scored_header(run: Run) -> list[str]:
+def scored_header(run: Run, *, explained: bool = False) -> list[str]:
+    """The scored CSV's columns: the file's, then the scores, status and error (and
+    rationale, truncated when the run has them; `explained`: the explanation)."""
     header = list(run.columns.get("header", []))
     taken = set(header)
     added = [*run.rubric.criterion_keys] if run.rubric else []
@@ -46,6 +52,8 @@ def scored_header(run: Run) -> list[str]:
     added += ["status", "error"]
     if _truncates(run):
         added.append("truncated")
+    if explained:
+        added.append(EXPLANATION)
     # Never overwrite an original column that happens to share a name.
     return header + [f"hrbatch_{name}" if name in taken else name for name in added]
 
@@ -57,17 +65,33 @@ def _truncates(run: Run) -> bool:
 
 def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     """The header, then one row per Item in the input's order; for Excel, every cell that
-    is not a score is neutralised."""
-    yield scored_header(run)
+    is not a score is neutralised. Once candidates have been explained, an `explanation`
+    column as in the shortlist and list downloads (review_rows)."""
+    explained = newest_explanations(run)
+    yield scored_header(run, explained=bool(explained))
     rows = (
         Item.objects.filter(run_id=run.pk)
         .order_by("line")
-        .values_list("custom_id", "input", "extra", "status", "result", "error")
+        .values_list("id", "custom_id", "input", "extra", "status", "result", "error")
         .iterator(chunk_size=2000)
     )
     write = _RowWriter(run, excel=excel)
-    for custom_id, fields, extra, status, result, error in rows:
-        yield write(custom_id, fields, extra, status, result, error)
+    for pk, custom_id, fields, extra, status, result, error in rows:
+        row = write(custom_id, fields, extra, status, result, error)
+        if explained:
+            row.append(write.cell(explanation_text(explained.get(pk), write.criteria)))
+        yield row
+
+
+def newest_explanations(run: Run) -> dict[int, Explanation]:
+    """The newest explanation of each explained candidate of the run, by Item id (few:
+    explanations are asked for one candidate or one shortlist at a time)."""
+    newest: dict[int, Explanation] = {}
+    for explanation in Explanation.objects.filter(item__run_id=run.pk).order_by(
+        "item_id", "-created_at", "-id"
+    ):
+        newest.setdefault(explanation.item_id, explanation)
+    return newest
 
 
 class _RowWriter:
@@ -106,7 +130,7 @@ class _RowWriter:
         return row
 
 
-REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at", "explanation"]
+REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at", EXPLANATION]
 
 
 def explanation_text(explanation: Any, criteria: Sequence[str]) -> str:
@@ -245,10 +269,13 @@ def write_batch_outputs(run: Run) -> File | None:
         for line, custom_id, status, result, error in rows:
             line_id, request_id = _line_ids(run.public_id, line)
             if status == Item.Status.DONE:
+                # The consistency sample's second answer stays in hrbatch (the batch's
+                # metadata reports it): the body is the answer the request line asked for.
+                body = {k: v for k, v in result.items() if k not in Item.RECHECK_KEYS}
                 record = {
                     "id": f"batch_req_{line_id}",
                     "custom_id": custom_id,
-                    "response": {"status_code": 200, "request_id": request_id, "body": result},
+                    "response": {"status_code": 200, "request_id": request_id, "body": body},
                     "error": None,
                 }
                 targets["output"].write(record)

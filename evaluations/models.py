@@ -538,9 +538,12 @@ class Item(models.Model):
 
     # Where a rubric Item's result keeps the scores of its rechecks (engine.handlers):
     # scored alone when it was scored in a pack, and scored again with another seed and
-    # its fields in reverse order (the run's consistency sample).
+    # its fields in reverse order (the run's consistency sample). A batch line's result
+    # (its chat.completion) keeps under RECHECK_SCORES the content of the answer to the
+    # same request with another seed.
     SINGLE_SCORES = "single_scores"
     RECHECK_SCORES = "recheck_scores"
+    RECHECK_KEYS = frozenset({SINGLE_SCORES, RECHECK_SCORES})
 
     @property
     def scores(self) -> dict[str, Any]:

@@ -693,6 +693,12 @@ def chat_completion(answer: ChatResult, *, model: str, fingerprint: str) -> dict
     }
 
 
+def completion_content(completion: dict[str, Any]) -> str | None:
+    """The answer's text of a chat.completion object (chat_completion), or None."""
+    choices = completion.get("choices") or [{}]
+    return (choices[0].get("message") or {}).get("content")
+
+
 def fingerprint(digest: str) -> str:
     """OpenAI's system_fingerprint: the model digest's head, when the backend gives one."""
     return "fp_" + (digest[:10] if digest else "hrbatch")

@@ -6,6 +6,7 @@ Services write; selectors read (HackSoft's split). Nothing here changes the data
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +19,7 @@ from django.db.models.functions import Cast
 
 from . import audit, prompting
 from .models import BackendProbe, ColumnRole, Item, Rubric, Run
+from .openai_compat import METADATA_VALUE_MAX, completion_content
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -119,13 +121,22 @@ def results(
     top: int = 0,
     search: str = "",
     at_least: dict[str, int] | None = None,
+    at_most: dict[str, int] | None = None,
 ) -> Results:
     """A run's candidates for the results table: filtered by status, by a text found in
-    the ID or the columns kept for results (`search`), and by a lowest score per criterion
-    (`at_least`); sorted by a column or a score (`-overall`: best first), or with `top`, a
-    shortlist of the best ones among those filtered."""
+    the ID or the columns kept for results (`search`), and by a score range per criterion
+    (`at_least`, `at_most`: the lowest and the highest score kept, both included); sorted
+    by a column or a score (`-overall`: best first), or with `top`, a shortlist of the
+    best ones among those filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
-    items = _filtered(run_items(run), run, criteria, search=search, at_least=at_least or {})
+    items = _filtered(
+        run_items(run),
+        run,
+        criteria,
+        search=search,
+        at_least=at_least or {},
+        at_most=at_most or {},
+    )
     items = items.only(
         "id",
         "custom_id",
@@ -173,6 +184,7 @@ def _filtered(
     *,
     search: str,
     at_least: dict[str, int],
+    at_most: dict[str, int],
 ) -> QuerySet[Item]:
     search = search.strip()
     if search:
@@ -182,11 +194,13 @@ def _filtered(
         for column in shown:
             found |= Q(**{f"extra__{column}__icontains": search})
         items = items.filter(found)
-    for key, lowest in at_least.items():
-        if key in criteria and lowest:
-            items = items.alias(**{f"at_least_{key}": _score(key)}).filter(
-                **{f"at_least_{key}__gte": int(lowest)}
-            )
+    for bound, lookup in ((at_least, "gte"), (at_most, "lte")):
+        for key, value in bound.items():
+            if key in criteria and value:
+                name = f"score_{lookup}_{key}"
+                items = items.alias(**{name: _score(key)}).filter(
+                    **{f"{name}__{lookup}": int(value)}
+                )
     return items
 
 
@@ -302,6 +316,79 @@ def consistency_report(run: Run) -> dict[str, Any]:
     labels = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
     figures["reading"] = audit.consistency_reading(figures, labels)
     return figures
+
+
+# Up to this many sampled lines are looked up by line number (one IN list), more by a scan.
+SAMPLED_LINES_LOOKUP = 1000
+
+
+def batch_consistency(run: Run) -> dict[str, Any] | None:
+    """An API batch's consistency sample: how many of its lines were sent again with
+    another seed, and the share whose answer came back word for word the same; where
+    answers are JSON objects with whole-number values, per key too (exact agreement and
+    mean absolute difference, over the lines whose two answers both have it). None until
+    a line has been sent again."""
+    stride = int(run.opts.consistency_stride or 0)
+    if run.kind != Run.Kind.BATCH or not stride:
+        return None
+    sampled = Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
+    lines = range(stride, run.total_count + 1, stride)
+    if len(lines) <= SAMPLED_LINES_LOOKUP:
+        # The sampled lines only (the unique index on run and line finds them): the
+        # batch object is read at every poll.
+        sampled = sampled.filter(line__in=lines)
+    else:
+        sampled = sampled.filter(result__has_key=Item.RECHECK_SCORES)
+    pairs = [
+        (completion_content(result), result[Item.RECHECK_SCORES])
+        for result in sampled.values_list("result", flat=True)
+        if Item.RECHECK_SCORES in (result or {})
+    ]
+    if not pairs:
+        return None
+    figures: dict[str, Any] = {
+        "sample": len(pairs),
+        "exact_agreement": round(sum(a == b for a, b in pairs) / len(pairs), 4),
+    }
+    diffs: dict[str, list[int]] = {}
+    for first, again in pairs:
+        one, two = _json_object(first), _json_object(again)
+        for key, value in one.items():
+            other = two.get(key)
+            if _whole(value) and _whole(other):
+                diffs.setdefault(key, []).append(abs(value - other))
+    if diffs:
+        figures["keys"] = {
+            key: {
+                "exact_agreement": round(sum(d == 0 for d in found) / len(found), 4),
+                "mean_abs_diff": round(sum(found) / len(found), 3),
+            }
+            for key, found in diffs.items()
+        }
+    return figures
+
+
+def batch_consistency_metadata(figures: dict[str, Any]) -> str:
+    """The figures as one metadata value: compact JSON of at most METADATA_VALUE_MAX (512)
+    characters, OpenAI's limit (the per-key figures are left out when they would not fit)."""
+    text = json.dumps(figures, separators=(",", ":"))
+    if len(text) > METADATA_VALUE_MAX:
+        text = json.dumps({k: v for k, v in figures.items() if k != "keys"}, separators=(",", ":"))
+    return text
+
+
+def _json_object(content: Any) -> dict[str, Any]:
+    if not isinstance(content, str):
+        return {}
+    try:
+        found = json.loads(content)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def run_report(run: Run) -> dict[str, Any]:

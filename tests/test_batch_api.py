@@ -146,7 +146,11 @@ def test_upload_create_poll_and_download_results(alice: OpenAI, fake: FakeOllama
     assert seen_progress
     assert batch.status == "completed", batch
     assert batch.request_counts.total == 151 and batch.request_counts.completed == 151
+    # The caller's keys as they were, and the consistency sample: 2% of 151, at least 20
+    # (every 7th line: 21 of them).
+    consistency = json.loads(batch.metadata.pop("hrbatch_consistency"))
     assert batch.metadata == {"project": "march-intake", "completion_pct": "mine"}
+    assert consistency["sample"] == 21 and 0 <= consistency["exact_agreement"] <= 1
     assert batch.in_progress_at and batch.finalizing_at and batch.completed_at
     assert batch.error_file_id is None
 
@@ -575,3 +579,153 @@ def test_every_door_names_the_offending_field_in_param(
         )
     assert caught.value.param == "temperature" and caught.value.code == "invalid_body"
     assert "from 0 to 2" in caught.value.message
+
+
+# --- The consistency sample in the batch's metadata ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sampling(
+    tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama
+) -> Iterator[dict[str, Any]]:
+    """A server whose batches re-send half their lines (at least 4), as the README's
+    HRBATCH_CONSISTENCY_* variables set it."""
+    data = tmp_path_factory.mktemp("api-sampling")
+    env = live.app_env(
+        data,
+        fake,
+        HRBATCH_CONSISTENCY_PCT="50",
+        HRBATCH_CONSISTENCY_MIN="4",
+        HRBATCH_CONSISTENCY_MAX="500",
+    )
+    live.manage(env, "migrate", "-v", "0")
+    create = "from django.contrib.auth.models import User; User.objects.create_user('carol')"
+    live.manage(env, "shell", "-c", create)
+    key = live.manage(env, "create_api_key", "--name", "carol's script", "--user", "carol")
+    process, url = live.start_serve(env)
+    client = OpenAI(base_url=url + "/v1", api_key=key.stdout.strip(), max_retries=0)
+    yield {"env": env, "client": client}
+    live.stop_serve(process)
+
+
+SCORE_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "scores",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "overall": {"type": "integer", "minimum": 1, "maximum": 10},
+                "communication": {"type": "integer", "minimum": 1, "maximum": 10},
+            },
+            "required": ["overall", "communication"],
+        },
+    },
+}
+
+
+def _stored_answers(env: dict[str, str], batch_id: str) -> dict[int, tuple[str, str | None]]:
+    """{line: (answer content, content of the answer sent again or None)} from the database."""
+    code = (
+        "import json; from evaluations.models import Item; "
+        f"print(json.dumps([(i.line, i.result) for i in Item.objects.filter(run__public_id="
+        f"'{batch_id}')]))"
+    )
+    rows = json.loads(live.manage(env, "shell", "-v", "0", "-c", code).stdout)
+    return {
+        line: (result["choices"][0]["message"]["content"], result.get("recheck_scores"))
+        for line, result in rows
+    }
+
+
+def test_a_batch_reports_its_consistency_sample_in_metadata_and_nowhere_else(
+    sampling: dict[str, Any], fake: FakeOllama
+) -> None:
+    client: OpenAI = sampling["client"]
+    # Lines 4, 8 and 12 ask for "json" (the fake's answer to it never changes); the others
+    # for integer scores (drawn from the seed, so they move when the seed moves).
+    lines = [
+        _line(f"c-{n}", f"Consistency line {n}.", response_format={"type": "json_object"})
+        if n % 4 == 0
+        else _line(f"c-{n}", f"Consistency line {n}.", response_format=SCORE_SCHEMA, seed=n)
+        for n in range(1, 13)
+    ]
+    uploaded = client.files.create(file=("sampled.jsonl", _jsonl(lines)), purpose="batch")
+    created = client.batches.create(
+        input_file_id=uploaded.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        metadata={"team": "recruiting"},
+    )
+
+    batch = _wait(client, created.id)
+
+    assert batch.status == "completed"
+    stored = _stored_answers(sampling["env"], batch.id)
+    sampled = {line: pair for line, pair in stored.items() if pair[1] is not None}
+    assert sorted(sampled) == [2, 4, 6, 8, 10, 12]  # 50% of 12, every 2nd line
+    for n in range(1, 13):
+        sent = [
+            r for r in fake.requests if r["messages"][-1]["content"] == f"Consistency line {n}."
+        ]
+        assert len(sent) == (2 if n in sampled else 1)
+        if n in sampled:  # the same request, another seed
+            first, again = sent
+            assert first["messages"] == again["messages"]
+            assert again["options"]["seed"] != first["options"].get("seed")
+
+    assert batch.metadata is not None and batch.metadata["team"] == "recruiting"
+    figures = json.loads(batch.metadata["hrbatch_consistency"])
+    assert len(batch.metadata["hrbatch_consistency"]) <= 512
+    same = [a == b for a, b in sampled.values()]
+    assert figures["sample"] == 6
+    assert figures["exact_agreement"] == round(sum(same) / 6, 4)
+    assert all(sampled[line][0] == sampled[line][1] for line in (4, 8, 12))
+    scored = [(json.loads(a), json.loads(b)) for line, (a, b) in sampled.items() if line % 4]
+    assert set(figures["keys"]) == {"overall", "communication"}
+    for key in ("overall", "communication"):
+        diffs = [abs(a[key] - b[key]) for a, b in scored]
+        assert figures["keys"][key] == {
+            "exact_agreement": round(sum(d == 0 for d in diffs) / len(diffs), 4),
+            "mean_abs_diff": round(sum(diffs) / len(diffs), 3),
+        }
+
+    # The output file has each line's own answer only; the counts and tokens are its own.
+    output = _lines(client, batch.output_file_id)
+    assert [r["custom_id"] for r in output] == [f"c-{n}" for n in range(1, 13)]
+    for n, record in enumerate(output, start=1):
+        body = record["response"]["body"]
+        assert "recheck_scores" not in body and "recheck_scores" not in json.dumps(record)
+        assert body["choices"][0]["message"]["content"] == stored[n][0]
+    assert (batch.request_counts.total, batch.request_counts.completed) == (12, 12)
+    assert batch.usage is not None
+    assert batch.usage.input_tokens == sum(
+        r["response"]["body"]["usage"]["prompt_tokens"] for r in output
+    )
+    assert batch.usage.output_tokens == sum(
+        r["response"]["body"]["usage"]["completion_tokens"] for r in output
+    )
+    listed = next(b for b in client.batches.list() if b.id == batch.id)
+    assert listed.metadata == batch.metadata
+
+
+def test_the_callers_own_metadata_key_is_never_overwritten(sampling: dict[str, Any]) -> None:
+    client: OpenAI = sampling["client"]
+    lines = [_line(f"own-{n}", f"Own metadata line {n}.") for n in range(1, 5)]
+    uploaded = client.files.create(file=("own.jsonl", _jsonl(lines)), purpose="batch")
+    mine = {"hrbatch_consistency": "my own note", "owner": "carol"}
+
+    batch = _wait(
+        client,
+        client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            metadata=mine,
+        ).id,
+    )
+
+    assert batch.status == "completed"
+    assert batch.metadata == mine
+    sampled = [a for a in _stored_answers(sampling["env"], batch.id).values() if a[1] is not None]
+    assert len(sampled) == 4  # all 4 lines were sent again (at least HRBATCH_CONSISTENCY_MIN)

@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from devtools.fake_ollama import PLAIN_ANSWER, FakeOllama
-from evaluations import engine, export, openai_compat, services
+from evaluations import engine, export, openai_compat, selectors, services
 from evaluations.llm import ModelNotFound
 from evaluations.models import File, Item, Run
 from evaluations.services import batches
@@ -644,3 +644,40 @@ def test_a_request_refused_before_any_view_runs_is_json_under_v1(settings: Any) 
         "application/json"
         not in Client().get("/", headers={"Host": "evil.example"})["Content-Type"]
     )
+
+
+def test_the_consistency_figures_fit_one_metadata_value_and_any_sample_size(
+    consistency: Any, fake_ollama: FakeOllama, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Answers with 40 whole-number keys: per-key figures would pass OpenAI's 512 characters.
+    properties = {
+        f"criterion_{n:02}": {"type": "integer", "minimum": 1, "maximum": 3} for n in range(40)
+    }
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    lines = [
+        request_line(
+            f"r{n}",
+            f"Line {n}",
+            seed=n,
+            response_format={"type": "json_schema", "json_schema": {"name": "s", "schema": schema}},
+        )
+        for n in range(25)
+    ]
+    run = create_batch(write_jsonl(tmp_path / "wide.jsonl", lines))
+    assert run.status == Run.Status.COMPLETED
+
+    figures = selectors.batch_consistency(run)
+
+    # At least 20 of 25 lines: every 25 // 20 = 1st line, so all of them.
+    assert figures is not None and figures["sample"] == 25
+    assert len(figures["keys"]) == 40
+    text = selectors.batch_consistency_metadata(figures)
+    assert len(text) <= openai_compat.METADATA_VALUE_MAX
+    assert json.loads(text) == {"sample": 25, "exact_agreement": figures["exact_agreement"]}
+    # Found by a scan instead of by line numbers when the sample is large: the same figures.
+    monkeypatch.setattr(selectors, "SAMPLED_LINES_LOOKUP", 3)
+    assert selectors.batch_consistency(run) == figures
+    # The output file has the first answers only.
+    output = read_jsonl(run.output_file)
+    assert len(output) == 25
+    assert all(Item.RECHECK_SCORES not in line["response"]["body"] for line in output)

@@ -503,17 +503,35 @@ def test_a_recruiter_reads_the_report_decides_and_downloads_the_shortlist(
     _shot(page, "20-run-page-with-report")
     report.screenshot(path=str(SHOTS / "20-report-histograms-and-impact.png"))
 
-    # A filtered shortlist, downloaded as it is shown.
+    # A score range (both ends kept), the list it leaves, then its shortlist, each
+    # downloaded as it is shown.
+    page.locator("details.score-filters summary").click()
+    page.get_by_label("Overall: lowest score").select_option("3")
+    settled(page)
+    page.get_by_label("Overall: highest score").select_option("8")
+    settled(page)
+    expect(page.get_by_label("Overall: highest score")).to_have_value("8")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download this list").click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        in_range = list(csv.DictReader(handle))
+    assert in_range and all(3 <= int(row["overall"]) <= 8 for row in in_range)
+    expect(page.locator("#results table.results tbody tr")).to_have_count(min(50, len(in_range)))
     page.get_by_label("Shortlist").select_option("10")
     settled(page)
-    expect(page.locator("#results table.results tbody tr")).to_have_count(10)
+    size = min(10, len(in_range))
+    expect(page.locator("#results table.results tbody tr")).to_have_count(size)
+    expect(page.get_by_label("Overall: lowest score")).to_have_value("3")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download shortlist").click()
     with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
         shortlist = list(csv.DictReader(handle))
-    assert [row["rank"] for row in shortlist] == [str(i) for i in range(1, 11)]
+    assert [row["rank"] for row in shortlist] == [str(i) for i in range(1, size + 1)]
     overall = [int(row["overall"]) for row in shortlist]
     assert overall == sorted(overall, reverse=True)
+    assert all(3 <= score <= 8 for score in overall)
+    best_in_range = sorted((int(row["overall"]) for row in in_range), reverse=True)
+    assert overall == best_in_range[:size]
 
     # A decision and a note on the best candidate.
     page.locator("#results table.results tbody tr a").first.click()
@@ -534,7 +552,9 @@ def test_a_recruiter_reads_the_report_decides_and_downloads_the_shortlist(
     page.get_by_role("link", name="Next candidate →").click()
     expect(page.get_by_role("link", name="← Previous candidate")).to_be_visible()
 
-    page.goto(page.url.split("/candidates/")[0] + "/?top=10&sort=-overall")
+    page.goto(
+        page.url.split("/candidates/")[0] + "/?top=10&sort=-overall&min_overall=3&max_overall=8"
+    )
     expect(page.locator("#results table.results tbody tr").first).to_contain_text("Advance")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download shortlist").click()

@@ -83,3 +83,32 @@ def test_the_real_resumes_lose_only_links_and_keep_their_numbers() -> None:
         "skills",
     }
     assert "company_urls" in changed_columns
+
+
+def test_names_are_whole_words_in_any_case_the_full_name_counted_once() -> None:
+    redactor = Redactor(names=["Mary-Jane O'Brien", "Li"])
+    text = (
+        "MARY-JANE O'BRIEN wrote this. Mary-Jane led; o'brien signed. Brien (alone), "
+        "Maryland, Janet, Brienne and mary_jane stay; so does Li (too short)."
+    )
+
+    assert redactor(text) == (
+        "[NAME] wrote this. [NAME]-[NAME] led; o'[NAME] signed. [NAME] (alone), "
+        "Maryland, Janet, Brienne and mary_jane stay; so does Li (too short)."
+    )
+    assert redactor.counts["name"] == 5
+
+
+def test_names_beside_letters_whose_lower_case_is_longer_and_names_in_signs() -> None:
+    # "İ" lower-cases to two characters: the text is then matched the slower way, with
+    # the same result.
+    redactor = Redactor(names=["Ana Lopez", "(Ana)"])
+    text = "İstanbul: ANA LOPEZ, then (ana) and Ana  Lopez (two spaces: two names)."
+
+    assert (
+        redactor(text)
+        == "İstanbul: [NAME], then [NAME] and [NAME]  [NAME] (two spaces: two names)."
+    )
+    assert redactor.counts["name"] == 4
+    again = Redactor(names=["Ana Lopez"])
+    assert again("ANA LOPEZ, Ana  Lopez") == "[NAME], [NAME]  [NAME]"

@@ -222,3 +222,80 @@ def test_explain_the_shortlist_explains_each_shortlisted_candidate_once_and_down
     )
     assert [r["id"] for r in rows] == [i.custom_id for i in best]
     assert all(r["explanation"].startswith(f"{run.model}: technical_skills: ") for r in rows)
+
+
+def test_a_score_range_filters_the_list_the_shortlist_and_their_downloads(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+    items = list(Item.objects.filter(run=run, status=Item.Status.DONE))
+    overall = sorted(i.scores["overall"] for i in items)
+    low, high = overall[len(overall) // 4], overall[3 * len(overall) // 4]
+    wanted = [i for i in items if low <= i.scores["overall"] <= high]
+    assert 0 < len(wanted) < len(items)  # the range keeps some and drops some
+    query = {"min_overall": str(low), "max_overall": str(high)}
+    url = reverse("web:run_results", args=[run.public_id])
+
+    html = client.get(url, query, headers={"HX-Request": "true"}).content.decode()
+    download = client.get(reverse("web:run_shortlist_download", args=[run.public_id]), query)
+    top = client.get(
+        reverse("web:run_shortlist_download", args=[run.public_id]),
+        {**query, "top": "5", "sort": "-overall"},
+    )
+
+    assert html.count('class="candidate"') == len(wanted)
+    assert 'name="max_overall" aria-label="Overall: highest score"' in html
+    assert f'<option value="{high}" selected>' in html
+    listed = list(
+        csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig")))
+    )
+    assert sorted(r["id"] for r in listed) == sorted(i.custom_id for i in wanted)
+    shortlisted = list(
+        csv.DictReader(io.StringIO(b"".join(top.streaming_content).decode("utf-8-sig")))
+    )
+    expected = selectors.results(
+        run, top=5, sort="-overall", at_least={"overall": low}, at_most={"overall": high}
+    )
+    assert [r["id"] for r in shortlisted] == [i.custom_id for i in expected.items]
+    assert len(shortlisted) == min(5, len(wanted))
+    assert all(low <= int(r["overall"]) <= high for r in shortlisted)
+
+    # Only the highest bound; and a range that cannot match says why.
+    capped = selectors.results(run, at_most={"overall": low, "communication": 10})
+    assert sorted(i.pk for i in capped.items) == sorted(
+        i.pk for i in items if i.scores["overall"] <= low
+    )
+    empty = client.get(url, {"min_overall": "9", "max_overall": "3"}).content.decode()
+    assert empty.count('class="candidate"') == 0
+    assert "the lowest score chosen is above the highest" in empty
+
+
+def test_the_scored_csv_gains_the_explanation_column_once_candidates_are_explained(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+
+    def download(name: str, query: str = "") -> list[dict[str, str]]:
+        response = client.get(reverse(name, args=[run.public_id]) + query)
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(text)))
+
+    before = download("web:run_download")
+    assert len(before) == 30 and "explanation" not in before[0]
+
+    client.post(reverse("web:run_explain_shortlist", args=[run.public_id]))
+    scored = download("web:run_download")
+    excel = download("web:run_download", "?excel=1")
+    listed = download("web:run_shortlist_download")  # the whole list, in row order
+
+    best = {item.custom_id for item in selectors.shortlist(run)}
+    assert len(best) == 3
+    by_id = {row["id"]: row["explanation"] for row in listed}
+    assert [row["id"] for row in scored] == [row["id"] for row in listed]
+    for rows in (scored, excel):
+        assert list(rows[0])[-1] == "explanation"
+        assert {r["id"] for r in rows if r["explanation"]} == best
+        assert all(r["explanation"] == by_id[r["id"]] for r in rows)
+    assert all(
+        by_id[custom_id].startswith(f"{run.model}: technical_skills: ") for custom_id in best
+    )

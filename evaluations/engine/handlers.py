@@ -23,6 +23,7 @@ from ..openai_compat import (
     Unsupported,
     chat_completion,
     chat_request,
+    completion_content,
     cut_message,
     fingerprint,
     prepare,
@@ -63,6 +64,10 @@ class Handler(Protocol):
         self, items: list[Item], answer: ChatResult, *, recheck: str = ""
     ) -> list[dict[str, Any]]:
         """One result per Item; raise prompting.InvalidOutput to retry."""
+        ...
+
+    def recheck_value(self, result: dict[str, Any]) -> Any:
+        """What the Item keeps of a recheck's result (under RECHECKS[recheck])."""
         ...
 
 
@@ -177,10 +182,18 @@ class RubricHandler:
                     result["truncated"] = {"chars": chars, "kept": self.limit}
         return results
 
+    def recheck_value(self, result: dict[str, Any]) -> Any:
+        return result["scores"]
+
 
 class BatchHandler:
     """The engine's handler for batch runs: one request line → one Ollama /api/chat call,
-    mapped by openai_compat."""
+    mapped by openai_compat.
+
+    As every run, a batch re-sends a sample of its lines (HRBATCH_CONSISTENCY_PCT) with
+    another seed; the second answer's content is kept beside the first in Item.result
+    (never in the output file, never counted as a request or tokens of the batch), and the
+    batch's metadata reports how often the two agree (selectors.batch_consistency)."""
 
     pack_size = 1
 
@@ -192,9 +205,13 @@ class BatchHandler:
         self.default_max_tokens = int(opts.num_predict or DEFAULT_MAX_TOKENS)
         self.keep_alive = opts.keep_alive
         self.fingerprint = fingerprint(run.model_digest)
+        self.seed = int(opts.seed or 0)
+        self.consistency_stride = int(opts.consistency_stride or 0)
         self._prepared: dict[int, tuple[ChatCompletionBody, Prepared]] = {}
 
     def rechecks(self, item: Item) -> tuple[str, ...]:
+        if self.consistency_stride > 0 and item.line % self.consistency_stride == 0:
+            return (RECHECK_CONSISTENCY,)
         return ()
 
     def too_long(self, item: Item) -> str | None:
@@ -219,9 +236,15 @@ class BatchHandler:
     def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest:
         (item,) = items
         body, prepared = self._prepare(item)
-        return chat_request(
+        request = chat_request(
             body, prepared, model=self.run.model, num_ctx=self.num_ctx, keep_alive=self.keep_alive
         )
+        if recheck == RECHECK_CONSISTENCY:
+            # What should not matter: another seed (the line's own, else the run's, moved).
+            seed = request.options.get("seed")
+            seed = (self.seed if seed is None else int(seed)) + CONSISTENCY_SEED_OFFSET
+            request.options = {**request.options, "seed": seed}
+        return request
 
     def results(
         self, items: list[Item], answer: ChatResult, *, recheck: str = ""
@@ -230,6 +253,9 @@ class BatchHandler:
         if problem:
             raise TooLong(problem)
         return [chat_completion(answer, model=self.run.model, fingerprint=self.fingerprint)]
+
+    def recheck_value(self, result: dict[str, Any]) -> Any:
+        return completion_content(result)
 
 
 def handler_for(run: Run) -> Handler:

@@ -177,7 +177,9 @@ class ChunkWorker:
             )
         return list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
-            .only("id", "run_id", "custom_id", "line", "input", "attempts", "error")
+            # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
+            # is usually a column kept for results; deferred, it cost a query per candidate.
+            .only("id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error")
             .order_by("id")
         )
 
@@ -368,7 +370,7 @@ class ChunkWorker:
         except Exception:  # a sample is best effort; the Item already has its scores
             log.debug("%s recheck failed for item %s", job.recheck, job.items[0].pk, exc_info=True)
         else:
-            result = {**result, RECHECKS[job.recheck]: again["scores"]}
+            result = {**result, RECHECKS[job.recheck]: handler.recheck_value(again)}
         if job.then:
             queue.append(self._recheck(job.items[0], result, job.then))
         elif any(key in result for key in RECHECKS.values()):  # at least one came back

@@ -37,7 +37,12 @@ class ModelView:
     def __call__(self, item: Item) -> tuple[dict[str, Any], Counter[str]]:
         if not self.enabled:
             return dict(item.input), Counter()
-        values = {**(item.extra or {}), **(item.input or {})}
-        names = [str(values.get(column) or "") for column in self.name_columns]
-        fields = {key: str(value) for key, value in (item.input or {}).items()}
+        shown = item.input or {}
+        # A name column is usually kept for results only (in `extra`); read `extra` only
+        # for those, so that a caller that deferred it pays no query.
+        names = [
+            str((shown if column in shown else item.extra or {}).get(column) or "")
+            for column in self.name_columns
+        ]
+        fields = {key: str(value) for key, value in shown.items()}
         return redact.redact_fields(fields, names=names, region=self.region)

@@ -283,7 +283,12 @@ def run_start(*, run: Run) -> Run:
             cap=conf["MAX_NUM_CTX"],
             model_context=info.context_length,
         )
-        opts = opts.replace(num_ctx=num_ctx, num_predict=DEFAULT_MAX_TOKENS)
+        opts = opts.replace(
+            num_ctx=num_ctx,
+            num_predict=DEFAULT_MAX_TOKENS,
+            # A batch too re-sends a sample with another seed (its metadata's consistency).
+            consistency_stride=consistency_stride(run.total_count),
+        )
     opts = opts.replace(
         seed=conf["SEED"] if opts.seed is None else opts.seed,
         temperature=0.0 if opts.temperature is None else opts.temperature,

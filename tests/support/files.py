@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from evaluations.models import Run
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+def _shared_data() -> Path:
+    """../shared/data beside the project, or beside a folder holding it (a git worktree
+    such as wt/NAME finds the shared data of the project's parent folder)."""
+    project = Path(__file__).resolve().parents[2]
+    for folder in project.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return project.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 def shared_data(name: str) -> Path:

@@ -20,13 +20,24 @@ from web.views.access import HtmxHttpRequest, get_run_for_user
 RESULTS_PER_PAGE = 50
 
 
-def _at_least(request: HttpRequest) -> dict[str, int]:
-    """{"overall": 7} from ?min_overall=7 (1-10; anything else is no filter)."""
+def _bound(request: HttpRequest, prefix: str) -> dict[str, int]:
+    """{"overall": 7} from ?min_overall=7 with prefix "min_" (1-10; anything else is no
+    filter)."""
     found = {}
     for name, value in request.GET.items():
-        if name.startswith("min_") and value.isdigit() and 1 <= int(value) <= 10:
-            found[name[4:]] = int(value)
+        if name.startswith(prefix) and value.isdigit() and 1 <= int(value) <= 10:
+            found[name.removeprefix(prefix)] = int(value)
     return found
+
+
+def _at_least(request: HttpRequest) -> dict[str, int]:
+    """The lowest score kept per criterion: ?min_overall=7."""
+    return _bound(request, "min_")
+
+
+def _at_most(request: HttpRequest) -> dict[str, int]:
+    """The highest score kept per criterion: ?max_overall=9."""
+    return _bound(request, "max_")
 
 
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
@@ -38,6 +49,7 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
         top=int(top) if top.isdigit() else 0,
         search=request.GET.get("q", ""),
         at_least=_at_least(request),
+        at_most=_at_most(request),
     )
 
 
@@ -47,6 +59,7 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
     top = request.GET.get("top", "")
     found = _found(run, request)
+    at_least, at_most = _at_least(request), _at_most(request)
     shortlist: dict[str, Any] | None = None
     if found.shortlist is not None:
         shortlist = {
@@ -74,7 +87,11 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         "top": top if shortlist else "",
         "shortlist": shortlist,
         "search": request.GET.get("q", ""),
-        "at_least": _at_least(request),
+        "at_least": at_least,
+        "at_most": at_most,
+        "empty_ranges": [
+            labels.get(key, key) for key in criteria if at_most.get(key, 11) < at_least.get(key, 0)
+        ],
         "score_choices": [str(n) for n in range(1, 11)],
     }
 
