@@ -15,7 +15,7 @@ from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Query
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from . import audit, prompting
+from . import audit, metrics, prompting
 from .models import ColumnRole, Item, Rubric, Run
 
 # --- Rubrics ------------------------------------------------------------------------------
@@ -313,11 +313,19 @@ def run_report(run: Run) -> dict[str, Any]:
             "model": run.model,
             "rubric": str(run.rubric) if run.rubric else None,
             "prompt_hash": run.prompt_hash,
+            "answer_format": run.answer_format,
             "candidates": run.total_count,
             "scored": run.done_count,
             "redacted": run.redacted_count,
             "shortlist_size": shortlist_size(run),
             "audit_columns": audit_columns(run),
+            "tokens": {
+                "prompt": run.prompt_tokens,
+                "cached": run.cached_tokens,
+                "output": run.completion_tokens,
+                **metrics.per_candidate_tokens(run),
+                "cached_share_pct": metrics.token_savings_pct(run),
+            },
         },
         "consistency": consistency_report(run),
         "impact": impact_report(run),

