@@ -1,7 +1,7 @@
 """Answer formats on the embedded model: output tokens, time, failures, agreement (issue 10).
 
     .venv/bin/python bench/answer_formats.py [--limit 40] [--synthetic 10]
-                                             [--formats keyed,array] [--pack 1]
+                                             [--formats keyed,array,compact] [--pack 1]
 
 Each answer format (HRBATCH_ANSWER_FORMAT: `keyed` objects, `array` of five scores in the
 rubric's order) scores the same candidates through the real services and engine with the
@@ -54,7 +54,7 @@ def main() -> int:
     p.add_argument("--file", type=Path, default=DEFAULT_FILE, help="real résumés (CSV)")
     p.add_argument("--limit", type=int, default=40, help="first N rows of --file (default 40)")
     p.add_argument("--synthetic", type=int, default=10, help="synthetic candidates (10)")
-    p.add_argument("--formats", default="keyed,array", help="first is the reference")
+    p.add_argument("--formats", default="keyed,array,compact", help="first is the reference")
     p.add_argument("--pack", type=int, default=1, help="candidates per request (1)")
     p.add_argument("--timeout", type=float, default=1200.0, help="per run, seconds (1200)")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir")

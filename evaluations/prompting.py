@@ -25,12 +25,18 @@ ANSWER_MARGIN_TOKENS = 8
 # How the model writes its scores (HRBATCH_ANSWER_FORMAT, stored per run):
 # - keyed: {"technical_skills": 7, ...}: an object keyed by criterion.
 # - array: [7, 6, 8, 5, 7]: the scores alone, in the rubric's order.
-# Both constrain every score with an `enum` 1..10, which every grammar converter honours
-# (llama-cpp-python's ignores integer minimum/maximum). parse() turns both into the same
-# {"scores": {key: int}}, so nothing downstream depends on the format.
+# - compact: "7,6,8,5,7": the same in a string, whose pattern leaves no room for the
+#   spaces a grammar allows between array items (the fewest tokens).
+# Every score is held to 1..10 by the grammar itself: an `enum` (llama-cpp-python's
+# converter ignores integer minimum/maximum) or the pattern. parse() turns every format
+# into the same {"scores": {key: int}}, so nothing downstream depends on the format.
 FORMAT_KEYED = "keyed"
 FORMAT_ARRAY = "array"
-ANSWER_FORMATS = (FORMAT_KEYED, FORMAT_ARRAY)
+FORMAT_COMPACT = "compact"
+ANSWER_FORMATS = (FORMAT_KEYED, FORMAT_ARRAY, FORMAT_COMPACT)
+# Formats that give the scores by position, in the rubric's order.
+POSITIONAL = (FORMAT_ARRAY, FORMAT_COMPACT)
+SCORE_PATTERN = "(10|[1-9])"
 # Conservative: real tokenizers average about 4 characters per token on English text,
 # so sizing the context at 3 leaves room rather than letting the server truncate.
 CHARS_PER_TOKEN = 3.0
@@ -76,11 +82,14 @@ class PromptPlan:
     def schema(self, count: int) -> dict[str, Any]:
         """The JSON schema of one request's answer (`count` candidates): a plain JSON
         schema that Ollama, llama-cpp-python and OpenAI-compatible servers all take."""
-        if self.answer_format == FORMAT_ARRAY:
-            one = scores_array_schema(self.criteria, self.rationale)
+        if self.answer_format in POSITIONAL:
+            if self.answer_format == FORMAT_ARRAY:
+                one = scores_array_schema(self.criteria, self.rationale)
+            else:
+                one = scores_compact_schema(self.criteria, self.rationale)
             if self.pack_size == 1:
                 return one
-            # One array per candidate, in the order they were given.
+            # One answer per candidate, in the order they were given.
             return {"type": "array", "items": one, "minItems": count, "maxItems": count}
         one = scores_schema(self.criteria, self.rationale)
         if self.pack_size == 1:
@@ -118,10 +127,14 @@ class PromptPlan:
         newline and indentation between items); the rationale adds its own budget.
         """
         scores = {key: SCORE_MAX for key in self.criteria}
-        one: Any = list(scores.values()) if self.answer_format == FORMAT_ARRAY else scores
+        one: Any = scores
+        if self.answer_format == FORMAT_ARRAY:
+            one = list(scores.values())
+        elif self.answer_format == FORMAT_COMPACT:
+            one = ",".join(str(v) for v in scores.values())
         if self.pack_size == 1:
             longest = json.dumps(one, indent=2)
-        elif self.answer_format == FORMAT_ARRAY:
+        elif self.answer_format in POSITIONAL:
             longest = json.dumps([one] * count, indent=2)
         else:
             longest = json.dumps({f"candidate_{i}": one for i in range(1, count + 1)}, indent=2)
@@ -135,14 +148,15 @@ class PromptPlan:
             data = json.loads(content)
         except (TypeError, ValueError) as exc:
             raise InvalidOutput(f"the model did not answer with JSON: {_clip(content)}") from exc
-        if self.answer_format == FORMAT_ARRAY:
+        if self.answer_format in POSITIONAL:
+            read = parse_scores_array if self.answer_format == FORMAT_ARRAY else parse_compact
             if self.pack_size == 1:
-                return [parse_scores_array(data, self.criteria, self.rationale)]
+                return [read(data, self.criteria, self.rationale)]
             if not isinstance(data, list) or len(data) != count:
                 raise InvalidOutput(
                     f"expected a JSON array of {count} answers, got: {_clip(content)}"
                 )
-            return [parse_scores_array(one, self.criteria, self.rationale) for one in data]
+            return [read(one, self.criteria, self.rationale) for one in data]
         if self.pack_size == 1:
             return [parse_scores(data, self.criteria, self.rationale)]
         if not isinstance(data, dict):
@@ -206,9 +220,11 @@ def system_prompt(
         for level in ("1", "4", "7", "10"):
             if level in c.anchors:
                 lines.append(f"    {level} = {c.anchors[level]}")
-    if answer_format == FORMAT_ARRAY:
+    if answer_format in POSITIONAL:
         lines.append("")
-        return "\n".join([*lines, _array_instructions(criteria, rationale, pack_size)])
+        return "\n".join(
+            [*lines, _positional_instructions(criteria, rationale, pack_size, answer_format)]
+        )
     keys = ", ".join(f'"{c.key}"' for c in criteria)
     answer = f"an object with the integer keys {keys}"
     if rationale:
@@ -229,16 +245,25 @@ def system_prompt(
     return "\n".join(lines)
 
 
-def _array_instructions(criteria: Sequence[Criterion], rationale: bool, pack_size: int) -> str:
+def _positional_instructions(
+    criteria: Sequence[Criterion], rationale: bool, pack_size: int, answer_format: str
+) -> str:
     order = ", ".join(c.key for c in criteria)
-    answer = (
-        f"a JSON array of {len(criteria)} integers from 1 to 10: the scores for {order}, "
-        "in that order"
-    )
-    if rationale:
-        answer += (
-            f", then one or two sentences (at most {RATIONALE_MAX_CHARS} characters) citing "
-            "the evidence, as a string"
+    n = len(criteria)
+    because = f"one or two sentences (at most {RATIONALE_MAX_CHARS} characters) citing the evidence"
+    if answer_format == FORMAT_ARRAY:
+        answer = f"a JSON array of {n} integers from 1 to 10: the scores for {order}, in that order"
+        if rationale:
+            answer += f", then {because}, as a string"
+    elif not rationale:
+        answer = (
+            f"a JSON string of {n} integers from 1 to 10 separated by commas: the scores for "
+            f"{order}, in that order"
+        )
+    else:
+        answer = (
+            f"a JSON array of two strings: {n} integers from 1 to 10 separated by commas (the "
+            f"scores for {order}, in that order), then {because}"
         )
     if pack_size == 1:
         return f"Answer with JSON only: {answer}."
@@ -285,6 +310,35 @@ def scores_array_schema(criteria: Sequence[str], rationale: bool) -> dict[str, A
         "minItems": n + 1,
         "maxItems": n + 1,
     }
+
+
+def scores_compact_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """The scores in one string, "7,6,8,5,7": a pattern both converters turn into an exact
+    grammar (ten values per place, no spaces); with a rationale, [scores, text]."""
+    rest = f"(,{SCORE_PATTERN}){{{len(criteria) - 1}}}" if len(criteria) > 1 else ""
+    scores = {"type": "string", "pattern": f"^{SCORE_PATTERN}{rest}$"}
+    if not rationale:
+        return scores
+    text = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
+    return {"type": "array", "prefixItems": [scores, text], "minItems": 2, "maxItems": 2}
+
+
+def parse_compact(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """A compact answer ("7,6,8,5,7", or [that, rationale]) into the keyed result."""
+    text = data
+    if rationale:
+        if not isinstance(data, list) or len(data) != 2:
+            raise InvalidOutput(f"expected [scores, rationale], got: {_clip(json.dumps(data))}")
+        text = data[0]
+    if not isinstance(text, str):
+        raise InvalidOutput(f"expected a string of scores, got: {_clip(json.dumps(data))}")
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise InvalidOutput(f"expected whole numbers separated by commas, got: {_clip(text)}")
+    values: list[Any] = [int(p) for p in parts]
+    if rationale:
+        values.append(data[1])
+    return parse_scores_array(values, criteria, rationale)
 
 
 def parse_scores_array(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def _answer(answer_format: str, scores: list[Any], *, rationale: str | None = No
     """One candidate's answer written in `answer_format`."""
     if answer_format == prompting.FORMAT_ARRAY:
         return [*scores, rationale] if rationale is not None else list(scores)
+    if answer_format == prompting.FORMAT_COMPACT:
+        text = ",".join(str(v) for v in scores)
+        return [text, rationale] if rationale is not None else text
     keyed: dict[str, Any] = dict(zip(CRITERIA, scores, strict=True))
     if rationale is not None:
         keyed["rationale"] = rationale
@@ -54,7 +57,7 @@ def _answer(answer_format: str, scores: list[Any], *, rationale: str | None = No
 def _request_answer(plan: Any, answers: list[Any]) -> str:
     if plan.pack_size == 1:
         return json.dumps(answers[0])
-    if plan.answer_format == prompting.FORMAT_ARRAY:
+    if plan.answer_format in prompting.POSITIONAL:
         return json.dumps(answers)
     return json.dumps({f"candidate_{i}": a for i, a in enumerate(answers, start=1)})
 
@@ -101,6 +104,19 @@ def test_out_of_range_scores_are_refused(answer_format: str, scores: list[int]) 
         plan.parse(json.dumps(_answer(answer_format, scores)), 1)
 
 
+def test_a_compact_answer_that_is_not_five_numbers_is_refused() -> None:
+    plan = _plan(prompting.FORMAT_COMPACT)
+    for wrong, why in (
+        ("7,6,8,5", "array of 5"),
+        ("7,6,8,5,7,7", "array of 5"),
+        ("7;6;8;5;7", "whole numbers"),
+        ("7,6,x,5,7", "whole numbers"),
+        ([7, 6, 8, 5, 7], "string of scores"),
+    ):
+        with pytest.raises(prompting.InvalidOutput, match=why):
+            plan.parse(json.dumps(wrong), 1)
+
+
 def test_an_array_of_the_wrong_length_is_refused() -> None:
     plan = _plan(prompting.FORMAT_ARRAY)
     for wrong in ([5, 5, 5, 5], [5, 5, 5, 5, 5, 5], {"overall": 5}):
@@ -120,6 +136,14 @@ def test_the_grammar_allows_only_scores_from_1_to_10(answer_format: str, pack_si
     plan = _plan(answer_format, pack_size=pack_size)
     grammar = _grammar(plan.schema(pack_size))
     assert "integral-part" not in grammar  # no unbounded integer anywhere
+    if answer_format == prompting.FORMAT_COMPACT:
+        # Ten values in each of five places, commas between, nothing else in the string.
+        score = '("1" "0" | [1-9])'
+        rest = "item-1" if pack_size > 1 else "root-1"
+        first = "item" if pack_size > 1 else "root"
+        assert f'{first} ::= "\\"" {score} {rest} {rest} {rest} {rest} "\\"" space' in grammar
+        assert f'{rest} ::= ("," {score})' in grammar
+        return
     alternatives = " | ".join(f'"{n}"' for n in range(1, 11))
     assert grammar.count(alternatives) == (1 if answer_format == "array" else 5 * pack_size)
     if answer_format == prompting.FORMAT_ARRAY:
@@ -167,7 +191,9 @@ def test_the_token_cap_holds_the_longest_valid_answer(
 
 def test_the_prompt_hash_and_the_instructions_differ_per_format() -> None:
     keyed, array = _plan("keyed"), _plan("array")
-    assert keyed.hash != array.hash
+    assert len({_plan(f).hash for f in FORMATS}) == len(FORMATS)
+    assert len({_plan(f, pack_size=3).hash for f in FORMATS}) == len(FORMATS)
+    assert "JSON string of 5 integers" in _plan("compact").system
     order = "technical_skills, communication, cultural_fit, leadership_potential, overall"
     assert f"the scores for {order}, in that order" in array.system
     assert "an object with the integer keys" in keyed.system
@@ -206,15 +232,21 @@ def test_a_run_answers_in_the_setting_and_the_output_is_the_same_csv(
         assert run.done_count == 7
         sent = _formats_sent(fake_ollama)
         assert sent and all(f in _run_schemas(run) for f in sent)
-        kind = "array" if answer_format == "array" else "object"
-        assert {f["type"] for f in sent} == {kind}
+        kinds = {
+            "keyed": {"object"},
+            "array": {"array"},
+            # a pack is an array of strings; the agreement sample's single answer a string
+            "compact": {"string"} if pack_size == 1 else {"array", "string"},
+        }
+        assert {f["type"] for f in sent} == kinds[answer_format]
         for item in Item.objects.filter(run=run):
             assert set(item.scores) == set(CRITERIA)
             assert all(1 <= v <= 10 for v in item.scores.values())
         outputs[answer_format] = read_output(run)
-    keyed, array = outputs["keyed"], outputs["array"]
-    assert list(keyed[0]) == list(array[0])  # the same columns, in the same order
-    assert [r["id"] for r in keyed] == [r["id"] for r in array]
+    keyed = outputs["keyed"]
+    for other in FORMATS[1:]:
+        assert list(keyed[0]) == list(outputs[other][0])  # the same columns, same order
+        assert [r["id"] for r in keyed] == [r["id"] for r in outputs[other]]
 
 
 def _run_schemas(run: Run) -> list[dict[str, Any]]:
