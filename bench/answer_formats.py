@@ -14,9 +14,11 @@ Printed per set and format: candidates scored and failed (after HRBATCH_MAX_ATTE
 candidates that needed more than one try (an invalid answer or one cut at the token cap),
 output (answer) tokens per scored candidate (retries included) and the median of the
 accepted answers, the token cap the run used, prompt tokens per candidate, seconds per
-candidate (wall clock of the run, model load included) and the model's own time per
-answer; then the agreement of each format's scores with the keyed format's on the same
-candidates, per criterion: identical, and within ±1.
+candidate (wall clock of the run, model load included), the model's own time per answer
+and this process's CPU seconds per candidate (the least disturbed by other work on a
+shared machine; each run also says how much CPU other processes took); then the agreement
+of each format's scores with the keyed format's on the same candidates, per criterion:
+identical, and within ±1.
 
 The run's consistency sample (every run re-scores ~2% again) is turned off here, so that
 each format's figures are its candidates' only. Nothing is asserted; the 135M demo
@@ -129,14 +131,20 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
                 start=False,
             )
             t0 = time.monotonic()
-            services.run_start(run=run)
-            run, _, _, t_end = C.wait_for_run(run.pk, args.timeout, t0=t0, poll=0.2)
+            with C.SelfPeak() as use:
+                services.run_start(run=run)
+                run, _, _, t_end = C.wait_for_run(run.pk, args.timeout, t0=t0, poll=0.2)
             seconds = t_end if t_end is not None else time.monotonic() - t0
             assert run.answer_format == fmt, (run.answer_format, fmt)
             criteria = list(run.rubric.criterion_keys) if run.rubric else []
             row, scores[fmt] = _figures(run, seconds)
-            table.append([label, fmt, *row])
-            print(f"  {label}, {fmt}: {run.status} in {seconds:.1f} s", flush=True)
+            cpu = f"{use.cpu / max(run.total_count, 1):.2f}"
+            table.append([label, fmt, *row, cpu])
+            print(
+                f"  {label}, {fmt}: {run.status} in {seconds:.1f} s; "
+                f"{C.foreign_note(use.foreign, use.seconds)}",
+                flush=True,
+            )
         ref = formats[0]
         for fmt in formats[1:]:
             common = sorted(set(scores[ref]) & set(scores[fmt]))
@@ -166,6 +174,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
                 "prompt tok/cand",
                 "s/cand (wall)",
                 "model s/answer",
+                "CPU s/cand",
             ],
         )
     )
