@@ -23,7 +23,8 @@ identical, and within ±1.
 The run's consistency sample (every run re-scores ~2% again) is turned off here, so that
 each format's figures are its candidates' only. Nothing is asserted; the 135M demo
 model's scores are not hiring judgements, what this measures is what each format costs
-and how far it moves the scores.
+and how far it moves the scores. `--backend ollama` measures the same on a real model
+(OLLAMA_HOST, HRBATCH_MODEL), where agreement says something about the format.
 """
 
 from __future__ import annotations
@@ -58,12 +59,18 @@ def main() -> int:
     p.add_argument("--synthetic", type=int, default=10, help="synthetic candidates (10)")
     p.add_argument("--formats", default="keyed,array,compact", help="first is the reference")
     p.add_argument("--pack", type=int, default=1, help="candidates per request (1)")
+    p.add_argument(
+        "--backend",
+        default="embedded",
+        choices=["embedded", "ollama"],
+        help="embedded (default) or ollama (OLLAMA_HOST, HRBATCH_MODEL): a real model",
+    )
     p.add_argument("--timeout", type=float, default=1200.0, help="per run, seconds (1200)")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     args = p.parse_args()
     data_dir = C.make_data_dir("formats")
     try:
-        C.setup_django(data_dir, {"HRBATCH_LLM_BACKEND": "embedded"})
+        C.setup_django(data_dir, {"HRBATCH_LLM_BACKEND": args.backend})
         return _bench(args, data_dir)
     finally:
         try:
@@ -95,9 +102,11 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     Conf.SYNC = True  # tasks run inline, in this process
     handlers.RubricHandler.rechecks = lambda self, item: ()  # type: ignore[method-assign]
     formats = [f for f in args.formats.split(",") if f]
-    backend = make_backend("embedded")
+    backend = make_backend(args.backend)
+    threads = getattr(backend, "threads", "-")
     print(
-        f"answer_formats: model {backend.default_model}, {backend.threads} llama.cpp threads, "
+        f"answer_formats: {args.backend} backend, model {backend.default_model or 'default'}, "
+        f"{threads} llama.cpp threads, "
         f"{os.cpu_count()} CPUs, formats {formats}, pack size {args.pack}, "
         f"HRBATCH_MAX_ATTEMPTS={settings.HRBATCH['MAX_ATTEMPTS']}, code {C.code_version()}",
         flush=True,
@@ -126,7 +135,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
             run = services.run_create(
                 owner=None,
                 input_file=input_file,
-                backend="embedded",
+                backend=args.backend,
                 pack_size=args.pack,
                 start=False,
             )
@@ -158,7 +167,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
                 agreement.append([label, pair, key, len(pairs), *shares])
 
     print()
-    print(f"Results: embedded backend, {os.cpu_count()} CPUs, pack size {args.pack}")
+    print(f"Results: {args.backend} backend, {os.cpu_count()} CPUs, pack size {args.pack}")
     print(
         C.table(
             table,
