@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from hrbatch import security
 
@@ -256,6 +257,12 @@ HRBATCH = {
     # Phone numbers written without a country code are read as this country's (ISO code).
     "PHONE_REGION": envstr("HRBATCH_PHONE_REGION", "US").upper(),
 }
+# evaluations.prompting.ANSWER_FORMATS: a typo must stop the server, not fail runs later.
+if HRBATCH["ANSWER_FORMAT"] not in ("keyed", "array", "compact"):
+    raise ImproperlyConfigured(
+        f"HRBATCH_ANSWER_FORMAT is {HRBATCH['ANSWER_FORMAT']!r}; set it to array (the "
+        "default), keyed or compact."
+    )
 
 # Uploads are streamed to disk; this caps their size (default 500 MB).
 HRBATCH_MAX_UPLOAD_BYTES = envint("HRBATCH_MAX_UPLOAD_MB", 500) * 1024 * 1024

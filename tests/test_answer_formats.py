@@ -202,6 +202,33 @@ def test_the_prompt_hash_and_the_instructions_differ_per_format() -> None:
         _plan("yaml")
 
 
+def test_an_unknown_answer_format_in_the_environment_stops_the_app(tmp_path: Path) -> None:
+    import subprocess
+
+    env = _user_env(tmp_path, HRBATCH_ANSWER_FORMAT="yaml")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "HRBATCH_ANSWER_FORMAT is 'yaml'; set it to array" in done.stderr
+    env["HRBATCH_ANSWER_FORMAT"] = " Keyed "  # as typed: case and spaces do not matter
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.HRBATCH['ANSWER_FORMAT'])",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "keyed"
+
+
 def test_run_options_keep_the_format_and_unknown_keys() -> None:
     opts = RunOptions.from_json({"answer_format": "array", "from_the_future": 1})
     assert opts.answer_format == "array"
