@@ -344,6 +344,10 @@ class _SchemaGen:
         }.get(fmt or "")
         if fixed is not None:
             return fixed
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            # Ollama's grammar makes the model write a string the pattern matches.
+            return _from_pattern(pattern, self.rng)
         rng = self.rng
         start = rng.randrange(len(LOREM))
         count = rng.randint(6, 14)
@@ -356,6 +360,45 @@ class _SchemaGen:
         if isinstance(min_len, int) and len(text) < min_len:
             text = text + "x" * (min_len - len(text))
         return text
+
+
+def _from_pattern(pattern: str, rng: random.Random) -> str:
+    """A string the regular expression matches, drawn from its parse tree: literals,
+    classes and ranges, groups, alternatives and bounded repeats (what JSON-schema patterns
+    for structured output use). Anchors match the whole string, as llama.cpp's grammar
+    does."""
+    import re._parser as sre  # the parser of the `re` module itself
+
+    def draw(items: Any) -> str:
+        out = []
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                out.append(chr(arg))
+            elif name == "ANY":
+                out.append(rng.choice(LOREM)[0])
+            elif name == "IN":
+                choices: list[str] = []
+                for kind, value in arg:
+                    if str(kind) == "LITERAL":
+                        choices.append(chr(value))
+                    elif str(kind) == "RANGE":
+                        choices.extend(chr(c) for c in range(value[0], value[1] + 1))
+                    elif str(kind) == "CATEGORY":
+                        choices.extend("0123456789" if "DIGIT" in str(value) else "abcxyz")
+                out.append(rng.choice(choices or ["x"]))
+            elif name == "BRANCH":
+                out.append(draw(rng.choice(arg[1])))
+            elif name == "SUBPATTERN":
+                out.append(draw(arg[-1]))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+                low, high, sub = arg
+                high = low + 3 if high == sre.MAXREPEAT else high
+                out.extend(draw(sub) for _ in range(rng.randint(low, high)))
+            # AT (anchors) add nothing
+        return "".join(out)
+
+    return draw(sre.parse(pattern))
 
 
 # --------------------------------------------------------------------------------------------

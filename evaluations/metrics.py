@@ -44,6 +44,7 @@ def run_progress(run: Run) -> dict[str, Any]:
         "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens,
         "token_savings_pct": token_savings_pct(run),
+        **per_candidate_tokens(run),
         "error_rate_pct": round(100.0 * run.failed_count / finished, 1) if finished else 0.0,
         "gpu": gpu_memory(),
         "backend": run.backend,
@@ -112,6 +113,17 @@ def _throughput(run: Run, now: Any) -> float | None:
         finished_at__lte=end,
     ).count()
     return count / seconds
+
+
+def per_candidate_tokens(run: Run) -> dict[str, float | None]:
+    """What each scored candidate cost the model, retries and check samples included:
+    prompt tokens (and the share the server's cache spared) and output tokens. Output
+    tokens are what a GPU pays for most (one decoding step per token)."""
+    done = run.done_count
+    return {
+        "prompt_tokens_per_candidate": round(run.prompt_tokens / done, 1) if done else None,
+        "output_tokens_per_candidate": round(run.completion_tokens / done, 1) if done else None,
+    }
 
 
 def token_savings_pct(run: Run) -> float | None:

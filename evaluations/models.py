@@ -188,6 +188,10 @@ class RunOptions:
 
     # Candidates per request (rubric runs).
     pack_size: int = 1
+    # How the model writes its scores (prompting.ANSWER_FORMATS), fixed when the run
+    # first starts (HRBATCH_ANSWER_FORMAT) so a resumed run keeps it; None: "keyed", the
+    # only format before there was a choice.
+    answer_format: str | None = None
     # Sampling and model context, set when the run starts.
     seed: int | None = None
     temperature: float | None = None
@@ -458,6 +462,12 @@ class Run(models.Model):
     @property
     def pack_size(self) -> int:
         return int(self.opts.pack_size)
+
+    @property
+    def answer_format(self) -> str:
+        """How the model writes its scores in this run (prompting.ANSWER_FORMATS); runs
+        from before there was a choice wrote "keyed" objects."""
+        return self.opts.answer_format or "keyed"
 
 
 class Decision(models.TextChoices):

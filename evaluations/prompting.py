@@ -16,10 +16,27 @@ from typing import Any
 
 SCORE_MIN = 1
 SCORE_MAX = 10
+SCORES = list(range(SCORE_MIN, SCORE_MAX + 1))
 RATIONALE_MAX_CHARS = 300
-# Tokens of JSON a model needs for five small integers (keys, braces, whitespace).
-SCORES_TOKENS = 64
 RATIONALE_TOKENS = 110
+# A little more than a valid answer's longest form: the end-of-answer token and slack.
+ANSWER_MARGIN_TOKENS = 8
+
+# How the model writes its scores (HRBATCH_ANSWER_FORMAT, stored per run):
+# - keyed: {"technical_skills": 7, ...}: an object keyed by criterion.
+# - array: [7, 6, 8, 5, 7]: the scores alone, in the rubric's order.
+# - compact: "7,6,8,5,7": the same in a string, whose pattern leaves no room for the
+#   spaces a grammar allows between array items (the fewest tokens).
+# Every score is held to 1..10 by the grammar itself: an `enum` (llama-cpp-python's
+# converter ignores integer minimum/maximum) or the pattern. parse() turns every format
+# into the same {"scores": {key: int}}, so nothing downstream depends on the format.
+FORMAT_KEYED = "keyed"
+FORMAT_ARRAY = "array"
+FORMAT_COMPACT = "compact"
+ANSWER_FORMATS = (FORMAT_KEYED, FORMAT_ARRAY, FORMAT_COMPACT)
+# Formats that give the scores by position, in the rubric's order.
+POSITIONAL = (FORMAT_ARRAY, FORMAT_COMPACT)
+SCORE_PATTERN = "(10|[1-9])"
 # Conservative: real tokenizers average about 4 characters per token on English text,
 # so sizing the context at 3 leaves room rather than letting the server truncate.
 CHARS_PER_TOKEN = 3.0
@@ -51,15 +68,29 @@ class PromptPlan:
     criteria: tuple[str, ...]
     rationale: bool
     pack_size: int
+    answer_format: str = FORMAT_KEYED
 
     @property
     def hash(self) -> str:
-        body = json.dumps(
-            {"system": self.system, "schema": self.schema(self.pack_size)}, sort_keys=True
-        )
-        return hashlib.sha256(body.encode()).hexdigest()
+        body = {
+            "system": self.system,
+            "schema": self.schema(self.pack_size),
+            "answer_format": self.answer_format,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def schema(self, count: int) -> dict[str, Any]:
+        """The JSON schema of one request's answer (`count` candidates): a plain JSON
+        schema that Ollama, llama-cpp-python and OpenAI-compatible servers all take."""
+        if self.answer_format in POSITIONAL:
+            if self.answer_format == FORMAT_ARRAY:
+                one = scores_array_schema(self.criteria, self.rationale)
+            else:
+                one = scores_compact_schema(self.criteria, self.rationale)
+            if self.pack_size == 1:
+                return one
+            # One answer per candidate, in the order they were given.
+            return {"type": "array", "items": one, "minItems": count, "maxItems": count}
         one = scores_schema(self.criteria, self.rationale)
         if self.pack_size == 1:
             return one
@@ -89,15 +120,43 @@ class PromptPlan:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
     def num_predict(self, count: int) -> int:
-        per = SCORES_TOKENS + (RATIONALE_TOKENS if self.rationale else 0)
-        return per * count + (16 if count > 1 else 0)
+        """The answer's token cap: never below the longest valid answer.
+
+        A grammar-constrained answer has at most one token per character, and its longest
+        form is the largest scores written out pretty-printed (servers' grammars allow a
+        newline and indentation between items); the rationale adds its own budget.
+        """
+        scores = {key: SCORE_MAX for key in self.criteria}
+        one: Any = scores
+        if self.answer_format == FORMAT_ARRAY:
+            one = list(scores.values())
+        elif self.answer_format == FORMAT_COMPACT:
+            one = ",".join(str(v) for v in scores.values())
+        if self.pack_size == 1:
+            longest = json.dumps(one, indent=2)
+        elif self.answer_format in POSITIONAL:
+            longest = json.dumps([one] * count, indent=2)
+        else:
+            longest = json.dumps({f"candidate_{i}": one for i in range(1, count + 1)}, indent=2)
+        per_rationale = RATIONALE_TOKENS if self.rationale else 0
+        return len(longest) + per_rationale * count + ANSWER_MARGIN_TOKENS
 
     def parse(self, content: str, count: int) -> list[dict[str, Any]]:
-        """Validate the model's JSON; one {"scores", "rationale"?} per candidate, in order."""
+        """Validate the model's JSON; one {"scores", "rationale"?} per candidate, in order,
+        whatever the answer format."""
         try:
             data = json.loads(content)
         except (TypeError, ValueError) as exc:
             raise InvalidOutput(f"the model did not answer with JSON: {_clip(content)}") from exc
+        if self.answer_format in POSITIONAL:
+            read = parse_scores_array if self.answer_format == FORMAT_ARRAY else parse_compact
+            if self.pack_size == 1:
+                return [read(data, self.criteria, self.rationale)]
+            if not isinstance(data, list) or len(data) != count:
+                raise InvalidOutput(
+                    f"expected a JSON array of {count} answers, got: {_clip(content)}"
+                )
+            return [read(one, self.criteria, self.rationale) for one in data]
         if self.pack_size == 1:
             return [parse_scores(data, self.criteria, self.rationale)]
         if not isinstance(data, dict):
@@ -117,7 +176,12 @@ def plan_for(
     criteria: Sequence[Mapping[str, Any]],
     rationale: bool,
     pack_size: int = 1,
+    answer_format: str = FORMAT_KEYED,
 ) -> PromptPlan:
+    if answer_format not in ANSWER_FORMATS:
+        raise ValueError(
+            f"unknown answer format {answer_format!r}; one of {', '.join(ANSWER_FORMATS)}"
+        )
     crits = [
         Criterion(
             key=c["key"],
@@ -128,15 +192,27 @@ def plan_for(
         for c in criteria
     ]
     return PromptPlan(
-        system=system_prompt(instructions, crits, rationale=rationale, pack_size=pack_size),
+        system=system_prompt(
+            instructions,
+            crits,
+            rationale=rationale,
+            pack_size=pack_size,
+            answer_format=answer_format,
+        ),
         criteria=tuple(c.key for c in crits),
         rationale=rationale,
         pack_size=pack_size,
+        answer_format=answer_format,
     )
 
 
 def system_prompt(
-    instructions: str, criteria: Sequence[Criterion], *, rationale: bool, pack_size: int
+    instructions: str,
+    criteria: Sequence[Criterion],
+    *,
+    rationale: bool,
+    pack_size: int,
+    answer_format: str = FORMAT_KEYED,
 ) -> str:
     lines = [instructions.strip(), "", "Criteria (each scored 1-10):"]
     for c in criteria:
@@ -144,6 +220,11 @@ def system_prompt(
         for level in ("1", "4", "7", "10"):
             if level in c.anchors:
                 lines.append(f"    {level} = {c.anchors[level]}")
+    if answer_format in POSITIONAL:
+        lines.append("")
+        return "\n".join(
+            [*lines, _positional_instructions(criteria, rationale, pack_size, answer_format)]
+        )
     keys = ", ".join(f'"{c.key}"' for c in criteria)
     answer = f"an object with the integer keys {keys}"
     if rationale:
@@ -164,20 +245,113 @@ def system_prompt(
     return "\n".join(lines)
 
 
+def _positional_instructions(
+    criteria: Sequence[Criterion], rationale: bool, pack_size: int, answer_format: str
+) -> str:
+    order = ", ".join(c.key for c in criteria)
+    n = len(criteria)
+    because = f"one or two sentences (at most {RATIONALE_MAX_CHARS} characters) citing the evidence"
+    if answer_format == FORMAT_ARRAY:
+        answer = f"a JSON array of {n} integers from 1 to 10: the scores for {order}, in that order"
+        if rationale:
+            answer += f", then {because}, as a string"
+    elif not rationale:
+        answer = (
+            f"a JSON string of {n} integers from 1 to 10 separated by commas: the scores for "
+            f"{order}, in that order"
+        )
+    else:
+        answer = (
+            f"a JSON array of two strings: {n} integers from 1 to 10 separated by commas (the "
+            f"scores for {order}, in that order), then {because}"
+        )
+    if pack_size == 1:
+        return f"Answer with JSON only: {answer}."
+    return (
+        "You will be given several candidates labelled candidate_1, candidate_2, and so on. "
+        "Score each one independently, as if it were the only one. Answer with JSON only: "
+        f"an array with one answer per candidate, in the order given; each answer is {answer}."
+    )
+
+
 def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:
     text = "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
     return text if limit is None else text[:limit]
 
 
+def score_schema() -> dict[str, Any]:
+    """One score: an `enum`, so the grammar itself forbids anything outside 1..10."""
+    return {"type": "integer", "enum": list(SCORES)}
+
+
 def scores_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        key: {"type": "integer", "minimum": SCORE_MIN, "maximum": SCORE_MAX} for key in criteria
-    }
+    properties: dict[str, Any] = {key: score_schema() for key in criteria}
     required = list(criteria)
     if rationale:
         properties["rationale"] = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
         required.append("rationale")
     return {"type": "object", "properties": properties, "required": required}
+
+
+def scores_array_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """The scores alone, in the rubric's order: exactly one per criterion.
+
+    `items` with minItems = maxItems is an exact repetition in llama-cpp-python's and
+    llama.cpp's (Ollama's) converters; with a rationale the answer is a tuple, which both
+    turn into an exact sequence from `prefixItems` alone. (Not `"items": false` beside it:
+    both converters read `items` first and would lose the tuple.)"""
+    n = len(criteria)
+    if not rationale:
+        return {"type": "array", "items": score_schema(), "minItems": n, "maxItems": n}
+    text = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
+    return {
+        "type": "array",
+        "prefixItems": [score_schema() for _ in criteria] + [text],
+        "minItems": n + 1,
+        "maxItems": n + 1,
+    }
+
+
+def scores_compact_schema(criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """The scores in one string, "7,6,8,5,7": a pattern both converters turn into an exact
+    grammar (ten values per place, no spaces); with a rationale, [scores, text]."""
+    rest = f"(,{SCORE_PATTERN}){{{len(criteria) - 1}}}" if len(criteria) > 1 else ""
+    scores = {"type": "string", "pattern": f"^{SCORE_PATTERN}{rest}$"}
+    if not rationale:
+        return scores
+    text = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
+    return {"type": "array", "prefixItems": [scores, text], "minItems": 2, "maxItems": 2}
+
+
+def parse_compact(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """A compact answer ("7,6,8,5,7", or [that, rationale]) into the keyed result."""
+    text = data
+    if rationale:
+        if not isinstance(data, list) or len(data) != 2:
+            raise InvalidOutput(f"expected [scores, rationale], got: {_clip(json.dumps(data))}")
+        text = data[0]
+    if not isinstance(text, str):
+        raise InvalidOutput(f"expected a string of scores, got: {_clip(json.dumps(data))}")
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() for p in parts):
+        raise InvalidOutput(f"expected whole numbers separated by commas, got: {_clip(text)}")
+    values: list[Any] = [int(p) for p in parts]
+    if rationale:
+        values.append(data[1])
+    return parse_scores_array(values, criteria, rationale)
+
+
+def parse_scores_array(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:
+    """An array answer into the same {"scores": {key: int}, "rationale"?} as keyed."""
+    expected = len(criteria) + (1 if rationale else 0)
+    if not isinstance(data, list) or len(data) != expected:
+        raise InvalidOutput(
+            f"expected a JSON array of {expected} items, got: {_clip(json.dumps(data))}"
+        )
+    keyed: dict[str, Any] = dict(zip(criteria, data, strict=False))
+    if rationale:
+        keyed["rationale"] = data[-1] if isinstance(data[-1], str) else ""
+    return parse_scores(keyed, criteria, rationale)
 
 
 def parse_scores(data: Any, criteria: Sequence[str], rationale: bool) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Query
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from . import audit, prompting
+from . import audit, metrics, prompting
 from .models import BackendProbe, ColumnRole, Item, Rubric, Run
 from .openai_compat import METADATA_VALUE_MAX, completion_content
 
@@ -401,11 +401,19 @@ def run_report(run: Run) -> dict[str, Any]:
             "model": run.model,
             "rubric": str(run.rubric) if run.rubric else None,
             "prompt_hash": run.prompt_hash,
+            "answer_format": run.answer_format,
             "candidates": run.total_count,
             "scored": run.done_count,
             "redacted": run.redacted_count,
             "shortlist_size": shortlist_size(run),
             "audit_columns": audit_columns(run),
+            "tokens": {
+                "prompt": run.prompt_tokens,
+                "cached": run.cached_tokens,
+                "output": run.completion_tokens,
+                **metrics.per_candidate_tokens(run),
+                "cached_share_pct": metrics.token_savings_pct(run),
+            },
         },
         "consistency": consistency_report(run),
         "impact": impact_report(run),

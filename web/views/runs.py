@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -193,11 +194,14 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     run = get_run_for_user(request, public_id)
     item = get_object_or_404(selectors.run_items(run), pk=item_id)
     seen = []
+    answer_schema = ""
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
     if run.kind == Run.Kind.RUBRIC and run.rubric:
         plan = services.plan_for_run(run, pack_size=1)
         shown, _ = services.ModelView(run)(item)  # identity hidden as the engine hid it
         seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
+        # The shape the answer was held to (the grammar the server built from it).
+        answer_schema = json.dumps(plan.schema(1))
     roles = run.columns.get("roles") or {}
     # Protected characteristics are for the fairness report, not for whoever decides.
     audit_only = [
@@ -210,6 +214,7 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "run": run,
             "item": item,
             "seen": seen,
+            "answer_schema": answer_schema,
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
             "candidate_text": prompting.candidate_text(item.input),

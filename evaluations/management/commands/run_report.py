@@ -44,7 +44,18 @@ class Command(BaseCommand):
         run = report["run"]
         out = self.stdout.write
         out(f"Run {run['id']} ({run['name']}): {run['scored']} of {run['candidates']} scored")
-        out(f"Model {run['model']}, rubric {run['rubric']}, prompt {run['prompt_hash'][:12]}")
+        out(
+            f"Model {run['model']}, rubric {run['rubric']}, prompt {run['prompt_hash'][:12]}, "
+            f"answers {run['answer_format']}"
+        )
+        tokens = run["tokens"]
+        if tokens["output_tokens_per_candidate"] is not None:
+            cached = tokens["cached_share_pct"]
+            out(
+                f"Tokens per scored candidate: prompt {tokens['prompt_tokens_per_candidate']}"
+                f" ({'—' if cached is None else f'{cached}%'} cached), "
+                f"answer {tokens['output_tokens_per_candidate']}"
+            )
         out(f"Hidden from the model in the text: {run['redacted']} e-mails, phones, links, names")
         consistency = report["consistency"]
         out("")
