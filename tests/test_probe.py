@@ -199,7 +199,15 @@ def test_the_knee_found_against_the_fake_is_its_slot_count(slots: int) -> None:
 
 def test_the_request_shape_is_the_engines(fake_ollama: FakeOllama) -> None:
     request = _requests(num_ctx=3072)[0]
-    assert request.options == {"temperature": 0.0, "seed": 42, "num_ctx": 3072, "num_predict": 64}
+    keyed = prompting.plan_for(
+        instructions=DEFAULT_INSTRUCTIONS, criteria=DEFAULT_CRITERIA, rationale=False
+    ).num_predict(1)
+    assert request.options == {
+        "temperature": 0.0,
+        "seed": 42,
+        "num_ctx": 3072,
+        "num_predict": keyed,
+    }
     assert request.format["required"] == [c["key"] for c in DEFAULT_CRITERIA]
     assert request.messages[0]["role"] == "system"
     assert request.messages[1]["content"].startswith("Candidate:\n")

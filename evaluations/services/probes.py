@@ -72,7 +72,10 @@ def backend_probe_run(
     model = served_model(llm, model or conf["MODEL"])
     rubric = rubric_default()
     plan = prompting.plan_for(
-        instructions=rubric.instructions, criteria=rubric.criteria, rationale=rubric.rationale
+        instructions=rubric.instructions,
+        criteria=rubric.criteria,
+        rationale=rubric.rationale,
+        answer_format=conf["ANSWER_FORMAT"],  # what a run started now would ask for
     )
     candidates = probe_candidates(csv_path=csv_path)
     longest = max(len(prompting.candidate_text(c)) for c in candidates)
