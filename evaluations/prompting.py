@@ -117,7 +117,10 @@ def plan_for(
     criteria: Sequence[Mapping[str, Any]],
     rationale: bool,
     pack_size: int = 1,
+    job: str = "",
 ) -> PromptPlan:
+    """The plan of one run's requests; with `job` (the job's text, Job.description), of
+    the requests for that job's candidates: the job closes the system message."""
     crits = [
         Criterion(
             key=c["key"],
@@ -127,8 +130,9 @@ def plan_for(
         )
         for c in criteria
     ]
+    system = system_prompt(instructions, crits, rationale=rationale, pack_size=pack_size)
     return PromptPlan(
-        system=system_prompt(instructions, crits, rationale=rationale, pack_size=pack_size),
+        system=system + job_section(job),
         criteria=tuple(c.key for c in crits),
         rationale=rationale,
         pack_size=pack_size,
@@ -162,6 +166,24 @@ def system_prompt(
             f"{answer}."
         )
     return "\n".join(lines)
+
+
+# Opens the job's part of the system message (the item page shows it under this title).
+JOB_HEADING = "The job the candidate applied for:"
+
+
+def job_section(job: str) -> str:
+    """What a job adds at the end of the system message ("" without a job, so a run
+    without job columns keeps its prompt byte for byte). At the end, so that instructions
+    and rubric stay a prefix shared by every job, and the job's text a prefix shared by
+    every candidate of that job."""
+    if not job.strip():
+        return ""
+    return (
+        f"\n\n{JOB_HEADING}\n{job.strip()}\n\n"
+        "Score the candidate against this job's requirements: what it asks for in skills, "
+        "education and experience."
+    )
 
 
 def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:

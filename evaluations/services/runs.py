@@ -7,6 +7,7 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from .. import export, notify, prompting
@@ -28,7 +29,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
-from ..models import File, Item, Rubric, Run, RunOptions
+from ..models import File, Item, Job, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
@@ -328,15 +329,17 @@ def chunk_size_for(total: int) -> int:
 
 
 def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
-    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits."""
-    if ids is None:
-        ids = (
-            Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
-            .order_by("id")
-            .values_list("id", flat=True)
-            .iterator(chunk_size=5000)
-        )
+    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits.
+
+    A run whose candidates applied for different jobs is chunked job by job: a task works
+    on one job's candidates, so the server's slots keep that job's prompt prefix cached
+    and two workers tend to work on different jobs rather than interleave them."""
+    pending = Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
     size = chunk_size_for(run.total_count)
+    if Job.objects.filter(run_id=run.pk).exists():
+        return _dispatch_by_job(run, pending, ids, size)
+    if ids is None:
+        ids = pending.order_by("id").values_list("id", flat=True).iterator(chunk_size=5000)
     ranges: list[tuple[int, int]] = []
     current: list[int] = []
     for item_id in ids:
@@ -359,6 +362,40 @@ def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
         )
     Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     return len(ranges)
+
+
+def _dispatch_by_job(
+    run: Run, pending: QuerySet[Item], ids: Iterable[int] | None, size: int
+) -> int:
+    """run_dispatch for a run with jobs: chunks of one job's Items (the Items without a
+    job, if any, first), each task told its job so that it claims only that job's Items."""
+    pairs: list[tuple[int, int | None]] = []
+    if ids is None:
+        pairs = list(pending.values_list("id", "job_id").iterator(chunk_size=5000))
+    else:
+        wanted = list(ids)
+        for start in range(0, len(wanted), 5000):
+            part = wanted[start : start + 5000]
+            pairs += Item.objects.filter(pk__in=part).values_list("id", "job_id")
+    pairs.sort(key=lambda pair: (pair[1] is not None, pair[1] or 0, pair[0]))
+    group = run.public_id
+    count = 0
+    for job_id, members in itertools.groupby(pairs, key=lambda pair: pair[1]):
+        job_ids = [item_id for item_id, _ in members]
+        for start in range(0, len(job_ids), size):
+            lo, hi = job_ids[start], job_ids[min(start + size, len(job_ids)) - 1]
+            enqueue_on_commit(
+                "evaluations.tasks.process_chunk",
+                run.pk,
+                lo,
+                hi,
+                job_id,
+                group=group,
+                task_name=f"{group}:{lo}-{hi}:job{job_id or '-'}",
+            )
+            count += 1
+    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    return count
 
 
 def run_redispatch(*, run: Run) -> int:

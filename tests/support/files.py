@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from evaluations.models import Run
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# ../shared/data beside the checkout; a worktree one level deeper finds it further up.
+SHARED_DATA = next(
+    (
+        parent / "shared" / "data"
+        for parent in Path(__file__).resolve().parents[3:]
+        if (parent / "shared" / "data").is_dir()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "data",
+)
 
 
 def shared_data(name: str) -> Path:

@@ -245,7 +245,10 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 zip(
                     form.role_fields(),
                     examples,
-                    [services.role_reason(column) for column in layout.header],
+                    [
+                        services.role_reason(column, header=layout.header)
+                        for column in layout.header
+                    ],
                     strict=False,
                 )
             ),
@@ -257,6 +260,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 id_column=form["id_column"].value() or "",
                 long_rows=form["long_rows"].value() or "",
                 long_rows_errors=form.errors.get("long_rows", []),
+                jobs=services.job_summary(input_file=file, roles=form.roles(), encoding=encoding),
             )
             if check
             else None,
@@ -277,9 +281,12 @@ def _checks_context(
     id_column: str,
     long_rows: str,
     long_rows_errors: list[str],
+    jobs: services.JobSummary | None = None,
 ) -> dict[str, Any]:
-    """What the row checks partial shows (in the page after a refused Start, or alone)."""
+    """What the row checks partial shows (in the page after a refused Start, or alone),
+    with the jobs the job columns describe."""
     return {
+        "jobs": jobs,
         "file": file,
         "problem": check.file_problem,
         "problems": check.problems,
@@ -327,6 +334,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         id_column=request.GET.get("id_column") or services.ROW_NUMBER,
         long_rows=request.GET.get("long_rows", ""),
         long_rows_errors=[],
+        jobs=services.job_summary(input_file=file, roles=roles, encoding=encoding),
     )
     return render(request, "web/_row_problems.html", {"checks": checks})
 
