@@ -142,10 +142,16 @@ def test_each_request_carries_its_candidates_job_and_never_another_jobs(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("chunk_size", [500, 5])
 def test_one_jobs_requests_reach_the_server_one_after_another(
-    engine_settings: Any, fake_ollama: FakeOllama
+    engine_settings: Any, fake_ollama: FakeOllama, chunk_size: int
 ) -> None:
-    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "CONCURRENCY": 1}
+    # Chunks of 5: small jobs share a chunk, the jobs of 6 and 7 get chunks of their own.
+    engine_settings.HRBATCH = {
+        **engine_settings.HRBATCH,
+        "CONCURRENCY": 1,
+        "CHUNK_SIZE": chunk_size,
+    }
     run = start_run(shared_data(REAL), id_column=None)
 
     assert run.status == Run.Status.COMPLETED, run.status_message
@@ -161,6 +167,51 @@ def test_one_jobs_requests_reach_the_server_one_after_another(
     saved = metrics.token_savings_pct(run)
     assert saved is not None and saved > 50, saved
     assert fake_ollama.cached_tokens_total > fake_ollama.prompt_tokens_total / 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_candidates_without_a_job_keep_the_prompt_of_a_run_without_jobs(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "CONCURRENCY": 1, "CHUNK_SIZE": 3}
+    jobs = [
+        ("Data Engineer", "SQL"),
+        ("", ""),
+        ("Nurse", "BLS"),
+        ("Data Engineer", "SQL"),
+        ("", ""),
+        ("Nurse", "BLS"),
+        ("data  engineer", "sql"),
+        ("Nurse", ""),
+    ]
+    rows = [
+        {"id": f"c{i}", "skills": f"Python {i}", "job_title": title, "skills_required": need}
+        for i, (title, need) in enumerate(jobs)
+    ]
+    source = tmp_path / "c.csv"
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    run = start_run(source)
+
+    assert run.status == Run.Status.COMPLETED and run.done_count == 8
+    # Same text up to spacing and case: one job; "Nurse" without its requirement: another.
+    assert sorted(Job.objects.filter(run=run).values_list("description", flat=True)) == [
+        "Job: Data Engineer\nskills_required: SQL",
+        "Job: Nurse",
+        "Job: Nurse\nskills_required: BLS",
+    ]
+    assert list(
+        Item.objects.filter(run=run, job=None).order_by("id").values_list("custom_id", flat=True)
+    ) == ["c1", "c4"]
+    systems = [r["messages"][0]["content"] for r in fake_ollama.requests]
+    plain = services.plan_for_run(run).system
+    # The candidates without a job go first, with the prompt of a run without jobs.
+    assert systems[:2] == [plain, plain]
+    order = [_job_of(system) for system in systems[2:]]
+    assert len([job for job, _ in itertools.groupby(order)]) == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -105,16 +105,17 @@ class _Writes:
         return bool(self.attempts or self.done or self.failed or self.errors or self.calibrated)
 
 
-def process_chunk(run_id: int, lo: int, hi: int, job_id: int | None = None) -> int:
-    """Claim the pending Items of run `run_id` with ids in [lo, hi] (of job `job_id` when
-    given: services.run_dispatch chunks a run with jobs job by job) and score them.
+def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
+    """Claim the pending Items of run `run_id` with ids in [lo, hi] (of these `jobs` when
+    given, None standing for no job: services.run_dispatch chunks a run with jobs job by
+    job) and score them.
 
     Returns how many Items this call finished (done or failed).
     """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != Run.Status.IN_PROGRESS:
         return 0
-    worker = ChunkWorker(run, lo, hi, job_id)
+    worker = ChunkWorker(run, lo, hi, jobs)
     try:
         return worker.work()
     finally:
@@ -123,11 +124,18 @@ def process_chunk(run_id: int, lo: int, hi: int, job_id: int | None = None) -> i
 
 
 class ChunkWorker:
-    def __init__(self, run: Run, lo: int, hi: int, job_id: int | None = None):
+    # Grouped by job: each job's requests go out one after another, so the server's slots
+    # keep that job's prompt prefix cached instead of evicting it for the next candidate's
+    # job (a run without jobs keeps the order of its file). bench/jobs_cache.py sets
+    # ("id",) to measure the interleaved order against it.
+    GROUPED: tuple[Any, ...] = (F("job_id").asc(nulls_first=True), "id")
+    ORDER: tuple[Any, ...] = GROUPED
+
+    def __init__(self, run: Run, lo: int, hi: int, jobs: list[int | None] | None = None):
         conf = settings.HRBATCH
         self.run = run
         self.lo, self.hi = lo, hi
-        self.job_id = job_id
+        self.jobs = jobs
         self.token = secrets.token_hex(8)
         self.lease = timedelta(seconds=conf["LEASE_SECONDS"])
         self.max_attempts = max(1, int(conf["MAX_ATTEMPTS"]))
@@ -171,21 +179,19 @@ class ChunkWorker:
         chunk = Item.objects.filter(
             run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
         )
-        if self.job_id is not None:
-            chunk = chunk.filter(job_id=self.job_id)
+        if self.jobs is not None:
+            of_jobs = Q(job_id__in=[job for job in self.jobs if job is not None])
+            chunk = chunk.filter(of_jobs | Q(job_id=None) if None in self.jobs else of_jobs)
         with transaction.atomic():
             chunk.filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
                 lease_token=self.token,
                 lease_until=now + self.lease,
                 lease_holder=services.lease_holder(),
             )
-        # Grouped by job: each job's requests go out one after another, so the server's
-        # slots keep that job's prompt prefix cached instead of evicting it for the next
-        # candidate's job (a run without jobs keeps the order of its file).
         return list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             .only("id", "run_id", "custom_id", "line", "input", "attempts", "error", "job_id")
-            .order_by(F("job_id").asc(nulls_first=True), "id")
+            .order_by(*self.ORDER)
         )
 
     # -- the loop ---------------------------------------------------------------------
