@@ -169,7 +169,8 @@ def _unload_model() -> None:
 
 
 def _score(*, csv_path: Path, backend: str, grouped: bool, timeout: float) -> tuple[Any, float]:
-    """One run of the file, in one order; (run, seconds from run_start to completed)."""
+    """One run of the file, in one order; (run, seconds from run_start to completed).
+    Says how much CPU other processes took meanwhile."""
     from evaluations import services
     from evaluations.engine import ChunkWorker
     from evaluations.services import runs
@@ -180,9 +181,17 @@ def _score(*, csv_path: Path, backend: str, grouped: bool, timeout: float) -> tu
         owner=None, input_file=C.upload(csv_path), backend=backend, start=False
     )
     t0 = time.monotonic()
-    services.run_start(run=run)  # sync mode: returns when every task has run
-    run, _, _, t_terminal = C.wait_for_run(run.pk, timeout, t0=t0, poll=0.1)
-    return run, t_terminal or (time.monotonic() - t0)
+    with C.SelfPeak() as usage:
+        services.run_start(run=run)  # sync mode: returns when every task has run
+        run, _, _, t_terminal = C.wait_for_run(run.pk, timeout, t0=t0, poll=0.1)
+    seconds = t_terminal or (time.monotonic() - t0)
+    label = "grouped by job" if grouped else "interleaved"
+    print(
+        f"  {backend}, {label}: {run.status}, {run.done_count} done, {run.failed_count} failed "
+        f"in {seconds:.1f} s; {C.foreign_note(usage.foreign, usage.seconds)}",
+        flush=True,
+    )
+    return run, seconds
 
 
 def _row(label: str, run: Any, seconds: float, server_cached: float | None) -> list[Any]:
@@ -244,7 +253,6 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
             share = 100 * run.cached_tokens / max(run.prompt_tokens, 1)
             label = "grouped by job" if grouped else "interleaved"
             rows.append(_row(f"embedded, {label}", run, seconds, share))
-            print(f"  embedded, {label}: {run.status} in {seconds:.1f} s", flush=True)
 
     print()
     print(
@@ -276,7 +284,6 @@ def _fake_runs(args: argparse.Namespace, csv_path: Path) -> list[list[Any]]:
             share = 100 * fake.cached_tokens_total / max(fake.prompt_tokens_total, 1)
             label = "grouped by job" if grouped else "interleaved"
             rows.append(_row(f"fake, {label}", run, seconds, share))
-            print(f"  fake, {label}: {run.status} in {seconds:.1f} s", flush=True)
     return rows
 
 

@@ -311,7 +311,12 @@ def test_evaluate_job_columns_scores_each_candidate_against_their_job(
 
     output = finish(evaluate(shared_data(REAL), out, env, "--job-columns", chosen), timeout=300)
 
-    assert "Describe the job (--job-columns" in output
+    listed = "job_position_name, experiencere_requirement, skills_required"  # the file's order
+    assert (
+        f"Describe the job (--job-columns; the model reads them once per job): {listed}." in output
+    )
+    # A column named like the job's but not chosen is what its name also says.
+    assert "Not shown to the model (kept): age_requirement, personal data" in output
     assert "candidates for 25 jobs" in output
     rows = _rows()
     assert len(fake_ollama.requests) == 97

@@ -128,12 +128,6 @@ class Command(BaseCommand):
             if column == id_column:
                 raise CommandError(f"--job-columns {column}: that is the candidate ID column.")
         roles = services.default_roles(header, id_column, job_columns=job_columns)
-        jobs = [c for c in header if roles[c] == services.ROLE_JOB]
-        if jobs:
-            how = "--job-columns" if job_columns is not None else "named like the job's"
-            self.stdout.write(
-                f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
-            )
         for column in audit_columns:
             if column not in roles:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -145,9 +139,18 @@ class Command(BaseCommand):
             if column == id_column:
                 raise CommandError(f"--audit-column {column}: that is the candidate ID column.")
             roles[column] = services.ROLE_AUDIT_ONLY
+        jobs = [c for c in header if roles[c] == services.ROLE_JOB]
+        if jobs:
+            how = "--job-columns" if job_columns is not None else "named like the job's"
+            self.stdout.write(
+                f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
+            )
         for column in header:
             if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
-                why = services.role_reason(column) or "marked with --audit-column"
+                why = (
+                    services.role_reason(column, header=header, job_columns=jobs)
+                    or "marked with --audit-column"
+                )
                 if column in audit_columns:
                     why = "marked with --audit-column: used only to measure adverse impact"
                 kept = "audit only" if roles[column] == services.ROLE_AUDIT_ONLY else "kept"
