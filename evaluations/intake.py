@@ -173,10 +173,14 @@ def check_file(
     id_column: str | None,
     model_columns: list[str],
     limit: int,
+    job_columns: list[str] | None = None,
+    job_title_column: str = "",
 ) -> FileCheck:
-    """Read every row once: its problems, and how long the text the AI would see is."""
+    """Read every row once: its problems, and how long the text the AI would see is (the
+    candidate's, and what their job adds to the instructions: `job_columns`)."""
     check = FileCheck(id_column=id_column, limit=limit)
     shown = [i for i, name in enumerate(layout.header) if name in set(model_columns)]
+    job = [i for i, name in enumerate(layout.header) if name in set(job_columns or [])]
     try:
         for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
             if problem is not None:
@@ -196,6 +200,11 @@ def check_file(
             check.rows += 1
             assert values is not None
             chars = len(prompting.candidate_text({layout.header[i]: values[i] for i in shown}))
+            if job:
+                _, text = prompting.job_text(
+                    {layout.header[i]: values[i] for i in job}, job_title_column
+                )
+                chars += len(prompting.job_section(text))
             if chars > limit:
                 check.long_count += 1
                 if len(check.long_rows) < _KEEP_PROBLEMS:

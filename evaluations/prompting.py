@@ -186,6 +186,22 @@ def job_section(job: str) -> str:
     )
 
 
+def job_text(values: Mapping[str, str], title_column: str) -> tuple[str, str]:
+    """(title, text) of the job in one row's job columns, the text as the model reads it:
+    "Job: <title>", then "<column>: <value>" for each other filled-in job column. ("", "")
+    when every job column is empty: that candidate is scored without a job."""
+    title = " ".join(str(values.get(title_column) or "").split())
+    lines = [f"Job: {title}"] if title else []
+    for column, value in values.items():
+        value = str(value or "").strip()
+        if column != title_column and value:
+            lines.append(f"{column}: {value}")
+    text = "\n".join(lines)
+    if text and not title:
+        title = text.splitlines()[0][:200]
+    return title, text
+
+
 def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:
     text = "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
     return text if limit is None else text[:limit]

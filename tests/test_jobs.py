@@ -335,3 +335,37 @@ def test_evaluate_job_columns_scores_each_candidate_against_their_job(
     assert len(scored) == 97 and all(r["status"] == "done" for r in scored)
     # The job columns are in the download exactly as in the file.
     assert [r["skills_required"] for r in scored] == [r["skills_required"] for r in rows]
+
+
+@pytest.mark.django_db
+def test_what_a_job_adds_counts_against_what_the_model_can_read(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.HRBATCH = {**settings.HRBATCH, "MAX_NUM_CTX": 2048}
+    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    fits = "x" * (limit - 200)  # "notes: " and this: fits alone, not with the job
+    source = tmp_path / "c.csv"
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "notes", "job_title", "skills_required"])
+        writer.writerow(["c1", fits, "Analyst", "SQL; " * 100])
+        writer.writerow(["c2", "short", "Analyst", "SQL; " * 100])
+    file = upload(source)
+    roles = {"id": "id", "notes": "model", "job_title": "job", "skills_required": "job"}
+
+    check = services.file_check(input_file=file, id_column="id", roles=roles)
+    assert [row for row, _ in check.long_rows] == [2]
+    alone = services.file_check(
+        input_file=file, id_column="id", roles={**roles, "skills_required": "ignore"}
+    )
+    assert alone.long_rows == []
+    # The ingest agrees: left out, when that is the choice.
+    run = services.run_create(
+        owner=None,
+        input_file=file,
+        id_column="id",
+        roles=roles,
+        long_rows=services.LONG_ROWS_LEAVE_OUT,
+        start=False,
+    )
+    assert list(Item.objects.filter(run=run).values_list("custom_id", flat=True)) == ["c2"]

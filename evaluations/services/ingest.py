@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from .. import csvio, intake, notify, prompting
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
+from ..prompting import job_text
 from .rubrics import rubric_default
 
 # The column roles (models.ColumnRole), as plain strings.
@@ -225,22 +226,6 @@ def job_title_column(job_columns: list[str]) -> str:
     return next((c for c in job_columns if _JOB_TITLE.search(c)), job_columns[0])
 
 
-def job_text(values: Mapping[str, str], title_column: str) -> tuple[str, str]:
-    """(title, text) of the job in one row's job columns, the text as the model reads it:
-    "Job: <title>", then "<column>: <value>" for each other filled-in job column. ("", "")
-    when every job column is empty: that candidate is scored without a job."""
-    title = " ".join(str(values.get(title_column) or "").split())
-    lines = [f"Job: {title}"] if title else []
-    for column, value in values.items():
-        value = str(value or "").strip()
-        if column != title_column and value:
-            lines.append(f"{column}: {value}")
-    text = "\n".join(lines)
-    if text and not title:
-        title = text.splitlines()[0][:200]
-    return title, text
-
-
 def job_key(text: str) -> str:
     """The same job in other words of spacing or case is the same job."""
     return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
@@ -393,12 +378,15 @@ def file_check(
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
     roles = dict(roles or default_roles(layout.header, id_column))
     model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
+    job_columns = [c for c in layout.header if roles.get(c) == ROLE_JOB and c != id_column]
     return intake.check_file(
         input_file.abspath,
         layout,
         id_column=id_column,
         model_columns=model_columns,
         limit=limit,
+        job_columns=job_columns,
+        job_title_column=job_title_column(job_columns) if job_columns else "",
     )
 
 
