@@ -131,8 +131,13 @@ def plan_for(
         for c in criteria
     ]
     system = system_prompt(instructions, crits, rationale=rationale, pack_size=pack_size)
+    if job_section(job):
+        # The job goes before the answer's format, which stays the last thing the model
+        # reads (a small model forgets a format it read before a long job).
+        rubric, _, answer = system.rpartition("\n\n")
+        system = f"{rubric}{job_section(job)}\n\n{answer}"
     return PromptPlan(
-        system=system + job_section(job),
+        system=system,
         criteria=tuple(c.key for c in crits),
         rationale=rationale,
         pack_size=pack_size,
@@ -173,10 +178,10 @@ JOB_HEADING = "The job the candidate applied for:"
 
 
 def job_section(job: str) -> str:
-    """What a job adds at the end of the system message ("" without a job, so a run
-    without job columns keeps its prompt byte for byte). At the end, so that instructions
-    and rubric stay a prefix shared by every job, and the job's text a prefix shared by
-    every candidate of that job."""
+    """What a job adds to the system message, after the rubric and before the answer's
+    format ("" without a job, so a run without job columns keeps its prompt byte for byte).
+    After the rubric, so that instructions and rubric stay a prefix shared by every job,
+    and the job's text a prefix shared by every candidate of that job."""
     if not job.strip():
         return ""
     return (

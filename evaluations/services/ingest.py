@@ -76,6 +76,13 @@ _NAME_COLUMN = re.compile(
 # starting with "job" (job_position_name, job title), or saying what the job requires
 # (skills_required, experience_requirement, educational requirements).
 _JOB_COLUMN = re.compile(r"^job(_|$)|(^|_)(requirements?|required)(_|$)", re.IGNORECASE)
+# A job's requirement on a protected characteristic ("Age at most 40 years"): scoring
+# candidates against it would discriminate, so it never describes the job to the model.
+_PROTECTED_REQUIREMENT = re.compile(
+    r"(^|_)(age|gender|sex|race|ethnicity|religion|faith|marital|nationality|citizenship|"
+    r"disability|veteran|pregnancy|orientation)(_|$)",
+    re.IGNORECASE,
+)
 # A job's record number (job_id, job_code) tells the model nothing about the job.
 _JOB_RECORD = re.compile(r"(^|_)(id|ids|no|number|code|key|ref)$", re.IGNORECASE)
 # A header repeated in the file: spreadsheets and pandas add ".1" to the second one.
@@ -95,12 +102,19 @@ def job_column_reasons(header: list[str]) -> dict[str, str]:
     header (its name with ".1" added, as spreadsheets and pandas name a second column of the
     same name) placed after such a column: in a file that carries the job beside the
     candidate (resume_data_97.csv's "responsibilities.1" after "age_requirement"), the second
-    copy is the job's, the first the candidate's. Record numbers (a job_id too) and
-    protected characteristics are never taken for the job."""
+    copy is the job's, the first the candidate's. Record numbers (a job_id too), protected
+    characteristics and a job's requirements on them (age_requirement) are never taken for
+    the job."""
     reasons: dict[str, str] = {}
     first = None
     for index, column in enumerate(header):
-        if intake.is_id_like(column) or is_protected(column) or _JOB_RECORD.search(_words(column)):
+        words = _words(column)
+        if (
+            intake.is_id_like(column)
+            or is_protected(column)
+            or _JOB_RECORD.search(words)
+            or _PROTECTED_REQUIREMENT.search(words)
+        ):
             continue
         if _JOB_COLUMN.search(_words(column)):
             reasons[column] = (
@@ -178,6 +192,12 @@ def role_reason(
 def _candidate_reason(column: str) -> str:
     """Why a column about the candidate is kept from the model (empty: it is shown)."""
     name = column.replace(" ", "_")
+    words = _words(column)
+    if _JOB_COLUMN.search(words) and _PROTECTED_REQUIREMENT.search(words):
+        return (
+            "a job requirement on a protected characteristic (such as age): scoring "
+            "candidates against it would discriminate, so the AI never sees it"
+        )
     if _PRIOR_JUDGEMENT.search(name):
         return (
             "an earlier judgement (a score, rating or decision): shown to the AI it could be "
