@@ -3,8 +3,9 @@
     .venv/bin/python bench/jobs_cache.py [--jobs 50] [--n 800] [--embedded-n 60]
                                          [--embedded-jobs 10]
 
-Each candidate is scored against their job's text, which closes the system message
-(instructions + rubric + the job): the same bytes for every candidate of that job. The
+Each candidate is scored against their job's text, which follows the rubric in the system
+message (instructions + rubric + the job + the answer's format): the same bytes for every
+candidate of that job. The
 server can reuse that prefix only while it is still in its cache. Sent in the file's order
 (jobs interleaved, as hrbatch did before jobs), a slot mostly holds another job's prefix;
 sent job by job (services.run_dispatch chunks a run per job, the worker sends a chunk by

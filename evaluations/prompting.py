@@ -120,7 +120,7 @@ def plan_for(
     job: str = "",
 ) -> PromptPlan:
     """The plan of one run's requests; with `job` (the job's text, Job.description), of
-    the requests for that job's candidates: the job closes the system message."""
+    the requests for that job's candidates: the job follows the rubric (job_section)."""
     crits = [
         Criterion(
             key=c["key"],

@@ -98,8 +98,8 @@ class RubricHandler:
         # Identity out of the text before it is sent; what was hidden, per Item.
         self.view = services.ModelView(run)
         self.hidden: dict[int, dict[str, int]] = {}
-        # One plan per job (its text closes the system message, the same bytes for every
-        # candidate of the job), read when the first of its candidates comes.
+        # One plan per job (its text follows the rubric in the system message, the same
+        # bytes for every candidate of the job), read when the first of its candidates comes.
         self.job_texts: dict[int, str] = {}
         self.plans: dict[tuple[int | None, bool], prompting.PromptPlan] = {(None, False): self.plan}
         if self.single is not None:
