@@ -11,6 +11,7 @@ Pure reading (no database): the file is streamed through csvio, never held in me
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,12 @@ class FileCheck:
     long_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
     long_count: int = 0
     file_problem: str = ""
+    # The columns that describe the job, and the candidates of each job (by job_key).
+    job_columns: list[str] = field(default_factory=list)
+    job_title_column: str = ""
+    jobs: Counter[str] = field(default_factory=Counter)
+    job_titles: dict[str, str] = field(default_factory=dict)
+    without_job: int = 0
 
     @property
     def ok(self) -> bool:
@@ -178,7 +185,12 @@ def check_file(
 ) -> FileCheck:
     """Read every row once: its problems, and how long the text the AI would see is (the
     candidate's, and what their job adds to the instructions: `job_columns`)."""
-    check = FileCheck(id_column=id_column, limit=limit)
+    check = FileCheck(
+        id_column=id_column,
+        limit=limit,
+        job_columns=list(job_columns or []),
+        job_title_column=job_title_column,
+    )
     shown = [i for i, name in enumerate(layout.header) if name in set(model_columns)]
     job = [i for i, name in enumerate(layout.header) if name in set(job_columns or [])]
     try:
@@ -201,10 +213,16 @@ def check_file(
             assert values is not None
             chars = len(prompting.candidate_text({layout.header[i]: values[i] for i in shown}))
             if job:
-                _, text = prompting.job_text(
+                title, text = prompting.job_text(
                     {layout.header[i]: values[i] for i in job}, job_title_column
                 )
                 chars += len(prompting.job_section(text))
+                if text:
+                    key = prompting.job_key(text)
+                    check.jobs[key] += 1
+                    check.job_titles.setdefault(key, title)
+                else:
+                    check.without_job += 1
             if chars > limit:
                 check.long_count += 1
                 if len(check.long_rows) < _KEEP_PROBLEMS:

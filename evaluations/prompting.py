@@ -207,6 +207,11 @@ def job_text(values: Mapping[str, str], title_column: str) -> tuple[str, str]:
     return title, text
 
 
+def job_key(text: str) -> str:
+    """The same job in other words of spacing or case is the same job."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
+
+
 def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:
     text = "\n".join(f"{key}: {value}" for key, value in fields.items() if str(value).strip())
     return text if limit is None else text[:limit]

@@ -8,10 +8,7 @@ here it is applied to a stored File with the run's choices, and the rows become 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
-from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ from django.utils import timezone
 
 from .. import csvio, intake, notify, prompting
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
-from ..prompting import job_text
+from ..prompting import job_key, job_text
 from .rubrics import rubric_default
 
 # The column roles (models.ColumnRole), as plain strings.
@@ -246,11 +243,6 @@ def job_title_column(job_columns: list[str]) -> str:
     return next((c for c in job_columns if _JOB_TITLE.search(c)), job_columns[0])
 
 
-def job_key(text: str) -> str:
-    """The same job in other words of spacing or case is the same job."""
-    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
-
-
 @dataclasses.dataclass
 class JobSummary:
     """The jobs a candidate file's job columns describe: how many, and the candidates of
@@ -267,42 +259,18 @@ class JobSummary:
         return self.count - len(self.top)
 
 
-def job_summary(
-    *, input_file: File, roles: Mapping[str, str], encoding: str = "", top: int = 10
-) -> JobSummary | None:
-    """The file's jobs with these column roles (None when no column describes the job):
-    rows whose job columns say the same thing are one job, as the ingest will make them."""
-    try:
-        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
-    except csvio.CsvProblem:
-        return None  # the file check says what is wrong
-    columns = [c for c in layout.header if roles.get(c) == ROLE_JOB]
-    if not columns:
-        return None
-    indexes = [layout.header.index(c) for c in columns]
-    title_column = job_title_column(columns)
-    counts: Counter[str] = Counter()
-    titles: dict[str, str] = {}
-    without = 0
-    try:
-        for _row, values, problem in csvio.read_records(input_file.abspath, layout, id_column=None):
-            if problem is not None or values is None:
-                continue
-            title, text = job_text({layout.header[i]: values[i] for i in indexes}, title_column)
-            if not text:
-                without += 1
-                continue
-            key = job_key(text)
-            counts[key] += 1
-            titles.setdefault(key, title)
-    except csvio.CsvProblem:
+def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
+    """The jobs the file check found with its job columns (None when no column describes
+    the job): rows whose job columns say the same thing are one job, as the ingest will
+    make them."""
+    if not check.job_columns:
         return None
     return JobSummary(
-        columns=columns,
-        title_column=title_column,
-        count=len(counts),
-        top=[(titles[key], n) for key, n in counts.most_common(top)],
-        without_job=without,
+        columns=check.job_columns,
+        title_column=check.job_title_column,
+        count=len(check.jobs),
+        top=[(check.job_titles[key], n) for key, n in check.jobs.most_common(top)],
+        without_job=check.without_job,
     )
 
 

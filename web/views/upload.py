@@ -260,7 +260,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 id_column=form["id_column"].value() or "",
                 long_rows=form["long_rows"].value() or "",
                 long_rows_errors=form.errors.get("long_rows", []),
-                jobs=services.job_summary(input_file=file, roles=form.roles(), encoding=encoding),
+                jobs=services.job_summary(check=check),
             )
             if check
             else None,
@@ -334,7 +334,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         id_column=request.GET.get("id_column") or services.ROW_NUMBER,
         long_rows=request.GET.get("long_rows", ""),
         long_rows_errors=[],
-        jobs=services.job_summary(input_file=file, roles=roles, encoding=encoding),
+        jobs=services.job_summary(check=check),
     )
     return render(request, "web/_row_problems.html", {"checks": checks})
 
