@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,7 +16,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from . import services
-from .models import ApiKey, BackendProbe, Explanation, File, Item, ItemDecision, Rubric, Run
+from .models import (
+    ApiKey,
+    BackendProbe,
+    Explanation,
+    File,
+    Item,
+    ItemDecision,
+    Job,
+    Rubric,
+    Run,
+)
 
 
 @admin.register(Rubric)
@@ -357,6 +367,7 @@ class ItemAdmin(admin.ModelAdmin):
     list_display = (
         "custom_id",
         "run",
+        "job",
         "line",
         "status",
         "decision",
@@ -368,11 +379,35 @@ class ItemAdmin(admin.ModelAdmin):
     inlines = (ItemDecisionInline, ExplanationInline)
     search_fields = ("custom_id",)
     readonly_fields = tuple(f.name for f in Item._meta.get_fields() if f.concrete)
-    list_select_related = ("run",)
+    list_select_related = ("run", "job")
     show_full_result_count = False  # counting 170,000 rows on every page is slow
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Items come from ingesting a run's file
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Jobs as read from candidate files: looked at here, changed only by a new file."""
+
+    list_display = ("title", "run", "candidates", "created_at")
+    list_select_related = ("run",)
+    search_fields = ("title",)
+    fields = ("title", "run", "owner", "key", "created_at", "description")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        return super().get_queryset(request).annotate(candidate_count=Count("items"))
+
+    @admin.display(description="candidates", ordering="candidate_count")
+    def candidates(self, job: Job) -> int:
+        return int(getattr(job, "candidate_count", 0))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Jobs come from ingesting a run's file
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ApiKey)

@@ -11,6 +11,7 @@ Pure reading (no database): the file is streamed through csvio, never held in me
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,12 @@ class FileCheck:
     long_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
     long_count: int = 0
     file_problem: str = ""
+    # The columns that describe the job, and the candidates of each job (by job_key).
+    job_columns: list[str] = field(default_factory=list)
+    job_title_column: str = ""
+    jobs: Counter[str] = field(default_factory=Counter)
+    job_titles: dict[str, str] = field(default_factory=dict)
+    without_job: int = 0
 
     @property
     def ok(self) -> bool:
@@ -173,10 +180,19 @@ def check_file(
     id_column: str | None,
     model_columns: list[str],
     limit: int,
+    job_columns: list[str] | None = None,
+    job_title_column: str = "",
 ) -> FileCheck:
-    """Read every row once: its problems, and how long the text the AI would see is."""
-    check = FileCheck(id_column=id_column, limit=limit)
+    """Read every row once: its problems, and how long the text the AI would see is (the
+    candidate's, and what their job adds to the instructions: `job_columns`)."""
+    check = FileCheck(
+        id_column=id_column,
+        limit=limit,
+        job_columns=list(job_columns or []),
+        job_title_column=job_title_column,
+    )
     shown = [i for i, name in enumerate(layout.header) if name in set(model_columns)]
+    job = [i for i, name in enumerate(layout.header) if name in set(job_columns or [])]
     try:
         for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
             if problem is not None:
@@ -196,6 +212,17 @@ def check_file(
             check.rows += 1
             assert values is not None
             chars = len(prompting.candidate_text({layout.header[i]: values[i] for i in shown}))
+            if job:
+                title, text = prompting.job_text(
+                    {layout.header[i]: values[i] for i in job}, job_title_column
+                )
+                chars += len(prompting.job_section(text))
+                if text:
+                    key = prompting.job_key(text)
+                    check.jobs[key] += 1
+                    check.job_titles.setdefault(key, title)
+                else:
+                    check.without_job += 1
             if chars > limit:
                 check.long_count += 1
                 if len(check.long_rows) < _KEEP_PROBLEMS:

@@ -1,4 +1,4 @@
-"""The domain: Rubric, File, Run, Item (see ../shared/DESIGN.md).
+"""The domain: Rubric, File, Run, Job, Item (see ../shared/DESIGN.md).
 
 Models hold data and read-only helpers; every write goes through services (evaluations/services/).
 """
@@ -174,6 +174,9 @@ class ColumnRole(models.TextChoices):
     # A protected characteristic: never shown to the model nor in the results table, used
     # only for the adverse-impact report.
     AUDIT_ONLY = "audit_only", "Audit only (fairness report)"
+    # What the job asks for (its title, requirements): the candidates of one job are
+    # scored against its text, given to the model once per job before the candidate.
+    JOB = "job", "Describes the job"
     IGNORE = "ignore", "Ignore"
 
 
@@ -470,6 +473,45 @@ class Run(models.Model):
         return self.opts.answer_format or "keyed"
 
 
+class Job(models.Model):
+    """A job that candidates applied for: its title and what it asks for, as the model reads
+    it (prompting.job_section). The candidates of one job are scored against its text, the
+    same bytes for each of them, so the server keeps that prompt prefix cached.
+
+    Jobs read from a candidate file's job columns belong to that run (`run`); jobs kept for
+    reuse will have an owner and no run.
+    """
+
+    title = models.CharField(max_length=500)
+    # The job's text as the model will read it ("Job: <title>", then one line per column).
+    description = models.TextField()
+    # sha256 of the text with its whitespace and case evened out: rows whose job columns
+    # say the same thing share one Job.
+    key = models.CharField(max_length=64, db_index=True)
+    run = models.ForeignKey(
+        "Run", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="jobs",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "key"], condition=models.Q(run__isnull=False), name="job_run_key"
+            ),
+        ]
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Decision(models.TextChoices):
     """What a person decided about a candidate (the model only scores)."""
 
@@ -496,6 +538,10 @@ class Item(models.Model):
     input = models.JSONField()
     # Columns kept for the output but never sent to the model (audit-only, ignored).
     extra = models.JSONField(default=dict, blank=True)
+    # The job the candidate applied for (the file's job columns), scored against its text.
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     # A claimed Item carries its worker's token until lease_until; an Item waiting to be

@@ -177,7 +177,10 @@ def plan_for(
     rationale: bool,
     pack_size: int = 1,
     answer_format: str = FORMAT_KEYED,
+    job: str = "",
 ) -> PromptPlan:
+    """The plan of one run's requests; with `job` (the job's text, Job.description), of
+    the requests for that job's candidates: the job follows the rubric (job_section)."""
     if answer_format not in ANSWER_FORMATS:
         raise ValueError(
             f"unknown answer format {answer_format!r}; one of {', '.join(ANSWER_FORMATS)}"
@@ -191,14 +194,16 @@ def plan_for(
         )
         for c in criteria
     ]
+    system = system_prompt(
+        instructions, crits, rationale=rationale, pack_size=pack_size, answer_format=answer_format
+    )
+    if job_section(job):
+        # The job goes before the answer's format, which stays the last thing the model
+        # reads (a small model forgets a format it read before a long job).
+        rubric, _, answer = system.rpartition("\n\n")
+        system = f"{rubric}{job_section(job)}\n\n{answer}"
     return PromptPlan(
-        system=system_prompt(
-            instructions,
-            crits,
-            rationale=rationale,
-            pack_size=pack_size,
-            answer_format=answer_format,
-        ),
+        system=system,
         criteria=tuple(c.key for c in crits),
         rationale=rationale,
         pack_size=pack_size,
@@ -272,6 +277,45 @@ def _positional_instructions(
         "Score each one independently, as if it were the only one. Answer with JSON only: "
         f"an array with one answer per candidate, in the order given; each answer is {answer}."
     )
+
+
+# Opens the job's part of the system message (the item page shows it under this title).
+JOB_HEADING = "The job the candidate applied for:"
+
+
+def job_section(job: str) -> str:
+    """What a job adds to the system message, after the rubric and before the answer's
+    format ("" without a job, so a run without job columns keeps its prompt byte for byte).
+    After the rubric, so that instructions and rubric stay a prefix shared by every job,
+    and the job's text a prefix shared by every candidate of that job."""
+    if not job.strip():
+        return ""
+    return (
+        f"\n\n{JOB_HEADING}\n{job.strip()}\n\n"
+        "Score the candidate against this job's requirements: what it asks for in skills, "
+        "education and experience."
+    )
+
+
+def job_text(values: Mapping[str, str], title_column: str) -> tuple[str, str]:
+    """(title, text) of the job in one row's job columns, the text as the model reads it:
+    "Job: <title>", then "<column>: <value>" for each other filled-in job column. ("", "")
+    when every job column is empty: that candidate is scored without a job."""
+    title = " ".join(str(values.get(title_column) or "").split())
+    lines = [f"Job: {title}"] if title else []
+    for column, value in values.items():
+        value = str(value or "").strip()
+        if column != title_column and value:
+            lines.append(f"{column}: {value}")
+    text = "\n".join(lines)
+    if text and not title:
+        title = text.splitlines()[0][:200]
+    return title, text
+
+
+def job_key(text: str) -> str:
+    """The same job in other words of spacing or case is the same job."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
 
 
 def candidate_text(fields: Mapping[str, Any], *, limit: int | None = None) -> str:

@@ -12,8 +12,10 @@ from . import engine, services
 from .models import Run
 
 
-def process_chunk(run_id: int, lo: int, hi: int) -> int:
-    return engine.process_chunk(run_id, lo, hi)
+def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
+    if jobs is None:  # a run without jobs: the chunk as it always was
+        return engine.process_chunk(run_id, lo, hi)
+    return engine.process_chunk(run_id, lo, hi, jobs)
 
 
 def ingest_run(run_id: int, start: bool = True) -> None:

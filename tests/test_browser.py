@@ -309,6 +309,11 @@ def test_the_public_resume_file_starts_as_it_is_and_downloads_complete(
     page.get_by_role("button", name="Upload and check").click()
     expect(page.get_by_role("heading", name=source.name)).to_be_visible()
     expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
+    # The job's columns are proposed as such, and the file's jobs counted.
+    expect(page.get_by_label("skills_required", exact=True)).to_have_value("job")
+    expect(page.get_by_label("responsibilities", exact=True)).to_have_value("model")
+    expect(page.locator("#jobs-summary")).to_contain_text("25 jobs")
+    expect(page.locator("#jobs-summary tbody tr").first).to_contain_text("7")
     expect(page.get_by_label("Candidate ID column")).to_have_value(ROW_NUMBER)
     expect(page.get_by_label("Candidate ID column").locator("option:checked")).to_have_text(
         "Row number (no ID column)"

@@ -18,6 +18,7 @@ ROLE_CHOICES = [
     (services.ROLE_MODEL, "Show to the AI"),
     (services.ROLE_RESULTS, "Keep in results only"),
     (services.ROLE_AUDIT_ONLY, "Audit only (fairness report)"),
+    (services.ROLE_JOB, "Describes the job"),
     (services.ROLE_IGNORE, "Ignore"),
 ]
 

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from .. import prompting, services
 from ..llm import ChatRequest, ChatResult
-from ..models import Item, Run
+from ..models import Item, Job, Run
 from ..openai_compat import (
     DEFAULT_MAX_TOKENS,
     INVALID_BODY,
@@ -103,6 +103,35 @@ class RubricHandler:
         # Identity out of the text before it is sent; what was hidden, per Item.
         self.view = services.ModelView(run)
         self.hidden: dict[int, dict[str, int]] = {}
+        # One plan per job (its text follows the rubric in the system message, the same
+        # bytes for every candidate of the job), read when the first of its candidates comes.
+        self.job_texts: dict[int, str] = {}
+        self.plans: dict[tuple[int | None, bool], prompting.PromptPlan] = {(None, False): self.plan}
+        if self.single is not None:
+            self.plans[(None, True)] = self.single
+
+    def _job_text(self, job_id: int | None) -> str:
+        if job_id is None:
+            return ""
+        if job_id not in self.job_texts:
+            found = Job.objects.filter(pk=job_id).values_list("description", flat=True).first()
+            self.job_texts[job_id] = found or ""
+        return self.job_texts[job_id]
+
+    def _plan(self, job_id: int | None, *, single: bool = False) -> prompting.PromptPlan:
+        """The plan for a job's candidates (alone, for `single`: a pack's recheck)."""
+        key = (job_id, single and self.single is not None)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = services.plan_for_run(
+                self.run, pack_size=1 if key[1] else None, job=self._job_text(job_id)
+            )
+        return plan
+
+    def _room(self, item: Item) -> int:
+        """The characters of this candidate's text the model can read: the run's limit,
+        less what its job adds to the system message."""
+        return self.limit - len(prompting.job_section(self._job_text(item.job_id)))
 
     def _shown(self, item: Item) -> dict[str, Any]:
         fields, counts = self.view(item)
@@ -122,18 +151,19 @@ class RubricHandler:
         return len(prompting.candidate_text(item.input))
 
     def too_long(self, item: Item) -> str | None:
-        chars = self._chars(item)
-        if chars <= self.limit or self.truncate:
+        chars, room = self._chars(item), self._room(item)
+        if chars <= room or self.truncate:
             return None
-        message = prompting.too_long_message(row=item.line, chars=chars, limit=self.limit)
+        message = prompting.too_long_message(row=item.line, chars=chars, limit=room)
         return (
             f"{message} It was not scored rather than cut without telling you: retry it and "
-            f"choose to score its first {self.limit:,} characters, or shorten it in the file."
+            f"choose to score its first {room:,} characters, or shorten it in the file."
         )
 
     def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest:
         count = len(items)
-        plan = self.single if recheck and self.single else self.plan
+        # A pack holds the candidates of one job (the worker packs them so).
+        plan = self._plan(items[0].job_id, single=bool(recheck))
         fields = [self._shown(item) for item in items]
         # Same seed on the first attempt, for reproducible scores; a retry after invalid
         # output needs a different draw, deterministically.
@@ -144,7 +174,7 @@ class RubricHandler:
             fields = [dict(reversed(list(f.items()))) for f in fields]
         return ChatRequest(
             model=self.run.model,
-            messages=plan.messages(fields, limit=self.limit if self.truncate else None),
+            messages=plan.messages(fields, limit=self._room(items[0]) if self.truncate else None),
             format=plan.schema(count),
             options={
                 "temperature": self.temperature,
@@ -158,7 +188,7 @@ class RubricHandler:
     def results(
         self, items: list[Item], answer: ChatResult, *, recheck: str = ""
     ) -> list[dict[str, Any]]:
-        plan = self.single if recheck and self.single else self.plan
+        plan = self._plan(items[0].job_id, single=bool(recheck))
         if answer.prompt_tokens and answer.prompt_tokens > self.num_ctx - self.plan.num_predict(
             len(items)
         ):
@@ -177,9 +207,9 @@ class RubricHandler:
                 result["redacted"] = self.hidden[item.pk]
         if self.truncate:
             for item, result in zip(items, results, strict=True):
-                chars = self._chars(item)
-                if chars > self.limit:
-                    result["truncated"] = {"chars": chars, "kept": self.limit}
+                chars, room = self._chars(item), self._room(item)
+                if chars > room:
+                    result["truncated"] = {"chars": chars, "kept": room}
         return results
 
     def recheck_value(self, result: dict[str, Any]) -> Any:

@@ -105,15 +105,17 @@ class _Writes:
         return bool(self.attempts or self.done or self.failed or self.errors or self.calibrated)
 
 
-def process_chunk(run_id: int, lo: int, hi: int) -> int:
-    """Claim the pending Items of run `run_id` with ids in [lo, hi] and score them.
+def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
+    """Claim the pending Items of run `run_id` with ids in [lo, hi] (of these `jobs` when
+    given, None standing for no job: services.run_dispatch chunks a run with jobs job by
+    job) and score them.
 
     Returns how many Items this call finished (done or failed).
     """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != Run.Status.IN_PROGRESS:
         return 0
-    worker = ChunkWorker(run, lo, hi)
+    worker = ChunkWorker(run, lo, hi, jobs)
     try:
         return worker.work()
     finally:
@@ -122,10 +124,18 @@ def process_chunk(run_id: int, lo: int, hi: int) -> int:
 
 
 class ChunkWorker:
-    def __init__(self, run: Run, lo: int, hi: int):
+    # Grouped by job: each job's requests go out one after another, so the server's slots
+    # keep that job's prompt prefix cached instead of evicting it for the next candidate's
+    # job (a run without jobs keeps the order of its file). bench/jobs_cache.py sets
+    # ("id",) to measure the interleaved order against it.
+    GROUPED: tuple[Any, ...] = (F("job_id").asc(nulls_first=True), "id")
+    ORDER: tuple[Any, ...] = GROUPED
+
+    def __init__(self, run: Run, lo: int, hi: int, jobs: list[int | None] | None = None):
         conf = settings.HRBATCH
         self.run = run
         self.lo, self.hi = lo, hi
+        self.jobs = jobs
         self.token = secrets.token_hex(8)
         self.lease = timedelta(seconds=conf["LEASE_SECONDS"])
         self.max_attempts = max(1, int(conf["MAX_ATTEMPTS"]))
@@ -167,10 +177,14 @@ class ChunkWorker:
 
     def _claim(self) -> list[Item]:
         now = timezone.now()
+        chunk = Item.objects.filter(
+            run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
+        )
+        if self.jobs is not None:
+            of_jobs = Q(job_id__in=[job for job in self.jobs if job is not None])
+            chunk = chunk.filter(of_jobs | Q(job_id=None) if None in self.jobs else of_jobs)
         with transaction.atomic():
-            Item.objects.filter(
-                run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
-            ).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
+            chunk.filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
                 lease_token=self.token,
                 lease_until=now + self.lease,
                 lease_holder=services.lease_holder(),
@@ -179,8 +193,10 @@ class ChunkWorker:
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
             # is usually a column kept for results; deferred, it cost a query per candidate.
-            .only("id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error")
-            .order_by("id")
+            .only(
+                "id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error", "job_id"
+            )
+            .order_by(*self.ORDER)
         )
 
     # -- the loop ---------------------------------------------------------------------
@@ -206,6 +222,10 @@ class ChunkWorker:
             if reason:
                 self.writes.failed.append((item, reason))
                 continue
+            if pack and pack[0].job_id != item.job_id:
+                # A pack shares one system message: the candidates of one job.
+                queue.append(self._job(pack))
+                pack = []
             pack.append(item)
             if len(pack) == handler.pack_size:
                 queue.append(self._job(pack))

@@ -7,6 +7,7 @@ here it is applied to a stored File with the run's choices, and the rows become 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from .. import csvio, intake, notify, prompting
-from ..models import ColumnRole, File, Item, Rubric, Run
+from ..models import ColumnRole, File, Item, Job, Rubric, Run
+from ..prompting import job_key, job_text
 from .rubrics import rubric_default
 
 # The column roles (models.ColumnRole), as plain strings.
@@ -25,6 +27,7 @@ ROLE_ID = ColumnRole.ID.value
 ROLE_MODEL = ColumnRole.MODEL.value
 ROLE_RESULTS = ColumnRole.RESULTS.value
 ROLE_AUDIT_ONLY = ColumnRole.AUDIT_ONLY.value
+ROLE_JOB = ColumnRole.JOB.value
 ROLE_IGNORE = ColumnRole.IGNORE.value
 ROLES = tuple(ColumnRole.values)
 # "Row number (no ID column)": the rows are numbered (row-2, row-3, …) instead.
@@ -67,6 +70,71 @@ _NAME_COLUMN = re.compile(
 )
 
 
+# Columns that describe the job the candidate applied for rather than the candidate: a name
+# starting with "job" (job_position_name, job title), or saying what the job requires
+# (skills_required, experience_requirement, educational requirements).
+_JOB_COLUMN = re.compile(r"^job(_|$)|(^|_)(requirements?|required)(_|$)", re.IGNORECASE)
+# A job's requirement on a protected characteristic ("Age at most 40 years"): scoring
+# candidates against it would discriminate, so it never describes the job to the model.
+_PROTECTED_REQUIREMENT = re.compile(
+    r"(^|_)(age|gender|sex|race|ethnicity|religion|faith|marital|nationality|citizenship|"
+    r"disability|veteran|pregnancy|orientation)(_|$)",
+    re.IGNORECASE,
+)
+# A job's record number (job_id, job_code) tells the model nothing about the job.
+_JOB_RECORD = re.compile(r"(^|_)(id|ids|no|number|code|key|ref)$", re.IGNORECASE)
+# A header repeated in the file: spreadsheets and pandas add ".1" to the second one.
+_REPEATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
+# The job column whose value is the job's title.
+_JOB_TITLE = re.compile(r"title|position", re.IGNORECASE)
+
+
+def _words(column: str) -> str:
+    return column.strip().replace(" ", "_").replace("-", "_")
+
+
+def job_column_reasons(header: list[str]) -> dict[str, str]:
+    """The columns whose names say they describe the job, each with why, in words.
+
+    By name: starting with "job", or saying "requirement(s)" / "required". And a repeated
+    header (its name with ".1" added, as spreadsheets and pandas name a second column of the
+    same name) placed after such a column: in a file that carries the job beside the
+    candidate (resume_data_97.csv's "responsibilities.1" after "age_requirement"), the second
+    copy is the job's, the first the candidate's. Record numbers (a job_id too), protected
+    characteristics and a job's requirements on them (age_requirement) are never taken for
+    the job."""
+    reasons: dict[str, str] = {}
+    first = None
+    for index, column in enumerate(header):
+        words = _words(column)
+        if (
+            intake.is_id_like(column)
+            or is_protected(column)
+            or _JOB_RECORD.search(words)
+            or _PROTECTED_REQUIREMENT.search(words)
+        ):
+            continue
+        if _JOB_COLUMN.search(_words(column)):
+            reasons[column] = (
+                "it describes the job the candidate applied for (its name starts with "
+                "“job” or says “requirement” or “required”): the AI reads it once per job, as "
+                "what to score the candidate against"
+            )
+            first = index if first is None else first
+    if first is None:
+        return reasons
+    for column in header[first + 1 :]:
+        repeated = _REPEATED.match(column)
+        if repeated and repeated["base"] in header and column not in reasons:
+            base = repeated["base"]
+            reasons[column] = (
+                f"a second “{base}” column (“.{repeated['n']}” is added to a repeated column "
+                f"name) among the job's columns: it describes the job, while “{base}” stays "
+                "the candidate's"
+            )
+    return reasons
+
+
 def is_name_column(column: str) -> bool:
     return bool(_NAME_COLUMN.match(column.strip().replace(" ", "_").replace("-", "_")))
 
@@ -95,14 +163,38 @@ def is_protected(column: str) -> bool:
     return bool(_PROTECTED.match(column.strip().replace(" ", "_").replace("-", "_")))
 
 
-def role_reason(column: str, id_column: str | None = None) -> str:
-    """Why a column starts with the use it does (empty: shown to the model), in words."""
-    name = column.replace(" ", "_")
+def role_reason(
+    column: str,
+    id_column: str | None = None,
+    header: list[str] | None = None,
+    job_columns: list[str] | None = None,
+) -> str:
+    """Why a column starts with the use it does (empty: shown to the model), in words.
+    With the file's `header`, a column may be said to describe the job (a repeated
+    column's place among the others tells, job_column_reasons); `job_columns` are the
+    job columns someone chose instead (`evaluate --job-columns`)."""
     if column == id_column:
         return "the candidate ID"
     if is_protected(column):
         return (
             "a protected characteristic: never shown to the AI, used only to measure adverse impact"
+        )
+    named = job_column_reasons(header if header is not None else [column])
+    if job_columns is None and column in named:
+        return named[column]
+    if job_columns is not None and column in job_columns:
+        return named.get(column) or "chosen to describe the job the candidate applied for"
+    return _candidate_reason(column)
+
+
+def _candidate_reason(column: str) -> str:
+    """Why a column about the candidate is kept from the model (empty: it is shown)."""
+    name = column.replace(" ", "_")
+    words = _words(column)
+    if _JOB_COLUMN.search(words) and _PROTECTED_REQUIREMENT.search(words):
+        return (
+            "a job requirement on a protected characteristic (such as age): scoring "
+            "candidates against it would discriminate, so the AI never sees it"
         )
     if _PRIOR_JUDGEMENT.search(name):
         return (
@@ -116,19 +208,27 @@ def role_reason(column: str, id_column: str | None = None) -> str:
     return ""
 
 
-def default_roles(header: list[str], id_column: str | None) -> dict[str, str]:
+def default_roles(
+    header: list[str], id_column: str | None, job_columns: list[str] | None = None
+) -> dict[str, str]:
     """ID → id; protected characteristics → audit only (never shown to the model or in
-    the results table; used for the adverse-impact report); personal data, other
-    identifiers and earlier judgements (a human score, a decision) → keep in results only
-    (a record number says nothing about a candidate, and a score to copy would replace
-    reading one); the rest → model. `role_reason` says why, in words."""
+    the results table; used for the adverse-impact report); columns that describe the job
+    → job (job_column_reasons; or exactly `job_columns` when given, as `evaluate
+    --job-columns` does): their text is given to the model once per job, not as the
+    candidate's; personal data, other identifiers and earlier judgements (a human score,
+    a decision) → keep in results only (a record number says nothing about a candidate,
+    and a score to copy would replace reading one); the rest → model. `role_reason` says
+    why, in words."""
+    jobs = set(job_column_reasons(header) if job_columns is None else job_columns)
     roles = {}
     for column in header:
         if column == id_column:
             roles[column] = ROLE_ID
         elif is_protected(column):
             roles[column] = ROLE_AUDIT_ONLY
-        elif role_reason(column):
+        elif column in jobs:
+            roles[column] = ROLE_JOB
+        elif _candidate_reason(column):
             roles[column] = ROLE_RESULTS
         else:
             roles[column] = ROLE_MODEL
@@ -146,9 +246,76 @@ def answer_format_setting() -> str:
     return value
 
 
-def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptPlan:
+# --- Jobs: the job columns' text ---------------------------------------------------------
+
+
+def job_title_column(job_columns: list[str]) -> str:
+    """The job column holding the job's title: one named like a title or position, else
+    the first."""
+    return next((c for c in job_columns if _JOB_TITLE.search(c)), job_columns[0])
+
+
+@dataclasses.dataclass
+class JobSummary:
+    """The jobs a candidate file's job columns describe: how many, and the candidates of
+    the largest ones (shown on the check page before a run)."""
+
+    columns: list[str]
+    title_column: str
+    count: int
+    top: list[tuple[str, int]]
+    without_job: int
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.top)
+
+
+def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
+    """The jobs the file check found with its job columns (None when no column describes
+    the job): rows whose job columns say the same thing are one job, as the ingest will
+    make them."""
+    if not check.job_columns:
+        return None
+    return JobSummary(
+        columns=check.job_columns,
+        title_column=check.job_title_column,
+        count=len(check.jobs),
+        top=[(check.job_titles[key], n) for key, n in check.jobs.most_common(top)],
+        without_job=check.without_job,
+    )
+
+
+class JobBook:
+    """The jobs of one run's ingest: the Job id for each job text, found in memory, else
+    in the database (a resumed ingest), else created, a batch of rows at a time."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.ids: dict[str, int] = {}
+        # The longest job section of the run, in characters (sizes the context).
+        self.max_extra_chars = 0
+
+    def resolve(self, jobs: dict[str, tuple[str, str]]) -> dict[str, int]:
+        """Job ids for {key: (title, text)}, creating the Jobs not seen before."""
+        missing = {key: job for key, job in jobs.items() if key not in self.ids}
+        if missing:
+            found = Job.objects.filter(run=self.run, key__in=list(missing))
+            self.ids.update({key: pk for pk, key in found.values_list("pk", "key")})
+            new = [
+                Job(run=self.run, key=key, title=title[:500], description=text)
+                for key, (title, text) in missing.items()
+                if key not in self.ids
+            ]
+            Job.objects.bulk_create(new)
+            self.ids.update({job.key: job.pk for job in new})
+        return self.ids
+
+
+def plan_for_run(run: Run, *, pack_size: int | None = None, job: str = "") -> prompting.PromptPlan:
     """The run's prompt, in the answer format stored on it (keyed for runs from before
-    there was a choice; see run_start)."""
+    there was a choice; see run_start); with `job` (a Job's description), that job's
+    candidates' prompt."""
     rubric = run.rubric
     assert rubric is not None
     return prompting.plan_for(
@@ -157,6 +324,7 @@ def plan_for_run(run: Run, *, pack_size: int | None = None) -> prompting.PromptP
         rationale=rubric.rationale,
         pack_size=pack_size or run.pack_size,
         answer_format=run.opts.answer_format or prompting.FORMAT_KEYED,
+        job=job,
     )
 
 
@@ -218,12 +386,15 @@ def file_check(
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
     roles = dict(roles or default_roles(layout.header, id_column))
     model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
+    job_columns = [c for c in layout.header if roles.get(c) == ROLE_JOB and c != id_column]
     return intake.check_file(
         input_file.abspath,
         layout,
         id_column=id_column,
         model_columns=model_columns,
         limit=limit,
+        job_columns=job_columns,
+        job_title_column=job_title_column(job_columns) if job_columns else "",
     )
 
 
@@ -285,6 +456,12 @@ def run_ingest(*, run: Run) -> Run:
     other_columns = [
         i for i, c in enumerate(header) if roles[c] in (ROLE_RESULTS, ROLE_AUDIT_ONLY, ROLE_IGNORE)
     ]
+    # The job columns go to the model once per job, in the system message: not in the
+    # candidate's fields, and kept in `extra` for the results.
+    job_columns = [c for c in header if roles[c] == ROLE_JOB]
+    job_indexes = [header.index(c) for c in job_columns]
+    title_column = job_title_column(job_columns) if job_columns else ""
+    jobs = JobBook(run)
     id_index = header.index(id_column) if id_column else None
 
     run.columns = {
@@ -311,7 +488,9 @@ def run_ingest(*, run: Run) -> Run:
     rejected = 0
     warnings = 0
     writer = ItemWriter(run.pk)
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
+    # Rows of (line, custom_id, input, extra, job key or "").
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
+    batch_jobs: dict[str, tuple[str, str]] = {}
     total = 0
     max_chars = 0
     unreadable = csvio.ReadStats()
@@ -332,7 +511,13 @@ def run_ingest(*, run: Run) -> Run:
             if (errors and not skip_invalid) or values is None:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
-            chars = len(prompting.candidate_text(fields))
+            title, text = (
+                job_text({header[i]: values[i] for i in job_indexes}, title_column)
+                if job_columns
+                else ("", "")
+            )
+            # What the job adds to this candidate's prompt counts against what it can hold.
+            chars = len(prompting.candidate_text(fields)) + len(prompting.job_section(text))
             if limit is not None and chars > limit:
                 # Too long for the model, and its owner chose to leave such rows out.
                 rejected += 1
@@ -341,25 +526,30 @@ def run_ingest(*, run: Run) -> Run:
                     left_out.append(_problem_dict("too_long", f"{message} Left out.", row))
                 continue
             max_chars = max(max_chars, chars)
+            key = job_key(text) if text else ""
+            if key:
+                batch_jobs.setdefault(key, (title, text))
             batch.append(
                 (
                     row,
                     values[id_index].strip() if id_index is not None else f"row-{row}",
                     fields,
-                    {header[i]: values[i] for i in other_columns},
+                    {header[i]: values[i] for i in [*other_columns, *job_indexes]},
+                    key,
                 )
             )
             if len(batch) >= conf["INGEST_BATCH"]:
-                total += writer.insert(batch)
-                batch = []
+                total += writer.insert(_with_jobs(batch, jobs.resolve(batch_jobs)))
+                batch, batch_jobs = [], {}
                 # Shown while a large file is being read.
                 Run.objects.filter(pk=run.pk).update(total_count=total)
     except csvio.CsvProblem as problem:
         errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
         skip_invalid = False  # a file-level problem: nothing in it can be trusted
-    total += writer.insert(batch)
+    total += writer.insert(_with_jobs(batch, jobs.resolve(batch_jobs)))
     if (errors and not skip_invalid) or total == 0:
         Item.objects.filter(run_id=run.pk).delete()
+        Job.objects.filter(run_id=run.pk).delete()
         return run_fail_validation(run=run, errors=errors or left_out)
     errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
     notes = []
@@ -383,6 +573,14 @@ def run_ingest(*, run: Run) -> Run:
     return run
 
 
+def _with_jobs(
+    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]], ids: dict[str, int]
+) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]]:
+    return [
+        (line, cid, body, extra, ids[key] if key else None) for line, cid, body, extra, key in rows
+    ]
+
+
 class ItemWriter:
     """Inserts Items with one executemany per chunk.
 
@@ -391,7 +589,7 @@ class ItemWriter:
     their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
     """
 
-    _VARYING = ("line", "custom_id", "input", "extra")
+    _VARYING = ("line", "custom_id", "input", "extra", "job")
 
     def __init__(self, run_id: int):
         self.using = router.db_for_write(Item)
@@ -416,19 +614,24 @@ class ItemWriter:
             ", ".join(["%s"] * len(fields)),
         )
 
-    def insert(self, rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]) -> int:
-        """Rows of (line, custom_id, input, extra), in one short transaction."""
+    def insert(
+        self,
+        rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
+        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]],
+    ) -> int:
+        """Rows of (line, custom_id, input, extra[, job id]), in one short transaction."""
         if not rows:
             return 0
-        line_at, custom_id_at, input_at, extra_at = self.slots
+        line_at, custom_id_at, input_at, extra_at, job_at = self.slots
         prepare = self.json_field.get_db_prep_save
         params = []
-        for line, custom_id, body, extra in rows:
+        for line, custom_id, body, extra, *job in rows:
             values = list(self.template)
             values[line_at] = line
             values[custom_id_at] = custom_id
             values[input_at] = prepare(body, self.connection)
             values[extra_at] = prepare(extra, self.connection)
+            values[job_at] = job[0] if job else None
             params.append(values)
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)

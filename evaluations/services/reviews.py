@@ -60,7 +60,7 @@ def item_explain(*, item: Item, by: Any = None) -> Explanation:
         raise InputError("Only candidates scored on a rubric can be explained.")
     if item.status != Item.Status.DONE or not item.scores:
         raise InputError("This candidate has no scores to explain.")
-    plan = plan_for_run(run, pack_size=1)
+    plan = plan_for_run(run, pack_size=1, job=item.job.description if item.job else "")
     shown, _ = ModelView(run)(item)
     truncated = (item.result or {}).get("truncated")
     limit = truncated["kept"] if truncated else None

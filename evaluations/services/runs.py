@@ -7,6 +7,7 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from .. import export, notify, prompting
@@ -28,7 +29,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
-from ..models import File, Item, Rubric, Run, RunOptions
+from ..models import File, Item, Job, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from ..selectors import concurrency_for
 from .common import InputError
@@ -53,6 +54,11 @@ def consistency_stride(total: int) -> int:
     sample = min(int(conf["CONSISTENCY_MAX"]), max(int(conf["CONSISTENCY_MIN"]), sample), total)
     return max(1, total // sample)
 
+
+# A run with jobs is dispatched job by job (run_dispatch). Off, its Items go out in the
+# file's order, jobs interleaved, as before jobs existed: only bench/jobs_cache.py turns
+# it off, to measure what the grouping gains.
+GROUP_BY_JOB = True
 
 AGREEMENT_SAMPLE_MIN = 10
 AGREEMENT_SAMPLE_MAX = 50
@@ -341,15 +347,18 @@ def chunk_size_for(total: int) -> int:
 
 
 def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
-    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits."""
-    if ids is None:
-        ids = (
-            Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
-            .order_by("id")
-            .values_list("id", flat=True)
-            .iterator(chunk_size=5000)
-        )
+    """Enqueue one task per chunk of unclaimed pending Items, once the transaction commits.
+
+    A run whose candidates applied for different jobs is chunked job by job: a task works
+    on whole jobs, so the server's slots keep one job's prompt prefix cached while its
+    candidates are scored, and two workers work on different jobs rather than interleave
+    them."""
+    pending = Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
     size = chunk_size_for(run.total_count)
+    if GROUP_BY_JOB and Job.objects.filter(run_id=run.pk).exists():
+        return _dispatch_by_job(run, pending, ids, size)
+    if ids is None:
+        ids = pending.order_by("id").values_list("id", flat=True).iterator(chunk_size=5000)
     ranges: list[tuple[int, int]] = []
     current: list[int] = []
     for item_id in ids:
@@ -372,6 +381,57 @@ def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
         )
     Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
     return len(ranges)
+
+
+def _dispatch_by_job(
+    run: Run, pending: QuerySet[Item], ids: Iterable[int] | None, size: int
+) -> int:
+    """run_dispatch for a run with jobs: each chunk holds whole jobs (a job larger than a
+    chunk gets chunks of its own), and its task is told its jobs so that it claims only
+    their Items. Small jobs share a chunk: a task per job would pay a task's start and
+    its last requests' wait (the window draining) once per job."""
+    pairs: list[tuple[int, int | None]] = []
+    if ids is None:
+        pairs = list(pending.values_list("id", "job_id").iterator(chunk_size=5000))
+    else:
+        wanted = list(ids)
+        for start in range(0, len(wanted), 5000):
+            part = wanted[start : start + 5000]
+            pairs += Item.objects.filter(pk__in=part).values_list("id", "job_id")
+    # The Items without a job first, then job by job, each in the file's order.
+    pairs.sort(key=lambda pair: (pair[1] is not None, pair[1] or 0, pair[0]))
+    chunks: list[tuple[list[int], list[int | None]]] = []
+    current: tuple[list[int], list[int | None]] = ([], [])
+    for job_id, members in itertools.groupby(pairs, key=lambda pair: pair[1]):
+        job_items = [item_id for item_id, _ in members]
+        if len(current[0]) + len(job_items) > size and current[0]:
+            chunks.append(current)
+            current = ([], [])
+        if len(job_items) > size:
+            chunks += [
+                (job_items[start : start + size], [job_id])
+                for start in range(0, len(job_items), size)
+            ]
+            continue
+        current[0].extend(job_items)
+        current[1].append(job_id)
+    if current[0]:
+        chunks.append(current)
+
+    group = run.public_id
+    for item_ids, jobs in chunks:
+        lo, hi = min(item_ids), max(item_ids)
+        enqueue_on_commit(
+            "evaluations.tasks.process_chunk",
+            run.pk,
+            lo,
+            hi,
+            jobs,
+            group=group,
+            task_name=f"{group}:{lo}-{hi}:jobs-{jobs[0] or 0}-{len(jobs)}",
+        )
+    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    return len(chunks)
 
 
 def run_redispatch(*, run: Run) -> int:

@@ -192,12 +192,13 @@ def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse
 @require_GET
 def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpResponse:
     run = get_run_for_user(request, public_id)
-    item = get_object_or_404(selectors.run_items(run), pk=item_id)
+    item = get_object_or_404(selectors.run_items(run).select_related("job"), pk=item_id)
     seen = []
     answer_schema = ""
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
     if run.kind == Run.Kind.RUBRIC and run.rubric:
-        plan = services.plan_for_run(run, pack_size=1)
+        # The job's text closes the instructions, as in the request the engine sent.
+        plan = services.plan_for_run(run, pack_size=1, job=item.job.description if item.job else "")
         shown, _ = services.ModelView(run)(item)  # identity hidden as the engine hid it
         seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
         # The shape the answer was held to (the grammar the server built from it).
@@ -207,6 +208,8 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     audit_only = [
         c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT_ONLY
     ]
+    # The job's columns are shown as the job, not as text kept from the AI.
+    job_columns = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_JOB]
     return render(
         request,
         "web/item_detail.html",
@@ -222,7 +225,12 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             **_explanation_context(run, item),
             "decision_choices": [("", "No decision yet"), *Decision.choices],
             "history": list(item.decisions.select_related("by")[:50]),
-            "kept_out": {k: v for k, v in (item.extra or {}).items() if k not in audit_only},
+            "kept_out": {
+                k: v
+                for k, v in (item.extra or {}).items()
+                if k not in audit_only and k not in job_columns
+            },
+            "job": item.job,
             "audit_only": audit_only,
             "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (

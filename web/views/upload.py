@@ -253,7 +253,10 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 zip(
                     form.role_fields(),
                     examples,
-                    [services.role_reason(column) for column in layout.header],
+                    [
+                        services.role_reason(column, header=layout.header)
+                        for column in layout.header
+                    ],
                     strict=False,
                 )
             ),
@@ -266,6 +269,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 id_column=form["id_column"].value() or "",
                 long_rows=form["long_rows"].value() or "",
                 long_rows_errors=form.errors.get("long_rows", []),
+                jobs=services.job_summary(check=check),
             )
             if check
             else None,
@@ -286,9 +290,12 @@ def _checks_context(
     id_column: str,
     long_rows: str,
     long_rows_errors: list[str],
+    jobs: services.JobSummary | None = None,
 ) -> dict[str, Any]:
-    """What the row checks partial shows (in the page after a refused Start, or alone)."""
+    """What the row checks partial shows (in the page after a refused Start, or alone),
+    with the jobs the job columns describe."""
     return {
+        "jobs": jobs,
         "file": file,
         "problem": check.file_problem,
         "problems": check.problems,
@@ -336,6 +343,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         id_column=request.GET.get("id_column") or services.ROW_NUMBER,
         long_rows=request.GET.get("long_rows", ""),
         long_rows_errors=[],
+        jobs=services.job_summary(check=check),
     )
     return render(request, "web/_row_problems.html", {"checks": checks})
 

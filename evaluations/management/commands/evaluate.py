@@ -70,6 +70,15 @@ class Command(BaseCommand):
             "(sex, gender, race, ethnicity, age, disability, veteran, …) already are.",
         )
         parser.add_argument(
+            "--job-columns",
+            default=None,
+            metavar="A,B,C",
+            help="The columns that describe the job each candidate applied for (its title "
+            "first, then its requirements): each candidate is scored against their job's "
+            "text, given to the model once per job. Default: columns named like the job's "
+            "(starting with 'job', or saying 'requirement' or 'required'); '' for none.",
+        )
+        parser.add_argument(
             "--no-redact",
             dest="redact",
             action="store_false",
@@ -99,11 +108,26 @@ class Command(BaseCommand):
         parser.add_argument("--notify", default="", help="Email address to tell when done.")
 
     def _roles(
-        self, header: list[str], id_column: str | None, audit_columns: list[str]
+        self,
+        header: list[str],
+        id_column: str | None,
+        audit_columns: list[str],
+        job_columns: list[str] | None = None,
     ) -> dict[str, str]:
-        """The web page's default column uses, with --audit-column on top; says which
-        columns are audit only and which are kept from the model for being judgements."""
-        roles = services.default_roles(header, id_column)
+        """The web page's default column uses, with --job-columns and --audit-column on
+        top; says which columns describe the job, which are audit only and which are kept
+        from the model for being judgements."""
+        for column in job_columns or []:
+            if column not in header:
+                near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
+                    c for c in header if services.role_reason(c, header=header)
+                )
+                raise CommandError(
+                    f"--job-columns {column}: the file has no such column (did you mean: {near})."
+                )
+            if column == id_column:
+                raise CommandError(f"--job-columns {column}: that is the candidate ID column.")
+        roles = services.default_roles(header, id_column, job_columns=job_columns)
         for column in audit_columns:
             if column not in roles:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -115,9 +139,18 @@ class Command(BaseCommand):
             if column == id_column:
                 raise CommandError(f"--audit-column {column}: that is the candidate ID column.")
             roles[column] = services.ROLE_AUDIT_ONLY
+        jobs = [c for c in header if roles[c] == services.ROLE_JOB]
+        if jobs:
+            how = "--job-columns" if job_columns is not None else "named like the job's"
+            self.stdout.write(
+                f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
+            )
         for column in header:
             if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
-                why = services.role_reason(column) or "marked with --audit-column"
+                why = (
+                    services.role_reason(column, header=header, job_columns=jobs)
+                    or "marked with --audit-column"
+                )
                 if column in audit_columns:
                     why = "marked with --audit-column: used only to measure adverse impact"
                 kept = "audit only" if roles[column] == services.ROLE_AUDIT_ONLY else "kept"
@@ -233,7 +266,12 @@ class Command(BaseCommand):
                 "row-3, …); choose a column with --id-column."
             )
         long_rows = opts["long_rows"].replace("-", "_")
-        roles = self._roles(layout.header, id_column, opts["audit_column"])
+        job_columns = (
+            None
+            if opts["job_columns"] is None
+            else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
+        )
+        roles = self._roles(layout.header, id_column, opts["audit_column"], job_columns)
         input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
@@ -297,8 +335,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(opts.notice))
         if opts.unreadable:
             self.stdout.write(self.style.WARNING(opts.unreadable))
+        jobs = run.jobs.count()
         self.stdout.write(
-            f"Run {run.public_id}: {run.total_count} candidates, model {run.model} ({run.backend})."
+            f"Run {run.public_id}: {run.total_count} candidates"
+            + (f" for {jobs} job{'s' if jobs != 1 else ''}" if jobs else "")
+            + f", model {run.model} ({run.backend})."
         )
         return run
 

@@ -1,0 +1,292 @@
+"""Fifty jobs: the server's prompt cache with candidates interleaved vs grouped by job.
+
+    .venv/bin/python bench/jobs_cache.py [--jobs 50] [--n 800] [--embedded-n 60]
+                                         [--embedded-jobs 10]
+
+Each candidate is scored against their job's text, which follows the rubric in the system
+message (instructions + rubric + the job + the answer's format): the same bytes for every
+candidate of that job. The
+server can reuse that prefix only while it is still in its cache. Sent in the file's order
+(jobs interleaved, as hrbatch did before jobs), a slot mostly holds another job's prefix;
+sent job by job (services.run_dispatch chunks a run per job, the worker sends a chunk by
+job), the slots keep the current job's prefix.
+
+One synthetic candidate file (devtools.synthetic, `--jobs` positions) gets job columns per
+position (job_title, job_education_requirement, job_experience_requirement,
+skills_required, job_responsibilities: about 1,200 characters, a realistic requisition).
+It is scored twice per backend through the real services and engine, interleaved then
+grouped, and printed per run: the cached share of prompt tokens, how the run page shows it
+(metrics.token_savings_pct), and candidates/s.
+
+- The fake Ollama server (devtools.fake_ollama, in this process): FakeOllama(slots=4) keeps
+  a per-slot prefix cache as Ollama's runner does, and sleeps --per-token seconds per
+  prompt token it must evaluate (not the cached ones), so speed depends on the cache.
+- The embedded model (llama-cpp-python, SmolLM2-135M, CPU): llama.cpp reuses the prefix
+  the next prompt shares with the previous one; the backend reports those cached tokens.
+  It scores a few seconds per candidate on 2 cores, so it gets fewer candidates and, by
+  default, 10 of the positions (6 candidates per job: with 50 jobs and 60 candidates
+  most jobs would have one candidate, and no order could share a job's prefix).
+
+Tasks run inline in this process (django-q2 sync mode), the consistency sample is off
+(HRBATCH_CONSISTENCY_PCT=0) so that both orders score exactly the same requests, and the
+interleaved order is obtained by turning the grouping off
+(services.runs.GROUP_BY_JOB = False, ChunkWorker.ORDER = ("id",)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C
+
+EDUCATION = [
+    "Bachelor's degree in a related field, or equivalent practical experience",
+    "Bachelor's or Master's degree in a relevant discipline",
+    "Vocational qualification or degree in a related field",
+    "Degree preferred; relevant certifications considered in place of a degree",
+]
+EXPERIENCE = {"junior": "0 to 2 years", "mid": "3 to 5 years", "senior": "6 or more years"}
+DUTIES = [
+    "Own the day-to-day delivery of the team's work and report progress weekly",
+    "Work with colleagues across departments to agree priorities and timelines",
+    "Write clear documentation and keep it up to date",
+    "Review the work of peers and give constructive feedback",
+    "Identify problems early, propose fixes and follow them through",
+    "Meet service levels and quality standards agreed with stakeholders",
+    "Mentor newer colleagues and share knowledge in the team",
+    "Contribute to planning, estimates and budget discussions",
+    "Keep up with tools and practices in the field and suggest improvements",
+    "Represent the team in meetings with clients and partners",
+    "Handle confidential information with care and follow company policies",
+    "Support audits, reviews and compliance checks when asked",
+]
+
+
+def _level(title: str) -> str:
+    lower = title.lower()
+    if any(word in lower for word in ("senior", "lead", "principal", "head", "manager")):
+        return "senior"
+    if any(word in lower for word in ("junior", "intern", "assistant", "associate")):
+        return "junior"
+    return "mid"
+
+
+def job_columns(title: str, skills: list[str]) -> dict[str, str]:
+    """A requisition for `title`: what the job asks for, about 1,200 characters."""
+    rng = random.Random(title)
+    duties = rng.sample(DUTIES, 7)
+    return {
+        "job_title": title,
+        "job_education_requirement": rng.choice(EDUCATION),
+        "job_experience_requirement": (
+            f"{EXPERIENCE[_level(title)]} of experience as a {title} or in a similar role"
+        ),
+        "skills_required": "; ".join(skills),
+        "job_responsibilities": "\n".join(f"- {duty}." for duty in duties),
+        "job_about": (
+            f"We are hiring a {title} to join a growing team. The role is full time, "
+            "hybrid (two days a week in the office), and reports to the team lead. We value "
+            "clear communication, reliability and a willingness to learn."
+        ),
+    }
+
+
+def write_jobs_csv(path: Path, n: int, jobs: int) -> tuple[int, float]:
+    """Synthetic candidates with their job's columns, in the generator's (interleaved)
+    order. Returns (distinct jobs, mean job text characters)."""
+    from devtools.synthetic import generate_candidates
+
+    rows = list(generate_candidates(n, seed=11, positions=jobs))
+    skills: dict[str, Counter[str]] = {}
+    for row in rows:
+        counter = skills.setdefault(row["position"], Counter())
+        counter.update(s.strip() for s in row["skills"].split(";") if s.strip())
+    per_job = {
+        title: job_columns(title, [s for s, _ in counter.most_common(8)])
+        for title, counter in skills.items()
+    }
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        header = [c for c in rows[0] if c != "position"] + list(next(iter(per_job.values())))
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        for row in rows:
+            title = row.pop("position")
+            writer.writerow({**row, **per_job[title]})
+    sizes = [sum(len(k) + len(v) + 2 for k, v in cols.items()) for cols in per_job.values()]
+    return len(per_job), sum(sizes) / len(sizes)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--jobs", type=int, default=50, help="positions (default 50)")
+    p.add_argument(
+        "--n", type=int, default=800, help="candidates on the fake (default 800; 0 skips it)"
+    )
+    p.add_argument(
+        "--embedded-n",
+        type=int,
+        default=60,
+        help="candidates on the embedded model (default 60; 0 skips it)",
+    )
+    p.add_argument(
+        "--embedded-jobs", type=int, default=10, help="positions on the embedded model (10)"
+    )
+    p.add_argument("--slots", type=int, default=4, help="fake server slots (default 4)")
+    p.add_argument(
+        "--per-token",
+        type=float,
+        default=0.0001,
+        help="fake: seconds per evaluated prompt token (default 0.0001: 10,000 tok/s)",
+    )
+    p.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    args = p.parse_args()
+
+    data_dir = C.make_data_dir("jobs")
+    try:
+        C.setup_django(data_dir, {"HRBATCH_CONSISTENCY_PCT": "0", "HRBATCH_CONCURRENCY": "4"})
+        return _bench(args, data_dir)
+    finally:
+        _unload_model()
+        C.stop_all()
+        C.cleanup(data_dir, args.keep)
+
+
+def _unload_model() -> None:
+    try:
+        from evaluations.llm import embedded
+
+        embedded.unload_model()
+    except Exception:
+        pass
+
+
+def _score(*, csv_path: Path, backend: str, grouped: bool, timeout: float) -> tuple[Any, float]:
+    """One run of the file, in one order; (run, seconds from run_start to completed).
+    Says how much CPU other processes took meanwhile."""
+    from evaluations import services
+    from evaluations.engine import ChunkWorker
+    from evaluations.services import runs
+
+    runs.GROUP_BY_JOB = grouped
+    ChunkWorker.ORDER = ChunkWorker.GROUPED if grouped else ("id",)
+    run = services.run_create(
+        owner=None, input_file=C.upload(csv_path), backend=backend, start=False
+    )
+    t0 = time.monotonic()
+    with C.SelfPeak() as usage:
+        services.run_start(run=run)  # sync mode: returns when every task has run
+        run, _, _, t_terminal = C.wait_for_run(run.pk, timeout, t0=t0, poll=0.1)
+    seconds = t_terminal or (time.monotonic() - t0)
+    label = "grouped by job" if grouped else "interleaved"
+    print(
+        f"  {backend}, {label}: {run.status}, {run.done_count} done, {run.failed_count} failed "
+        f"in {seconds:.1f} s; {C.foreign_note(usage.foreign, usage.seconds)}",
+        flush=True,
+    )
+    return run, seconds
+
+
+def _row(label: str, run: Any, seconds: float, server_cached: float | None) -> list[Any]:
+    from evaluations import metrics
+
+    shown = metrics.token_savings_pct(run)
+    return [
+        label,
+        f"{run.done_count}/{run.total_count}",
+        run.jobs.count(),
+        f"{run.prompt_tokens / max(run.done_count, 1):.0f}",
+        "-" if server_cached is None else f"{server_cached:.1f}%",
+        "-" if shown is None else f"{shown:.1f}%",
+        f"{seconds:.1f} s",
+        f"{run.done_count / seconds:.2f}",
+    ]
+
+
+def _bench(args: argparse.Namespace, data_dir: Path) -> int:
+    from django.conf import settings
+    from django_q.conf import Conf
+
+    Conf.SYNC = True  # tasks run inline, in this process (as the test-suite does)
+    header = [
+        "order",
+        "done",
+        "jobs",
+        "prompt tok/cand",
+        "cached share (server)",
+        "run page cache figure",
+        "wall",
+        "candidates/s",
+    ]
+    print(
+        f"jobs_cache: HRBATCH_CONCURRENCY={settings.HRBATCH['CONCURRENCY']}, "
+        f"{os.cpu_count()} CPUs, code {C.code_version()}",
+        flush=True,
+    )
+    rows = []
+    if args.n:
+        csv_path = data_dir / "candidates.csv"
+        jobs, job_chars = write_jobs_csv(csv_path, args.n, args.jobs)
+        print(
+            f"  fake: {args.n} candidates for {jobs} jobs (job text ≈ {job_chars:.0f} characters)",
+            flush=True,
+        )
+        rows += _fake_runs(args, csv_path)
+
+    if args.embedded_n:
+        small = data_dir / "candidates-embedded.csv"
+        jobs, job_chars = write_jobs_csv(small, args.embedded_n, args.embedded_jobs)
+        print(
+            f"  embedded: {args.embedded_n} candidates for {jobs} jobs (job text ≈ "
+            f"{job_chars:.0f} characters)",
+            flush=True,
+        )
+        for grouped in (False, True):
+            run, seconds = _score(csv_path=small, backend="embedded", grouped=grouped, timeout=3600)
+            share = 100 * run.cached_tokens / max(run.prompt_tokens, 1)
+            label = "grouped by job" if grouped else "interleaved"
+            rows.append(_row(f"embedded, {label}", run, seconds, share))
+
+    print()
+    print(
+        f"Results: fake Ollama (slots={args.slots}, {args.per_token * 1e6:.0f} µs per evaluated "
+        f"prompt token), {args.n} candidates, {args.jobs} positions; embedded SmolLM2-135M, "
+        f"{args.embedded_n} candidates, {args.embedded_jobs} positions"
+    )
+    print(C.table(rows, header))
+    print(
+        "cached share (server): prompt tokens the server found in its cache (the fake's "
+        "counters; the embedded backend's report). Run page cache figure: "
+        "metrics.token_savings_pct, as the run page shows it."
+    )
+    return 0
+
+
+def _fake_runs(args: argparse.Namespace, csv_path: Path) -> list[list[Any]]:
+    from django.conf import settings
+
+    from devtools.fake_ollama import FakeOllama
+
+    rows = []
+    with FakeOllama(slots=args.slots, per_token_latency=args.per_token) as fake:
+        settings.HRBATCH = {**settings.HRBATCH, "OLLAMA_HOSTS": [fake.url]}
+        fake.record_requests = False
+        for grouped in (False, True):
+            fake.reset()
+            run, seconds = _score(csv_path=csv_path, backend="ollama", grouped=grouped, timeout=900)
+            share = 100 * fake.cached_tokens_total / max(fake.prompt_tokens_total, 1)
+            label = "grouped by job" if grouped else "interleaved"
+            rows.append(_row(f"fake, {label}", run, seconds, share))
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
