@@ -353,3 +353,37 @@ def test_a_real_ollama_scores_a_small_csv(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_probe_finds_the_fakes_slot_count_through_its_openai_endpoint() -> None:
+    """probe_backend's measurement through the OpenAI-compatible backend: the knee is the
+    server's slots, as through Ollama's native API (tests/test_probe.py)."""
+    from evaluations import probe
+
+    plan = _plan()
+    requests = [
+        probe.probe_request(
+            plan,
+            {"resume": f"Engineer {i}"},
+            model="gemma3:12b",
+            num_ctx=2048,
+            seed=42,
+            keep_alive=None,
+        )
+        for i in range(16)
+    ]
+    with FakeOllama(slots=2, latency=0.25) as fake:
+        backend = OpenAIBackend([fake.url])
+
+        async def go() -> probe.Measurement:
+            try:
+                return await probe.measure(
+                    backend, requests, max_concurrency=8, requests_per_step=12
+                )
+            finally:
+                await backend.aclose()
+
+        measurement = asyncio.run(go())
+        assert fake.max_in_flight == 2
+    assert measurement.knee == 2, "\n".join(probe.format_table(measurement.steps))

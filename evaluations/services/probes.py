@@ -81,8 +81,11 @@ def backend_probe_run(
     longest = max(len(prompting.candidate_text(c)) for c in candidates)
 
     async def run() -> probe.ProbeReport:
+        nonlocal model
         try:
             info = await llm.model_info(model)
+            # An OpenAI-compatible server with no HRBATCH_MODEL: the one model it serves.
+            model = info.name or model
             num_ctx = prompting.size_num_ctx(
                 prompt_chars=prompting.prompt_chars(
                     system_chars=len(plan.system), candidate_chars=longest + prompting.LIMIT_STEP

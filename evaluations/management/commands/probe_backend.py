@@ -109,7 +109,7 @@ class Command(BaseCommand):
         where = f" at {report.where}" if report.where else ""
         out(f"Backend {report.backend}{where}, model {report.model}")
         out(f"Request shape: num_ctx {report.num_ctx:,}, num_predict {report.num_predict}")
-        knee = f"Knee: {report.knee} requests in flight"
+        knee = f"Knee: {report.knee} request{'s' if report.knee != 1 else ''} in flight"
         if report.measurement.reached_max:
             knee += " (throughput was still rising at --max-concurrency: the knee may be higher)"
         else:
