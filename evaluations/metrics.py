@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +9,9 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from . import vram
 from .models import Item, Run
 
-log = logging.getLogger(__name__)
 
 # Enough first answers to include the cold start of every server slot.
 COLD_SAMPLE = 50
@@ -152,40 +150,16 @@ def token_savings_pct(run: Run) -> float | None:
     return round(100.0 * min(max(saved, 0.0), 1.0), 1)
 
 
-@functools.cache
-def _nvml() -> Any:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        return pynvml
-    except Exception:  # no NVIDIA driver here: GPU figures are simply unknown
-        return None
-
-
 def gpu_memory() -> list[dict[str, Any]] | None:
-    """Memory of each NVIDIA GPU on this machine, or None when there is none."""
-    nvml = _nvml()
-    if nvml is None:
+    """Memory of each NVIDIA GPU on this machine, or None when there is none (pynvml is
+    read in one place: vram.gpu_devices)."""
+    devices, _ = vram.gpu_devices()
+    if not devices:
         return None
-    try:
-        gpus = []
-        for index in range(nvml.nvmlDeviceGetCount()):
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            memory = nvml.nvmlDeviceGetMemoryInfo(handle)
-            name = nvml.nvmlDeviceGetName(handle)
-            gpus.append(
-                {
-                    "index": index,
-                    "name": name.decode() if isinstance(name, bytes) else name,
-                    "used_bytes": int(memory.used),
-                    "total_bytes": int(memory.total),
-                }
-            )
-        return gpus
-    except Exception:
-        log.debug("reading GPU memory failed", exc_info=True)
-        return None
+    return [
+        {"index": d.index, "name": d.name, "used_bytes": d.used, "total_bytes": d.total}
+        for d in devices
+    ]
 
 
 def pack_agreement(run: Run) -> dict[str, Any] | None:
