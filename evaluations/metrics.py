@@ -12,7 +12,6 @@ from django.utils import timezone
 from . import vram
 from .models import Item, Run
 
-
 # Enough first answers to include the cold start of every server slot.
 COLD_SAMPLE = 50
 
