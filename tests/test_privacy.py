@@ -175,7 +175,8 @@ def test_evaluate_marks_audit_columns_from_the_command_line(
     assert "recruiter_rating, an earlier judgement" in output
     sent = sent_text(fake_ollama)
     assert "Igbo" not in sent and "Swedish" not in sent and "Amara" not in sent
-    (columns,) = query(env, "SELECT columns FROM evaluations_run")[0]
+    # This run: on the PostgreSQL pass every subprocess shares DATABASE_URL's database.
+    (columns,) = query(env, "SELECT columns FROM evaluations_run ORDER BY id DESC LIMIT 1")[0]
     columns = columns if isinstance(columns, dict) else json.loads(columns)  # PG: decoded
     assert columns["roles"]["first_language"] == services.ROLE_AUDIT_ONLY
 
