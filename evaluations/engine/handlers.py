@@ -106,6 +106,7 @@ class RubricHandler:
         # One plan per job (its text follows the rubric in the system message, the same
         # bytes for every candidate of the job), read when the first of its candidates comes.
         self.job_texts: dict[int, str] = {}
+        self.rooms: dict[int | None, int] = {}
         self.plans: dict[tuple[int | None, bool], prompting.PromptPlan] = {(None, False): self.plan}
         if self.single is not None:
             self.plans[(None, True)] = self.single
@@ -130,8 +131,12 @@ class RubricHandler:
 
     def _room(self, item: Item) -> int:
         """The characters of this candidate's text the model can read: the run's limit,
-        less what its job adds to the system message."""
-        return self.limit - len(prompting.job_section(self._job_text(item.job_id)))
+        less what its job adds to the system message (worked out once per job)."""
+        room = self.rooms.get(item.job_id)
+        if room is None:
+            job = prompting.job_section(self._job_text(item.job_id))
+            room = self.rooms[item.job_id] = self.limit - len(job)
+        return room
 
     def _shown(self, item: Item) -> dict[str, Any]:
         fields, counts = self.view(item)
