@@ -31,6 +31,7 @@ class LlamaServer:
         alias: str = ALIAS,
         n_ctx: int = 4096,
         threads: int = 2,
+        api_key: str | None = None,
         startup_timeout: float = 120.0,
     ):
         if model_path is None:
@@ -43,6 +44,8 @@ class LlamaServer:
         self.alias = alias
         self.n_ctx = n_ctx
         self.threads = threads
+        # With a key, the server answers only requests that carry it as a bearer token.
+        self.api_key = api_key
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -77,17 +80,22 @@ class LlamaServer:
                 str(self.threads),
                 "--verbose",
                 "False",
+                *(["--api_key", self.api_key] if self.api_key else []),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited:\n{self.log()}")
             try:
-                if httpx.get(self.base_url + "/models", timeout=2).status_code == 200:
+                if (
+                    httpx.get(self.base_url + "/models", headers=headers, timeout=2).status_code
+                    == 200
+                ):
                     return self
             except httpx.HTTPError:
                 pass

@@ -45,6 +45,7 @@ from tests.support.files import read_csv, shared_data, write_csv
 from tests.support.processes import evaluate, finish, query, subprocess_env
 from tests.support.runs import start_run
 
+KEY = "sk-local-test"
 CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
 
 
@@ -174,20 +175,41 @@ def test_openai_is_a_backend_people_can_name(settings: Any) -> None:
 
 @pytest.fixture(scope="module")
 def llama() -> Iterator[LlamaServer]:
-    with LlamaServer(n_ctx=4096) as server:
+    # Started with a key, as a shared server would be: every request must carry it.
+    with LlamaServer(n_ctx=4096, api_key=KEY) as server:
         yield server
 
 
 @pytest.mark.slow
 def test_the_real_server_takes_the_schema_as_json_object_and_says_so(llama: LlamaServer) -> None:
-    backend = OpenAIBackend([llama.url])  # no /v1: added as documented
+    backend = OpenAIBackend([llama.url], api_key=KEY)  # no /v1: added as documented
     info = _run(backend.model_info(""))  # HRBATCH_MODEL unset: the one model it serves
     assert info.name == ALIAS
     assert info.details["structured_output"] == JSON_OBJECT
-    (answer,) = _run(_chat_all(OpenAIBackend([llama.url]), [_request(ALIAS)]))
+    (answer,) = _run(_chat_all(OpenAIBackend([llama.url], api_key=KEY), [_request(ALIAS)]))
     data = json.loads(answer.content)
     assert set(CRITERIA) <= set(data)  # the grammar held the answer to the schema's keys
     assert answer.prompt_tokens > 50 and 0 < answer.completion_tokens <= 64
+
+
+@pytest.mark.slow
+def test_a_wrong_key_pauses_the_run_naming_the_setting(llama: LlamaServer, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "c.csv", [{"id": "1", "resume": "Python engineer"}])
+    with FakeOllama() as unused:
+        env = subprocess_env(
+            tmp_path,
+            unused,
+            HRBATCH_LLM_BACKEND="openai",
+            HRBATCH_OPENAI_BASE_URL=llama.base_url,
+            HRBATCH_OPENAI_API_KEY="not-the-key",
+            HRBATCH_MAX_NUM_CTX="4096",
+        )
+        process = evaluate(source, tmp_path / "out.csv", env, "--id-column", "id")
+        output, _ = process.communicate(timeout=300)
+    assert process.returncode != 0, output
+    assert "HRBATCH_OPENAI_API_KEY" in output, output
+    ((status, message),) = query(env, "SELECT status, status_message FROM evaluations_run")
+    assert status == "paused" and "HRBATCH_OPENAI_API_KEY" in message
 
 
 @pytest.mark.slow
@@ -203,6 +225,7 @@ def test_evaluate_scores_real_resumes_through_a_real_server(
             unused,
             HRBATCH_LLM_BACKEND="openai",
             HRBATCH_OPENAI_BASE_URL=f"127.0.0.1:{llama.port}",
+            HRBATCH_OPENAI_API_KEY=KEY,
             # The server runs a 4,096-token context and does not report it (vLLM does).
             HRBATCH_MAX_NUM_CTX="4096",
             HRBATCH_CONCURRENCY="2",
@@ -235,6 +258,7 @@ def test_a_batch_through_the_v1_api_and_a_real_server(llama: LlamaServer, tmp_pa
             unused,
             HRBATCH_LLM_BACKEND="openai",
             HRBATCH_OPENAI_BASE_URL=llama.base_url,
+            HRBATCH_OPENAI_API_KEY=KEY,
             HRBATCH_MAX_NUM_CTX="4096",
             HRBATCH_CONCURRENCY="2",
             HRBATCH_CONSISTENCY_PCT="0",

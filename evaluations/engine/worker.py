@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import prompting, selectors, services
-from ..llm import Backend, BackendError, ChatResult, ModelNotFound, make_backend
+from ..llm import Backend, BackendError, ChatResult, make_backend
 from ..models import Item, Run
 from .handlers import RECHECKS, Handler, TooLong, handler_for
 
@@ -278,8 +278,9 @@ class ChunkWorker:
                     if exc.blocks_run:
                         for item in job.items:  # the request never ran: not an attempt
                             self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
-                        if isinstance(exc, ModelNotFound):
-                            # Not an outage: only a person can pull the model.
+                        if not exc.transient:
+                            # Not an outage: only a person can fix it (pull the model, set
+                            # the server's key).
                             services.run_pause(run=self.run, reason=f"{exc} Then resume the run.")
                             stopping = True
                         else:

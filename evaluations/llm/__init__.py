@@ -19,6 +19,7 @@ from .base import (
     LoadedModel,
     ModelInfo,
     ModelNotFound,
+    NotAllowed,
     RequestFailed,
     Unreachable,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "LoadedModel",
     "ModelInfo",
     "ModelNotFound",
+    "NotAllowed",
     "RequestFailed",
     "Unreachable",
     "backend_notice",

@@ -28,6 +28,12 @@ class ModelNotFound(BackendError):
     blocks_run = True
 
 
+class NotAllowed(BackendError):
+    """The server refused hrbatch's credentials: only a person can fix the key."""
+
+    blocks_run = True
+
+
 class RequestFailed(BackendError):
     """The server answered with an error for this request (5xx, timeout): retry it."""
 

@@ -32,6 +32,7 @@ from .base import (
     ChatResult,
     ModelInfo,
     ModelNotFound,
+    NotAllowed,
     RequestFailed,
     Unreachable,
 )
@@ -278,6 +279,11 @@ class OpenAIBackend(Backend):
             )
             error.host = base_url
             return error
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return NotAllowed(
+                f"the server at {base_url} refused hrbatch's API key ({_message(exc)}); set "
+                "HRBATCH_OPENAI_API_KEY to the key the server was started with."
+            )
         if isinstance(exc, openai.NotFoundError) and model:
             return ModelNotFound(
                 f"model {model} is not served at {base_url}: {_message(exc)}; start the "
