@@ -94,6 +94,17 @@ class FileCheck:
     jobs: Counter[str] = field(default_factory=Counter)
     job_titles: dict[str, str] = field(default_factory=dict)
     without_job: int = 0
+    # Jobs matched by the candidates' position column (saved jobs, or a jobs file): the
+    # column, the candidates of each position (by title_key, with the title as first
+    # written), and the positions that match no job and were not mapped by hand.
+    position_column: str = ""
+    positions: Counter[str] = field(default_factory=Counter)
+    position_titles: dict[str, str] = field(default_factory=dict)
+    unmatched: Counter[str] = field(default_factory=Counter)
+    # The column that looks like the position applied for (few distinct values, a name
+    # like position, job, role, title, requisition), and how many values it has.
+    proposed_position_column: str = ""
+    proposed_position_values: int = 0
 
     @property
     def ok(self) -> bool:
@@ -145,6 +156,24 @@ class FileCheck:
                 f"{'it' if other_count == 1 else 'them'} in the file and upload it again, or "
                 f"{leave_out}."
             )
+        if self.unmatched:
+            n = len(self.unmatched)
+            shown = ", ".join(
+                f"“{self.position_titles[key]}” ({_candidates(count)})"
+                for key, count in self.unmatched.most_common(_FIRST_ROWS)
+            )
+            more = f" and {n - _FIRST_ROWS:,} more" if n > _FIRST_ROWS else ""
+            if cli:
+                how = (
+                    "map each with --map-job 'Position in the file=Saved job title', or "
+                    "--map-job 'Position in the file=' to score its candidates without a job"
+                )
+            else:
+                how = "choose a job for each below, or “Score without a job”"
+            refusals["jobs"] = (
+                f"{n:,} position{'' if n == 1 else 's'} in '{self.position_column}' "
+                f"match{'es' if n == 1 else ''} no job: {shown}{more}. To start, {how}."
+            )
         if self.long_count and long_rows not in ("leave_out", "truncate"):
             n = self.long_count
             it, its = ("it", "its") if n == 1 else ("them", "their")
@@ -160,6 +189,10 @@ class FileCheck:
                 f"the AI model ({_first([r for r, _ in self.long_rows], n)}): {how}."
             )
         return refusals
+
+
+def _candidates(n: int) -> str:
+    return f"{n:,} candidate{'' if n == 1 else 's'}"
 
 
 def _rows(n: int) -> str:
@@ -182,17 +215,32 @@ def check_file(
     limit: int,
     job_columns: list[str] | None = None,
     job_title_column: str = "",
+    position_column: str = "",
+    saved_jobs: dict[str, str] | None = None,
+    job_map: dict[str, str] | None = None,
 ) -> FileCheck:
     """Read every row once: its problems, and how long the text the AI would see is (the
-    candidate's, and what their job adds to the instructions: `job_columns`)."""
+    candidate's, and what their job adds to the instructions: `job_columns`).
+
+    With `saved_jobs` (title_key → the job's text as the model reads it), the jobs come
+    from those instead: each candidate's `position_column` value is matched by title
+    (spacing and case aside), or by `job_map` (a position's title_key → the title_key of
+    the job chosen for it by hand, "" for none); positions that match nothing are counted
+    in `unmatched`. Also proposes the position column (FileCheck.proposed_position_column)."""
     check = FileCheck(
         id_column=id_column,
         limit=limit,
-        job_columns=list(job_columns or []),
-        job_title_column=job_title_column,
+        job_columns=list(job_columns or []) if saved_jobs is None else [],
+        job_title_column=job_title_column if saved_jobs is None else "",
+        position_column=position_column if saved_jobs is not None else "",
     )
-    shown = [i for i, name in enumerate(layout.header) if name in set(model_columns)]
-    job = [i for i, name in enumerate(layout.header) if name in set(job_columns or [])]
+    header = layout.header
+    shown = [i for i, name in enumerate(header) if name in set(model_columns)]
+    job = [i for i, name in enumerate(header) if name in set(check.job_columns)]
+    position_at = header.index(position_column) if check.position_column in header else None
+    job_map = job_map or {}
+    # Values seen in each column named like a position, until there are too many.
+    looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
     try:
         for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
             if problem is not None:
@@ -211,8 +259,28 @@ def check_file(
                 continue
             check.rows += 1
             assert values is not None
-            chars = len(prompting.candidate_text({layout.header[i]: values[i] for i in shown}))
-            if job:
+            chars = len(prompting.candidate_text({header[i]: values[i] for i in shown}))
+            for index in list(looks):
+                looks[index].add(prompting.title_key(values[index]))
+                if len(looks[index]) > MAX_POSITIONS:
+                    del looks[index]
+            if saved_jobs is not None:
+                text = ""
+                if position_at is not None and (title := " ".join(values[position_at].split())):
+                    key = prompting.title_key(title)
+                    check.positions[key] += 1
+                    check.position_titles.setdefault(key, title)
+                    target = job_map.get(key, key)
+                    if target:
+                        text = saved_jobs.get(target, "")
+                        if not text:
+                            check.unmatched[key] += 1
+                chars += len(prompting.job_section(text))
+                if text:
+                    check.jobs[prompting.job_key(text)] += 1
+                else:
+                    check.without_job += 1
+            elif job:
                 title, text = prompting.job_text(
                     {layout.header[i]: values[i] for i in job}, job_title_column
                 )
@@ -229,4 +297,42 @@ def check_file(
                     check.long_rows.append((row, chars))
     except csvio.CsvProblem as exc:
         check.file_problem = exc.message
+    few = [
+        (len(looks[i]), i)
+        for i in looks
+        if 1 < len(looks[i]) <= max(2, check.rows // 2) or (check.rows == 1 and looks[i])
+    ]
+    if few:
+        count, index = min(few, key=lambda pair: (_position_rank(header[pair[1]]), pair[1]))
+        check.proposed_position_column = header[index]
+        check.proposed_position_values = count
     return check
+
+
+# A column that may say which position the candidate applied for: named like one, and
+# holding few distinct values (a column with more is free text, not a position).
+_POSITION_WORDS = ("position", "requisition", "vacancy", "opening", "job", "role", "title", "post")
+_POSITION_LIKE = re.compile(
+    r"(^|[\s_.\-])(job|position|role|title|requisition|req|vacancy|opening|posting|post|"
+    r"applied[\s_.\-]*for)s?([\s_.\-]|$)|^(jobtitle|position|role|requisition)",
+    re.IGNORECASE,
+)
+# A column with more distinct values than this is not a position column.
+MAX_POSITIONS = 1000
+
+
+def is_position_like(column: str) -> bool:
+    """Named like the position a candidate applied for, and not a record number, nor a
+    requirement (job_id, requisition_no and skills_required say something else)."""
+    name = column.strip()
+    if is_id_like(name) or re.search(r"(^|[\s_.\-])(id|no|nr|number|code|key)$", name, re.I):
+        return False
+    if re.search(r"requirement|required|description|responsibilit|skill", name, re.I):
+        return False
+    return bool(_POSITION_LIKE.search(name))
+
+
+def _position_rank(column: str) -> int:
+    """Which name says "position" most plainly: position/requisition first, job title next."""
+    lowered = column.casefold()
+    return next((rank for rank, word in enumerate(_POSITION_WORDS) if word in lowered), 99)

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 from django.conf import settings
 from django.db import models
 
+from . import prompting
+
 
 def _public_id(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(12)}"
@@ -473,21 +475,52 @@ class Run(models.Model):
         return self.opts.answer_format or "keyed"
 
 
-class Job(models.Model):
-    """A job that candidates applied for: its title and what it asks for, as the model reads
-    it (prompting.job_section). The candidates of one job are scored against its text, the
-    same bytes for each of them, so the server keeps that prompt prefix cached.
+class JobQuerySet(models.QuerySet["Job"]):
+    def saved(self) -> JobQuerySet:
+        """Jobs kept for reuse (typed in the web app or read from a jobs file), every
+        version; a run's own jobs are copies made when it started."""
+        return self.filter(run=None)
 
-    Jobs read from a candidate file's job columns belong to that run (`run`); jobs kept for
-    reuse will have an owner and no run.
+    def latest_saved(self) -> JobQuerySet:
+        """The newest version of each saved job."""
+        newer = Job.objects.filter(
+            run=None, title_key=models.OuterRef("title_key"), version__gt=models.OuterRef("version")
+        )
+        return self.saved().exclude(models.Exists(newer))
+
+    def lineage(self, job: Job) -> JobQuerySet:
+        """Every version of a saved job: the same title, spacing and case aside."""
+        return self.saved().filter(title_key=job.title_key).order_by("-version")
+
+
+class Job(models.Model):
+    """A job that candidates applied for: its title and what it asks for. The candidates of
+    one job are scored against its text, the same bytes for each of them, so the server
+    keeps that prompt prefix cached.
+
+    Two kinds, one table:
+    - a run's job (`run` set): the text exactly as the model read it
+      (prompting.job_section), made when the run read its file: from the file's job
+      columns, or copied from a saved job (`based_on`), so later edits never change what
+      a finished run was scored against;
+    - a saved job (`run` empty), kept for reuse by the whole team: typed or pasted in the
+      web app, or read from a jobs file. Versioned like rubrics: every change is a new
+      version with who made it, and the versions of one job share its title (spacing and
+      case aside, `title_key`). Its `description` is what the job asks for, as written;
+      the model reads it after "Job: <title>" (`model_text`).
     """
 
     title = models.CharField(max_length=500)
-    # The job's text as the model will read it ("Job: <title>", then one line per column).
+    # A run's job: its text as the model reads it ("Job: <title>", then what it asks for).
+    # A saved job: what it asks for, as a person wrote it.
     description = models.TextField()
-    # sha256 of the text with its whitespace and case evened out: rows whose job columns
-    # say the same thing share one Job.
+    # A run's job: sha256 of the text with its whitespace and case evened out: rows whose
+    # job columns say the same thing share one Job.
     key = models.CharField(max_length=64, db_index=True)
+    # The title with its spacing and case evened out: how a candidate's position is matched
+    # to a saved job, and what the versions of one saved job share.
+    title_key = models.CharField(max_length=500, db_index=True, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
     run = models.ForeignKey(
         "Run", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
@@ -498,18 +531,45 @@ class Job(models.Model):
         on_delete=models.CASCADE,
         related_name="jobs",
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who wrote this version (empty: from the command line or a file import).",
+    )
+    # A saved job: the version this one was edited from. A run's job: the saved version
+    # it was copied from.
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "key"], condition=models.Q(run__isnull=False), name="job_run_key"
             ),
+            models.UniqueConstraint(
+                fields=["title_key", "version"],
+                condition=models.Q(run__isnull=True),
+                name="job_saved_title_version",
+            ),
         ]
         ordering = ["title", "id"]
 
     def __str__(self) -> str:
-        return self.title
+        return self.title if self.run_id else f"{self.title} v{self.version}"
+
+    @property
+    def model_text(self) -> str:
+        """The job's text as the model reads it."""
+        if self.run_id:
+            return self.description
+        return prompting.saved_job_text(self.title, self.description)
 
 
 class Decision(models.TextChoices):

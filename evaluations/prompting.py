@@ -313,6 +313,21 @@ def job_text(values: Mapping[str, str], title_column: str) -> tuple[str, str]:
     return title, text
 
 
+def title_key(title: str) -> str:
+    """A job title with its spacing and case evened out ("Data  engineer" is "data
+    engineer"): how a candidate's position is matched to a saved job."""
+    return " ".join(str(title).split()).casefold()
+
+
+def saved_job_text(title: str, description: str) -> str:
+    """A saved job's text as the model reads it: "Job: <title>", then what it asks for (the
+    shape of a job read from a candidate file's columns)."""
+    title = " ".join(str(title).split())
+    return "\n".join(
+        part for part in (f"Job: {title}" if title else "", description.strip()) if part
+    )
+
+
 def job_key(text: str) -> str:
     """The same job in other words of spacing or case is the same job."""
     return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()

@@ -6,6 +6,7 @@ One module per sub-domain (imports run down this list, never up):
 - processes: which process holds a lease (host, pid, start time)
 - files: stored files and free disk space; apikeys: /v1 keys
 - rubrics: the default rubric, one by name, saving versions and personal copies
+- jobs: saved jobs (typed, or read from a jobs file), versions, matching by position
 - ingest: column roles, the pre-start file check, the CSV ingest into Items
 - privacy: what the model is shown of a candidate (identity out of the text)
 - probes: the measured concurrency knee (probe_backend) and the VRAM check
@@ -67,6 +68,16 @@ from .ingest import (
     run_fail_validation,
     run_ingest,
 )
+from .jobs import (
+    JobsChoice,
+    JobsImport,
+    job_map_resolve,
+    job_save,
+    jobs_file_read,
+    jobs_import,
+    saved_job_texts,
+    saved_jobs,
+)
 from .privacy import ModelView, redacts
 from .probes import (
     backend_probe_run,
@@ -125,6 +136,8 @@ __all__ = [
     "ItemWriter",
     "JobBook",
     "JobSummary",
+    "JobsChoice",
+    "JobsImport",
     "ModelView",
     "RunAlreadyStarted",
     "api_key_check",
@@ -155,9 +168,13 @@ __all__ = [
     "items_cancel_unclaimed",
     "job_column_reasons",
     "job_key",
+    "job_map_resolve",
+    "job_save",
     "job_summary",
     "job_text",
     "job_title_column",
+    "jobs_file_read",
+    "jobs_import",
     "lease_holder",
     "leases_release_dead",
     "plan_for_run",
@@ -191,6 +208,8 @@ __all__ = [
     "run_start",
     "run_too_long_failed",
     "run_vram_warning",
+    "saved_job_texts",
+    "saved_jobs",
     "sha256_of",
     "sweep",
     "upload_delete",

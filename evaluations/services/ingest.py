@@ -19,6 +19,7 @@ from django.utils import timezone
 from .. import csvio, intake, notify, prompting
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
+from .jobs import JobsChoice, saved_job_texts
 from .rubrics import rubric_default
 
 # The column roles (models.ColumnRole), as plain strings.
@@ -290,15 +291,23 @@ class JobBook:
         # The longest job section of the run, in characters (sizes the context).
         self.max_extra_chars = 0
 
-    def resolve(self, jobs: dict[str, tuple[str, str]]) -> dict[str, int]:
-        """Job ids for {key: (title, text)}, creating the Jobs not seen before."""
+    def resolve(self, jobs: dict[str, tuple[str, str, int | None]]) -> dict[str, int]:
+        """Job ids for {key: (title, text, the saved job it is copied from or None)},
+        creating the Jobs not seen before."""
         missing = {key: job for key, job in jobs.items() if key not in self.ids}
         if missing:
             found = Job.objects.filter(run=self.run, key__in=list(missing))
             self.ids.update({key: pk for pk, key in found.values_list("pk", "key")})
             new = [
-                Job(run=self.run, key=key, title=title[:500], description=text)
-                for key, (title, text) in missing.items()
+                Job(
+                    run=self.run,
+                    key=key,
+                    title=title[:500],
+                    title_key=prompting.title_key(title)[:500],
+                    description=text,
+                    based_on_id=based_on,
+                )
+                for key, (title, text, based_on) in missing.items()
                 if key not in self.ids
             ]
             Job.objects.bulk_create(new)
@@ -354,6 +363,15 @@ def candidate_chars_limit(
     )
 
 
+def roles_with_position(roles: dict[str, str], position_column: str) -> dict[str, str]:
+    """With jobs matched by a position column, that column names the job, and the model
+    reads the job's text once per job: it is not shown again as the candidate's own
+    ("Show to the AI" becomes "Keep in results only")."""
+    if position_column and roles.get(position_column) == ROLE_MODEL:
+        return {**roles, position_column: ROLE_RESULTS}
+    return roles
+
+
 def file_check(
     *,
     input_file: File,
@@ -362,9 +380,12 @@ def file_check(
     rubric: Rubric | None = None,
     pack_size: int = 1,
     encoding: str = "",
+    jobs: JobsChoice | None = None,
 ) -> intake.FileCheck:
     """Every row of the file read once with these choices: its problems, rows too long
     for the model, and (FileCheck.refusals) whether Start must be refused and why.
+    With `jobs`, candidates are matched to the saved jobs by their position column
+    (positions that match none are refused until mapped by hand or scored without a job).
 
     The web check page and `manage.py evaluate` both ask this before a run is made, so
     they refuse the same files for the same reasons: duplicate or missing IDs or unreadable
@@ -378,7 +399,10 @@ def file_check(
         layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
     except csvio.CsvProblem as problem:
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
-    roles = dict(roles or default_roles(layout.header, id_column))
+    roles = roles_with_position(
+        dict(roles or default_roles(layout.header, id_column)),
+        jobs.position_column if jobs else "",
+    )
     model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
     job_columns = [c for c in layout.header if roles.get(c) == ROLE_JOB and c != id_column]
     return intake.check_file(
@@ -389,6 +413,9 @@ def file_check(
         limit=limit,
         job_columns=job_columns,
         job_title_column=job_title_column(job_columns) if job_columns else "",
+        position_column=jobs.position_column if jobs else "",
+        saved_jobs=saved_job_texts() if jobs else None,
+        job_map=jobs.mapping if jobs else None,
     )
 
 
@@ -443,6 +470,8 @@ def run_ingest(*, run: Run) -> Run:
         roles.setdefault(column, ROLE_IGNORE)
     if id_column:
         roles[id_column] = ROLE_ID
+    chosen = run.columns.get("jobs") or None
+    roles = roles_with_position(roles, (chosen or {}).get("position_column") or "")
     model_columns = [i for i, c in enumerate(header) if roles[c] == ROLE_MODEL]
     if not model_columns:
         message = "Choose at least one column to show the model."
@@ -456,6 +485,26 @@ def run_ingest(*, run: Run) -> Run:
     job_indexes = [header.index(c) for c in job_columns]
     title_column = job_title_column(job_columns) if job_columns else ""
     jobs = JobBook(run)
+    # Or the jobs are saved jobs matched by the candidates' position column, as chosen
+    # when the run was made (run_create's `jobs`): then the file's job columns stay in
+    # the results only.
+    position_at: int | None = None
+    saved: dict[int, Job] = {}
+    position_map: dict[str, int | None] = {}
+    if chosen:
+        column = chosen.get("position_column") or ""
+        if column not in header:
+            message = (
+                f"The position column '{column}' chosen for matching jobs is not in the "
+                "file. Choose the column that names the job each candidate applied for."
+            )
+            return run_fail_validation(
+                run=run, errors=[_problem_dict("no_position_column", message)]
+            )
+        position_at = header.index(column)
+        position_map = dict(chosen.get("map") or {})
+        wanted = {pk for pk in position_map.values() if pk}
+        saved = {job.pk: job for job in Job.objects.filter(pk__in=wanted, run=None)}
     id_index = header.index(id_column) if id_column else None
 
     run.columns = {
@@ -484,7 +533,7 @@ def run_ingest(*, run: Run) -> Run:
     writer = ItemWriter(run.pk)
     # Rows of (line, custom_id, input, extra, job key or "").
     batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
-    batch_jobs: dict[str, tuple[str, str]] = {}
+    batch_jobs: dict[str, tuple[str, str, int | None]] = {}
     total = 0
     max_chars = 0
     unreadable = csvio.ReadStats()
@@ -505,11 +554,16 @@ def run_ingest(*, run: Run) -> Run:
             if (errors and not skip_invalid) or values is None:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
-            title, text = (
-                job_text({header[i]: values[i] for i in job_indexes}, title_column)
-                if job_columns
-                else ("", "")
-            )
+            based_on: int | None = None
+            if position_at is not None:
+                pk = position_map.get(prompting.title_key(values[position_at]))
+                job = saved.get(pk) if pk else None
+                title, text = (job.title, job.model_text) if job else ("", "")
+                based_on = job.pk if job else None
+            elif job_columns:
+                title, text = job_text({header[i]: values[i] for i in job_indexes}, title_column)
+            else:
+                title, text = "", ""
             # What the job adds to this candidate's prompt counts against what it can hold.
             chars = len(prompting.candidate_text(fields)) + len(prompting.job_section(text))
             if limit is not None and chars > limit:
@@ -522,7 +576,7 @@ def run_ingest(*, run: Run) -> Run:
             max_chars = max(max_chars, chars)
             key = job_key(text) if text else ""
             if key:
-                batch_jobs.setdefault(key, (title, text))
+                batch_jobs.setdefault(key, (title, text, based_on))
             batch.append(
                 (
                     row,

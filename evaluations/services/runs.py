@@ -35,6 +35,7 @@ from ..selectors import concurrency_for
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
 from .ingest import LONG_ROWS_TRUNCATE, answer_format_setting, plan_for_run, run_ingest
+from .jobs import JobsChoice
 from .processes import holder_alive, lease_holder
 from .rubrics import rubric_default
 from .tasks_queue import enqueue_on_commit
@@ -87,6 +88,7 @@ def run_create(
     encoding: str = "",
     dedupe_key: str | None = None,
     redact: bool = True,
+    jobs: JobsChoice | dict[str, Any] | None = None,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
@@ -101,7 +103,9 @@ def run_create(
     emails, phone numbers, links and the candidate's name are hidden from the model
     (services.privacy).
     With `dedupe_key`, a run holding the same key that has not ended raises
-    RunAlreadyStarted instead.
+    RunAlreadyStarted instead. With `jobs`, each candidate is scored against the saved
+    job their position column names (the versions saved now; a rerun passes the stored
+    choice on as it is).
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -123,6 +127,7 @@ def run_create(
             "encoding": encoding,
             "long_rows": long_rows,
             "redact": redact,
+            "jobs": jobs.for_run() if isinstance(jobs, JobsChoice) else jobs,
         },
         notify_email=notify_email,
         name=_run_name(name) or input_file.filename,
@@ -507,6 +512,7 @@ def run_rerun(
         defer=True,
         rerun_of=run,
         encoding=run.columns.get("encoding") or "",
+        jobs=run.columns.get("jobs") or None,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, locks, metrics, selectors, services
+from evaluations import csvio, export, locks, metrics, prompting, selectors, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -79,6 +79,33 @@ class Command(BaseCommand):
             "(starting with 'job', or saying 'requirement' or 'required'); '' for none.",
         )
         parser.add_argument(
+            "--jobs",
+            default=None,
+            metavar="JOBS.csv",
+            help="A jobs file: a CSV with a 'title' column, a 'description' column and any "
+            "more columns (requirements, responsibilities…), one row per job. Its jobs are "
+            "saved in hrbatch (a new version when a job's text changed) and each candidate is "
+            "scored against the job their position column (--job-column) names, case and "
+            "spacing aside.",
+        )
+        parser.add_argument(
+            "--job-column",
+            default=None,
+            metavar="COL",
+            help="The candidates' position column, matched to the jobs by title (default: the "
+            "column that looks like it: few distinct values and a name like position, job, "
+            "role, title or requisition). Without --jobs, matched to the jobs already saved "
+            "in hrbatch.",
+        )
+        parser.add_argument(
+            "--map-job",
+            action="append",
+            default=[],
+            metavar="'POSITION=JOB TITLE'",
+            help="Score the candidates of a position that matches no job title against this "
+            "saved job (repeatable); 'POSITION=' (nothing after =) scores them without a job.",
+        )
+        parser.add_argument(
             "--no-redact",
             dest="redact",
             action="store_false",
@@ -113,6 +140,7 @@ class Command(BaseCommand):
         id_column: str | None,
         audit_columns: list[str],
         job_columns: list[str] | None = None,
+        quiet_jobs: bool = False,
     ) -> dict[str, str]:
         """The web page's default column uses, with --job-columns and --audit-column on
         top; says which columns describe the job, which are audit only and which are kept
@@ -140,7 +168,11 @@ class Command(BaseCommand):
                 raise CommandError(f"--audit-column {column}: that is the candidate ID column.")
             roles[column] = services.ROLE_AUDIT_ONLY
         jobs = [c for c in header if roles[c] == services.ROLE_JOB]
-        if jobs:
+        if jobs and quiet_jobs:
+            self.stdout.write(
+                f"Kept in the results (the jobs come from the saved jobs): {', '.join(jobs)}."
+            )
+        elif jobs:
             how = "--job-columns" if job_columns is not None else "named like the job's"
             self.stdout.write(
                 f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
@@ -248,6 +280,71 @@ class Command(BaseCommand):
             services.run_redispatch(run=run)  # the queue may have lost its tasks
         return run
 
+    def _jobs(self, opts: dict[str, Any], header: list[str]) -> services.JobsChoice:
+        """--jobs / --job-column / --map-job: the jobs file saved, and the choice to match
+        the candidates' positions to the saved jobs."""
+        if opts["jobs"]:
+            imported = services.jobs_import(path=Path(opts["jobs"]), author=None)
+            self.stdout.write(f"Jobs file {opts['jobs']}: {imported.summary}")
+        column = opts["job_column"] or ""
+        if column and column not in header:
+            near = ", ".join(header[:30])
+            raise CommandError(
+                f"--job-column {column}: the file has no such column. Its columns: {near}."
+            )
+        saved = services.saved_jobs()
+        if not saved:
+            raise CommandError(
+                "No jobs are saved in hrbatch to match the candidates to: give a jobs file "
+                "with --jobs JOBS.csv (columns title, description)."
+            )
+        mapping: dict[str, str] = {}
+        for given in opts["map_job"]:
+            position, sep, target = given.partition("=")
+            if not sep or not position.strip():
+                raise CommandError(
+                    f"--map-job {given!r}: write it as 'Position in the file=Job title' (or "
+                    "'Position in the file=' to score its candidates without a job)."
+                )
+            key = prompting.title_key(target)
+            if key and key not in saved:
+                titles = ", ".join(sorted(job.title for job in saved.values())[:30])
+                raise CommandError(
+                    f"--map-job {given!r}: no saved job is called {target.strip()!r}. Saved "
+                    f"jobs: {titles}."
+                )
+            mapping[prompting.title_key(position)] = key
+        return services.JobsChoice(position_column=column, mapping=mapping)
+
+    def _position_column(
+        self, check: Any, jobs: services.JobsChoice, header: list[str]
+    ) -> services.JobsChoice:
+        column = check.proposed_position_column
+        if not column:
+            raise CommandError(
+                "No column looks like the position each candidate applied for (few distinct "
+                "values, a name like position, job, role, title or requisition). Name it with "
+                f"--job-column COL; the file's columns: {', '.join(header[:30])}."
+            )
+        self.stdout.write(
+            f"Matching jobs by column '{column}' ({check.proposed_position_values} distinct "
+            "values; choose another with --job-column)."
+        )
+        return services.JobsChoice(position_column=column, mapping=jobs.mapping)
+
+    def _say_matches(self, check: Any) -> None:
+        matched = len(check.positions) - len(check.unmatched)
+        self.stdout.write(
+            f"Positions in '{check.position_column}': {len(check.positions)}, {matched} matched "
+            f"to a job; {check.without_job:,} candidate"
+            f"{'s' if check.without_job != 1 else ''} scored without a job."
+        )
+        for key, count in check.unmatched.most_common(50):
+            self.stderr.write(
+                f"  - “{check.position_titles[key]}” ({count:,} candidate"
+                f"{'s' if count != 1 else ''}) matches no job"
+            )
+
     def _create(self, source: Path, opts: dict[str, Any], *, dedupe_key: str | None) -> Run:
         try:
             layout = csvio.sniff(source)
@@ -271,10 +368,14 @@ class Command(BaseCommand):
             if opts["job_columns"] is None
             else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
         )
-        roles = self._roles(layout.header, id_column, opts["audit_column"], job_columns)
+        matching = bool(opts["jobs"] or opts["job_column"] or opts["map_job"])
+        roles = self._roles(
+            layout.header, id_column, opts["audit_column"], job_columns, quiet_jobs=matching
+        )
         input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
+            jobs = self._jobs(opts, layout.header) if matching else None
             input_file = services.file_create(
                 owner=None, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
             )
@@ -285,7 +386,21 @@ class Command(BaseCommand):
                 roles=roles,
                 rubric=rubric,
                 pack_size=opts["pack_size"],
+                jobs=jobs,
             )
+            if jobs is not None and not jobs.position_column:
+                # No --job-column: the column the check proposes, read again with it.
+                jobs = self._position_column(check, jobs, layout.header)
+                check = services.file_check(
+                    input_file=input_file,
+                    id_column=id_column,
+                    roles=roles,
+                    rubric=rubric,
+                    pack_size=opts["pack_size"],
+                    jobs=jobs,
+                )
+            if jobs is not None:
+                self._say_matches(check)
             refusals = check.refusals(
                 skip_invalid=opts["skip_invalid"], long_rows=long_rows, door="cli"
             )
@@ -313,6 +428,7 @@ class Command(BaseCommand):
                 skip_invalid=opts["skip_invalid"],
                 long_rows=long_rows,
                 dedupe_key=dedupe_key,
+                jobs=jobs,
             )
         except services.RunAlreadyStarted as started:
             services.file_delete(file=input_file)  # our copy of the file is not needed
@@ -321,10 +437,12 @@ class Command(BaseCommand):
                 "by another evaluate); following it instead of scoring it twice."
             )
             return started.run
-        except services.InputError as exc:
+        except (services.InputError, CommandError) as exc:
             if input_file is not None:  # our copy of a file that was not taken
                 with contextlib.suppress(OSError, db.DatabaseError):
                     services.file_delete(file=input_file)
+            if isinstance(exc, CommandError):
+                raise
             raise CommandError(exc.message) from exc
         if run.status == Run.Status.FAILED:
             for error in run.errors:
