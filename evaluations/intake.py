@@ -332,7 +332,11 @@ def is_position_like(column: str) -> bool:
     return bool(_POSITION_LIKE.search(name))
 
 
-def _position_rank(column: str) -> int:
-    """Which name says "position" most plainly: position/requisition first, job title next."""
+def _position_rank(column: str) -> tuple[bool, int]:
+    """Which name says "the position applied for" most plainly: a plural ("positions",
+    "role_positions") is more often the candidate's own history; then position or
+    requisition before job, role and title."""
     lowered = column.casefold()
-    return next((rank for rank, word in enumerate(_POSITION_WORDS) if word in lowered), 99)
+    plural = re.search(r"(position|role|title|job|opening|vacancie)s([\s_.\-]|$)", lowered)
+    rank = next((rank for rank, word in enumerate(_POSITION_WORDS) if word in lowered), 99)
+    return bool(plural), rank

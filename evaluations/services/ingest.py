@@ -518,6 +518,7 @@ def run_ingest(*, run: Run) -> Run:
         "skip_invalid": skip_invalid,
         "long_rows": long_rows,
         "redact": bool(run.columns.get("redact", True)),
+        "jobs": chosen,
     }
     run.save(update_fields=["columns"])
     limit = (

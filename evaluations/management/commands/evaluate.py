@@ -332,12 +332,14 @@ class Command(BaseCommand):
         )
         return services.JobsChoice(position_column=column, mapping=jobs.mapping)
 
-    def _say_matches(self, check: Any) -> None:
-        matched = len(check.positions) - len(check.unmatched)
+    def _say_matches(self, check: Any, jobs: services.JobsChoice) -> None:
+        by_hand = len(set(check.positions) & set(jobs.mapping))
+        by_title = len(check.positions) - by_hand - len(check.unmatched)
+        n = check.without_job
         self.stdout.write(
-            f"Positions in '{check.position_column}': {len(check.positions)}, {matched} matched "
-            f"to a job; {check.without_job:,} candidate"
-            f"{'s' if check.without_job != 1 else ''} scored without a job."
+            f"Positions in '{check.position_column}': {len(check.positions)} ({by_title} "
+            f"matched to a job by title, {by_hand} mapped with --map-job); {n:,} candidate"
+            f"{'s' if n != 1 else ''} scored without a job."
         )
         for key, count in check.unmatched.most_common(50):
             self.stderr.write(
@@ -400,7 +402,7 @@ class Command(BaseCommand):
                     jobs=jobs,
                 )
             if jobs is not None:
-                self._say_matches(check)
+                self._say_matches(check, jobs)
             refusals = check.refusals(
                 skip_invalid=opts["skip_invalid"], long_rows=long_rows, door="cli"
             )

@@ -1,0 +1,346 @@
+"""Jobs from a jobs file (title, description, more columns), matched to the candidates'
+position column by title, spacing and case aside: saved for reuse, versioned, and each
+candidate scored against their position's job; positions that match no job are listed,
+and Start is refused until each is mapped to a job or scored without one, said plainly."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.fake_ollama import FakeOllama
+from evaluations import csvio, intake, prompting, services
+from evaluations.models import Job
+from tests.support.files import shared_data
+from tests.support.processes import ROOT, evaluate, finish, query, subprocess_env
+
+JOBS = [
+    {
+        "title": "Data Engineer",
+        "description": "Builds and runs the data pipelines behind our reporting.",
+        "requirements": "Python and SQL; 3+ years with Airflow or dbt; cloud warehouses.",
+    },
+    {
+        "title": "Registered Nurse",
+        "description": "Cares for patients on a 30-bed medical-surgical ward.",
+        "requirements": "Active RN licence; BLS certification; 2+ years acute care.",
+    },
+    {
+        "title": "Account Executive",
+        "description": "Sells our platform to mid-market companies.",
+        "requirements": "3+ years closing B2B SaaS deals; quota attainment; Salesforce.",
+    },
+    {
+        "title": "Payroll Specialist",
+        "description": "Runs payroll for 2,000 employees in three states.",
+        "requirements": "CPP preferred; ADP Workforce Now; multi-state tax filings.",
+    },
+    {
+        "title": "Operations Manager",
+        "description": "Leads the warehouse floor: 40 associates over two shifts.",
+        "requirements": "5+ years in logistics; lean / six sigma; WMS experience.",
+    },
+]
+# How the candidates' file writes the positions: case and spacing differ from the jobs
+# file, and one title is in no jobs file at all.
+POSITIONS = [
+    "data engineer",
+    "Registered  Nurse",
+    "ACCOUNT EXECUTIVE",
+    "Payroll Specialist ",
+    "Operations Manager",
+    "Warehouse Lead",
+]
+UNMATCHED = "Warehouse Lead"
+
+
+def _jobs_file(path: Path, jobs: list[dict[str, str]] = JOBS) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["title", "description", "requirements"])
+        writer.writeheader()
+        writer.writerows(jobs)
+    return path
+
+
+def _candidates(path: Path, per_position: int = 3) -> Path:
+    """Candidates whose positions interleave, each with words that name them (the
+    request's user message tells which candidate it is)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["applicant_id", "position", "experience"])
+        n = 0
+        for round_ in range(per_position):
+            for position in POSITIONS:
+                n += 1
+                writer.writerow(
+                    [f"A{n:03d}", position, f"Candidate {n}: {round_ + 3} years of relevant work."]
+                )
+    return path
+
+
+def _read(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def _job_of(system: str) -> str:
+    _, found, job = system.partition(f"\n\n{prompting.JOB_HEADING}\n")
+    return job.rsplit("\n\nScore the candidate", 1)[0] if found else ""
+
+
+def _expected(job: dict[str, str]) -> str:
+    return f"Job: {job['title']}\n{job['description']}\nrequirements: {job['requirements']}"
+
+
+def _position_of(user: str, rows: list[list[str]]) -> str:
+    number = int(user.split("Candidate ", 1)[1].split(":", 1)[0])
+    return rows[number - 1][1]
+
+
+# --- the jobs file ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_jobs_file_is_saved_for_reuse_and_a_changed_job_gets_a_new_version(
+    tmp_path: Path,
+) -> None:
+    first = services.jobs_import(path=_jobs_file(tmp_path / "jobs.csv"), author=None)
+    assert len(first.created) == 5 and first.summary == "5 jobs read, 5 new."
+    nurse = Job.objects.saved().get(title="Registered Nurse")
+    assert nurse.version == 1 and nurse.title_key == "registered nurse"
+    assert nurse.model_text == _expected(JOBS[1])
+
+    changed = [dict(job) for job in JOBS]
+    changed[1]["requirements"] = "Active RN licence; BLS and ACLS; 2+ years acute care."
+    again = services.jobs_import(path=_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
+    assert again.summary == "5 jobs read, 1 with a new version, 4 already saved as they are."
+    versions = list(Job.objects.lineage(nurse))
+    assert [v.version for v in versions] == [2, 1]
+    assert versions[0].based_on == versions[1] and "ACLS" in versions[0].model_text
+    # The newest version is what positions are matched to.
+    assert "ACLS" in services.saved_job_texts()["registered nurse"]
+    assert Job.objects.latest_saved().count() == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "name_of_job,details\nData Engineer,Builds pipelines\n",
+            "needs a “title” column",
+        ),
+        (
+            "title,description\nData Engineer,Builds pipelines\ndata  engineer,Other\n",
+            "Row 3 repeats the title “data engineer” of row 2",
+        ),
+        ("title,description\nData Engineer,\n", "Row 2 (“Data Engineer”) says nothing"),
+        ("title,description\n,Builds pipelines\n", "Row 2 has no title"),
+        ("title\nData Engineer\n", "needs a “description” column"),
+    ],
+)
+def test_a_jobs_file_with_a_problem_names_the_row_and_saves_nothing(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "jobs.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(services.InputError) as raised:
+        services.jobs_import(path=path, author=None)
+    assert expected in raised.value.message
+    assert not Job.objects.exists()
+
+
+# --- the position column ---------------------------------------------------------------
+
+
+def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
+    path = _candidates(tmp_path / "candidates.csv")
+    layout = csvio.sniff(path)
+    check = intake.check_file(
+        path, layout, id_column="applicant_id", model_columns=["experience"], limit=10**6
+    )
+    assert check.proposed_position_column == "position"
+    assert check.proposed_position_values == 6  # spacing and case aside
+    # The real file: its job title column, 25 titles in 97 rows; not the requirements.
+    real = shared_data("resume_data_97.csv")
+    layout = csvio.sniff(real)
+    check = intake.check_file(real, layout, id_column=None, model_columns=[], limit=10**6)
+    assert check.proposed_position_column == "job_position_name"
+    assert check.proposed_position_values == 25
+    # Names like a position but free text (a value per row), or an ID: not proposed.
+    assert not intake.is_position_like("job_id")
+    assert not intake.is_position_like("skills_required")
+    assert intake.is_position_like("Job Title") and intake.is_position_like("Requisition")
+
+
+# --- evaluate --jobs, as a person runs it ----------------------------------------------
+
+
+def test_evaluate_with_a_jobs_file_lists_the_unmatched_position_then_scores_it_mapped(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    jobs = _jobs_file(tmp_path / "jobs.csv")
+    candidates = _candidates(tmp_path / "candidates.csv")
+    rows = _read(candidates)
+    env = subprocess_env(tmp_path, fake_ollama)
+    out = tmp_path / "scored.csv"
+
+    # 1. One position matches no job: refused, the position and its candidates named.
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "evaluate",
+            str(candidates),
+            "--out",
+            str(out),
+            *["--jobs", str(jobs)],
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0, said
+    assert "Jobs file" in said and "5 jobs read, 5 new." in said
+    assert "Matching jobs by column 'position' (6 distinct values" in said
+    assert "“Warehouse Lead” (3 candidates) matches no job" in said
+    assert "1 position in 'position' matches no job: “Warehouse Lead” (3 candidates)" in said
+    assert "--map-job 'Position in the file=Saved job title'" in said
+    assert not fake_ollama.requests and not out.exists()
+    assert query(env, "SELECT count(*) FROM evaluations_run") == [(0,)]
+    # The jobs were saved all the same: for the next try and the web app.
+    assert query(env, "SELECT count(*) FROM evaluations_job WHERE run_id IS NULL") == [(5,)]
+
+    # 2. Mapped by hand to a saved job: every candidate scored against their job's text.
+    output = finish(
+        evaluate(
+            candidates,
+            out,
+            env,
+            "--jobs",
+            str(jobs),
+            "--job-column",
+            "position",
+            "--map-job",
+            f"{UNMATCHED}=operations  manager",
+        ),
+        timeout=300,
+    )
+    assert "5 jobs read, 5 already saved as they are." in output
+    assert (
+        "Positions in 'position': 6 (5 matched to a job by title, 1 mapped with --map-job); "
+        "0 candidates scored without a job." in output
+    )
+    assert "18 candidates for 5 jobs" in output
+    expected = {prompting.title_key(job["title"]): _expected(job) for job in JOBS}
+    expected[prompting.title_key(UNMATCHED)] = _expected(JOBS[4])
+    assert len(fake_ollama.requests) == 18
+    for request in fake_ollama.requests:
+        system, user = (m["content"] for m in request["messages"])
+        position = _position_of(user, rows)
+        assert _job_of(system) == expected[prompting.title_key(position)]
+        others = [text for key, text in expected.items() if text != _job_of(system)]
+        assert not any(text in system for text in others)
+        # The position names the job, read once in the job's text: not the candidate's.
+        assert "position:" not in user
+    # The run's jobs are copies of the saved versions it matched.
+    copies = query(
+        env,
+        "SELECT j.title, j.based_on_id, s.title FROM evaluations_job j "
+        "JOIN evaluations_job s ON s.id = j.based_on_id WHERE j.run_id IS NOT NULL",
+    )
+    assert sorted(c[0] for c in copies) == sorted(job["title"] for job in JOBS)
+    assert all(title == saved for title, _, saved in copies)
+    with open(out, encoding="utf-8", newline="") as handle:
+        scored = list(csv.DictReader(handle))
+    assert len(scored) == 18 and all(r["status"] == "done" for r in scored)
+    assert [r["position"] for r in scored] == [row[1] for row in rows]
+
+
+def test_evaluate_scores_an_unmatched_position_without_a_job_when_told_so(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    jobs = _jobs_file(tmp_path / "jobs.csv")
+    candidates = _candidates(tmp_path / "candidates.csv", per_position=2)
+    rows = _read(candidates)
+    env = subprocess_env(tmp_path, fake_ollama)
+
+    output = finish(
+        evaluate(
+            candidates,
+            tmp_path / "scored.csv",
+            env,
+            "--jobs",
+            str(jobs),
+            "--map-job",
+            f"{UNMATCHED}=",
+        ),
+        timeout=300,
+    )
+    assert "2 candidates scored without a job" in output
+    for request in fake_ollama.requests:
+        system, user = (m["content"] for m in request["messages"])
+        if _position_of(user, rows) == UNMATCHED:
+            assert prompting.JOB_HEADING not in system
+        else:
+            assert _job_of(system).startswith("Job: ")
+
+
+def test_evaluate_map_job_to_a_job_that_is_not_saved_names_the_saved_ones(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    env = subprocess_env(tmp_path, fake_ollama)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "evaluate",
+            str(_candidates(tmp_path / "c.csv")),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--jobs",
+            str(_jobs_file(tmp_path / "jobs.csv")),
+            "--map-job",
+            "Warehouse Lead=Forklift Driver",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "no saved job is called 'Forklift Driver'" in result.stderr
+    assert "Account Executive, Data Engineer, Operations Manager" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerun_scores_against_the_same_saved_versions(
+    tmp_path: Path, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    from tests.support.runs import start_run
+
+    services.jobs_import(path=_jobs_file(tmp_path / "jobs.csv"), author=None)
+    choice = services.JobsChoice(
+        position_column="position", mapping={prompting.title_key(UNMATCHED): ""}
+    )
+    run = start_run(_candidates(tmp_path / "c.csv"), id_column="applicant_id", jobs=choice)
+    assert run.done_count == 18 and run.jobs.count() == 5
+    assert Job.objects.filter(run=run, based_on__isnull=True).count() == 0
+    # A later version of a job does not change what the first run's rerun reads.
+    changed = [dict(job) for job in JOBS]
+    changed[0]["requirements"] = "Rust and Kafka."
+    services.jobs_import(path=_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
+    again = services.run_rerun(run=run)
+    again.refresh_from_db()  # tasks run inline here: read and scored already
+    assert again.done_count == 18
+    texts = {job.title: job.description for job in Job.objects.filter(run=again)}
+    assert "Rust" not in texts["Data Engineer"] and "Airflow" in texts["Data Engineer"]
