@@ -297,16 +297,49 @@ def check_file(
                     check.long_rows.append((row, chars))
     except csvio.CsvProblem as exc:
         check.file_problem = exc.message
-    few = [
-        (len(looks[i]), i)
-        for i in looks
-        if 1 < len(looks[i]) <= max(2, check.rows // 2) or (check.rows == 1 and looks[i])
-    ]
-    if few:
-        count, index = min(few, key=lambda pair: (_position_rank(header[pair[1]]), pair[1]))
-        check.proposed_position_column = header[index]
-        check.proposed_position_values = count
+    check.proposed_position_column, check.proposed_position_values = _proposal(
+        looks, header, check.rows
+    )
     return check
+
+
+def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[str, int]:
+    """The column that looks like the position each candidate applied for, and how many
+    distinct values it has (("", 0) when none does): what check_file proposes, read alone
+    (only the columns named like a position are looked at)."""
+    header = layout.header
+    looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
+    rows = 0
+    if not looks:
+        return "", 0
+    try:
+        for _row, values, problem in csvio.read_records(path, layout):
+            if problem is not None or values is None:
+                continue
+            rows += 1
+            for index in list(looks):
+                looks[index].add(prompting.title_key(values[index]))
+                if len(looks[index]) > MAX_POSITIONS:
+                    del looks[index]
+            if not looks:
+                break
+    except csvio.CsvProblem:
+        return "", 0
+    return _proposal(looks, header, rows)
+
+
+def _proposal(looks: dict[int, set[str]], header: list[str], rows: int) -> tuple[str, int]:
+    """Of the columns named like a position, one with few distinct values: at least two
+    and at most one for every two rows (a value per candidate is free text)."""
+    few = [
+        (len(values - {""}), i)
+        for i, values in looks.items()
+        if 1 < len(values - {""}) <= max(2, rows // 2)
+    ]
+    if not few:
+        return "", 0
+    count, index = min(few, key=lambda pair: (_position_rank(header[pair[1]]), pair[1]))
+    return header[index], count
 
 
 # A column that may say which position the candidate applied for: named like one, and

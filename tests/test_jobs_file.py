@@ -344,3 +344,86 @@ def test_a_rerun_scores_against_the_same_saved_versions(
     assert again.done_count == 18
     texts = {job.title: job.description for job in Job.objects.filter(run=again)}
     assert "Rust" not in texts["Data Engineer"] and "Airflow" in texts["Data Engineer"]
+
+
+# --- the check page ----------------------------------------------------------------------
+
+
+def _start_form(file: Any, **extra: str) -> dict[str, Any]:
+    layout = csvio.sniff(file.abspath)
+    roles = services.default_roles(layout.header, "applicant_id")
+    form: dict[str, Any] = {
+        "id_column": "applicant_id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "notify_email": "",
+        **{f"role_{i}": roles[c] for i, c in enumerate(layout.header)},
+    }
+    return {**form, **extra}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_starts_once_mapped(
+    tmp_path: Path, owner: Any, engine_settings: Any, fake_ollama: FakeOllama
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from evaluations.models import Item, Run
+    from tests.support.runs import upload
+
+    file = upload(_candidates(tmp_path / "candidates.csv"), owner)
+    client = Client()
+    client.force_login(owner)
+    prepare = reverse("web:prepare", args=[file.id])
+
+    # No jobs saved yet: the file's own columns (none here); the position column proposed.
+    page = client.get(prepare).content.decode()
+    assert "The jobs" in page and "No jobs are saved yet." in page
+    assert 'value="columns" id="id_jobs_from_0" checked' in page or (
+        'value="columns"' in page and "checked" in page
+    )
+    assert '<option value="position" selected>position</option>' in page
+    assert "Proposed: <strong>position</strong> (6 different values)" in page
+
+    # "Read jobs file" on the check page: saved, and the page comes back matching by position.
+    with open(_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
+        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "jobs.csv: 5 jobs read, 5 new." in text
+    assert '<input type="radio" name="jobs_from" value="saved"' in text
+    assert Job.objects.saved().count() == 5 and not Run.objects.exists()
+
+    # The row checks list the positions: the unmatched one first, with a way to map it.
+    query = {**_start_form(file), "jobs_from": "saved", "position_column": "position"}
+    checks = client.get(reverse("web:check_rows", args=[file.id]), query).content.decode()
+    assert "6 positions</strong> in “position”" in checks
+    assert "1 position matches no saved job" in checks
+    first_row = checks.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert "Warehouse Lead" in first_row and "— matches no job: choose —</option>" in first_row
+    assert 'name="map:warehouse lead"' in first_row
+    assert "Registered  Nurse" in checks or "Registered Nurse" in checks
+    assert "Score without a job" in checks
+
+    # Start without choosing: refused, saying which position and what to do.
+    refused = client.post(prepare, query)
+    assert refused.status_code == 400
+    said = refused.content.decode()
+    assert (
+        "1 position in &#x27;position&#x27; matches no job: “Warehouse Lead” (3 candidates)" in said
+    )
+    assert "choose a job for each below, or “Score without a job”" in said
+    assert not Run.objects.exists()
+
+    # Mapped to a saved job: started, and every candidate has their job.
+    started = client.post(prepare, {**query, "map:warehouse lead": "operations manager"})
+    assert started.status_code == 302, started.content.decode()[:2000]
+    run = Run.objects.get()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 18
+    titles = dict(Item.objects.filter(run=run).values_list("custom_id", "job__title"))
+    rows = _read(tmp_path / "candidates.csv")
+    for custom_id, position, _ in rows:
+        wanted = "Operations Manager" if position == UNMATCHED else " ".join(position.split())
+        assert titles[custom_id].casefold() == wanted.casefold(), custom_id
+    assert run.columns["jobs"]["position_column"] == "position"

@@ -52,6 +52,28 @@ class RubricVersionField(forms.ModelChoiceField):
         return label + (" (latest)" if obj.pk in self.latest else "")
 
 
+JOBS_FROM_COLUMNS = "columns"
+JOBS_FROM_SAVED = "saved"
+# A mapping select's value for "score these candidates without a job".
+WITHOUT_JOB = "__none__"
+# The prefix of the mapping selects' names: "map:" + the position's title_key.
+MAP_PREFIX = "map:"
+
+
+def job_choice_from(data: Any) -> services.JobsChoice | None:
+    """The jobs a person chose on the check page (the form, or the row checks' query):
+    None for the file's own job columns; else the position column and the positions mapped
+    by hand ("map:<position>" = a saved job's title_key, or WITHOUT_JOB)."""
+    if data.get("jobs_from") != JOBS_FROM_SAVED:
+        return None
+    mapping = {
+        name.removeprefix(MAP_PREFIX): ("" if value == WITHOUT_JOB else value)
+        for name, value in data.items()
+        if name.startswith(MAP_PREFIX) and value
+    }
+    return services.JobsChoice(position_column=data.get("position_column") or "", mapping=mapping)
+
+
 _CHOOSE_ID = (
     "Choose the column with the candidate ID, or Row number if the file has none (the rows "
     "are then numbered)."
@@ -92,6 +114,22 @@ class PrepareForm(forms.Form):
         help_text="They are replaced with [EMAIL], [PHONE], [URL] and [NAME] in the text the "
         "AI reads; your download keeps the original text.",
     )
+    jobs_from = forms.ChoiceField(
+        label="Each candidate's job comes from",
+        choices=[
+            (JOBS_FROM_COLUMNS, "This file's columns marked “Describes the job” (if any)"),
+            (JOBS_FROM_SAVED, "Saved jobs, matched by the position column"),
+        ],
+        initial=JOBS_FROM_COLUMNS,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    position_column = forms.ChoiceField(
+        label="Position column",
+        required=False,
+        help_text="The column that names the job each candidate applied for. Its values are "
+        "matched to the saved jobs' titles; case and spacing do not matter.",
+    )
     # Shown with the row checks, only when some row is too long for the AI model.
     long_rows = forms.ChoiceField(
         choices=[
@@ -120,6 +158,9 @@ class PrepareForm(forms.Form):
         ]
         self.fields["rubric"].limit_to(user)
         self.fields["model"].choices = [(m, m) for m in models]
+        self.fields["position_column"].choices = [("", "— choose a column —")] + [
+            (c, c) for c in header
+        ]
         for index, column in enumerate(header):
             self.fields[f"role_{index}"] = forms.ChoiceField(
                 label=column,
@@ -135,6 +176,9 @@ class PrepareForm(forms.Form):
         """The chosen ID column; None for Row number."""
         value = self.cleaned_data.get("id_column") or services.ROW_NUMBER
         return None if value == services.ROW_NUMBER else value
+
+    def job_choice(self) -> services.JobsChoice | None:
+        return job_choice_from({**self.data.dict(), **self.cleaned_data})
 
     def roles(self) -> dict[str, str]:
         id_column = self.chosen_id_column()
@@ -159,6 +203,12 @@ class PrepareForm(forms.Form):
                     "here is different. Pick the ID column here.",
                 )
                 return data
+        if data.get("jobs_from") == JOBS_FROM_SAVED and not data.get("position_column"):
+            self.add_error(
+                "position_column",
+                "Choose the column that names the job each candidate applied for, to match "
+                "it to the saved jobs.",
+            )
         if not any(role == services.ROLE_MODEL for role in self.roles().values()):
             raise forms.ValidationError(
                 "Choose at least one column to show to the AI (for example skills or work history)."

@@ -3,6 +3,7 @@ and start a run; or delete an upload that was never started."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,15 @@ from evaluations import csvio, export, intake, metrics, selectors, services
 from evaluations.llm import available_models, make_backend, resolve_backend
 from evaluations.models import File
 from hrbatch import http, uploads
-from web.forms import PrepareForm, UploadForm
+from web.forms import (
+    JOBS_FROM_COLUMNS,
+    JOBS_FROM_SAVED,
+    MAP_PREFIX,
+    WITHOUT_JOB,
+    PrepareForm,
+    UploadForm,
+    job_choice_from,
+)
 from web.views.access import HtmxHttpRequest, get_file_for_user, usable_rubric
 
 # --- upload -----------------------------------------------------------------------------
@@ -172,37 +181,55 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         models = models or [default_model]
     if default_model not in models:
         default_model = models[0]
+    # Jobs: the file's own job columns, or saved jobs matched by the column that looks
+    # like the position applied for (proposed when the file has no job columns).
+    default_roles = services.default_roles(layout.header, id_guess)
+    saved = services.saved_jobs()
+    proposed, distinct = intake.propose_position_column(file.abspath, layout)
+    has_job_columns = services.ROLE_JOB in default_roles.values()
     initial = {
+        "jobs_from": JOBS_FROM_SAVED
+        if saved and proposed and not has_job_columns
+        else JOBS_FROM_COLUMNS,
+        "position_column": proposed,
         "id_column": id_guess or services.ROW_NUMBER,
         "rubric": _rubric_to_offer(request),
         "model": default_model,
         "notify_email": request.user.email,
         "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
     }
+    data = request.POST or None
+    importing = request.method == "POST" and "import_jobs" in request.POST
+    if importing:
+        data = _import_jobs(request)
     form = PrepareForm(
-        request.POST or None,
+        data,
         header=layout.header,
         models=models,
-        initial_roles=services.default_roles(layout.header, id_guess),
+        initial_roles=default_roles,
         initial=initial,
         user=request.user,
     )
     check: intake.FileCheck | None = None
-    if request.method == "POST" and form.is_valid():
+    jobs: services.JobsChoice | None = None
+    if request.method == "POST" and not importing and form.is_valid():
         data = form.cleaned_data
         id_column = form.chosen_id_column()
         # The same check as the CLI's (services): refuse Start, next to the field that
         # fixes it, rather than make a run that fails at once.
+        jobs = form.job_choice()
         check = services.file_check(
             input_file=file,
             id_column=id_column,
             roles=form.roles(),
             rubric=data["rubric"],
             encoding=encoding,
+            jobs=jobs,
         )
         refusals = check.refusals(skip_invalid=data["skip_invalid"], long_rows=data["long_rows"])
         for field, message in refusals.items():
-            form.add_error(None if field == "__all__" else field, message)
+            field = {"__all__": None, "jobs": "position_column"}.get(field, field)
+            form.add_error(field, message)
         if not refusals:
             try:
                 run = services.run_create(
@@ -220,6 +247,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                     redact=data["redact"],
                     defer=True,
                     encoding=encoding,
+                    jobs=jobs,
                 )
             except services.InputError as exc:
                 form.add_error(None, exc.message)
@@ -261,6 +289,8 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 )
             ),
             "backend": choice,
+            "saved_jobs": saved,
+            "proposed_position": (proposed, distinct),
             "estimate": estimate,
             "vram_warning": vram_warning,
             "checks": _checks_context(
@@ -270,12 +300,37 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 long_rows=form["long_rows"].value() or "",
                 long_rows_errors=form.errors.get("long_rows", []),
                 jobs=services.job_summary(check=check),
+                choice=jobs,
             )
             if check
             else None,
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not importing else 200,
     )
+
+
+def _import_jobs(request: HttpRequest) -> Any:
+    """ "Read jobs file" on the check page: the jobs saved (or what is wrong with the file,
+    nothing saved), and the page again with the person's choices as they were, now
+    matching by position against the saved jobs."""
+    upload = request.FILES.get("jobs_file")
+    if upload is None:
+        messages.error(request, "Choose a jobs file first (a CSV with title and description).")
+    else:
+        with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+            handle.flush()
+            try:
+                found = services.jobs_import(path=handle.name, author=request.user)
+            except services.InputError as exc:
+                messages.error(request, f"{upload.name}: {exc.message}")
+            else:
+                messages.success(request, f"{upload.name}: {found.summary}")
+    data = request.POST.copy()
+    if upload is not None:
+        data["jobs_from"] = JOBS_FROM_SAVED
+    return data
 
 
 def _id_column_param(value: str | None) -> str | None:
@@ -291,11 +346,13 @@ def _checks_context(
     long_rows: str,
     long_rows_errors: list[str],
     jobs: services.JobSummary | None = None,
+    choice: services.JobsChoice | None = None,
 ) -> dict[str, Any]:
     """What the row checks partial shows (in the page after a refused Start, or alone),
-    with the jobs the job columns describe."""
+    with the jobs the job columns describe, or the positions matched to saved jobs."""
     return {
-        "jobs": jobs,
+        "jobs": jobs if choice is None else None,
+        "positions": _positions(check, choice) if choice is not None else None,
         "file": file,
         "problem": check.file_problem,
         "problems": check.problems,
@@ -306,6 +363,41 @@ def _checks_context(
         "id_column": id_column,
         "long_rows": long_rows,
         "long_rows_errors": long_rows_errors,
+    }
+
+
+def _positions(check: intake.FileCheck, choice: services.JobsChoice) -> dict[str, Any]:
+    """The positions in the position column, each with its candidates and the saved job
+    it is scored against (a select, to map it by hand): those that match no job first."""
+    saved = services.saved_jobs()
+    options = [(key, f"{job.title} (v{job.version})") for key, job in saved.items()]
+    options.sort(key=lambda option: option[1].casefold())
+    rows = []
+    for key, count in check.positions.most_common():
+        if key in choice.mapping:
+            chosen = choice.mapping[key] or WITHOUT_JOB
+        else:
+            chosen = key if key in saved else ""
+        rows.append(
+            {
+                "name": MAP_PREFIX + key,
+                "title": check.position_titles[key],
+                "count": count,
+                "chosen": chosen,
+                "unmatched": key in check.unmatched,
+                "by_title": key in saved and key not in choice.mapping,
+            }
+        )
+    rows.sort(key=lambda row: not row["unmatched"])
+    return {
+        "column": choice.position_column,
+        "rows": rows,
+        "options": options,
+        "without_job_value": WITHOUT_JOB,
+        "unmatched": len(check.unmatched),
+        "jobs": len(check.jobs),
+        "without_job": check.without_job,
+        "saved_count": len(saved),
     }
 
 
@@ -334,8 +426,16 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         role = request.GET.get(f"role_{index}")
         roles[column] = role if role in services.ROLES else defaults[column]
     rubric = usable_rubric(request, request.GET.get("rubric", ""))
+    choice = job_choice_from(request.GET)
+    if choice is not None and not choice.position_column:
+        choice = None  # nothing to match by yet: the form says to choose the column
     check = services.file_check(
-        input_file=file, id_column=id_column, roles=roles, rubric=rubric, encoding=encoding
+        input_file=file,
+        id_column=id_column,
+        roles=roles,
+        rubric=rubric,
+        encoding=encoding,
+        jobs=choice,
     )
     checks = _checks_context(
         file,
@@ -344,6 +444,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         long_rows=request.GET.get("long_rows", ""),
         long_rows_errors=[],
         jobs=services.job_summary(check=check),
+        choice=choice,
     )
     return render(request, "web/_row_problems.html", {"checks": checks})
 
