@@ -231,6 +231,24 @@ def _rank_by(
     return items.order_by(*order, "line")
 
 
+def run_jobs_said(run: Run) -> str:
+    """The run's jobs in words, for its page ("" without jobs): how many, where they came
+    from, and how many candidates were scored without one."""
+    count = run.jobs.count()
+    if not count:
+        return ""
+    chosen = run.columns.get("jobs") or {}
+    if chosen:
+        source = f"saved jobs matched by “{chosen.get('position_column')}”"
+    else:
+        source = "from the file's job columns"
+    without = Item.objects.filter(run=run, job=None).count()
+    said = f"{count} job{'s' if count != 1 else ''}, {source}"
+    if without:
+        said += f"; {without:,} candidate{'s' if without != 1 else ''} without a job"
+    return said
+
+
 # --- The run's report: distributions, shortlist, consistency, adverse impact ------------------
 
 # The shortlist the adverse-impact report counts as "selected" when a run has none set:

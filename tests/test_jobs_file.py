@@ -427,3 +427,5 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
         wanted = "Operations Manager" if position == UNMATCHED else " ".join(position.split())
         assert titles[custom_id].casefold() == wanted.casefold(), custom_id
     assert run.columns["jobs"]["position_column"] == "position"
+    page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
+    assert "Jobs: 5 jobs, saved jobs matched by “position”" in page

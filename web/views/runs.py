@@ -66,6 +66,7 @@ def run_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     run = get_run_for_user(request, public_id)
     context = {**_progress_context(run), **results_context(run, request)}
     context["agreement"] = metrics.pack_agreement(run) if run.is_terminal else None
+    context["jobs_said"] = selectors.run_jobs_said(run)
     # Before and while it runs: would its context × requests in flight fit the GPU?
     context["vram_warning"] = services.run_vram_warning(run=run)
     if run.is_terminal and run.kind == Run.Kind.RUBRIC and run.done_count:
