@@ -303,15 +303,15 @@ def check_file(
     return check
 
 
-def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[str, int]:
-    """The column that looks like the position each candidate applied for, and how many
-    distinct values it has (("", 0) when none does): what check_file proposes, read alone
-    (only the columns named like a position are looked at)."""
+def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[str, set[str]]:
+    """The column that looks like the position each candidate applied for, and its
+    distinct values as title keys (("", set()) when none does): what check_file proposes,
+    read alone (only the columns named like a position are looked at)."""
     header = layout.header
     looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
     rows = 0
     if not looks:
-        return "", 0
+        return "", set()
     try:
         for _row, values, problem in csvio.read_records(path, layout):
             if problem is not None or values is None:
@@ -324,8 +324,9 @@ def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[
             if not looks:
                 break
     except csvio.CsvProblem:
-        return "", 0
-    return _proposal(looks, header, rows)
+        return "", set()
+    column, _ = _proposal(looks, header, rows)
+    return column, (looks[header.index(column)] - {""}) if column else set()
 
 
 def _proposal(looks: dict[int, set[str]], header: list[str], rows: int) -> tuple[str, int]:
@@ -361,6 +362,9 @@ def is_position_like(column: str) -> bool:
     if is_id_like(name) or re.search(r"(^|[\s_.\-])(id|no|nr|number|code|key)$", name, re.I):
         return False
     if re.search(r"requirement|required|description|responsibilit|skill", name, re.I):
+        return False
+    # The candidate's own jobs: their current or past role is not the one applied for.
+    if re.search(r"current|previous|past|last|former|prior|recent|held", name, re.I):
         return False
     return bool(_POSITION_LIKE.search(name))
 

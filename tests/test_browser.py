@@ -601,3 +601,36 @@ def test_explain_a_candidate_with_the_embedded_model(
         _shot(page, "22-candidate-explained-embedded")
     finally:
         context.close()
+
+
+def test_a_jobs_file_read_on_the_check_page_and_an_unmatched_position_mapped(
+    page: Page, app: str, tmp_path: Path
+) -> None:
+    """Jobs in a file of their own: read on the check page, the positions matched by
+    title, the one that matches no job mapped by choosing a job for it. (Last in this
+    module: the jobs it saves stay saved for the whole team.)"""
+    from tests.test_jobs_file import UNMATCHED, _candidates, _jobs_file
+
+    source = _candidates(tmp_path / "applicants-by-position.csv")
+    _sign_in(page, app)
+    _upload_and_prepare(page, app, source)
+    expect(page.get_by_label("Position column", exact=True)).to_have_value("position")
+    page.get_by_label("Add jobs from a file").set_input_files(_jobs_file(tmp_path / "jobs.csv"))
+    page.get_by_role("button", name="Read jobs file").click()
+    expect(page.get_by_role("status")).to_contain_text("jobs.csv: 5 jobs read")
+    expect(page.get_by_label("Saved jobs, matched by the position column")).to_be_checked()
+    matching = page.locator("#jobs-matching")
+    expect(matching).to_contain_text("1 position matches no saved job")
+    _shot(page, "23-jobs-file-unmatched-position")
+
+    page.get_by_role("button", name="Start scoring 18 candidates").click()
+    expect(page.locator(".error-summary")).to_contain_text("“Warehouse Lead” (3 candidates)")
+    page.get_by_label(UNMATCHED).select_option(label="Operations Manager (v1)")
+    settled(page)
+    expect(page.locator("#jobs-matching")).not_to_contain_text("matches no saved job")
+    _shot(page, "24-jobs-position-mapped")
+    page.get_by_role("button", name="Start scoring 18 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
+    page.reload()  # the jobs are known once the file is read: the page's head says so
+    expect(page.locator("#run-jobs")).to_contain_text("5 jobs, saved jobs matched by “position”")
+    _shot(page, "25-jobs-run-finished")

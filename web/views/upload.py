@@ -182,15 +182,14 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     if default_model not in models:
         default_model = models[0]
     # Jobs: the file's own job columns, or saved jobs matched by the column that looks
-    # like the position applied for (proposed when the file has no job columns).
+    # like the position applied for: from the start only when the file has no job columns
+    # and some of its positions are saved jobs.
     default_roles = services.default_roles(layout.header, id_guess)
     saved = services.saved_jobs()
-    proposed, distinct = intake.propose_position_column(file.abspath, layout)
-    has_job_columns = services.ROLE_JOB in default_roles.values()
+    proposed, positions = intake.propose_position_column(file.abspath, layout)
+    matching = bool(positions & set(saved)) and services.ROLE_JOB not in default_roles.values()
     initial = {
-        "jobs_from": JOBS_FROM_SAVED
-        if saved and proposed and not has_job_columns
-        else JOBS_FROM_COLUMNS,
+        "jobs_from": JOBS_FROM_SAVED if matching else JOBS_FROM_COLUMNS,
         "position_column": proposed,
         "id_column": id_guess or services.ROW_NUMBER,
         "rubric": _rubric_to_offer(request),
@@ -289,8 +288,8 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 )
             ),
             "backend": choice,
-            "saved_jobs": saved,
-            "proposed_position": (proposed, distinct),
+            "saved_jobs": services.saved_jobs() if importing else saved,
+            "proposed_position": (proposed, len(positions)),
             "estimate": estimate,
             "vram_warning": vram_warning,
             "checks": _checks_context(
@@ -446,6 +445,8 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         jobs=services.job_summary(check=check),
         choice=choice,
     )
+    # The positions' table lives in the jobs step: swapped in there, out of band.
+    checks["oob"] = True
     return render(request, "web/_row_problems.html", {"checks": checks})
 
 
