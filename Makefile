@@ -17,6 +17,8 @@ test: install
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
 		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py \
 		tests/test_report.py tests/test_review.py tests/test_privacy.py
+	# Saved jobs and their matching (the evaluate subprocesses share DATABASE_URL's database).
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_jobs_file.py -k "not evaluate"
 
 # The edit-test loop: ruff, then every test not marked slow (browser, serve and worker-cluster
 # subprocesses, real inference), on SQLite. Uses the .venv `make test` installed.

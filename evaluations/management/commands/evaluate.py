@@ -15,7 +15,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, locks, metrics, prompting, selectors, services
+from evaluations import csvio, export, intake, locks, metrics, prompting, selectors, services
 from evaluations.models import File, Run
 
 SWEEP_SECONDS = 5.0
@@ -317,9 +317,11 @@ class Command(BaseCommand):
         return services.JobsChoice(position_column=column, mapping=mapping)
 
     def _position_column(
-        self, check: Any, jobs: services.JobsChoice, header: list[str]
+        self, source: Path, layout: csvio.CsvLayout, jobs: services.JobsChoice
     ) -> services.JobsChoice:
-        column = check.proposed_position_column
+        """The column the check page would propose as the position column."""
+        header = layout.header
+        column, values = intake.propose_position_column(source, layout)
         if not column:
             raise CommandError(
                 "No column looks like the position each candidate applied for (few distinct "
@@ -327,7 +329,7 @@ class Command(BaseCommand):
                 f"--job-column COL; the file's columns: {', '.join(header[:30])}."
             )
         self.stdout.write(
-            f"Matching jobs by column '{column}' ({check.proposed_position_values} distinct "
+            f"Matching jobs by column '{column}' ({len(values)} distinct "
             "values; choose another with --job-column)."
         )
         return services.JobsChoice(position_column=column, mapping=jobs.mapping)
@@ -381,6 +383,8 @@ class Command(BaseCommand):
             input_file = services.file_create(
                 owner=None, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
             )
+            if jobs is not None and not jobs.position_column:
+                jobs = self._position_column(source, layout, jobs)  # no --job-column
             # The same check as the web page's before Start.
             check = services.file_check(
                 input_file=input_file,
@@ -390,17 +394,6 @@ class Command(BaseCommand):
                 pack_size=opts["pack_size"],
                 jobs=jobs,
             )
-            if jobs is not None and not jobs.position_column:
-                # No --job-column: the column the check proposes, read again with it.
-                jobs = self._position_column(check, jobs, layout.header)
-                check = services.file_check(
-                    input_file=input_file,
-                    id_column=id_column,
-                    roles=roles,
-                    rubric=rubric,
-                    pack_size=opts["pack_size"],
-                    jobs=jobs,
-                )
             if jobs is not None:
                 self._say_matches(check, jobs)
             refusals = check.refusals(
