@@ -645,6 +645,53 @@ JOBS: dict[str, tuple[str, str, str]] = {
         "Map and analyse processes; build KPI dashboards; model the impact of changes; "
         "support planning cycles; present recommendations to leadership",
     ),
+    "Registered Nurse": (
+        "Care for adult patients on a busy medical-surgical unit, working with physicians "
+        "and the wider care team on 12-hour shifts.",
+        "2+ years of acute care nursing; active RN licence in the state; BLS certification "
+        "(ACLS within six months of hire); patient assessment; medication administration; "
+        "care planning; charting in electronic health records (Epic preferred); ADN or BSN",
+        "Assess patients and plan their care; give medications and treatments safely; "
+        "chart accurately in the electronic health record; teach patients and families "
+        "before discharge; escalate changes in a patient's condition",
+    ),
+    "Medical Assistant": (
+        "Keep a busy family practice running: room patients, take vitals and support "
+        "the physicians through the day.",
+        "1+ years as a medical assistant; CCMA, CMA or RMA certification; vital signs; "
+        "phlebotomy; patient intake; electronic health records; appointment scheduling; "
+        "BLS certification",
+        "Room patients and take vital signs; draw blood and prepare specimens; update "
+        "histories and medication lists in the electronic health record; schedule "
+        "appointments and referrals; keep exam rooms stocked and clean",
+    ),
+    "Medical Billing Specialist": (
+        "Turn clinic visits into clean insurance claims and get them paid.",
+        "2+ years in medical billing; medical coding with ICD-10 and CPT coding; "
+        "insurance claims and denials management; Epic or a similar practice system; "
+        "CPC or CPB certification preferred",
+        "Code visits and submit insurance claims; follow up on unpaid and denied claims; "
+        "post payments; answer patients' billing questions; report on denial trends",
+    ),
+    "Pharmacy Technician": (
+        "Help our pharmacists fill prescriptions accurately and serve patients at the "
+        "counter and on the phone.",
+        "1+ years in a retail or hospital pharmacy; state pharmacy technician "
+        "registration; PTCB or ExCPT certification; prescription processing; medication "
+        "dispensing; pharmacy software; insurance billing; inventory management",
+        "Enter and process prescriptions; count, measure and label medications for the "
+        "pharmacist's check; resolve insurance billing rejections; manage stock and "
+        "orders; serve patients at the counter",
+    ),
+    "Clinical Research Coordinator": (
+        "Coordinate clinical trials at our research site, from patient recruitment to clean data.",
+        "1+ years in clinical research or a clinical setting; Good Clinical Practice (GCP) "
+        "certification; clinical trials; patient recruitment and consent; regulatory "
+        "documentation; data entry in REDCap; SOCRA or ACRP certification welcome",
+        "Screen, recruit and consent study participants; schedule and run study visits; "
+        "enter and clean data in REDCap; keep regulatory documentation current; work "
+        "with sponsors and monitors",
+    ),
     "Product Owner": (
         "Own the backlog of a Scrum team and make sure it builds the most valuable things first.",
         "3+ years as a product owner or business analyst; Scrum; backlog management; "
