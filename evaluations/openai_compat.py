@@ -540,6 +540,27 @@ def ollama_messages(body: ChatCompletionBody) -> list[dict[str, str]]:
     return [_ollama_message(m) for m in body.messages]
 
 
+def system_texts(body: ChatCompletionBody) -> list[str]:
+    """The texts of the system (or developer) messages that open a body, as Ollama gets
+    them: the prompt prefix that bodies with the same instructions share ([]: none).
+
+    A system message after the conversation started is not part of that prefix, and
+    other parts than text (which the request would be refused for) are passed over."""
+    texts = []
+    for message in body.messages:
+        if message.role not in ("system", "developer"):
+            break
+        parts = message.content or ()
+        texts.append(
+            "\n".join(
+                (part.text or "") if part.type == "text" else (part.refusal or "")
+                for part in parts
+                if part.type in ("text", "refusal")
+            )
+        )
+    return texts
+
+
 def _ollama_message(message: ChatMessage) -> dict[str, str]:
     role = message.role
     if role == "developer":  # OpenAI's newer name for system instructions

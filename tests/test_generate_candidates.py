@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from devtools.live import ROOT
 from devtools.synthetic import (
     COLUMNS,
     MAX_POSITIONS,
@@ -19,6 +25,7 @@ from devtools.synthetic import (
     position_titles,
     write_candidates_csv,
 )
+from devtools.synthetic.jobs import QUALIFIER_NOTES
 
 EXPECTED_COLUMNS = [
     "id",
@@ -86,11 +93,13 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(tmp_path: Path) -> N
     assert sum(ra["name"] != rc["name"] for ra, rc in zip(rows_a, rows_c, strict=True)) > 300
 
 
-# sha256 of the files the generator wrote before it moved from evaluations/synthetic.py to
-# devtools/synthetic/ (code and word lists split apart): a seed still means the same file.
+# sha256 of the files a seed writes: a seed means the same file from one version to the
+# next. Pinned when the generator moved to devtools/synthetic/, and again when healthcare
+# positions and per-position applicant weights came in (issue 11: fifty positions, some
+# with many applicants, some with few).
 PINNED_SHA256 = {
-    (3000, 7, 50): "14a4c00d5bb75e74e61b37f4afc00c3c0f3b39360fada12456cf72b89384e143",
-    (500, 11, MAX_POSITIONS): "dcb710f17be11f9f06a9e29799c9eb0f0f71046845994eedeca869975ec76743",
+    (3000, 7, 50): "a9c9320d8441a4b3552cbd8bc6eda736e03aa7ed81bd80433de9858db65aba22",
+    (500, 11, MAX_POSITIONS): "cdb7f40c7a1248acfe3d20920b09e820220f56290998de3ffc97d078b13fa1b5",
 }
 
 
@@ -228,3 +237,184 @@ def test_library_validates_arguments() -> None:
     with pytest.raises(ValueError):
         generate_candidates(-1)
     assert list(generate_candidates(0)) == []
+
+
+# --- The jobs file: --positions N --jobs-out JOBS.csv --------------------------------------
+
+JOB_HEADER = ["title", "description", "requirements", "responsibilities"]
+# Words that would make a requirement about who someone is rather than what they can do.
+PROTECTED = re.compile(
+    r"\b(age|aged|years old|young|youthful|mature|recent graduates?|digital native|"
+    r"native (english )?speaker|gender|male|female|man|woman|men|women|race|racial|"
+    r"ethnic\w*|religio\w*|nationality|citizen\w*|married|marital|pregnan\w*|disabilit\w*|"
+    r"able-bodied|physically fit|sexual|veteran|"
+    # A maximum of experience shuts out older applicants (an age proxy).
+    r"up to \d+ years|at most \d+ years|no more than \d+ years)\b",
+    re.IGNORECASE,
+)
+
+
+def generate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py generate_candidates ARGS` as a user runs it, in its own process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env["HRBATCH_DATA_DIR"] = str(tmp_path / "data")
+    return subprocess.run(
+        [sys.executable, "manage.py", "generate_candidates", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def read_jobs(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    raw = path.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")  # no BOM: the header's first name is "title"
+    raw.decode("utf-8")
+    return read_rows(path)
+
+
+@pytest.fixture(scope="module")
+def fifty(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """5,000 candidates over 50 positions and their jobs file, written by the command."""
+    where = tmp_path_factory.mktemp("fifty")
+    candidates, jobs = where / "candidates.csv", where / "jobs.csv"
+    done = generate(
+        where,
+        "5000",
+        "--out",
+        str(candidates),
+        "--positions",
+        "50",
+        "--jobs-out",
+        str(jobs),
+        "--seed",
+        "7",
+    )
+    assert done.returncode == 0, done.stderr
+    return {"where": where, "candidates": candidates, "jobs": jobs, "stdout": done.stdout}
+
+
+def test_jobs_out_writes_one_job_per_position_titled_as_the_candidates_position(
+    fifty: dict[str, Any],
+) -> None:
+    assert f"Wrote 5000 candidates to {fifty['candidates']}" in fifty["stdout"]
+    assert f"Wrote 50 jobs to {fifty['jobs']}, one per position" in fifty["stdout"]
+    header, jobs = read_jobs(fifty["jobs"])
+    assert header == JOB_HEADER
+    assert len(jobs) == 50
+    titles = [job["title"] for job in jobs]
+    assert len(set(titles)) == 50 and titles == position_titles(50)
+    _, candidates = read_rows(fifty["candidates"])
+    assert len(candidates) == 5000
+    # Every candidate's position is a job's title, exactly; every job has candidates.
+    assert {row["position"] for row in candidates} == set(titles)
+    # Functions across the company, not one department: engineering, data, sales, finance,
+    # HR, operations and healthcare among them.
+    for title in ("Senior Backend Engineer", "Data Scientist", "Account Executive"):
+        assert title in titles
+    for title in ("Senior Accountant", "HR Business Partner", "Operations Manager"):
+        assert title in titles
+    for title in ("Registered Nurse", "Medical Assistant", "Pharmacy Technician"):
+        assert title in titles
+
+
+def test_the_jobs_say_specifically_what_each_position_asks_for(fifty: dict[str, Any]) -> None:
+    _, jobs = read_jobs(fifty["jobs"])
+    _, candidates = read_rows(fifty["candidates"])
+    for job in jobs:
+        assert all(job[column].strip() for column in JOB_HEADER), job["title"]
+        sentences = re.findall(r"[.!?](?:\s|$)", job["description"])
+        assert 1 <= len(sentences) <= 3, job["description"]
+        requirements = job["requirements"].split("; ")
+        assert len(requirements) >= 5, job["title"]
+        # Experience as a requisition states it: a minimum, or none for an entry-level job.
+        experience = r"^(\d+\+ (years|months)\b|No minimum experience)"
+        assert re.search(experience, job["requirements"]), job
+        assert len(job["responsibilities"].split("; ")) >= 4, job["title"]
+        assert not PROTECTED.search(" ".join(job.values())), job["title"]
+    # Specific to each position: no two jobs ask for the same.
+    assert len({job["requirements"] for job in jobs}) == 50
+    assert len({job["description"] for job in jobs}) == 50
+    credential = re.compile(r"certif|\b(CPA|CPP|PMP|CFA|SHRM|CIPD|CPIM|ISTQB|CISSP|Six Sigma)\b")
+    certified = [job for job in jobs if credential.search(job["requirements"])]
+    assert len(certified) >= 10
+    # The candidates applied for these jobs: the skills most often listed by a position's
+    # applicants are named in its requirements.
+    skills: dict[str, Counter[str]] = {}
+    for row in candidates:
+        skills.setdefault(row["position"], Counter()).update(row["skills"].split("; "))
+    for job in jobs:
+        top = [skill for skill, _ in skills[job["title"]].most_common(3)]
+        for skill in top:
+            assert skill.lower() in job["requirements"].lower(), (job["title"], skill)
+
+
+def test_some_positions_get_many_applicants_and_some_few(fifty: dict[str, Any]) -> None:
+    _, candidates = read_rows(fifty["candidates"])
+    counts = sorted(Counter(row["position"] for row in candidates).values())
+    # 5,000 applicants: the busiest positions draw hundreds, the quietest a few dozen.
+    assert counts[-1] >= 8 * counts[0], counts
+    assert sum(counts[-10:]) >= 4 * sum(counts[:10]), counts
+    assert counts[0] >= 10  # but every position has applicants to score
+
+
+def test_jobs_out_is_deterministic_and_leaves_the_candidates_as_before(
+    fifty: dict[str, Any], tmp_path: Path
+) -> None:
+    again, jobs = tmp_path / "again.csv", tmp_path / "jobs.csv"
+    done = generate(tmp_path, "3000", "--out", str(again), "--seed", "7", "--jobs-out", str(jobs))
+    assert done.returncode == 0, done.stderr
+    # The candidates are the file this seed always wrote (pinned above), jobs file or not.
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == PINNED_SHA256[(3000, 7, 50)]
+    # The jobs do not depend on the seed: the same 50 positions, the same text.
+    assert jobs.read_bytes() == fifty["jobs"].read_bytes()
+    other = tmp_path / "other-jobs.csv"
+    small = tmp_path / "small.csv"
+    done = generate(tmp_path, "10", "--out", str(small), "--seed", "8", "--jobs-out", str(other))
+    assert done.returncode == 0, done.stderr
+    assert other.read_bytes() == jobs.read_bytes()
+
+
+def test_qualified_positions_get_their_base_job_and_what_the_qualifier_adds(
+    tmp_path: Path,
+) -> None:
+    candidates, jobs = tmp_path / "c.csv", tmp_path / "jobs.csv"
+    done = generate(
+        tmp_path, "3000", "--out", str(candidates), "--positions", "90", "--jobs-out", str(jobs)
+    )
+    assert done.returncode == 0, done.stderr
+    _, rows = read_jobs(jobs)
+    by_title = {row["title"]: row for row in rows}
+    assert len(by_title) == 90
+    _, people = read_rows(candidates)
+    assert {row["position"] for row in people} <= set(by_title)
+    remote = by_title["Senior Backend Engineer (Remote)"]
+    base = by_title["Senior Backend Engineer"]
+    assert remote["description"] == base["description"] + " " + QUALIFIER_NOTES["Remote"]
+    assert remote["requirements"] == base["requirements"]
+
+
+def test_jobs_out_with_candidates_on_stdout_keeps_stdout_pure_csv(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    done = generate(tmp_path, "20", "--out", "-", "--positions", "5", "--jobs-out", str(jobs))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
+    assert len(rows) == 20 and "Wrote 5 jobs to" in done.stderr
+    assert [row["title"] for row in read_jobs(jobs)[1]] == position_titles(5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "-", "--jobs-out", "-"], "would both write to stdout"),
+        (["--out", "same.csv", "--jobs-out", "same.csv"], "another file than --out"),
+        (["--out", "c.csv", "--jobs-out", "missing-dir/jobs.csv"], "cannot write"),
+    ],
+)
+def test_jobs_out_refuses_what_it_cannot_do_and_says_why(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = generate(tmp_path, "5", *[str(tmp_path / a) if a.endswith(".csv") else a for a in args])
+    assert done.returncode == 1 and message in done.stderr, done.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # --------------------------------------------------------------------------------------------
 # Positions: "title | family | core skills". The order is curated so that any prefix (in
-# particular the default 50) is a realistic mix across families.
+# particular the default 50) is a realistic mix across families, healthcare included.
 # --------------------------------------------------------------------------------------------
 CATALOG_SPEC = """
 Senior Backend Engineer | engineering | Python; Django; PostgreSQL; REST APIs; Redis; Docker
@@ -58,19 +58,20 @@ Experiment design
 SEO Specialist | marketing | Technical SEO; Keyword research; Google Search Console; Ahrefs; \
 Link building
 Payroll Specialist | finance | Payroll processing; ADP; Tax compliance; Excel; Workday
-iOS Engineer | engineering | Swift; SwiftUI; Xcode; Core Data; REST APIs; Unit testing
+Registered Nurse | healthcare | Patient assessment; Medication administration; \
+Electronic health records; Care planning; BLS certification
 Supply Chain Analyst | operations | Demand planning; SAP; Inventory optimization; Excel; SQL
-Senior UX Designer | design | Figma; Interaction design; User research; Wireframing; \
-Accessibility
-Senior Product Manager | product | Product strategy; Roadmapping; Stakeholder management; \
-Product analytics; Pricing
+Medical Assistant | healthcare | Vital signs; Phlebotomy; Patient intake; \
+Electronic health records; Appointment scheduling
+Medical Billing Specialist | healthcare | Medical coding; ICD-10; CPT coding; \
+Insurance claims; Epic
 QA Automation Engineer | engineering | Selenium; Playwright; Python; Test automation; CI/CD; \
 API testing
 Sales Manager | sales | Sales coaching; Forecasting; Salesforce; Territory planning; Hiring
 HR Generalist | hr | HRIS; Onboarding; Benefits administration; Employee relations; \
 Policy writing
-Support Team Lead | support | Team leadership; Zendesk; Quality assurance; Workforce management; \
-Coaching
+Pharmacy Technician | healthcare | Prescription processing; Medication dispensing; \
+Pharmacy software; Insurance billing; Inventory management
 Machine Learning Engineer | data | Python; PyTorch; MLOps; Feature engineering; Kubernetes; \
 Model deployment
 Product Marketing Manager | marketing | Positioning; Messaging; Go-to-market strategy; \
@@ -87,8 +88,8 @@ Solutions Engineer | sales | Technical demos; Solution architecture; APIs; Disco
 Proof of concept
 People Operations Manager | hr | HRIS; Compensation; Policy writing; Workday; \
 Employee engagement
-Implementation Consultant | support | Project delivery; Data migration; Client training; \
-SQL; Requirements gathering
+Clinical Research Coordinator | healthcare | Clinical trials; Good Clinical Practice; \
+Patient recruitment; Regulatory documentation; REDCap
 Business Intelligence Developer | data | Power BI; SQL; Data modeling; DAX; ETL
 Growth Marketing Manager | marketing | Paid acquisition; A/B testing; Google Ads; \
 Funnel analysis; Lifecycle marketing
@@ -96,6 +97,15 @@ FP&A Manager | finance | Budgeting; Forecasting; Financial modeling; Anaplan; \
 Board reporting
 Security Engineer | engineering | Threat modeling; Penetration testing; AWS security; SIEM; \
 Python; Incident response
+Implementation Consultant | support | Project delivery; Data migration; Client training; \
+SQL; Requirements gathering
+iOS Engineer | engineering | Swift; SwiftUI; Xcode; Core Data; REST APIs; Unit testing
+Senior UX Designer | design | Figma; Interaction design; User research; Wireframing; \
+Accessibility
+Senior Product Manager | product | Product strategy; Roadmapping; Stakeholder management; \
+Product analytics; Pricing
+Support Team Lead | support | Team leadership; Zendesk; Quality assurance; Workforce management; \
+Coaching
 Program Manager | operations | Program planning; Cross-functional leadership; \
 Risk management; Reporting; Agile
 UI Designer | design | Figma; Visual design; Design systems; Iconography; Prototyping
@@ -329,6 +339,22 @@ FAMILY_SKILLS: dict[str, tuple[str, ...]] = {
         "OKRs",
         "Market research",
     ),
+    "healthcare": (
+        "Patient care",
+        "Electronic health records",
+        "Epic",
+        "HIPAA compliance",
+        "Vital signs",
+        "Infection control",
+        "Medical terminology",
+        "BLS certification",
+        "Patient education",
+        "Care coordination",
+        "Medication administration",
+        "Insurance verification",
+        "Phlebotomy",
+        "Clinical documentation",
+    ),
 }
 
 GENERIC_SKILLS: tuple[str, ...] = (
@@ -365,6 +391,7 @@ FAMILY_AREA: dict[str, str] = {
     "design": "product design",
     "support": "customer support",
     "product": "product management",
+    "healthcare": "healthcare",
 }
 
 # Relative applicant volume per family (some roles simply attract more applications).
@@ -379,6 +406,7 @@ FAMILY_WEIGHT: dict[str, float] = {
     "design": 0.8,
     "support": 1.3,
     "product": 0.7,
+    "healthcare": 1.2,
 }
 
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -442,6 +470,13 @@ FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
         "Human-Computer Interaction",
         "Engineering Management",
     ),
+    "healthcare": (
+        "Nursing",
+        "Health Sciences",
+        "Biology",
+        "Public Health",
+        "Health Information Management",
+    ),
 }
 UNRELATED_FIELDS: tuple[str, ...] = (
     "History",
@@ -471,6 +506,7 @@ BACHELORS: dict[str, tuple[str, ...]] = {
     "design": ARTS_BACHELORS,
     "support": BUSINESS_BACHELORS,
     "product": ("B.Sc.", "B.A.", "B.S."),
+    "healthcare": ("B.S.N.", "B.S.", "B.Sc."),
 }
 TECH_MASTERS = ("M.Sc.", "M.S.", "M.Eng.")
 BUSINESS_MASTERS = ("MBA", "M.Sc.", "M.A.")
@@ -478,6 +514,7 @@ MASTERS: dict[str, tuple[str, ...]] = {
     family: TECH_MASTERS if family in ("engineering", "data") else BUSINESS_MASTERS
     for family in BACHELORS
 }
+MASTERS["healthcare"] = ("M.S.N.", "M.P.H.", "M.Sc.")
 
 FAMILY_ACHIEVEMENTS: dict[str, tuple[str, ...]] = {
     "engineering": (
@@ -541,6 +578,62 @@ FAMILY_ACHIEVEMENTS: dict[str, tuple[str, ...]] = {
         "owned the pricing page experiment that raised conversion by {pct}%",
         "took a new product from idea to ${money}k ARR",
     ),
+    "healthcare": (
+        "cut patient wait times in our clinic by {pct}%",
+        "trained {num} new colleagues on our {skill1} workflow",
+        "reduced claim denials by {pct}% by fixing intake errors",
+        "kept a {num}-bed unit's charting fully up to date through a system change",
+    ),
+}
+
+# How many people apply for a position, relative to others of its family and level (the
+# generator multiplies this by FAMILY_WEIGHT and the level's weight; 1.0 when not listed):
+# entry-level and widely known roles draw crowds, senior specialist roles few. With the
+# default 50 positions the busiest gets about 15 times the applicants of the quietest.
+APPLICANT_WEIGHT: dict[str, float] = {
+    "Customer Support Specialist": 3.0,
+    "Medical Assistant": 2.5,
+    "Data Analyst": 2.2,
+    "Sales Development Representative": 2.0,
+    "Registered Nurse": 2.0,
+    "Junior Software Developer": 1.8,
+    "Full Stack Developer": 1.6,
+    "Data Scientist": 1.6,
+    "Graphic Designer": 1.6,
+    "Account Executive": 1.5,
+    "Project Manager": 1.5,
+    "Product Manager": 1.5,
+    "Frontend Engineer": 1.4,
+    "Logistics Coordinator": 1.4,
+    "Marketing Manager": 1.3,
+    "Customer Success Manager": 1.3,
+    "Pharmacy Technician": 1.3,
+    "Data Engineer": 0.9,
+    "DevOps Engineer": 0.8,
+    "QA Automation Engineer": 0.8,
+    "Business Intelligence Developer": 0.8,
+    "SEO Specialist": 0.8,
+    "Accounts Payable Specialist": 0.8,
+    "Medical Billing Specialist": 0.8,
+    "Machine Learning Engineer": 0.7,
+    "Technical Recruiter": 0.7,
+    "Growth Marketing Manager": 0.7,
+    "Site Reliability Engineer": 0.6,
+    "Senior Accountant": 0.6,
+    "Supply Chain Analyst": 0.6,
+    "Enterprise Account Manager": 0.6,
+    "Sales Manager": 0.6,
+    "Solutions Engineer": 0.6,
+    "Product Marketing Manager": 0.6,
+    "HR Business Partner": 0.5,
+    "Security Engineer": 0.5,
+    "Payroll Specialist": 0.5,
+    "Engineering Manager": 0.5,
+    "People Operations Manager": 0.5,
+    "Clinical Research Coordinator": 0.5,
+    "FP&A Manager": 0.4,
+    "Staff Software Engineer": 0.4,
+    "Controller": 0.3,
 }
 
 # --------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import IO, TypeVar
 
 from devtools.synthetic.data import (
     ACHIEVEMENT_LEADS,
+    APPLICANT_WEIGHT,
     AREA_CODES,
     BACHELORS,
     CAREER_CHANGE,
@@ -136,12 +137,25 @@ def _plain_title(title: str) -> str:
 
 
 class _Position:
-    __slots__ = ("core", "fam_rest", "family", "generic", "level", "off_by_family", "title")
+    __slots__ = (
+        "core",
+        "fam_rest",
+        "family",
+        "generic",
+        "level",
+        "off_by_family",
+        "title",
+        "weight",
+    )
 
-    def __init__(self, title: str, family: str, core: tuple[str, ...]) -> None:
+    def __init__(
+        self, title: str, family: str, core: tuple[str, ...], base: str | None = None
+    ) -> None:
         self.title = title
         self.family = family
         self.level = _level(title)
+        # How many apply: a qualified title ("Data Analyst (Remote)") draws as its base.
+        self.weight = APPLICANT_WEIGHT.get(base or title, 1.0)
         self.core = core
         fam = FAMILY_SKILLS[family]
         self.fam_rest = tuple(s for s in fam if s not in core)
@@ -250,7 +264,8 @@ def _positions(positions: int) -> list[_Position]:
         if len(out) >= positions:
             break
         for base in _CATALOG[: positions - len(out)]:
-            out.append(_Position(f"{base.title} ({qualifier})", base.family, base.core))
+            title = f"{base.title} ({qualifier})"
+            out.append(_Position(title, base.family, base.core, base=base.title))
     return out
 
 
@@ -480,7 +495,7 @@ def _rows(n: int, seed: int, pool: list[_Position]) -> Iterator[tuple[str, ...]]
     total = 0.0
     level_weight = {"junior": 1.4, "mid": 1.0, "senior": 0.8}
     for pos in pool:
-        total += FAMILY_WEIGHT[pos.family] * level_weight[pos.level]
+        total += FAMILY_WEIGHT[pos.family] * level_weight[pos.level] * pos.weight
         cum.append(total)
 
     base = (seed & _MASK64) << 64

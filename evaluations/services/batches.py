@@ -11,6 +11,8 @@ the backend); export writes the output and error files. The HTTP layer only call
 from __future__ import annotations
 
 import codecs
+import hashlib
+import json
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +30,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
-from ..models import File, Item, Run, RunOptions
+from ..models import File, Item, Job, Run, RunOptions
 from ..openai_compat import (
     CHAT_COMPLETIONS,
     COMPLETION_WINDOWS,
@@ -52,12 +54,13 @@ from ..openai_compat import (
     json_type,
     load_json,
     ollama_messages,
+    system_texts,
     too_long_message,
     validate,
 )
 from .common import InputError
 from .files import ensure_free_space
-from .ingest import ItemWriter, run_fail_validation
+from .ingest import ItemWriter, JobBook, run_fail_validation
 from .runs import items_cancel_unclaimed, run_finalize_if_done, run_start
 from .tasks_queue import enqueue_on_commit
 
@@ -146,7 +149,10 @@ def batch_ingest(*, run: Run) -> Run:
     errors: list[dict[str, Any]] = []
     checker = _LineChecker(endpoint)
     writer = ItemWriter(run.pk)
-    batch: list[tuple[int, str, dict[str, Any]]] = []
+    groups = _SystemGroups(run)
+    # Rows of (line, custom_id, body, extra, system key or "").
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
+    batch_jobs: dict[str, tuple[str, str]] = {}
     total = 0
     max_chars = 0
     max_messages = 0
@@ -208,11 +214,16 @@ def batch_ingest(*, run: Run) -> Run:
             max_chars = max(max_chars, body.text_chars)
             max_messages = max(max_messages, len(body.messages))
             max_tokens = max(max_tokens, body.answer_tokens or DEFAULT_MAX_TOKENS)
+            key = ""
+            texts = system_texts(body)
+            if texts:
+                key, title, text = system_job(texts)
+                batch_jobs.setdefault(key, (title, text))
             # The body as sent (fields hrbatch passes over included): the engine maps it.
-            batch.append((number, request.custom_id, line["body"], {}))
+            batch.append((number, request.custom_id, line["body"], {}, key))
             if len(batch) >= chunk:
-                total += writer.insert(batch)
-                batch = []
+                total += groups.insert(writer, batch, batch_jobs)
+                batch, batch_jobs = [], {}
 
     if not errors and not requests:
         errors.append(
@@ -223,9 +234,9 @@ def batch_ingest(*, run: Run) -> Run:
             )
         )
     if errors:
-        Item.objects.filter(run_id=run_id).delete()
+        _forget_lines(run_id)
         return run_fail_validation(run=run, errors=errors)
-    total += writer.insert(batch)
+    total += groups.insert(writer, batch, batch_jobs)
     run.opts = run.opts.replace(
         max_messages=max_messages, max_tokens=max_tokens, model_line=checker.model_line
     )
@@ -234,9 +245,85 @@ def batch_ingest(*, run: Run) -> Run:
     )
     if not updated:
         # Cancelled or expired while the file was being read: it ended with no requests.
-        Item.objects.filter(run_id=run_id).delete()
+        _forget_lines(run_id)
     run.refresh_from_db()
     return run
+
+
+def _forget_lines(run_id: int) -> None:
+    """A batch that will not run keeps no requests, nor their groups."""
+    Item.objects.filter(run_id=run_id).delete()
+    Job.objects.filter(run_id=run_id).delete()
+
+
+# A group's title: the first line of its system message, cut to this many characters.
+SYSTEM_TITLE_CHARS = 80
+
+
+def system_job(texts: list[str]) -> tuple[str, str, str]:
+    """(key, title, text) of the group of lines whose opening system messages are `texts`.
+
+    The key is the sha256 of the exact text (of the list, for several messages): the
+    server's cache reuses a prefix only when it is the same bytes, so lines that differ by a
+    space are different groups."""
+    exact = texts[0] if len(texts) == 1 else json.dumps(texts, ensure_ascii=False)
+    key = hashlib.sha256(exact.encode("utf-8", "surrogatepass")).hexdigest()
+    # JSON may hold a lone surrogate ("\ud800"), which no database column stores.
+    text = "\n\n".join(texts).encode("utf-8", "replace").decode("utf-8")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) > SYSTEM_TITLE_CHARS:
+        first = first[: SYSTEM_TITLE_CHARS - 1].rstrip() + "…"
+    return key, first or "(an empty system message)", text
+
+
+class _SystemGroups:
+    """The lines of a batch grouped by the system message(s) that open them: one Job of the
+    run per distinct system text, so that the engine dispatches and sends the lines of one
+    group together (services.runs.run_dispatch, engine.worker), as it does a rubric run's
+    candidates job by job, and each server slot keeps that prefix cached.
+
+    A batch whose lines all share one system message, or have none, gains nothing from
+    groups and pays nothing for them: Jobs are made only once a second prefix shows up
+    (lines without a system message count as one). The lines stored before then all had
+    the one prefix seen so far; they get their Job in one UPDATE. A line without a system
+    message has no Job.
+    """
+
+    def __init__(self, run: Run):
+        self.run_id = run.pk
+        self.book = JobBook(run)
+        self.grouping = False
+        self.first_key: str | None = None  # the one prefix seen so far ("": no system message)
+        self.first_job: tuple[str, str] = ("", "")
+
+    def insert(
+        self,
+        writer: ItemWriter,
+        rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]],
+        jobs: dict[str, tuple[str, str]],
+    ) -> int:
+        """Insert rows of (line, custom_id, body, extra, system key or ""); `jobs` maps
+        their keys to (title, text)."""
+        if not self.grouping:
+            keys = {key for *_, key in rows}
+            seen = keys | ({self.first_key} if self.first_key is not None else set())
+            if len(seen) > 1:
+                self.grouping = True
+                if self.first_key:
+                    ids = self.book.resolve({self.first_key: self.first_job})
+                    Item.objects.filter(run_id=self.run_id).update(job_id=ids[self.first_key])
+            elif keys and self.first_key is None:
+                self.first_key = next(iter(keys))
+                self.first_job = jobs.get(self.first_key, ("", ""))
+        if not self.grouping:
+            return writer.insert([(line, cid, body, extra) for line, cid, body, extra, _ in rows])
+        ids = self.book.resolve(jobs) if jobs else {}
+        return writer.insert(
+            [
+                (line, cid, body, extra, ids[key] if key else None)
+                for line, cid, body, extra, key in rows
+            ]
+        )
 
 
 class _LineChecker:
@@ -300,7 +387,7 @@ def batch_ingest_and_start(*, run_id: int) -> Run | None:
     if run.status == Run.Status.VALIDATING:
         problems = _model_problems(run)
         if problems:
-            Item.objects.filter(run_id=run.pk).delete()
+            _forget_lines(run.pk)
             return run_fail_validation(run=run, errors=problems)
         run_start(run=run)
     return run

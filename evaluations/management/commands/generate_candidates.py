@@ -1,15 +1,17 @@
-"""``manage.py generate_candidates N --out FILE.csv``: write synthetic applicants as CSV."""
+"""``manage.py generate_candidates N --out FILE.csv [--positions P] [--jobs-out JOBS.csv]``:
+write synthetic applicants as CSV, and the jobs they applied for beside them."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devtools.synthetic import MAX_POSITIONS, write_candidates_csv
+from devtools.synthetic import MAX_POSITIONS, write_candidates_csv, write_jobs_csv
 
 
 def _positive_int(value: str) -> int:
@@ -51,17 +53,34 @@ class Command(BaseCommand):
             default=50,
             help=f"Number of distinct job titles, 1-{MAX_POSITIONS} (default 50).",
         )
+        parser.add_argument(
+            "--jobs-out",
+            default="",
+            metavar="JOBS.csv",
+            help=(
+                "Also write the jobs file: one row per position (title, description, "
+                "requirements, responsibilities), its title exactly as in the candidates' "
+                "position column."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         n = options["n"]
         out = options["out"]
         seed = options["seed"]
         positions = options["positions"]
+        jobs_out = options.get("jobs_out") or ""
         # call_command(..., n=5) bypasses argparse types, so check again.
         if not isinstance(n, int) or n < 1:
             raise CommandError(f"n must be an integer >= 1, got {n!r}")
         if not isinstance(positions, int) or not 1 <= positions <= MAX_POSITIONS:
             raise CommandError(f"--positions must be between 1 and {MAX_POSITIONS}")
+        if jobs_out == "-" and out == "-":
+            raise CommandError(
+                "--out - and --jobs-out - would both write to stdout; give one of them a file."
+            )
+        if jobs_out and jobs_out != "-" and os.path.abspath(jobs_out) == os.path.abspath(out):
+            raise CommandError("--jobs-out must be another file than --out.")
 
         started = time.perf_counter()
         if out == "-":
@@ -77,6 +96,18 @@ class Command(BaseCommand):
             report = self.stdout
         elapsed = time.perf_counter() - started
         report.write(f"Wrote {count} candidates to {target} in {elapsed:.1f}s")
+        if jobs_out:
+            try:
+                jobs = write_jobs_csv(
+                    _StdoutWriter(self) if jobs_out == "-" else jobs_out, positions=positions
+                )
+            except OSError as exc:
+                raise CommandError(f"cannot write {jobs_out}: {exc}") from exc
+            where = "stdout" if jobs_out == "-" else jobs_out
+            (self.stderr if "-" in (out, jobs_out) else self.stdout).write(
+                f"Wrote {jobs} jobs to {where}, one per position (its title is the candidates' "
+                "position)"
+            )
 
 
 class _StdoutWriter:
