@@ -433,3 +433,55 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
     assert run.columns["jobs"]["position_column"] == "position"
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     assert "Jobs: 5 jobs, saved jobs matched by “position”" in page
+
+
+def test_evaluate_the_50_position_case_generated_with_its_jobs_file(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    """The README's example, small: generate_candidates writes candidates for 50 positions
+    and their jobs file; evaluate --jobs scores each candidate against their position's job."""
+    env = subprocess_env(tmp_path, fake_ollama)
+    candidates, jobs = tmp_path / "candidates.csv", tmp_path / "jobs.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "generate_candidates",
+            "400",
+            "--positions",
+            "50",
+            "--out",
+            str(candidates),
+            "--jobs-out",
+            str(jobs),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    output = finish(evaluate(candidates, tmp_path / "scored.csv", env, "--jobs", str(jobs)), 300)
+
+    with open(candidates, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    positions = {row["position"] for row in rows}
+    assert "50 jobs read, 50 new." in output
+    assert f"Matching jobs by column 'position' ({len(positions)} distinct values" in output
+    assert f"Positions in 'position': {len(positions)} ({len(positions)} matched" in output
+    assert f"400 candidates for {len(positions)} jobs" in output
+    with open(jobs, encoding="utf-8", newline="") as handle:
+        written = {row["title"]: row for row in csv.DictReader(handle)}
+    assert len(fake_ollama.requests) == 400
+    for request in fake_ollama.requests:
+        system, user = (m["content"] for m in request["messages"])
+        job = _job_of(system)
+        title = job.splitlines()[0].removeprefix("Job: ")
+        assert written[title]["requirements"] in job and written[title]["description"] in job
+        # The candidate's own position is the job the request carries.
+        theirs = {
+            row["position"]
+            for row in rows
+            if f"work_history: {row['work_history']}" in user and row["skills"] in user
+        }
+        assert theirs == {title}, user[:300]
