@@ -152,7 +152,7 @@ def batch_ingest(*, run: Run) -> Run:
     groups = _SystemGroups(run)
     # Rows of (line, custom_id, body, extra, system key or "").
     batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
-    batch_jobs: dict[str, tuple[str, str]] = {}
+    batch_jobs: dict[str, tuple[str, str, int | None]] = {}
     total = 0
     max_chars = 0
     max_messages = 0
@@ -218,7 +218,7 @@ def batch_ingest(*, run: Run) -> Run:
             texts = system_texts(body)
             if texts:
                 key, title, text = system_job(texts)
-                batch_jobs.setdefault(key, (title, text))
+                batch_jobs.setdefault(key, (title, text, None))
             # The body as sent (fields hrbatch passes over included): the engine maps it.
             batch.append((number, request.custom_id, line["body"], {}, key))
             if len(batch) >= chunk:
@@ -294,16 +294,16 @@ class _SystemGroups:
         self.book = JobBook(run)
         self.grouping = False
         self.first_key: str | None = None  # the one prefix seen so far ("": no system message)
-        self.first_job: tuple[str, str] = ("", "")
+        self.first_job: tuple[str, str, int | None] = ("", "", None)
 
     def insert(
         self,
         writer: ItemWriter,
         rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]],
-        jobs: dict[str, tuple[str, str]],
+        jobs: dict[str, tuple[str, str, int | None]],
     ) -> int:
         """Insert rows of (line, custom_id, body, extra, system key or ""); `jobs` maps
-        their keys to (title, text)."""
+        their keys to (title, text, None) as JobBook takes them."""
         if not self.grouping:
             keys = {key for *_, key in rows}
             seen = keys | ({self.first_key} if self.first_key is not None else set())
@@ -314,7 +314,7 @@ class _SystemGroups:
                     Item.objects.filter(run_id=self.run_id).update(job_id=ids[self.first_key])
             elif keys and self.first_key is None:
                 self.first_key = next(iter(keys))
-                self.first_job = jobs.get(self.first_key, ("", ""))
+                self.first_job = jobs.get(self.first_key, ("", "", None))
         if not self.grouping:
             return writer.insert([(line, cid, body, extra) for line, cid, body, extra, _ in rows])
         ids = self.book.resolve(jobs) if jobs else {}
