@@ -499,6 +499,9 @@ def jobs_report(run: Run) -> list[dict[str, Any]]:
             "consistency_lowest": None,
             "impact": None,
             "impact_lowest": None,
+            # Whether the job has too few candidates for the figure (the notes say so).
+            "consistency_too_few": sampled and len(rescored) < least,
+            "impact_too_few": bool(columns) and scored < JOB_IMPACT_MIN,
         }
         chosen: list[Item] | None = None
         if sampled and len(rescored) >= least:

@@ -24,11 +24,14 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from playwright.sync_api import Page, expect, sync_playwright
 
+from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import generate_candidates
 from evaluations import export, selectors
 from evaluations.models import Item, Job, Run
+from tests.support.browser import CHROMIUM_ARGS, SHOTS, settled
 from tests.support.files import read_csv, shared_data, write_csv
 from tests.support.processes import ROOT, evaluate, finish, subprocess_env
 from tests.support.runs import start_run
@@ -82,7 +85,7 @@ def _client(user: Any) -> Client:
 
 def _job_options(page: str) -> list[tuple[str, str, int]]:
     """The job filter's choices on a page: (value, name, candidates)."""
-    found = re.search(r'<select name="job">(.*?)</select>', page, re.S)
+    found = re.search(r'<select name="job"[^>]*>(.*?)</select>', page, re.S)
     assert found, "no job filter on the page"
     options = re.findall(r'<option value="([^"]*)"[^>]*>(.*?)</option>', found.group(1), re.S)
     assert options[0] == ("", "all jobs")
@@ -200,7 +203,9 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
         assert job["consistency_note"].startswith("too few candidates to say")
         assert job["impact_note"] == "no audit-only columns in this run"
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
-    assert "Per job" in page and page.count("too few candidates to say") == 25
+    assert "Per job" in page
+    assert page.count(">too few candidates to say</span>") == 25
+    assert page.count(">no audit-only columns in this run</span>") == 25
 
 
 def test_a_list_download_keeps_to_the_job_and_the_other_filters(
@@ -279,7 +284,7 @@ def test_one_download_holds_the_top_n_of_every_job_with_its_ties(
     assert header[-2:] == [export.JOB_SCORED, export.JOB_TIED]
     # Job after job, in the order of their names; the candidates without a job last.
     order = ["Accountant", "Data Engineer", "Pastry Chef", "Staff Nurse #1", "Staff Nurse #2", ""]
-    assert [job for job, _ in itertools_groupby(r["job"] for r in rows)] == order
+    assert [job for job, _ in _stretches(r["job"] for r in rows)] == order
     ties = {}
     for job in order:
         mine = [r for r in rows if r["job"] == job]
@@ -322,7 +327,7 @@ def test_one_download_holds_the_top_n_of_every_job_with_its_ties(
     assert {r["job"] for r in one} == {"Data Engineer"} and len(one) == 4
 
 
-def itertools_groupby(values: Any) -> list[tuple[str, int]]:
+def _stretches(values: Any) -> list[tuple[str, int]]:
     """Consecutive runs of equal values: (value, length)."""
     runs: list[tuple[str, int]] = []
     for value in values:
@@ -426,7 +431,9 @@ def test_consistency_and_impact_per_job_where_the_job_has_enough_candidates(
     assert [name for name, _ in rows_html] == list(jobs)
     cells = dict(rows_html)
     assert "too few candidates to say (6 scored; 50 needed)" in cells["Pastry Chef"]
-    assert "re-scored" in cells["Accountant"]
+    accountant = jobs["Accountant"]
+    assert f'<td class="num">{accountant["rescored"]}</td>' in cells["Accountant"]
+    assert f"({accountant['consistency_lowest']['label']})" in cells["Accountant"]
     low = jobs["Accountant"]["impact_lowest"]["shortlist"]
     assert f"{low['impact_ratio']} ({low['column']}: {low['group']})" in cells["Accountant"]
     # The report CSV: every figure of each job, the job in its own column.
@@ -496,3 +503,107 @@ def test_a_run_without_jobs_has_no_job_filter_nor_job_column(
     assert 'name="job"' not in page and "Download shortlists per job" not in page
     assert "job" not in list(_csv(client.get(reverse("web:run_download", args=[run.public_id])))[0])
     assert _report(run)["jobs"] == []
+
+
+# --- In a browser --------------------------------------------------------------------------
+
+PASSWORD = "fifty-positions-2026"
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Any:
+    """Chromium on `manage.py serve` (fresh data, one user, Hana) with the fake Ollama
+    behind it: (page, the app's address)."""
+    with FakeOllama(slots=4, latency=0.02) as fake:
+        env = live.app_env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="4")
+        live.manage(env, "migrate", "-v", "0")
+        live.manage(
+            env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}')",
+        )
+        process, url = live.start_serve(env)
+        try:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
+                context = browser.new_context(
+                    viewport={"width": 1366, "height": 860}, accept_downloads=True
+                )
+                page = context.new_page()
+                page.set_default_timeout(20_000)
+                yield page, url
+                context.close()
+                browser.close()
+        finally:
+            live.stop_serve(process)
+
+
+def _downloaded(page: Page, button: str) -> list[dict[str, str]]:
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name=button).click()
+    with open(download_info.value.path(), encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_a_recruiter_picks_a_job_and_downloads_every_jobs_shortlist(
+    browser_page: tuple[Page, str], tmp_path: Path
+) -> None:
+    page, app = browser_page
+    source = jobs_csv(tmp_path / "applicants-fifty-positions.csv", large=50)
+    page.goto(app + "/")
+    page.get_by_label("Username").fill("hana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Score a new file").first.click()
+    page.set_input_files("#id_file", str(source))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.locator("#jobs-summary")).to_contain_text("5 jobs")
+    page.get_by_role("button", name="Start scoring 163 candidates").click()
+    expect(page.locator("#progress .badge")).to_have_text("Finished", timeout=90_000)
+    page.reload()
+
+    # Every job's best 3 in one file, job after job.
+    settled(page)
+    page.get_by_label("Candidates per job").fill("3")
+    rows = _downloaded(page, "Download shortlists per job")
+    assert [(job, n) for job, n in _stretches(r["job"] for r in rows)] == [
+        ("Accountant", 3),
+        ("Data Engineer", 3),
+        ("Pastry Chef", 3),
+        ("Staff Nurse #1", 3),
+        ("Staff Nurse #2", 3),
+        ("", 3),
+    ]
+    assert [r["rank"] for r in rows[:3]] == ["1", "2", "3"]
+
+    # One job: its 20 candidates in the table, the address keeping the choice.
+    page.get_by_label("Job", exact=True).select_option(label="Data Engineer (50)")
+    settled(page)
+    table = page.locator("#results table.results tbody tr")
+    expect(table).to_have_count(50)
+    expect(page.locator("#results td.job").filter(has_text="Data Engineer")).to_have_count(50)
+    expect(page).to_have_url(re.compile(r"[?&]job=\d+"))
+    page.get_by_label("Candidates per job").fill("5")
+    page.locator("#results").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "jobs-01-filtered-by-job.png"))
+    page.locator("#results .results-head").screenshot(path=str(SHOTS / "jobs-02-filters.png"))
+    figures = page.locator("table.per-job-figures")
+    # The large jobs have figures of their own, the small ones say why not.
+    expect(figures.get_by_role("row").filter(has_text="Pastry Chef")).to_contain_text(
+        "too few candidates to say"
+    )
+    expect(figures.get_by_role("row").filter(has_text="Accountant")).to_contain_text(
+        re.compile(r"\d \((sex|race_ethnicity)[^:]*: ")
+    )
+    figures.screenshot(path=str(SHOTS / "jobs-03-figures-per-job.png"))
+    rows = _downloaded(page, "Download shortlists per job")
+    assert [r["job"] for r in rows] == ["Data Engineer"] * 5
+    overall = [int(r["overall"]) for r in rows]
+    assert overall == sorted(overall, reverse=True)
+    assert {r["scored_in_job"] for r in rows} == {"50"}
