@@ -194,6 +194,23 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     stored = read_csv(Path(run.output_file.abspath))  # the file `evaluate --out` writes
     assert [r["job"] for r in stored] == [r["job"] for r in rows]
 
+    # Every job's best 2 in one file: 25 shortlists, each job's as its own shortlist.
+    per_job = _csv(
+        client.get(
+            reverse("web:run_shortlist_per_job_download", args=[run.public_id]), {"top": "2"}
+        )
+    )
+    assert [job for job, _ in _stretches(r["job"] for r in per_job)] == sorted(
+        titles, key=str.casefold
+    )
+    assert len(per_job) == sum(min(2, n) for n in titles.values())
+    for value, name, _ in options:
+        best = selectors.results(run, top=2, job=value).items
+        mine = [r for r in per_job if r["job"] == name]
+        assert [r["career_objective"] for r in mine] == [
+            i.input.get("career_objective", "") for i in best
+        ], name
+
     # Per job: 25 jobs, each far too few for figures of its own, said plainly.
     report = _report(run)
     assert len(report["jobs"]) == 25
