@@ -27,6 +27,7 @@ from django.conf import settings
 from .csvio import neutralize_cell
 from .models import Explanation, File, Item, Run
 from .openai_compat import TOO_LONG_MARK
+from .selectors import job_labels
 
 # The types stored files are served with. Never guessed from the name an uploader chose:
 # a file named x.html must come back as a download, not as a page of this site.
@@ -41,12 +42,20 @@ def media_type(filename: str) -> str:
     return MEDIA_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
 
 
-def scored_header(run: Run, *, explained: bool = False) -> list[str]:
-    """The scored CSV's columns: the file's, then the scores, status and error (and
-    rationale, truncated when the run has them; `explained`: the explanation)."""
+# The column of the job a candidate applied for, in every CSV of a run with jobs.
+JOB = "job"
+
+
+def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None) -> list[str]:
+    """The scored CSV's columns: the file's, then the job (a run with jobs; `jobs`: whether
+    it has, None: look), the scores, status and error (and rationale, truncated when the
+    run has them; `explained`: the explanation)."""
     header = list(run.columns.get("header", []))
     taken = set(header)
-    added = [*run.rubric.criterion_keys] if run.rubric else []
+    if jobs is None:
+        jobs = bool(job_labels(run))
+    added = [JOB] if jobs else []
+    added += [*run.rubric.criterion_keys] if run.rubric else []
     if run.rubric and run.rubric.rationale:
         added.append("rationale")
     added += ["status", "error"]
@@ -68,16 +77,16 @@ def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     is not a score is neutralised. Once candidates have been explained, an `explanation`
     column as in the shortlist and list downloads (review_rows)."""
     explained = newest_explanations(run)
-    yield scored_header(run, explained=bool(explained))
+    write = _RowWriter(run, excel=excel)
+    yield scored_header(run, explained=bool(explained), jobs=write.jobs is not None)
     rows = (
         Item.objects.filter(run_id=run.pk)
         .order_by("line")
-        .values_list("id", "custom_id", "input", "extra", "status", "result", "error")
+        .values_list("id", "custom_id", "input", "extra", "status", "result", "error", "job_id")
         .iterator(chunk_size=2000)
     )
-    write = _RowWriter(run, excel=excel)
-    for pk, custom_id, fields, extra, status, result, error in rows:
-        row = write(custom_id, fields, extra, status, result, error)
+    for pk, custom_id, fields, extra, status, result, error, job_id in rows:
+        row = write(custom_id, fields, extra, status, result, error, job_id)
         if explained:
             row.append(write.cell(explanation_text(explained.get(pk), write.criteria)))
         yield row
@@ -95,11 +104,13 @@ def newest_explanations(run: Run) -> dict[int, Explanation]:
 
 
 class _RowWriter:
-    """One scored CSV row: the original columns, the scores, status and error (and
-    rationale, truncated when the run has them)."""
+    """One scored CSV row: the original columns, the job (a run with jobs), the scores,
+    status and error (and rationale, truncated when the run has them)."""
 
     def __init__(self, run: Run, *, excel: bool) -> None:
         self.header = list(run.columns.get("header", []))
+        # The jobs' names by id (None: the run has no jobs, and no job column).
+        self.jobs: dict[int, str] | None = job_labels(run) or None
         self.id_column = run.columns.get("id_column")
         self.criteria = run.rubric.criterion_keys if run.rubric else []
         self.rationale = bool(run.rubric and run.rubric.rationale)
@@ -114,6 +125,7 @@ class _RowWriter:
         status: str,
         result: dict[str, Any] | None,
         error: str,
+        job_id: int | None = None,
     ) -> list[str]:
         cell = self.cell
         values = {**extra, **fields}
@@ -121,6 +133,8 @@ class _RowWriter:
             values[self.id_column] = custom_id
         scores = (result or {}).get("scores", {})
         row = [cell(str(values.get(column, ""))) for column in self.header]
+        if self.jobs is not None:
+            row.append(self.job(job_id))
         row += [str(scores.get(key, "")) for key in self.criteria]
         if self.rationale:
             row.append(cell((result or {}).get("rationale", "")))
@@ -128,6 +142,10 @@ class _RowWriter:
         if self.truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
         return row
+
+    def job(self, job_id: int | None) -> str:
+        """The job's name in a cell ("" for a candidate without a job)."""
+        return self.cell((self.jobs or {}).get(job_id, "") if job_id is not None else "")
 
 
 REVIEW_COLUMNS = ["decision", "note", "decided_by", "decided_at", EXPLANATION]
@@ -156,27 +174,65 @@ def explanation_text(explanation: Any, criteria: Sequence[str]) -> str:
 def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iterator[list[str]]:
     """A shortlist or a filtered list in its order: a rank, the scored CSV's columns, then
     each candidate's decision and note, who made it and when."""
-    taken = set(scored_header(run))
-    yield [
-        "rank",
-        *scored_header(run),
-        *(f"hrbatch_{c}" if c in taken else c for c in REVIEW_COLUMNS),
-    ]
     write = _RowWriter(run, excel=excel)
+    header = scored_header(run, jobs=write.jobs is not None)
+    taken = set(header)
+    yield ["rank", *header, *(f"hrbatch_{c}" if c in taken else c for c in REVIEW_COLUMNS)]
     for rank, item in enumerate(items, start=1):
-        row = write(item.custom_id, item.input, item.extra, item.status, item.result, item.error)
-        decided_by = item.decided_by.get_username() if item.decided_by_id else ""
-        decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
-        explained = next(iter(item.explanations.all()), None)  # newest first (prefetched)
-        yield [
-            str(rank),
-            *row,
-            item.decision,
-            write.cell(item.note),
-            decided_by,
-            decided_at,
-            write.cell(explanation_text(explained, write.criteria)),
-        ]
+        yield [str(rank), *_review_row(write, item)]
+
+
+def _review_row(write: _RowWriter, item: Item) -> list[str]:
+    """A candidate's scored CSV row, then their decision and note, who made it and when."""
+    row = write(
+        item.custom_id, item.input, item.extra, item.status, item.result, item.error, item.job_id
+    )
+    decided_by = item.decided_by.get_username() if item.decided_by_id else ""
+    decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
+    explained = next(iter(item.explanations.all()), None)  # newest first (prefetched)
+    return [
+        *row,
+        item.decision,
+        write.cell(item.note),
+        decided_by,
+        decided_at,
+        write.cell(explanation_text(explained, write.criteria)),
+    ]
+
+
+# The per-job shortlist's columns after the candidate's: how many of the job's candidates
+# were scored (and matched the filters), and how many more of them have the same scores as
+# the job's last one in the list (the results page's "N more have the same scores").
+JOB_SCORED = "scored_in_job"
+JOB_TIED = "more_tied_with_last"
+
+
+def job_shortlist_rows(
+    run: Run,
+    shortlists: Iterable[tuple[str, Iterable[Item], int, int]],
+    *,
+    excel: bool = False,
+) -> Iterator[list[str]]:
+    """Every job's shortlist in one table, job after job: the job first, then the rank
+    within the job, the columns of a shortlist download (review_rows), and per job how
+    many were scored and how many more are tied with its last candidate. `shortlists`:
+    (job's name, its candidates in rank order, tied beyond, scored) per job."""
+    write = _RowWriter(run, excel=excel)
+    header = scored_header(run, jobs=False)
+    taken = set(header)
+    named = [f"hrbatch_{c}" if c in taken else c for c in [JOB, *REVIEW_COLUMNS]]
+    yield [named[0], "rank", *header, *named[1:], JOB_SCORED, JOB_TIED]
+    # The job is the first column: the scored columns leave out their own.
+    write.jobs = None
+    for label, items, tied_beyond, scored in shortlists:
+        for rank, item in enumerate(items, start=1):
+            yield [
+                write.cell(label),
+                str(rank),
+                *_review_row(write, item),
+                str(scored),
+                str(tied_beyond),
+            ]
 
 
 def delimiter_of(run: Run) -> str:
@@ -429,25 +485,49 @@ REPORT_HEADER = [
     "left_out_of_ratios",
     "criterion",
     "value",
+    # Blank for the run's figures; a job's name for that job's own (selectors.jobs_report).
+    "job",
 ]
 
 
 def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     """One table for every figure: the run, consistency per criterion, adverse impact per
-    group and basis (with the mean of each criterion), and the score distributions."""
+    group and basis (with the mean of each criterion), and the score distributions; then
+    the consistency and adverse impact of each job, with the job in the last column (or
+    why a job has none: too few candidates)."""
     yield REPORT_HEADER
     blank = [""] * 9
     for key, value in report["run"].items():
         shown = ", ".join(value) if isinstance(value, list) else value
-        yield ["run", *blank, key, shown]
-    consistency = report["consistency"]
-    yield ["consistency", *blank, "sample", consistency["sample"]]
-    yield ["consistency", *blank, "crossing_cutoff", consistency.get("crossing_cutoff")]
-    yield ["consistency", *blank, "reading", consistency.get("reading", "")]
-    for name, figures in consistency["criteria"].items():
-        for key, value in figures.items():
-            yield ["consistency", *[""] * 9, name, f"{key}={value}"]
-    for r in report["impact"]:
+        yield ["run", *blank, key, shown, ""]
+    yield from _figure_rows(report["consistency"], report["impact"], job="")
+    for name, counts in report["distributions"].items():
+        for score, count in counts.items():
+            yield ["distribution", *blank, name, f"{score}={count}", ""]
+    for entry in report.get("jobs", []):
+        job = entry["job"] or "(no job)"
+        for key in ("candidates", "scored", "shortlist_size", "rescored"):
+            yield ["job", *blank, key, entry[key], job]
+        for key in ("consistency_note", "impact_note"):
+            if entry.get(key):
+                yield ["job", *blank, key, entry[key], job]
+        consistency = entry["consistency"]
+        yield from _figure_rows(consistency, entry["impact"] or [], job=job)
+
+
+def _figure_rows(
+    consistency: dict[str, Any] | None, impact: list[dict[str, Any]], *, job: str
+) -> Iterator[list[Any]]:
+    """The consistency and adverse-impact rows of the report, of the run or of one job."""
+    blank = [""] * 9
+    if consistency is not None:
+        yield ["consistency", *blank, "sample", consistency["sample"], job]
+        yield ["consistency", *blank, "crossing_cutoff", consistency.get("crossing_cutoff"), job]
+        yield ["consistency", *blank, "reading", consistency.get("reading", ""), job]
+        for name, figures in consistency["criteria"].items():
+            for key, value in figures.items():
+                yield ["consistency", *blank, name, f"{key}={value}", job]
+    for r in impact:
         yield [
             "impact",
             r["column"],
@@ -461,6 +541,7 @@ def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             "yes" if r["excluded"] else "",
             "",
             "",
+            job,
         ]
         for name, mean in r["means"].items():
             yield [
@@ -472,7 +553,5 @@ def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
                 *[""] * 5,
                 name,
                 mean,
+                job,
             ]
-    for name, counts in report["distributions"].items():
-        for score, count in counts.items():
-            yield ["distribution", *[""] * 9, name, f"{score}={count}"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from . import audit, metrics, prompting
-from .models import BackendProbe, ColumnRole, Item, Rubric, Run
+from .models import BackendProbe, ColumnRole, Item, Job, Rubric, Run
 from .openai_compat import METADATA_VALUE_MAX, completion_content
 
 # --- Rubrics ------------------------------------------------------------------------------
@@ -84,6 +85,9 @@ def run_too_long_failed(*, run: Run) -> int:
 
 # The columns the results table sorts by, besides the scores.
 RESULT_SORTS = ("line", "custom_id", "status")
+# The job filter's value for the candidates who applied for no job (?job=none).
+NO_JOB = "none"
+NO_JOB_LABEL = "No job"
 
 
 def run_items(run: Run) -> QuerySet[Item]:
@@ -122,12 +126,14 @@ def results(
     search: str = "",
     at_least: dict[str, int] | None = None,
     at_most: dict[str, int] | None = None,
+    job: str = "",
 ) -> Results:
     """A run's candidates for the results table: filtered by status, by a text found in
-    the ID or the columns kept for results (`search`), and by a score range per criterion
-    (`at_least`, `at_most`: the lowest and the highest score kept, both included); sorted
-    by a column or a score (`-overall`: best first), or with `top`, a shortlist of the
-    best ones among those filtered."""
+    the ID or the columns kept for results (`search`), by a score range per criterion
+    (`at_least`, `at_most`: the lowest and the highest score kept, both included) and by
+    the job they applied for (`job`: a Job's id, or NO_JOB); sorted by a column or a score
+    (`-overall`: best first), or with `top`, a shortlist of the best ones among those
+    filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
     items = _filtered(
         run_items(run),
@@ -136,6 +142,7 @@ def results(
         search=search,
         at_least=at_least or {},
         at_most=at_most or {},
+        job=job,
     )
     items = items.only(
         "id",
@@ -148,6 +155,7 @@ def results(
         "extra",
         "decision",
         "note",
+        "job",
     )
     key = sort.lstrip("-")
     if top > 0 and criteria:
@@ -185,7 +193,12 @@ def _filtered(
     search: str,
     at_least: dict[str, int],
     at_most: dict[str, int],
+    job: str = "",
 ) -> QuerySet[Item]:
+    if job == NO_JOB:
+        items = items.filter(job__isnull=True)
+    elif job.isdigit():
+        items = items.filter(job_id=int(job))
     search = search.strip()
     if search:
         roles = run.columns.get("roles") or {}
@@ -249,6 +262,103 @@ def run_jobs_said(run: Run) -> str:
     return said
 
 
+# --- Jobs: the filter's choices and a shortlist per job ------------------------------------
+
+
+def job_labels(run: Run) -> dict[int, str]:
+    """The run's jobs named for people, in the order of their names: a job's title, or,
+    where two jobs share a title (same title, other requirements), the title numbered
+    ("Nurse #1", "Nurse #2", oldest first) so that a filter or a download tells them
+    apart. Empty for a run without jobs."""
+    jobs = list(Job.objects.filter(run_id=run.pk).order_by("id").values_list("pk", "title"))
+    shared = Counter(title for _, title in jobs)
+    nth: Counter[str] = Counter()
+    labels = {}
+    for pk, title in jobs:
+        if shared[title] > 1:
+            nth[title] += 1
+            labels[pk] = f"{title} #{nth[title]}"
+        else:
+            labels[pk] = title
+    return dict(sorted(labels.items(), key=lambda kv: (kv[1].casefold(), kv[0])))
+
+
+@dataclasses.dataclass(frozen=True)
+class JobChoice:
+    """One choice of the results' job filter: its value in the address (?job=…), its name
+    and how many of the run's candidates applied for it."""
+
+    value: str
+    label: str
+    count: int
+
+
+def job_choices(run: Run) -> list[JobChoice]:
+    """The job filter's choices: each of the run's jobs with its candidates, then "No
+    job" when some candidates have none. Empty when the run has no jobs (no filter)."""
+    labels = job_labels(run)
+    if not labels:
+        return []
+    counts = dict(
+        Item.objects.filter(run_id=run.pk)
+        .order_by()
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .values_list("job_id", "n")
+    )
+    choices = [JobChoice(str(pk), label, counts.get(pk, 0)) for pk, label in labels.items()]
+    if counts.get(None):
+        choices.append(JobChoice(NO_JOB, NO_JOB_LABEL, counts[None]))
+    return choices
+
+
+@dataclasses.dataclass
+class JobShortlist:
+    """One job's shortlist: the job's name ("" for the candidates without a job), the
+    filter value that picks its candidates, and its results (a shortlist)."""
+
+    label: str
+    value: str
+    found: Results
+
+
+def shortlists_per_job(
+    run: Run,
+    *,
+    top: int,
+    sort: str = "",
+    job: str = "",
+    search: str = "",
+    at_least: dict[str, int] | None = None,
+    at_most: dict[str, int] | None = None,
+) -> list[JobShortlist]:
+    """The `top` best candidates of each job among those filtered (50 positions, 50
+    shortlists), each ranked, cut and its ties counted exactly as results(top=…) does
+    for the whole run; jobs in the order of their names, the candidates without a job
+    last as one more group. With `job`, that job's only."""
+    groups = [(str(pk), label) for pk, label in job_labels(run).items()]
+    if Item.objects.filter(run_id=run.pk, job__isnull=True).exists():
+        groups.append((NO_JOB, ""))
+    if job:
+        groups = [(value, label) for value, label in groups if value == job]
+    return [
+        JobShortlist(
+            label=label,
+            value=value,
+            found=results(
+                run,
+                top=top,
+                sort=sort,
+                search=search,
+                at_least=at_least,
+                at_most=at_most,
+                job=value,
+            ),
+        )
+        for value, label in groups
+    ]
+
+
 # --- The run's report: distributions, shortlist, consistency, adverse impact ------------------
 
 # The shortlist the adverse-impact report counts as "selected" when a run has none set:
@@ -257,10 +367,13 @@ SHORTLIST_SHARE = 0.10
 SHORTLIST_MAX = 100
 
 
-def shortlist_size(run: Run) -> int:
+def shortlist_size(run: Run, scored: int | None = None) -> int:
+    """The run's shortlist size (with `scored`: the size of a shortlist among that many
+    scored candidates, a job's): the size set on the run, else the best 10%."""
     if run.opts.shortlist_size:
         return int(run.opts.shortlist_size)
-    return max(1, min(SHORTLIST_MAX, math.ceil(run.done_count * SHORTLIST_SHARE)))
+    scored = run.done_count if scored is None else scored
+    return max(1, min(SHORTLIST_MAX, math.ceil(scored * SHORTLIST_SHARE)))
 
 
 def shortlist(run: Run, size: int | None = None) -> list[Item]:
@@ -297,20 +410,33 @@ def impact_report(run: Run, *, size: int | None = None) -> list[dict[str, Any]]:
         return []
     chosen = {item.pk for item in shortlist(run, size)}
     overall = "overall" if "overall" in criteria else criteria[-1]
-    rows = (
-        Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
-        .values_list("pk", "extra", "result")
-        .iterator(chunk_size=2000)
-    )
     people = (
-        audit.Scored(
-            groups={c: str((extra or {}).get(c, "")) for c in columns},
-            scores=(result or {}).get("scores", {}),
-            shortlisted=pk in chosen,
-        )
-        for pk, extra, result in rows
+        audit.Scored(groups=groups, scores=scores, shortlisted=pk in chosen)
+        for _, pk, groups, scores in _audit_rows(run, columns, criteria)
     )
     return audit.impact(people, columns=columns, criteria=criteria, overall=overall)
+
+
+def _audit_rows(
+    run: Run, columns: list[str], criteria: list[str], which: Q | None = None
+) -> Iterable[tuple[int | None, int, dict[str, str], dict[str, int]]]:
+    """The scored candidates (`which` of them) as the adverse-impact report reads them:
+    (job id, Item id, audit-only values, scores). The database picks the values out of
+    the JSON: at 170,000 candidates, decoding every row's columns and result in Python
+    took longer than the report itself."""
+    picked = {f"audit_{i}": KT(f"extra__{c}") for i, c in enumerate(columns)}
+    picked |= {f"score_{i}": _score(k) for i, k in enumerate(criteria)}
+    rows = (
+        Item.objects.filter(which or Q(), run_id=run.pk, status=Item.Status.DONE)
+        .annotate(**picked)
+        .values_list("job_id", "pk", *picked)
+        .iterator(chunk_size=2000)
+    )
+    for job_id, pk, *values in rows:
+        groups = {c: "" if v is None else str(v) for c, v in zip(columns, values, strict=False)}
+        found = values[len(columns) :]
+        scores = {k: v for k, v in zip(criteria, found, strict=True) if v is not None}
+        yield job_id, pk, groups, scores
 
 
 def consistency_report(run: Run) -> dict[str, Any]:
@@ -334,6 +460,162 @@ def consistency_report(run: Run) -> dict[str, Any]:
     labels = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
     figures["reading"] = audit.consistency_reading(figures, labels)
     return figures
+
+
+# --- The same figures per job -------------------------------------------------------------
+
+# A job's own figures rest on that job's candidates only, and say so when they are too few.
+# Adverse impact: at least 1 / audit.SMALL_GROUP_SHARE (50) scored candidates; with fewer,
+# a single person is more than 2% of the job, so the rule that keeps the run's ratios off
+# tiny groups could never apply and every ratio would rest on a handful of people.
+# Consistency: at least HRBATCH_CONSISTENCY_MIN re-scored candidates, the fewest a run's
+# own sample holds.
+JOB_IMPACT_MIN = math.ceil(1 / audit.SMALL_GROUP_SHARE)
+TOO_FEW = "too few candidates to say"
+
+
+def job_consistency_min() -> int:
+    return max(1, int(settings.HRBATCH["CONSISTENCY_MIN"]))
+
+
+def jobs_report(run: Run) -> list[dict[str, Any]]:
+    """Consistency and adverse impact per job, as consistency_report and impact_report give
+    them for the run, where the job has enough candidates (JOB_IMPACT_MIN scored,
+    job_consistency_min() re-scored), else None and a note in plain words. Each job's
+    shortlist (the impact's "shortlist" basis, the consistency's cut-off) is its own best
+    10% (shortlist_size). Jobs in the order of their names, then the candidates without a
+    job. Empty for a run without jobs."""
+    labels = job_labels(run)
+    if not labels or not run.rubric:
+        return []
+    criteria = run.rubric.criterion_keys
+    overall = "overall" if "overall" in criteria else criteria[-1]
+    names = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
+    columns = audit_columns(run)
+    sampled = bool(run.opts.consistency_stride)
+    least = job_consistency_min()
+    counts = {
+        row["job_id"]: row
+        for row in Item.objects.filter(run_id=run.pk)
+        .order_by()
+        .values("job_id")
+        .annotate(n=Count("id"), scored=Count("id", filter=Q(status=Item.Status.DONE)))
+    }
+    pairs: dict[int | None, list[tuple[dict[str, int], dict[str, int]]]] = {}
+    for job_id, result in Item.objects.filter(
+        run_id=run.pk, status=Item.Status.DONE, result__has_key=Item.RECHECK_SCORES
+    ).values_list("job_id", "result"):
+        pairs.setdefault(job_id, []).append((result["scores"], result[Item.RECHECK_SCORES]))
+    groups: list[tuple[int | None, str, str]] = [
+        (pk, str(pk), label) for pk, label in labels.items()
+    ]
+    if None in counts:
+        groups.append((None, NO_JOB, NO_JOB_LABEL))
+    large = [pk for pk, _, _ in groups if counts.get(pk, {}).get("scored", 0) >= JOB_IMPACT_MIN]
+    people = _scored_people_by_job(run, large, columns, criteria) if columns and large else {}
+
+    report = []
+    for pk, value, label in groups:
+        scored = counts.get(pk, {}).get("scored", 0)
+        size = shortlist_size(run, scored)
+        rescored = pairs.get(pk, [])
+        entry: dict[str, Any] = {
+            "job": label,
+            "job_id": pk,
+            "candidates": counts.get(pk, {}).get("n", 0),
+            "scored": scored,
+            "shortlist_size": size,
+            "rescored": len(rescored),
+            "consistency": None,
+            "consistency_lowest": None,
+            "impact": None,
+            "impact_lowest": None,
+            # Whether the job has too few candidates for the figure (the notes say so).
+            "consistency_too_few": sampled and len(rescored) < least,
+            "impact_too_few": bool(columns) and scored < JOB_IMPACT_MIN,
+        }
+        chosen: list[Item] | None = None
+        if sampled and len(rescored) >= least:
+            chosen = list(results(run, top=size, job=value).items)
+            cutoff = chosen[-1].scores.get(overall) if chosen else None
+            figures = audit.consistency(rescored, criteria=criteria, cutoff=cutoff, overall=overall)
+            figures["cutoff"] = cutoff
+            figures["reading"] = audit.consistency_reading(figures, names)
+            entry["consistency"] = figures
+            entry["consistency_lowest"] = _consistency_lowest(figures, names)
+            entry["consistency_note"] = ""
+        elif not sampled:
+            entry["consistency_note"] = "not measured (no re-scored sample in this run)"
+        else:
+            entry["consistency_note"] = f"{TOO_FEW} ({len(rescored)} re-scored; {least} needed)"
+        if not columns:
+            entry["impact_note"] = "no audit-only columns in this run"
+        elif scored < JOB_IMPACT_MIN:
+            entry["impact_note"] = f"{TOO_FEW} ({scored} scored; {JOB_IMPACT_MIN} needed)"
+        else:
+            if chosen is None:
+                chosen = list(results(run, top=size, job=value).items)
+            picked = {item.pk for item in chosen}
+            rows = audit.impact(
+                (
+                    audit.Scored(groups=groups_of, scores=scores, shortlisted=item_pk in picked)
+                    for item_pk, groups_of, scores in people.get(pk, [])
+                ),
+                columns=columns,
+                criteria=criteria,
+                overall=overall,
+            )
+            entry["impact"] = rows
+            entry["impact_lowest"] = _impact_lowest(rows)
+            entry["impact_note"] = ""
+        report.append(entry)
+    return report
+
+
+def _scored_people_by_job(
+    run: Run, jobs: list[int | None], columns: list[str], criteria: list[str]
+) -> dict[int | None, list[tuple[int, dict[str, str], dict[str, int]]]]:
+    """The scored candidates of `jobs` (None: those without a job) as the audit reads them:
+    (Item id, audit-only values, scores), per job, in one pass."""
+    which = Q(job_id__in=[pk for pk in jobs if pk is not None])
+    if None in jobs:
+        which |= Q(job__isnull=True)
+    found: dict[int | None, list[tuple[int, dict[str, str], dict[str, int]]]] = {}
+    for job_id, pk, groups, scores in _audit_rows(run, columns, criteria, which):
+        found.setdefault(job_id, []).append((pk, groups, scores))
+    return found
+
+
+def _consistency_lowest(figures: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The criterion re-scored the same least often, and whether every criterion reads as
+    stable (audit.consistency_reading's rule): one line of a compact table."""
+    criteria = figures["criteria"]
+    key, worst = min(criteria.items(), key=lambda kv: kv[1]["exact_agreement"])
+    stable = all(
+        f["exact_agreement"] >= audit.STABLE_EXACT and f["mean_abs_diff"] <= audit.STABLE_MAD
+        for f in criteria.values()
+    )
+    return {"criterion": key, "label": names.get(key, key), **worst, "stable": stable}
+
+
+def _impact_lowest(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    """Per basis, the group with the lowest impact ratio (those left out of the ratios
+    aside) and how many groups are below four-fifths: one line of a compact table."""
+    lowest: dict[str, dict[str, Any] | None] = {}
+    for basis in (audit.ABOVE_MEDIAN, audit.SHORTLIST):
+        rated = [r for r in rows if r["basis"] == basis and r["impact_ratio"] is not None]
+        worst = min(rated, key=lambda r: r["impact_ratio"], default=None)
+        lowest[basis] = (
+            None
+            if worst is None
+            else {
+                "column": worst["column"],
+                "group": worst["group"],
+                "impact_ratio": worst["impact_ratio"],
+                "flagged": sum(r["flag"] for r in rated),
+            }
+        )
+    return lowest
 
 
 # Up to this many sampled lines are looked up by line number (one IN list), more by a scan.
@@ -436,6 +718,12 @@ def run_report(run: Run) -> dict[str, Any]:
         "consistency": consistency_report(run),
         "impact": impact_report(run),
         "distributions": score_distributions(run),
+        # The same figures per job, where a job has enough candidates (jobs_report).
+        "jobs": jobs_report(run),
+        "job_minimums": {
+            "impact_scored": JOB_IMPACT_MIN,
+            "consistency_rescored": job_consistency_min(),
+        },
     }
 
 

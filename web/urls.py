@@ -24,6 +24,11 @@ urlpatterns = [
         results.run_shortlist_download,
         name="run_shortlist_download",
     ),
+    path(
+        "runs/<str:public_id>/shortlist-per-job.csv",
+        results.run_shortlist_per_job_download,
+        name="run_shortlist_per_job_download",
+    ),
     path("runs/<str:public_id>/files/<str:file_id>", runs.run_file, name="run_file"),
     path("runs/<str:public_id>/rename/", runs.run_rename, name="run_rename"),
     path(

@@ -40,6 +40,13 @@ def _at_most(request: HttpRequest) -> dict[str, int]:
     return _bound(request, "max_")
 
 
+def _job(request: HttpRequest) -> str:
+    """The job chosen in the filter: ?job=<its id>, or ?job=none for the candidates
+    without one (anything else is no filter)."""
+    job = request.GET.get("job", "")
+    return job if job == selectors.NO_JOB or job.isdigit() else ""
+
+
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
     top = request.GET.get("top", "")
     return selectors.results(
@@ -50,7 +57,13 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
         search=request.GET.get("q", ""),
         at_least=_at_least(request),
         at_most=_at_most(request),
+        job=_job(request),
     )
+
+
+# The per-job shortlist's size until someone picks another.
+TOP_PER_JOB = 10
+TOP_PER_JOB_MAX = 10_000
 
 
 def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
@@ -75,12 +88,25 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     # Who the candidate is (name, position…): the columns kept for the results only, which
     # never reach the model (they live in Item.extra, not Item.input).
     identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_RESULTS]
+    jobs = selectors.job_choices(run) if run.kind == Run.Kind.RUBRIC else []
+    job = _job(request)
     return {
+        "jobs": jobs,
+        "job_filter": job,
+        "job_names": {int(c.value): c.label for c in jobs if c.value.isdigit()},
+        # The per-job shortlist's form carries the filters in effect, but not the
+        # shortlist of the whole run nor the page.
+        "per_job_filters": [
+            (name, value)
+            for name, value in request.GET.items()
+            if value and name not in ("top", "page", "per_job")
+        ],
+        "top_per_job": TOP_PER_JOB,
         "run": run,
         "criteria": criteria,
         "labels": labels,
         "identity_columns": identity,
-        "column_count": 4 + len(criteria),
+        "column_count": 4 + len(criteria) + (1 if jobs else 0),
         "page": page,
         "sort": found.sort,
         "status_filter": found.status,
@@ -127,3 +153,35 @@ def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHtt
     which = f"top-{found.shortlist.size}" if found.shortlist else "list"
     rows = export.review_rows(run, items, excel=True)
     return http.csv_download(export.csv_chunks(rows, bom=True), f"{run.public_id}-{which}.csv")
+
+
+@login_required
+@require_GET
+def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
+    """The best N candidates of each job (?top=N) among those the filters keep, every job's
+    shortlist in one CSV for Excel: the job first, then the rank within the job."""
+    run = get_run_for_user(request, public_id)
+    top = request.GET.get("top", "")
+    size = min(int(top), TOP_PER_JOB_MAX) if top.isdigit() and int(top) > 0 else TOP_PER_JOB
+    lists = selectors.shortlists_per_job(
+        run,
+        top=size,
+        sort=request.GET.get("sort", ""),
+        job=_job(request),
+        search=request.GET.get("q", ""),
+        at_least=_at_least(request),
+        at_most=_at_most(request),
+    )
+    shortlists = (
+        (
+            one.label,
+            selectors.review_items(run, one.found),
+            one.found.shortlist.tied_beyond if one.found.shortlist else 0,
+            one.found.shortlist.scored if one.found.shortlist else 0,
+        )
+        for one in lists
+    )
+    rows = export.job_shortlist_rows(run, shortlists, excel=True)
+    return http.csv_download(
+        export.csv_chunks(rows, bom=True), f"{run.public_id}-top-{size}-per-job.csv"
+    )

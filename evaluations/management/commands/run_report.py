@@ -1,8 +1,9 @@
 """`manage.py run_report (RUN_ID | --latest) [--json]`: the figures that defend a run.
 
 Consistency (the re-scored sample), adverse impact per audit-only column (selection rates
-and impact ratios, above the median and in the shortlist) and the score distributions:
-the same figures as the run page and its report CSV (evaluations.selectors.run_report).
+and impact ratios, above the median and in the shortlist), the same two per job where a
+job has enough candidates, and the score distributions: the same figures as the run page
+and its report CSV (evaluations.selectors.run_report).
 """
 
 from __future__ import annotations
@@ -87,7 +88,44 @@ class Command(BaseCommand):
                     f"  {r['column']:<20} {r['group']:<28} {r['count']:>6} "
                     f"{r['selection_rate']:>7.1%}  {ratio}{flag}"
                 )
+        if report["jobs"]:
+            self._print_jobs(report)
         out("")
         out("Score distributions (score: count):")
         for name, counts in report["distributions"].items():
             out(f"  {name:<22} " + " ".join(f"{k}:{v}" for k, v in counts.items()))
+
+    def _print_jobs(self, report: dict[str, Any]) -> None:
+        """One line per job: its candidates, its consistency and its lowest impact ratios,
+        or why it has none (too few candidates to say)."""
+        out = self.stdout.write
+        least = report["job_minimums"]
+        out("")
+        out(
+            f"Per job (consistency from {least['consistency_rescored']} re-scored candidates, "
+            f"adverse impact from {least['impact_scored']} scored):"
+        )
+        for job in report["jobs"]:
+            out(f"  {job['job'] or 'No job'}: {job['scored']} of {job['candidates']} scored")
+            low = job["consistency_lowest"]
+            if low:
+                out(
+                    f"    consistency: {'stable' if low['stable'] else 'UNSTABLE'}, same score "
+                    f"{low['exact_agreement']:.0%} at worst ({low['label']}), "
+                    f"{job['rescored']} re-scored"
+                )
+            else:
+                out(f"    consistency: {job['consistency_note']}")
+            if job["impact_lowest"] is None:
+                out(f"    adverse impact: {job['impact_note']}")
+                continue
+            for basis, words in (("above_median", "above the median"), ("shortlist", "shortlist")):
+                lowest = job["impact_lowest"][basis]
+                if lowest is None:
+                    out(f"    adverse impact ({words}): no ratio")
+                    continue
+                flag = f"  {lowest['flagged']} BELOW 0.8" if lowest["flagged"] else ""
+                out(
+                    f"    adverse impact ({words}): lowest ratio {lowest['impact_ratio']} "
+                    f"({lowest['column']}: {lowest['group']}){flag}"
+                )
