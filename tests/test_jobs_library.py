@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import html
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -160,6 +162,32 @@ def test_a_renamed_job_is_another_job_and_the_old_title_stays(owner: Any) -> Non
     # What changed: the title, from the job it was edited from.
     changes = client.get(reverse("web:job_diff", args=[ward.pk])).content.decode()
     assert "<del>Nurse</del><ins>Ward nurse</ins>" in changes
+
+
+@database
+def test_a_job_started_from_the_check_page_keeps_its_title_and_the_way_back(owner: Any) -> None:
+    """The check page can send a person here for a position no saved job matches: the form
+    starts with that title, and the saved job's page links back to the run's set-up."""
+    client = _client(owner)
+    back = "/uploads/file-abc/?encoding=utf-8"
+    form = client.get(reverse("web:job_new"), {"title": "Ward nurse", "next": back})
+    assert 'value="Ward nurse"' in form.content.decode()
+
+    response = client.post(
+        reverse("web:job_new"),
+        {"title": "Ward nurse", "description": "Registered nurse.", "next": back},
+    )
+    job = Job.objects.get()
+    assert response["Location"] == reverse("web:job", args=[job.pk]) + "?next=" + quote(back, "")
+    page = client.get(response["Location"]).content.decode()
+    assert f'<a href="{html.escape(back)}">‹ Back to your run set-up</a>' in page
+    # A way back to another site is dropped.
+    elsewhere = client.post(
+        reverse("web:job_new"),
+        {"title": "Cook", "description": "Cooks.", "next": "https://evil.example/"},
+    )
+    cook = Job.objects.get(title="Cook")
+    assert elsewhere["Location"] == reverse("web:job", args=[cook.pk])
 
 
 @database
@@ -372,6 +400,21 @@ def test_a_jobs_file_with_a_problem_saves_nothing_and_names_the_row(
     assert "nothing was saved" in text or "needs a" in text
     assert list(Job.objects.all()) == [before]  # not even the good rows
     assert 'type="file"' in response.content.decode()  # the form is there to try again
+    assert not list(Path(tempfile.gettempdir()).glob("hrbatch-jobs-*"))  # nor the file
+
+
+@database
+def test_a_file_over_the_upload_limit_is_refused_unread(
+    owner: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.HRBATCH_MAX_UPLOAD_BYTES = 2000
+    rows = [{"title": f"Job {n}", "description": "Asks for a lot. " * 10} for n in range(30)]
+
+    response = _import(_client(owner), write_csv(tmp_path / "candidates-by-mistake.csv", rows))
+
+    assert response.status_code == 413
+    assert "not the candidates" in _text(response)
+    assert Job.objects.count() == 0
 
 
 # --- access and the admin -----------------------------------------------------------------
@@ -556,4 +599,22 @@ def test_a_recruiter_types_a_job_edits_it_and_imports_a_jobs_file_in_the_browser
     expect(page.locator(".cards .card")).to_have_count(6)
     expect(page.get_by_role("link", name="Data engineer", exact=True)).to_be_visible()
     _shot(page, "jobs-07-list")
+
+    # A file with a problem: the message names the row, and nothing is saved.
+    bad = write_csv(
+        tmp_path / "jobs-bad.csv",
+        [
+            {"title": "Cook", "description": "Cooks for 200."},
+            {"title": "Data Analyst", "description": ""},
+        ],
+    )
+    page.get_by_role("link", name="Import a jobs file").first.click()
+    page.get_by_label("Jobs file (CSV)").set_input_files(str(bad))
+    page.get_by_role("button", name="Import jobs").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Row 3 (“Data Analyst”) says nothing about what the job asks for"
+    )
+    _shot(page, "jobs-08-bad-file")
+    page.get_by_role("navigation").get_by_role("link", name="Jobs", exact=True).click()
+    expect(page.locator(".cards .card")).to_have_count(6)  # no Cook
     context.close()
