@@ -440,6 +440,17 @@ def test_the_jobs_pages_need_a_signed_in_person_and_show_no_runs_copy(
     posted = anonymous.post(reverse("web:job_new"), {"title": "Spy", "description": "Spies."})
     assert posted.status_code == 302 and not Job.objects.filter(title="Spy").exists()
 
+    # The import reads its size limit before the body, like the candidate upload, and
+    # still refuses a post from another site.
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(owner)
+    with open(_jobs_file(tmp_path), "rb") as handle:
+        assert forged.post(reverse("web:jobs_import"), {"file": handle}).status_code == 403
+    assert (
+        forged.post(reverse("web:job_new"), {"title": "X", "description": "Y"}).status_code == 403
+    )
+    assert Job.objects.count() == 1
+
     signed_in = _client(owner)
     assert all(signed_in.get(url).status_code == 200 for url in urls)
     nav = signed_in.get(reverse("web:runs")).content.decode()
@@ -490,6 +501,16 @@ def test_the_admin_lists_saved_jobs_saves_an_edit_as_a_new_version_and_leaves_ru
     refused = client.post(url, {"title": "Cook", "description": ""})
     assert refused.status_code == 200 and "This field is required" in _text(refused)
     assert Job.objects.saved().count() == 2
+
+    # A job added here is saved by the same service: version 1, under the admin's name.
+    added = client.post(
+        reverse("admin:evaluations_job_add"),
+        {"title": "Night  porter", "description": "Nights; first aid."},
+        follow=True,
+    )
+    assert added.status_code == 200
+    porter = Job.objects.saved().get(title_key="night porter")
+    assert (porter.title, porter.version, porter.created_by) == ("Night porter", 1, admin)
 
     # A run's copy is only looked at.
     copy_url = reverse("admin:evaluations_job_change", args=[copy.pk])
