@@ -409,6 +409,10 @@ class SavedJobForm(forms.ModelForm):
         model = Job
         fields = ("title", "description")
         labels = {"description": "What the job asks for"}
+        help_texts = {
+            "description": "Saving a change makes a new version under your name; this "
+            "version stays as it is for the runs that used it."
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
