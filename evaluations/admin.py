@@ -386,28 +386,141 @@ class ItemAdmin(admin.ModelAdmin):
         return False  # Items come from ingesting a run's file
 
 
+class JobKindFilter(admin.SimpleListFilter):
+    """Saved jobs (kept for reuse, versioned) or the copies runs made of the jobs they
+    scored against."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("saved", "Saved (kept for reuse)"), ("run", "A run's copy")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        if self.value() == "saved":
+            return queryset.filter(run=None)
+        if self.value() == "run":
+            return queryset.exclude(run=None)
+        return queryset
+
+
+class SavedJobForm(forms.ModelForm):
+    class Meta:
+        model = Job
+        fields = ("title", "description")
+        labels = {"description": "What the job asks for"}
+        help_texts = {
+            "description": "Saving a change makes a new version under your name; this "
+            "version stays as it is for the runs that used it."
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        problem = services.job_problem(
+            title=data.get("title") or "", description=data.get("description") or ""
+        )
+        if problem and "title" in data and "description" in data:
+            raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    """Jobs as read from candidate files: looked at here, changed only by a new file."""
+    """Saved jobs and the jobs runs scored against.
 
-    list_display = ("title", "run", "candidates", "created_at")
-    list_select_related = ("run",)
+    A saved job is changed here as in the web app, through services.job_save: saving makes
+    a new version under the admin's name, never an edit in place, so the runs that used a
+    version keep it. A run's copy is what that run's candidates were scored against: only
+    looked at, never changed."""
+
+    list_display = (
+        "title",
+        "version_shown",
+        "kind",
+        "created_by",
+        "created_at",
+        "run",
+        "candidates",
+    )
+    list_filter = (JobKindFilter,)
+    list_select_related = ("run", "created_by")
     search_fields = ("title",)
-    fields = ("title", "run", "owner", "key", "created_at", "description")
-    readonly_fields = fields
+    form = SavedJobForm
+    _SAVED_INFO = ("version", "created_by", "created_at", "based_on", "web_page", "history")
+    _RUN_FIELDS = ("title", "run", "based_on", "key", "created_at", "description")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).annotate(candidate_count=Count("items"))
+
+    def get_fields(self, request: HttpRequest, obj: Job | None = None) -> Any:
+        if obj is not None and obj.run_id:
+            return self._RUN_FIELDS
+        if obj is None:
+            return ("title", "description")
+        return ("title", "description", *self._SAVED_INFO)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Job | None = None) -> Any:
+        if obj is not None and obj.run_id:
+            return self._RUN_FIELDS
+        return self._SAVED_INFO if obj is not None else ()
+
+    @admin.display(description="version", ordering="version")
+    def version_shown(self, job: Job) -> int | str:
+        return "—" if job.run_id else job.version
+
+    @admin.display(description="kind", ordering="run")
+    def kind(self, job: Job) -> str:
+        return "A run's copy" if job.run_id else "Saved"
 
     @admin.display(description="candidates", ordering="candidate_count")
     def candidates(self, job: Job) -> int:
         return int(getattr(job, "candidate_count", 0))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # Jobs come from ingesting a run's file
+    @admin.display(description="In the web app")
+    def web_page(self, job: Job) -> SafeString:
+        url = reverse("web:job", args=[job.pk])
+        return format_html('<a href="{}">Open the job page</a> (versions, changes, runs)', url)
+
+    @admin.display(description="Versions")
+    def history(self, job: Job) -> SafeString:
+        rows = [
+            (
+                reverse("admin:evaluations_job_change", args=[v.pk]),
+                f"v{v.version}",
+                v.created_by or "—",
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for v in Job.objects.lineage(job).select_related("created_by")
+        ]
+        return format_html(
+            "<table><thead><tr><th>Version</th><th>Written by</th><th>When (UTC)</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', rows
+            ),
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        if obj is not None and obj.run_id:
+            return False  # what a run was scored against stays as it was
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the history stays whole; runs point at the versions they used
+
+    def save_model(self, request: HttpRequest, obj: Job, form: Any, change: bool) -> None:
+        edited = Job.objects.get(pk=obj.pk) if change else None
+        # The form asked job_problem first, so the service takes what it was given.
+        saved = services.job_save(
+            job=edited,
+            author=request.user,
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
+        )
+        # The admin reports and links to what was saved: the new version, not the old one.
+        obj.pk, obj.version, obj.title = saved.pk, saved.version, saved.title
+        if edited is None or saved.pk != edited.pk:
+            self.message_user(request, f"Saved as version {saved.version}.", messages.SUCCESS)
 
 
 @admin.register(ApiKey)

@@ -571,6 +571,14 @@ class Job(models.Model):
             return self.description
         return prompting.saved_job_text(self.title, self.description)
 
+    def previous(self) -> Job | None:
+        """A saved job's version this one is compared with: the one it was edited from
+        (which may carry another title, when the edit renamed the job), else the next
+        lower version of the same job."""
+        if self.based_on_id and self.based_on is not None and self.based_on.run_id is None:
+            return self.based_on
+        return Job.objects.lineage(self).filter(version__lt=self.version).first()
+
 
 class Decision(models.TextChoices):
     """What a person decided about a candidate (the model only scores)."""

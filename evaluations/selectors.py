@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 from . import audit, metrics, prompting
 from .models import BackendProbe, ColumnRole, Item, Job, Rubric, Run
 from .openai_compat import METADATA_VALUE_MAX, completion_content
+from .rubrics import FieldChange, word_diff
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -37,6 +38,84 @@ def latest_rubrics(user: Any) -> list[Rubric]:
 def rubric_newest(*, name: str, owner: Any = None) -> Rubric | None:
     """The newest version of the rubric called `name` of `owner` (None: the shared one)."""
     return Rubric.objects.filter(name=name, owner=owner).order_by("-version").first()
+
+
+# --- Saved jobs ---------------------------------------------------------------------------
+
+
+def _runs_by_title_key(title_key: str | None = None) -> dict[str, int]:
+    """How many runs scored candidates against some version of each saved job (a run copies
+    the saved version it used into a Job of its own, `based_on` that version)."""
+    copies = Job.objects.filter(run__isnull=False, based_on__run=None)
+    if title_key is not None:
+        copies = copies.filter(based_on__title_key=title_key)
+    used = (
+        copies.order_by().values("based_on__title_key").annotate(runs=Count("run", distinct=True))
+    )
+    return {row["based_on__title_key"]: row["runs"] for row in used}
+
+
+def saved_jobs_list() -> list[Job]:
+    """The newest version of each saved job, by title, each with `run_count`: the runs
+    that used any of its versions. Saved jobs are the whole team's, so everyone sees all."""
+    counts = _runs_by_title_key()
+    jobs = list(Job.objects.latest_saved().select_related("created_by").order_by("title_key"))
+    for job in jobs:
+        job.run_count = counts.get(job.title_key, 0)  # type: ignore[attr-defined]
+    return jobs
+
+
+def saved_job_newest(title: str) -> Job | None:
+    """The newest version of the saved job with this title (spacing and case aside)."""
+    return (
+        Job.objects.saved()
+        .filter(title_key=prompting.title_key(title))
+        .order_by("-version")
+        .first()
+    )
+
+
+def saved_job_run_count(job: Job) -> int:
+    """How many runs, anyone's, used any version of this saved job."""
+    return _runs_by_title_key(job.title_key).get(job.title_key, 0)
+
+
+def saved_job_versions(job: Job) -> list[Job]:
+    """Every version of a saved job, newest first, each with `run_count`: the runs that
+    were scored against that version."""
+    versions = list(Job.objects.lineage(job).select_related("created_by"))
+    used = (
+        Job.objects.filter(run__isnull=False, based_on__in=[v.pk for v in versions])
+        .order_by()
+        .values("based_on")
+        .annotate(runs=Count("run", distinct=True))
+    )
+    counts = {row["based_on"]: row["runs"] for row in used}
+    for version in versions:
+        version.run_count = counts.get(version.pk, 0)  # type: ignore[attr-defined]
+    return versions
+
+
+def saved_job_uses(job: Job, runs: QuerySet[Run]) -> QuerySet[Job]:
+    """The run copies of any version of this saved job among `runs` (the runs a person may
+    see), newest run first, each with its candidate count: which runs scored whom against
+    which version."""
+    return (
+        Job.objects.filter(run__in=runs, based_on__in=Job.objects.lineage(job))
+        .select_related("run", "based_on")
+        .annotate(candidates=Count("items"))
+        .order_by("-run__created_at", "-run_id")
+    )
+
+
+def job_diff(old: Job, new: Job) -> list[FieldChange]:
+    """What changed from saved job version `old` to `new`, word by word, as the rubric
+    pages show it: the title and what the job asks for."""
+    pairs = [
+        ("Title", old.title, new.title),
+        ("What the job asks for", old.description, new.description),
+    ]
+    return [FieldChange(label, word_diff(a, b)) for label, a, b in pairs if a != b]
 
 
 # --- Runs and files ----------------------------------------------------------------------

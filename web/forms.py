@@ -229,6 +229,33 @@ class RubricForm(forms.Form):
     )
 
 
+class JobForm(forms.Form):
+    """A saved job typed or pasted in: its title and what it asks for."""
+
+    # Not required here: the service says in plain words what is missing.
+    title = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="As the candidates' position column writes it (spacing and case aside): "
+        "that is how candidates are matched to this job. A different title is a different job.",
+    )
+    description = forms.CharField(
+        label="What the job asks for",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text="Paste the requirements, responsibilities and must-haves (skills, "
+        "experience, qualifications). The AI reads this before every candidate of this job "
+        "and scores them against it. Leave out age and other protected characteristics.",
+    )
+
+
+class JobsFileForm(forms.Form):
+    file = forms.FileField(
+        label="Jobs file (CSV)",
+        help_text="One row per job: a “title” column and a “description” column.",
+    )
+
+
 class SiteUrlPasswordResetForm(PasswordResetForm):
     """Reset links point at SITE_URL, never at the Host header of the request that asked
     for them: a forged Host would otherwise mail the victim a link to the forger's site."""

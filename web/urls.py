@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from web.views import results, rubrics, runs, upload
+from web.views import jobs, results, rubrics, runs, upload
 
 app_name = "web"
 
@@ -58,4 +58,10 @@ urlpatterns = [
     path("rubrics/<int:pk>/", rubrics.rubric_detail, name="rubric"),
     path("rubrics/<int:pk>/edit/", rubrics.rubric_edit, name="rubric_edit"),
     path("rubrics/<int:pk>/changes/", rubrics.rubric_diff, name="rubric_diff"),
+    path("jobs/", jobs.jobs_list, name="jobs"),
+    path("jobs/new/", jobs.job_edit, name="job_new"),
+    path("jobs/import/", jobs.jobs_import, name="jobs_import"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job"),
+    path("jobs/<int:pk>/edit/", jobs.job_edit, name="job_edit"),
+    path("jobs/<int:pk>/changes/", jobs.job_diff, name="job_diff"),
 ]

@@ -8,6 +8,9 @@ finished run was scored against.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +38,26 @@ def _plain(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
+def job_problem(*, title: str, description: str) -> str:
+    """What is wrong with a job as typed, in words for the person typing it; "" if nothing.
+    job_save refuses such a job; a form may ask first (the admin does)."""
+    title = " ".join(title.split())
+    description = description.strip()
+    if not title:
+        return "Give the job a title, as candidates' position column writes it."
+    if not description:
+        return (
+            f"Write what the job “{title}” asks for: its requirements, responsibilities "
+            "and must-haves. The AI scores each candidate against this text."
+        )
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        return (
+            f"What the job “{title}” asks for is {len(description):,} characters; keep it "
+            f"under {MAX_DESCRIPTION_CHARS:,} (the AI reads it before every candidate)."
+        )
+    return ""
+
+
 def job_save(
     *, job: Job | None, author: AbstractBaseUser | None, title: str, description: str
 ) -> Job:
@@ -43,18 +66,8 @@ def job_save(
     has changes nothing and returns that version."""
     title = " ".join(title.split())
     description = description.strip()
-    if not title:
-        raise InputError("Give the job a title, as candidates' position column writes it.")
-    if not description:
-        raise InputError(
-            f"Write what the job “{title}” asks for: its requirements, responsibilities "
-            "and must-haves. The AI scores each candidate against this text."
-        )
-    if len(description) > MAX_DESCRIPTION_CHARS:
-        raise InputError(
-            f"What the job “{title}” asks for is {len(description):,} characters; keep it "
-            f"under {MAX_DESCRIPTION_CHARS:,} (the AI reads it before every candidate)."
-        )
+    if problem := job_problem(title=title, description=description):
+        raise InputError(problem)
     key = title_key(title)
     with transaction.atomic():
         latest = Job.objects.saved().filter(title_key=key).order_by("-version").first()
@@ -183,6 +196,21 @@ def jobs_import(*, path: str | Path, author: AbstractBaseUser | None) -> JobsImp
     return found
 
 
+def jobs_import_upload(*, chunks: Iterable[bytes], author: AbstractBaseUser | None) -> JobsImport:
+    """jobs_import for a file that arrives as bytes (the web app's upload): written to a
+    temporary file for the CSV reader, which needs to read it twice, and removed once read.
+    The file is not kept: every job it held is saved, with who imported it, as a version
+    of its job; a file with a problem saves nothing and leaves nothing behind."""
+    handle, name = tempfile.mkstemp(prefix="hrbatch-jobs-", suffix=".csv")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        return jobs_import(path=name, author=author)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def saved_jobs() -> dict[str, Job]:
     """The newest version of every saved job, by title_key."""
     return {job.title_key: job for job in Job.objects.latest_saved()}
@@ -236,9 +264,11 @@ __all__ = [
     "JobsChoice",
     "JobsImport",
     "job_map_resolve",
+    "job_problem",
     "job_save",
     "jobs_file_read",
     "jobs_import",
+    "jobs_import_upload",
     "saved_job_texts",
     "saved_jobs",
 ]

@@ -1,6 +1,6 @@
 """What the signed-in person may see, and where a `next` link may lead.
 
-Every run, file and rubric a view shows is looked up through here: a thing the person may
+Every run, file, rubric and saved job a view shows is looked up through here: a thing the person may
 not see answers 404 (not 403), so that ids do not leak.
 """
 
@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
-from evaluations.models import File, Rubric, Run
+from evaluations.models import File, Job, Rubric, Run
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -46,6 +46,13 @@ def get_rubric_for_user(request: HttpRequest, pk: int, *, to_edit: bool = False)
     if to_edit or not request.user.is_staff:
         rubrics = rubrics.visible_to(request.user)
     return get_object_or_404(rubrics, pk=pk)
+
+
+def get_saved_job(pk: int) -> Job:
+    """A saved job, any version: saved jobs are the whole team's, so every signed-in person
+    may see and change them. A run's own copy of a job answers 404 here: it is seen on its
+    run's pages, which check who may see the run."""
+    return get_object_or_404(Job.objects.saved().select_related("created_by"), pk=pk)
 
 
 def usable_rubric(request: HttpRequest, pk: str) -> Rubric | None:
