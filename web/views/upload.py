@@ -3,7 +3,6 @@ and start a run; or delete an upload that was never started."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -316,16 +315,12 @@ def _import_jobs(request: HttpRequest) -> Any:
     if upload is None:
         messages.error(request, "Choose a jobs file first (a CSV with title and description).")
     else:
-        with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-            handle.flush()
-            try:
-                found = services.jobs_import(path=handle.name, author=request.user)
-            except services.InputError as exc:
-                messages.error(request, f"{upload.name}: {exc.message}")
-            else:
-                messages.success(request, f"{upload.name}: {found.summary}")
+        try:
+            found = services.jobs_import_upload(chunks=upload.chunks(), author=request.user)
+        except services.InputError as exc:
+            messages.error(request, f"{upload.name}: {exc.message}")
+        else:
+            messages.success(request, f"{upload.name}: {found.summary}")
     data = request.POST.copy()
     if upload is not None:
         data["jobs_from"] = JOBS_FROM_SAVED
@@ -351,7 +346,7 @@ def _checks_context(
     with the jobs the job columns describe, or the positions matched to saved jobs."""
     return {
         "jobs": jobs if choice is None else None,
-        "positions": _positions(check, choice) if choice is not None else None,
+        "positions": _positions(file, check, choice) if choice is not None else None,
         "file": file,
         "problem": check.file_problem,
         "problems": check.problems,
@@ -365,7 +360,7 @@ def _checks_context(
     }
 
 
-def _positions(check: intake.FileCheck, choice: services.JobsChoice) -> dict[str, Any]:
+def _positions(file: File, check: intake.FileCheck, choice: services.JobsChoice) -> dict[str, Any]:
     """The positions in the position column, each with its candidates and the saved job
     it is scored against (a select, to map it by hand): those that match no job first."""
     saved = services.saved_jobs()
@@ -397,6 +392,9 @@ def _positions(check: intake.FileCheck, choice: services.JobsChoice) -> dict[str
         "jobs": len(check.jobs),
         "without_job": check.without_job,
         "saved_count": len(saved),
+        # "Type this job": the new job's page, its title filled in, and back here after.
+        "new_job": reverse("web:job_new"),
+        "back": reverse("web:prepare", args=[file.id]),
     }
 
 
