@@ -408,7 +408,7 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
     assert "Warehouse Lead" in first_row and "— matches no job: choose —</option>" in first_row
     assert 'name="map:warehouse lead"' in first_row
     # Or type that job now, its title filled in, and come back here after.
-    assert f'/jobs/new/?title=Warehouse%20Lead&amp;next=/uploads/{file.id}/' in first_row
+    assert f"/jobs/new/?title=Warehouse%20Lead&amp;next=/uploads/{file.id}/" in first_row
     assert "Registered  Nurse" in checks or "Registered Nurse" in checks
     assert "Score without a job" in checks
 

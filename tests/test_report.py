@@ -179,3 +179,39 @@ def test_run_report_latest_in_a_subprocess_after_evaluate(
         check=True,
     ).stdout
     assert "Adverse impact, selected = scoring above the median overall:" in text
+
+
+def test_a_finished_runs_report_is_worked_out_once_and_again_when_the_run_changes(
+    consistency: Any,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    django_assert_max_num_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Kept ahead by the worker from this size up (5,000 in real use).
+    monkeypatch.setattr(selectors, "REPORT_KEEP_FROM", 50)
+    monkeypatch.setattr("evaluations.services.runs.REPORT_KEEP_FROM", 50)
+    run = start_run(audited_csv(tmp_path / "c.csv"), roles=None)
+    assert run.status == Run.Status.COMPLETED
+
+    # The worker worked it out when the run finished: the page reads it, asking the
+    # database nothing more.
+    with django_assert_max_num_queries(0):
+        kept = selectors.run_report_kept(run)
+    assert kept == selectors.run_report(run)
+    # A run scored again (retry, a new completion) is a new report.
+    first = Item.objects.filter(run=run).order_by("id").first()
+    assert first is not None
+    Item.objects.filter(pk=first.pk).update(status=Item.Status.FAILED, result=None)
+    Run.objects.filter(pk=run.pk).update(failed_count=1, done_count=run.done_count - 1)
+    run.refresh_from_db()
+    assert selectors.run_report_kept(run)["run"]["scored"] == 119  # not the kept one
+
+    from evaluations import services
+
+    services.run_retry_failed(run=run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 120
+    with django_assert_max_num_queries(0):
+        again = selectors.run_report_kept(run)  # kept when the retried run finished
+    assert again == selectors.run_report(run) and again["run"]["scored"] == 120

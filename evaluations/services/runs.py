@@ -31,7 +31,7 @@ from ..llm import (
 )
 from ..models import File, Item, Job, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
-from ..selectors import concurrency_for
+from ..selectors import REPORT_KEEP_FROM, concurrency_for, run_report_kept
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
 from .ingest import LONG_ROWS_TRUNCATE, answer_format_setting, plan_for_run, run_ingest
@@ -742,4 +742,11 @@ def run_finalize(*, run: Run, final: str) -> bool:
     run.refresh_from_db()
     if updated:
         notify.run_finished(run=run)
+        if run.kind == Run.Kind.RUBRIC and run.total_count >= REPORT_KEEP_FROM:
+            # A large run's report takes seconds: worked out now, by the worker, rather
+            # than while the person who opened the e-mail waits for the run page.
+            try:
+                run_report_kept(run)
+            except Exception:  # the report is shown anyway, worked out on the page
+                log.exception("could not work out the report of run %s ahead", run.pk)
     return bool(updated)

@@ -75,7 +75,7 @@ def run_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def _report_context(run: Run) -> dict[str, Any]:
-    report = selectors.run_report(run)
+    report = selectors.run_report_kept(run)
     size = report["run"]["shortlist_size"]
     return {
         "report": report,
@@ -94,7 +94,7 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     run = get_run_for_user(request, public_id)
     if run.kind != Run.Kind.RUBRIC:
         raise Http404("Only candidate runs have a report.")
-    rows = export.report_rows(selectors.run_report(run))
+    rows = export.report_rows(selectors.run_report_kept(run))
     base = _download_name(run) or "candidates"
     return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
 
