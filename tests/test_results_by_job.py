@@ -608,8 +608,8 @@ def test_a_recruiter_picks_a_job_and_downloads_every_jobs_shortlist(
     expect(page).to_have_url(re.compile(r"[?&]job=\d+"))
     page.get_by_label("Candidates per job").fill("5")
     page.locator("#results").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "jobs-01-filtered-by-job.png"))
-    page.locator("#results .results-head").screenshot(path=str(SHOTS / "jobs-02-filters.png"))
+    page.screenshot(path=str(SHOTS / "results-per-job-01-filtered.png"))
+    page.locator("#results .results-head").screenshot(path=str(SHOTS / "results-per-job-02-filters.png"))
     figures = page.locator("table.per-job-figures")
     # The large jobs have figures of their own, the small ones say why not.
     expect(figures.get_by_role("row").filter(has_text="Pastry Chef")).to_contain_text(
@@ -618,7 +618,7 @@ def test_a_recruiter_picks_a_job_and_downloads_every_jobs_shortlist(
     expect(figures.get_by_role("row").filter(has_text="Accountant")).to_contain_text(
         re.compile(r"\d \((sex|race_ethnicity)[^:]*: ")
     )
-    figures.screenshot(path=str(SHOTS / "jobs-03-figures-per-job.png"))
+    figures.screenshot(path=str(SHOTS / "results-per-job-03-figures.png"))
     rows = _downloaded(page, "Download shortlists per job")
     assert [r["job"] for r in rows] == ["Data Engineer"] * 5
     overall = [int(r["overall"]) for r in rows]
