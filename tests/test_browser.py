@@ -20,6 +20,7 @@ from devtools.synthetic import write_candidates_csv
 from evaluations.services import ROW_NUMBER
 from tests.support.browser import CHROMIUM_ARGS, SHOTS, settled
 from tests.support.files import VALID_UTF8, damaged_resume_csv, shared_data
+from tests.support.jobs import UNMATCHED, write_candidates, write_jobs_file
 
 PASSWORD = "candidate-pool-2026"
 CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
@@ -609,13 +610,13 @@ def test_a_jobs_file_read_on_the_check_page_and_an_unmatched_position_mapped(
     """Jobs in a file of their own: read on the check page, the positions matched by
     title, the one that matches no job mapped by choosing a job for it. (Last in this
     module: the jobs it saves stay saved for the whole team.)"""
-    from tests.test_jobs_file import UNMATCHED, _candidates, _jobs_file
-
-    source = _candidates(tmp_path / "applicants-by-position.csv")
+    source = write_candidates(tmp_path / "applicants-by-position.csv")
     _sign_in(page, app)
     _upload_and_prepare(page, app, source)
     expect(page.get_by_label("Position column", exact=True)).to_have_value("position")
-    page.get_by_label("Add jobs from a file").set_input_files(_jobs_file(tmp_path / "jobs.csv"))
+    page.get_by_label("Add jobs from a file").set_input_files(
+        write_jobs_file(tmp_path / "jobs.csv")
+    )
     page.get_by_role("button", name="Read jobs file").click()
     expect(page.get_by_role("status")).to_contain_text("jobs.csv: 5 jobs read")
     expect(page.get_by_label("Saved jobs, matched by the position column")).to_be_checked()

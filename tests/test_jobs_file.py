@@ -18,70 +18,13 @@ from devtools.fake_ollama import FakeOllama
 from evaluations import csvio, intake, prompting, services
 from evaluations.models import Job
 from tests.support.files import shared_data
+from tests.support.jobs import (
+    JOBS,
+    UNMATCHED,
+    write_candidates,
+    write_jobs_file,
+)
 from tests.support.processes import ROOT, evaluate, finish, query, subprocess_env
-
-JOBS = [
-    {
-        "title": "Data Engineer",
-        "description": "Builds and runs the data pipelines behind our reporting.",
-        "requirements": "Python and SQL; 3+ years with Airflow or dbt; cloud warehouses.",
-    },
-    {
-        "title": "Registered Nurse",
-        "description": "Cares for patients on a 30-bed medical-surgical ward.",
-        "requirements": "Active RN licence; BLS certification; 2+ years acute care.",
-    },
-    {
-        "title": "Account Executive",
-        "description": "Sells our platform to mid-market companies.",
-        "requirements": "3+ years closing B2B SaaS deals; quota attainment; Salesforce.",
-    },
-    {
-        "title": "Payroll Specialist",
-        "description": "Runs payroll for 2,000 employees in three states.",
-        "requirements": "CPP preferred; ADP Workforce Now; multi-state tax filings.",
-    },
-    {
-        "title": "Operations Manager",
-        "description": "Leads the warehouse floor: 40 associates over two shifts.",
-        "requirements": "5+ years in logistics; lean / six sigma; WMS experience.",
-    },
-]
-# How the candidates' file writes the positions: case and spacing differ from the jobs
-# file, and one title is in no jobs file at all.
-POSITIONS = [
-    "data engineer",
-    "Registered  Nurse",
-    "ACCOUNT EXECUTIVE",
-    "Payroll Specialist ",
-    "Operations Manager",
-    "Warehouse Lead",
-]
-UNMATCHED = "Warehouse Lead"
-
-
-def _jobs_file(path: Path, jobs: list[dict[str, str]] = JOBS) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["title", "description", "requirements"])
-        writer.writeheader()
-        writer.writerows(jobs)
-    return path
-
-
-def _candidates(path: Path, per_position: int = 3) -> Path:
-    """Candidates whose positions interleave, each with words that name them (the
-    request's user message tells which candidate it is)."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["applicant_id", "position", "experience"])
-        n = 0
-        for round_ in range(per_position):
-            for position in POSITIONS:
-                n += 1
-                writer.writerow(
-                    [f"A{n:03d}", position, f"Candidate {n}: {round_ + 3} years of relevant work."]
-                )
-    return path
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -110,7 +53,7 @@ def _position_of(user: str, rows: list[list[str]]) -> str:
 def test_a_jobs_file_is_saved_for_reuse_and_a_changed_job_gets_a_new_version(
     tmp_path: Path,
 ) -> None:
-    first = services.jobs_import(path=_jobs_file(tmp_path / "jobs.csv"), author=None)
+    first = services.jobs_import(path=write_jobs_file(tmp_path / "jobs.csv"), author=None)
     assert len(first.created) == 5 and first.summary == "5 jobs read, 5 new."
     nurse = Job.objects.saved().get(title="Registered Nurse")
     assert nurse.version == 1 and nurse.title_key == "registered nurse"
@@ -118,7 +61,7 @@ def test_a_jobs_file_is_saved_for_reuse_and_a_changed_job_gets_a_new_version(
 
     changed = [dict(job) for job in JOBS]
     changed[1]["requirements"] = "Active RN licence; BLS and ACLS; 2+ years acute care."
-    again = services.jobs_import(path=_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
+    again = services.jobs_import(path=write_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
     assert again.summary == "5 jobs read, 1 with a new version, 4 already saved as they are."
     versions = list(Job.objects.lineage(nurse))
     assert [v.version for v in versions] == [2, 1]
@@ -160,7 +103,7 @@ def test_a_jobs_file_with_a_problem_names_the_row_and_saves_nothing(
 
 
 def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
-    path = _candidates(tmp_path / "candidates.csv")
+    path = write_candidates(tmp_path / "candidates.csv")
     layout = csvio.sniff(path)
     check = intake.check_file(
         path, layout, id_column="applicant_id", model_columns=["experience"], limit=10**6
@@ -188,8 +131,8 @@ def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
 def test_evaluate_with_a_jobs_file_lists_the_unmatched_position_then_scores_it_mapped(
     tmp_path: Path, fake_ollama: FakeOllama
 ) -> None:
-    jobs = _jobs_file(tmp_path / "jobs.csv")
-    candidates = _candidates(tmp_path / "candidates.csv")
+    jobs = write_jobs_file(tmp_path / "jobs.csv")
+    candidates = write_candidates(tmp_path / "candidates.csv")
     rows = _read(candidates)
     env = subprocess_env(tmp_path, fake_ollama)
     out = tmp_path / "scored.csv"
@@ -272,8 +215,8 @@ def test_evaluate_with_a_jobs_file_lists_the_unmatched_position_then_scores_it_m
 def test_evaluate_scores_an_unmatched_position_without_a_job_when_told_so(
     tmp_path: Path, fake_ollama: FakeOllama
 ) -> None:
-    jobs = _jobs_file(tmp_path / "jobs.csv")
-    candidates = _candidates(tmp_path / "candidates.csv", per_position=2)
+    jobs = write_jobs_file(tmp_path / "jobs.csv")
+    candidates = write_candidates(tmp_path / "candidates.csv", per_position=2)
     rows = _read(candidates)
     env = subprocess_env(tmp_path, fake_ollama)
 
@@ -307,11 +250,11 @@ def test_evaluate_map_job_to_a_job_that_is_not_saved_names_the_saved_ones(
             sys.executable,
             "manage.py",
             "evaluate",
-            str(_candidates(tmp_path / "c.csv")),
+            str(write_candidates(tmp_path / "c.csv")),
             "--out",
             str(tmp_path / "o.csv"),
             "--jobs",
-            str(_jobs_file(tmp_path / "jobs.csv")),
+            str(write_jobs_file(tmp_path / "jobs.csv")),
             "--map-job",
             "Warehouse Lead=Forklift Driver",
         ],
@@ -332,17 +275,17 @@ def test_a_rerun_scores_against_the_same_saved_versions(
 ) -> None:
     from tests.support.runs import start_run
 
-    services.jobs_import(path=_jobs_file(tmp_path / "jobs.csv"), author=None)
+    services.jobs_import(path=write_jobs_file(tmp_path / "jobs.csv"), author=None)
     choice = services.JobsChoice(
         position_column="position", mapping={prompting.title_key(UNMATCHED): ""}
     )
-    run = start_run(_candidates(tmp_path / "c.csv"), id_column="applicant_id", jobs=choice)
+    run = start_run(write_candidates(tmp_path / "c.csv"), id_column="applicant_id", jobs=choice)
     assert run.done_count == 18 and run.jobs.count() == 5
     assert Job.objects.filter(run=run, based_on__isnull=True).count() == 0
     # A later version of a job does not change what the first run's rerun reads.
     changed = [dict(job) for job in JOBS]
     changed[0]["requirements"] = "Rust and Kafka."
-    services.jobs_import(path=_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
+    services.jobs_import(path=write_jobs_file(tmp_path / "jobs2.csv", changed), author=None)
     again = services.run_rerun(run=run)
     again.refresh_from_db()  # tasks run inline here: read and scored already
     assert again.done_count == 18
@@ -376,7 +319,7 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
     from evaluations.models import Item, Run
     from tests.support.runs import upload
 
-    file = upload(_candidates(tmp_path / "candidates.csv"), owner)
+    file = upload(write_candidates(tmp_path / "candidates.csv"), owner)
     client = Client()
     client.force_login(owner)
     prepare = reverse("web:prepare", args=[file.id])
@@ -389,7 +332,7 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
     assert "Proposed: <strong>position</strong> (6 different values)" in page
 
     # "Read jobs file" on the check page: saved, and the page comes back matching by position.
-    with open(_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
+    with open(write_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
         page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
     assert page.status_code == 200
     text = page.content.decode()
@@ -437,7 +380,7 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
     assert "Jobs: 5 jobs, saved jobs matched by “position”" in page
 
 
-def test_evaluate_the_50_position_case_generated_with_its_jobs_file(
+def test_evaluate_the_50_position_case_generated_with_itswrite_jobs_file(
     tmp_path: Path, fake_ollama: FakeOllama
 ) -> None:
     """The README's example, small: generate_candidates writes candidates for 50 positions

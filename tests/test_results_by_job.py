@@ -609,7 +609,9 @@ def test_a_recruiter_picks_a_job_and_downloads_every_jobs_shortlist(
     page.get_by_label("Candidates per job").fill("5")
     page.locator("#results").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "results-per-job-01-filtered.png"))
-    page.locator("#results .results-head").screenshot(path=str(SHOTS / "results-per-job-02-filters.png"))
+    page.locator("#results .results-head").screenshot(
+        path=str(SHOTS / "results-per-job-02-filters.png")
+    )
     figures = page.locator("table.per-job-figures")
     # The large jobs have figures of their own, the small ones say why not.
     expect(figures.get_by_role("row").filter(has_text="Pastry Chef")).to_contain_text(
