@@ -11,11 +11,12 @@ server can reuse that prefix only while it is still in its cache. Sent in the fi
 sent job by job (services.run_dispatch chunks a run per job, the worker sends a chunk by
 job), the slots keep the current job's prefix.
 
-One synthetic candidate file (devtools.synthetic, `--jobs` positions) gets job columns per
-position (job_title, job_education_requirement, job_experience_requirement,
-skills_required, job_responsibilities: about 1,200 characters, a realistic requisition).
-It is scored twice per backend through the real services and engine, interleaved then
-grouped, and printed per run: the cached share of prompt tokens, how the run page shows it
+The 50-position case as a user has it (`generate_candidates --positions N --jobs-out`):
+synthetic candidates with a position column, and a jobs file with one hand-written
+requisition per position (devtools.synthetic.jobs). The jobs file is saved and the
+candidates matched to it by position, as `evaluate --jobs` does. The file is scored twice
+per backend through the real services and engine, interleaved then grouped, and printed per
+run: the cached share of prompt tokens, how the run page shows it
 (metrics.token_savings_pct), and candidates/s.
 
 - The fake Ollama server (devtools.fake_ollama, in this process): FakeOllama(slots=4) keeps
@@ -38,91 +39,32 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
-EDUCATION = [
-    "Bachelor's degree in a related field, or equivalent practical experience",
-    "Bachelor's or Master's degree in a relevant discipline",
-    "Vocational qualification or degree in a related field",
-    "Degree preferred; relevant certifications considered in place of a degree",
-]
-EXPERIENCE = {"junior": "0 to 2 years", "mid": "3 to 5 years", "senior": "6 or more years"}
-DUTIES = [
-    "Own the day-to-day delivery of the team's work and report progress weekly",
-    "Work with colleagues across departments to agree priorities and timelines",
-    "Write clear documentation and keep it up to date",
-    "Review the work of peers and give constructive feedback",
-    "Identify problems early, propose fixes and follow them through",
-    "Meet service levels and quality standards agreed with stakeholders",
-    "Mentor newer colleagues and share knowledge in the team",
-    "Contribute to planning, estimates and budget discussions",
-    "Keep up with tools and practices in the field and suggest improvements",
-    "Represent the team in meetings with clients and partners",
-    "Handle confidential information with care and follow company policies",
-    "Support audits, reviews and compliance checks when asked",
-]
 
+def write_jobs_csv(path: Path, n: int, jobs: int) -> tuple[int, float, Path]:
+    """The 50-position case as a user has it: candidates with a position column, in the
+    generator's (interleaved) order, and the jobs file beside them (generate_candidates
+    --positions N --jobs-out), one hand-written requisition per position. Returns
+    (distinct positions, mean job text characters, the jobs file)."""
+    from devtools.synthetic import job_rows, write_candidates_csv
+    from devtools.synthetic import write_jobs_csv as write_jobs
 
-def _level(title: str) -> str:
-    lower = title.lower()
-    if any(word in lower for word in ("senior", "lead", "principal", "head", "manager")):
-        return "senior"
-    if any(word in lower for word in ("junior", "intern", "assistant", "associate")):
-        return "junior"
-    return "mid"
-
-
-def job_columns(title: str, skills: list[str]) -> dict[str, str]:
-    """A requisition for `title`: what the job asks for, about 1,200 characters."""
-    rng = random.Random(title)
-    duties = rng.sample(DUTIES, 7)
-    return {
-        "job_title": title,
-        "job_education_requirement": rng.choice(EDUCATION),
-        "job_experience_requirement": (
-            f"{EXPERIENCE[_level(title)]} of experience as a {title} or in a similar role"
-        ),
-        "skills_required": "; ".join(skills),
-        "job_responsibilities": "\n".join(f"- {duty}." for duty in duties),
-        "job_about": (
-            f"We are hiring a {title} to join a growing team. The role is full time, "
-            "hybrid (two days a week in the office), and reports to the team lead. We value "
-            "clear communication, reliability and a willingness to learn."
-        ),
-    }
-
-
-def write_jobs_csv(path: Path, n: int, jobs: int) -> tuple[int, float]:
-    """Synthetic candidates with their job's columns, in the generator's (interleaved)
-    order. Returns (distinct jobs, mean job text characters)."""
-    from devtools.synthetic import generate_candidates
-
-    rows = list(generate_candidates(n, seed=11, positions=jobs))
-    skills: dict[str, Counter[str]] = {}
-    for row in rows:
-        counter = skills.setdefault(row["position"], Counter())
-        counter.update(s.strip() for s in row["skills"].split(";") if s.strip())
-    per_job = {
-        title: job_columns(title, [s for s, _ in counter.most_common(8)])
-        for title, counter in skills.items()
-    }
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        header = [c for c in rows[0] if c != "position"] + list(next(iter(per_job.values())))
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        for row in rows:
-            title = row.pop("position")
-            writer.writerow({**row, **per_job[title]})
-    sizes = [sum(len(k) + len(v) + 2 for k, v in cols.items()) for cols in per_job.values()]
-    return len(per_job), sum(sizes) / len(sizes)
+    write_candidates_csv(path, n, seed=11, positions=jobs)
+    jobs_path = path.with_name(path.stem + "-jobs.csv")
+    write_jobs(jobs_path, positions=jobs)
+    with open(path, encoding="utf-8", newline="") as handle:
+        positions = {row["position"] for row in csv.DictReader(handle)}
+    sizes = [
+        sum(len(v) for v in row.values()) for row in job_rows(jobs) if row["title"] in positions
+    ]
+    return len(positions), sum(sizes) / len(sizes), jobs_path
 
 
 def main() -> int:
@@ -169,17 +111,25 @@ def _unload_model() -> None:
         pass
 
 
-def _score(*, csv_path: Path, backend: str, grouped: bool, timeout: float) -> tuple[Any, float]:
-    """One run of the file, in one order; (run, seconds from run_start to completed).
-    Says how much CPU other processes took meanwhile."""
+def _score(
+    *, csv_path: Path, jobs_path: Path, backend: str, grouped: bool, timeout: float
+) -> tuple[Any, float]:
+    """One run of the file, in one order, its candidates matched to the jobs file's jobs
+    by their position column (as `evaluate --jobs` does); (run, seconds from run_start to
+    completed). Says how much CPU other processes took meanwhile."""
     from evaluations import services
     from evaluations.engine import ChunkWorker
     from evaluations.services import runs
 
     runs.GROUP_BY_JOB = grouped
     ChunkWorker.ORDER = ChunkWorker.GROUPED if grouped else ("id",)
+    services.jobs_import(path=jobs_path, author=None)
     run = services.run_create(
-        owner=None, input_file=C.upload(csv_path), backend=backend, start=False
+        owner=None,
+        input_file=C.upload(csv_path),
+        backend=backend,
+        start=False,
+        jobs=services.JobsChoice(position_column="position"),
     )
     t0 = time.monotonic()
     with C.SelfPeak() as usage:
@@ -234,23 +184,29 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     rows = []
     if args.n:
         csv_path = data_dir / "candidates.csv"
-        jobs, job_chars = write_jobs_csv(csv_path, args.n, args.jobs)
+        jobs, job_chars, jobs_path = write_jobs_csv(csv_path, args.n, args.jobs)
         print(
             f"  fake: {args.n} candidates for {jobs} jobs (job text ≈ {job_chars:.0f} characters)",
             flush=True,
         )
-        rows += _fake_runs(args, csv_path)
+        rows += _fake_runs(args, csv_path, jobs_path)
 
     if args.embedded_n:
         small = data_dir / "candidates-embedded.csv"
-        jobs, job_chars = write_jobs_csv(small, args.embedded_n, args.embedded_jobs)
+        jobs, job_chars, small_jobs = write_jobs_csv(small, args.embedded_n, args.embedded_jobs)
         print(
             f"  embedded: {args.embedded_n} candidates for {jobs} jobs (job text ≈ "
             f"{job_chars:.0f} characters)",
             flush=True,
         )
         for grouped in (False, True):
-            run, seconds = _score(csv_path=small, backend="embedded", grouped=grouped, timeout=3600)
+            run, seconds = _score(
+                csv_path=small,
+                jobs_path=small_jobs,
+                backend="embedded",
+                grouped=grouped,
+                timeout=3600,
+            )
             share = 100 * run.cached_tokens / max(run.prompt_tokens, 1)
             label = "grouped by job" if grouped else "interleaved"
             rows.append(_row(f"embedded, {label}", run, seconds, share))
@@ -270,7 +226,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     return 0
 
 
-def _fake_runs(args: argparse.Namespace, csv_path: Path) -> list[list[Any]]:
+def _fake_runs(args: argparse.Namespace, csv_path: Path, jobs_path: Path) -> list[list[Any]]:
     from django.conf import settings
 
     from devtools.fake_ollama import FakeOllama
@@ -281,7 +237,13 @@ def _fake_runs(args: argparse.Namespace, csv_path: Path) -> list[list[Any]]:
         fake.record_requests = False
         for grouped in (False, True):
             fake.reset()
-            run, seconds = _score(csv_path=csv_path, backend="ollama", grouped=grouped, timeout=900)
+            run, seconds = _score(
+                csv_path=csv_path,
+                jobs_path=jobs_path,
+                backend="ollama",
+                grouped=grouped,
+                timeout=900,
+            )
             share = 100 * fake.cached_tokens_total / max(fake.prompt_tokens_total, 1)
             label = "grouped by job" if grouped else "interleaved"
             rows.append(_row(f"fake, {label}", run, seconds, share))

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
 from evaluations.services import ROW_NUMBER
-from tests.support.browser import CHROMIUM_ARGS, SHOTS, settled
+from tests.support.browser import SHOTS, chromium, served, settled
 from tests.support.files import VALID_UTF8, damaged_resume_csv, shared_data
 from tests.support.jobs import UNMATCHED, write_candidates, write_jobs_file
 
@@ -37,16 +37,8 @@ def fake() -> Iterator[FakeOllama]:
 
 def _serve(env: dict[str, str]) -> Iterator[str]:
     """`manage.py serve` on a fresh data dir with one user, Hana; yields its address."""
-    live.manage(env, "migrate", "-v", "0")
-    create = (
-        "from django.contrib.auth.models import User; "
-        f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}', first_name='Hana')"
-    )
-    live.manage(env, "shell", "-c", create)
-    process, url = live.start_serve(env)
-    time.sleep(2)  # the worker cluster comes up beside the web server
-    yield url
-    live.stop_serve(process)
+    with served(env, PASSWORD, first_name="Hana") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +50,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeOllama) -> Iterator[
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

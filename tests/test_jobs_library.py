@@ -8,7 +8,6 @@ import csv
 import html
 import re
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import position_titles, write_candidates_csv
 from evaluations import services
 from evaluations.models import Job, Run
-from tests.support.browser import CHROMIUM_ARGS, SHOTS
+from tests.support.browser import SHOTS, chromium, served
 from tests.support.files import shared_data, write_csv
 from tests.support.runs import start_run
 
@@ -538,29 +537,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`manage.py serve` on a fresh data dir with one user, Hana; yields its address."""
     with FakeOllama(slots=2, latency=0.05) as fake:
         env = live.app_env(tmp_path_factory.mktemp("jobs-browser"), fake)
-        live.manage(env, "migrate", "-v", "0")
-        live.manage(
-            env,
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}')",
-        )
-        process, url = live.start_serve(env)
-        time.sleep(2)
-        yield url
-        live.stop_serve(process)
+        with served(env, PASSWORD) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def _shot(page: Page, name: str) -> None:

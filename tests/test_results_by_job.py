@@ -24,14 +24,14 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import generate_candidates
 from evaluations import export, selectors
 from evaluations.models import Item, Job, Run
-from tests.support.browser import CHROMIUM_ARGS, SHOTS, settled
+from tests.support.browser import SHOTS, chromium, served, settled
 from tests.support.files import read_csv, shared_data, write_csv
 from tests.support.processes import ROOT, evaluate, finish, subprocess_env
 from tests.support.runs import start_run
@@ -533,31 +533,14 @@ def browser_page(tmp_path: Path) -> Any:
     behind it: (page, the app's address)."""
     with FakeOllama(slots=4, latency=0.02) as fake:
         env = live.app_env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="4")
-        live.manage(env, "migrate", "-v", "0")
-        live.manage(
-            env,
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; "
-            f"User.objects.create_user('hana', 'hana@example.com', '{PASSWORD}')",
-        )
-        process, url = live.start_serve(env)
-        try:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
-                context = browser.new_context(
-                    viewport={"width": 1366, "height": 860}, accept_downloads=True
-                )
-                page = context.new_page()
-                page.set_default_timeout(20_000)
-                yield page, url
-                context.close()
-                browser.close()
-        finally:
-            live.stop_serve(process)
+        with served(env, PASSWORD) as url, chromium() as browser:
+            context = browser.new_context(
+                viewport={"width": 1366, "height": 860}, accept_downloads=True
+            )
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            yield page, url
+            context.close()
 
 
 def _downloaded(page: Page, button: str) -> list[dict[str, str]]:

@@ -3,12 +3,15 @@ waiting for htmx."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from devtools import live
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 SHOTS = live.ROOT / "test-artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -31,3 +34,38 @@ def settled(page: Page, timeout: float = 20_000) -> None:
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def served(env: dict[str, str], password: str, first_name: str = "") -> Iterator[str]:
+    """`manage.py serve` on `env`'s fresh data dir with one user, hana (`password`);
+    yields its address, and stops it after."""
+    live.manage(env, "migrate", "-v", "0")
+    create = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user('hana', 'hana@example.com', '{password}', "
+        f"first_name='{first_name}')"
+    )
+    live.manage(env, "shell", "-c", create)
+    process, url = live.start_serve(env)
+    time.sleep(2)  # the worker cluster comes up beside the web server
+    try:
+        yield url
+    finally:
+        live.stop_serve(process)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, never a browser Playwright downloads."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
