@@ -537,7 +537,7 @@ class Job(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who wrote this version (empty: from the command line or a file import).",
+        help_text="Who wrote or imported this version (empty: from the command line).",
     )
     # A saved job: the version this one was edited from. A run's job: the saved version
     # it was copied from.

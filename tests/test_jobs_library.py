@@ -213,6 +213,30 @@ def test_a_job_with_a_problem_is_not_saved_and_the_form_says_why(
     assert description[:50] in response.content.decode() or not description.strip()
 
 
+@database
+def test_two_saves_of_one_job_at_the_same_moment_keep_the_first_and_ask_the_second_again(
+    owner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaluations.models import JobQuerySet
+
+    client = _client(owner)
+    _save(client, reverse("web:job_new"), "Data Engineer", "Python, SQL and Airflow.")
+    # The second save read the versions before the first one was written.
+    stale = JobQuerySet.saved
+    monkeypatch.setattr(JobQuerySet, "saved", lambda self: stale(self).filter(pk__lt=0))
+    response = client.post(
+        reverse("web:job_new"), {"title": "Data Engineer", "description": "Rust and Kafka."}
+    )
+
+    assert response.status_code == 400
+    assert "Someone saved a version of “Data Engineer” at the same moment" in _text(response)
+    assert "Rust and Kafka." in response.content.decode()  # still in the form
+    monkeypatch.undo()
+    assert [(j.version, j.description) for j in Job.objects.saved()] == [
+        (1, "Python, SQL and Airflow.")
+    ]
+
+
 # --- the detail page: what the AI reads, versions, what changed ----------------------------
 
 

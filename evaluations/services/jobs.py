@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .. import csvio
 from ..models import Job
@@ -69,19 +69,28 @@ def job_save(
     if problem := job_problem(title=title, description=description):
         raise InputError(problem)
     key = title_key(title)
-    with transaction.atomic():
-        latest = Job.objects.saved().filter(title_key=key).order_by("-version").first()
-        if latest is not None and latest.title == title and latest.description == description:
-            return latest
-        return Job.objects.create(
-            title=title,
-            description=description,
-            title_key=key,
-            key="",
-            version=(latest.version + 1) if latest else 1,
-            created_by=author,
-            based_on=job if job is not None else latest,
-        )
+    try:
+        with transaction.atomic():
+            latest = Job.objects.saved().filter(title_key=key).order_by("-version").first()
+            same = latest is not None and (latest.title, latest.description) == (title, description)
+            if same:
+                return latest
+            return Job.objects.create(
+                title=title,
+                description=description,
+                title_key=key,
+                key="",
+                version=(latest.version + 1) if latest else 1,
+                created_by=author,
+                based_on=job if job is not None else latest,
+            )
+    except IntegrityError:
+        # Someone else saved this version number between our read and our write.
+        raise InputError(
+            f"Someone saved a version of “{title}” at the same moment. Nothing of yours was "
+            "saved: look at the job's newest version, then save again if yours is still "
+            "needed (your text is still in the form)."
+        ) from None
 
 
 @dataclass
