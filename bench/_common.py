@@ -84,6 +84,16 @@ def setup_django(data_dir: Path, env: dict[str, str]) -> None:
     logging.getLogger("django-q").setLevel(logging.WARNING)
 
 
+def unload_embedded_model() -> None:
+    """Free the llama.cpp model now: left to interpreter shutdown, its __del__ fails noisily."""
+    try:
+        from evaluations.llm import embedded
+
+        embedded.unload_model()
+    except Exception:
+        pass
+
+
 def cleanup(data_dir: Path, keep: bool) -> None:
     if keep:
         print(f"(data dir kept: {data_dir})")

@@ -58,19 +58,9 @@ def main() -> int:
         C.setup_django(data_dir, {"HRBATCH_LLM_BACKEND": "embedded"})
         return _bench(args, packs, data_dir)
     finally:
-        _unload_model()
+        C.unload_embedded_model()
         C.stop_all()
         C.cleanup(data_dir, args.keep)
-
-
-def _unload_model() -> None:
-    """Free the llama.cpp model now: left to interpreter shutdown, its __del__ fails noisily."""
-    try:
-        from evaluations.llm import embedded
-
-        embedded.unload_model()
-    except Exception:
-        pass
 
 
 def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:

@@ -97,18 +97,9 @@ def main() -> int:
         C.setup_django(data_dir, {"HRBATCH_CONSISTENCY_PCT": "0", "HRBATCH_CONCURRENCY": "4"})
         return _bench(args, data_dir)
     finally:
-        _unload_model()
+        C.unload_embedded_model()
         C.stop_all()
         C.cleanup(data_dir, args.keep)
-
-
-def _unload_model() -> None:
-    try:
-        from evaluations.llm import embedded
-
-        embedded.unload_model()
-    except Exception:
-        pass
 
 
 def _score(

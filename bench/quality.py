@@ -87,12 +87,7 @@ def main() -> int:
         C.setup_django(data_dir, {"HRBATCH_LLM_BACKEND": args.backend})
         return _bench(args, data_dir)
     finally:
-        try:
-            from evaluations.llm import embedded
-
-            embedded.unload_model()
-        except Exception:
-            pass
+        C.unload_embedded_model()
         C.stop_all()
         C.cleanup(data_dir, args.keep)
 

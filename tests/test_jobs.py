@@ -18,7 +18,7 @@ from django.urls import reverse
 from devtools.fake_ollama import FakeOllama
 from evaluations import csvio, metrics, prompting, services
 from evaluations.models import ColumnRole, Item, Job, Run
-from tests.support.files import shared_data
+from tests.support.files import real_rows, shared_data
 from tests.support.processes import evaluate, finish, subprocess_env
 from tests.support.runs import start_run, upload
 
@@ -35,11 +35,7 @@ JOB_COLUMNS = [
 
 
 def _rows() -> list[dict[str, str]]:
-    """The real file as Python's csv module reads it (the BOM in the middle of the header
-    stripped by hand), to check hrbatch against something it did not compute."""
-    with open(shared_data(REAL), encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [{key.lstrip("\ufeff"): value for key, value in row.items()} for row in rows]
+    return real_rows(REAL)
 
 
 def _job_of(system: str) -> str:

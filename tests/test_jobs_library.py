@@ -4,7 +4,6 @@ runs that used them; the admin's view of them; and a person doing it in a real b
 
 from __future__ import annotations
 
-import csv
 import html
 import re
 import tempfile
@@ -25,7 +24,7 @@ from devtools.synthetic import position_titles, write_candidates_csv
 from evaluations import services
 from evaluations.models import Job, Run
 from tests.support.browser import SHOTS, chromium, served
-from tests.support.files import shared_data, write_csv
+from tests.support.files import real_rows, write_csv
 from tests.support.runs import start_run
 
 # Every test but the browser's, which reaches the database only through the server it
@@ -355,8 +354,7 @@ def test_a_jobs_file_from_the_real_datas_job_columns_is_read_with_its_extra_colu
 ) -> None:
     """The public résumé file's job columns (nobody here wrote them), one row per position:
     list literals, multi-line cells, long text."""
-    with open(shared_data("resume_data_97.csv"), encoding="utf-8", newline="") as handle:
-        rows = [{k.lstrip("\ufeff"): v for k, v in row.items()} for row in csv.DictReader(handle)]
+    rows = real_rows("resume_data_97.csv")
     jobs: dict[str, dict[str, str]] = {}
     for row in rows:
         title = " ".join(row["job_position_name"].split())

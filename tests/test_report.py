@@ -3,7 +3,6 @@ and distributions, on a run with audit-only columns scored through the fake Olla
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import statistics
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import generate_candidates
@@ -21,7 +19,7 @@ from evaluations import selectors
 from evaluations.models import Item, Run
 from tests.support.files import write_csv
 from tests.support.processes import ROOT, evaluate, finish, subprocess_env
-from tests.support.runs import start_run
+from tests.support.runs import report_json, start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,12 +42,6 @@ def audited_csv(path: Path, n: int = 120) -> Path:
 def fields_of(lines: list[str], names: list[str]) -> list[str]:
     """The names of the fields in a candidate's text, in the order they appear."""
     return [line.split(": ", 1)[0] for line in lines if line.split(": ", 1)[0] in names]
-
-
-def report_json(run: Run) -> dict[str, Any]:
-    out = io.StringIO()
-    call_command("run_report", run.public_id, "--json", stdout=out)
-    return json.loads(out.getvalue())
 
 
 def test_run_report_json_has_consistency_impact_and_distributions(

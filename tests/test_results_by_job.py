@@ -32,9 +32,9 @@ from devtools.synthetic import generate_candidates
 from evaluations import export, selectors
 from evaluations.models import Item, Job, Run
 from tests.support.browser import SHOTS, chromium, served, settled
-from tests.support.files import read_csv, shared_data, write_csv
+from tests.support.files import read_csv, real_rows, shared_data, write_csv
 from tests.support.processes import ROOT, evaluate, finish, subprocess_env
-from tests.support.runs import start_run
+from tests.support.runs import report_json, start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,18 +123,6 @@ def _top(items: list[Item], n: int) -> tuple[list[Item], int]:
     return chosen, sum(_rank_key(i)[:2] == last for i in ranked[n:])
 
 
-def _real_rows() -> list[dict[str, str]]:
-    with open(shared_data(REAL), encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [{key.lstrip("\ufeff"): value for key, value in row.items()} for row in rows]
-
-
-def _report(run: Run) -> dict[str, Any]:
-    out = io.StringIO()
-    call_command("run_report", run.public_id, "--json", stdout=out)
-    return json.loads(out.getvalue())
-
-
 # --- The filter ----------------------------------------------------------------------------
 
 
@@ -147,7 +135,7 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
 
     # One choice per job of the file, with its candidates counted from the file itself.
-    titles = Counter(" ".join(row["job_position_name"].split()) for row in _real_rows())
+    titles = Counter(" ".join(row["job_position_name"].split()) for row in real_rows(REAL))
     options = _job_options(page)
     assert {name: count for _, name, count in options} == dict(titles)
     assert len(options) == 25 and "none" not in [value for value, _, _ in options]
@@ -161,7 +149,7 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     text = shown.content.decode()
     # The job's candidates: those of the file's rows naming it, in the file's order.
     lines = [
-        i + 2 for i, row in enumerate(_real_rows()) if row["job_position_name"].strip() == name
+        i + 2 for i, row in enumerate(real_rows(REAL)) if row["job_position_name"].strip() == name
     ]
     chosen = Item.objects.filter(run=run, job_id=int(value)).order_by("line")
     assert list(chosen.values_list("line", flat=True)) == lines and len(lines) == 7
@@ -186,10 +174,10 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     # The scored CSV names each candidate's job, after the file's own columns.
     rows = _csv(client.get(reverse("web:run_download", args=[run.public_id])))
     header = list(rows[0])
-    assert header[header.index("job") - 1] == list(_real_rows()[0])[-1]
+    assert header[header.index("job") - 1] == list(real_rows(REAL)[0])[-1]
     assert header[header.index("job") + 1] == CRITERIA[0]
     assert [r["job"] for r in rows] == [
-        " ".join(r["job_position_name"].split()) for r in _real_rows()
+        " ".join(r["job_position_name"].split()) for r in real_rows(REAL)
     ]
     stored = read_csv(Path(run.output_file.abspath))  # the file `evaluate --out` writes
     assert [r["job"] for r in stored] == [r["job"] for r in rows]
@@ -212,7 +200,7 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
         ], name
 
     # Per job: 25 jobs, each far too few for figures of its own, said plainly.
-    report = _report(run)
+    report = report_json(run)
     assert len(report["jobs"]) == 25
     assert sum(j["candidates"] for j in report["jobs"]) == 97
     for job in report["jobs"]:
@@ -368,7 +356,7 @@ def test_consistency_and_impact_per_job_where_the_job_has_enough_candidates(
     assert run.status == Run.Status.COMPLETED, run.status_message
     assert selectors.audit_columns(run) == ["sex", "race_ethnicity"]
 
-    report = _report(run)
+    report = report_json(run)
 
     assert report["job_minimums"] == {"impact_scored": 50, "consistency_rescored": 20}
     jobs = {job["job"]: job for job in report["jobs"]}
@@ -519,7 +507,7 @@ def test_a_run_without_jobs_has_no_job_filter_nor_job_column(
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     assert 'name="job"' not in page and "Download shortlists per job" not in page
     assert "job" not in list(_csv(client.get(reverse("web:run_download", args=[run.public_id])))[0])
-    assert _report(run)["jobs"] == []
+    assert report_json(run)["jobs"] == []
 
 
 # --- In a browser --------------------------------------------------------------------------

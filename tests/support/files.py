@@ -31,6 +31,15 @@ def shared_data(name: str) -> Path:
     return path
 
 
+def real_rows(name: str) -> list[dict[str, str]]:
+    """A public file of ../shared/data as Python's csv module reads it, the BOM some
+    headers carry stripped by hand: something to check hrbatch against that it did not
+    compute."""
+    with open(shared_data(name), encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{key.lstrip("\ufeff"): value for key, value in row.items()} for row in rows]
+
+
 def write_csv(
     path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
 ) -> Path:

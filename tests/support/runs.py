@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any
+
+from django.core.management import call_command
 
 from evaluations import services
 from evaluations.models import File, Run
@@ -24,6 +28,13 @@ def start_run(path: Path, owner: Any = None, **kwargs: Any) -> Run:
     run = services.run_create(owner=owner, input_file=upload(path, owner), **kwargs)
     run.refresh_from_db()
     return run
+
+
+def report_json(run: Run) -> dict[str, Any]:
+    """`manage.py run_report RUN --json`, read back."""
+    out = io.StringIO()
+    call_command("run_report", run.public_id, "--json", stdout=out)
+    return json.loads(out.getvalue())
 
 
 def request_line(custom_id: str, content: Any = "Hello", **body: Any) -> dict[str, Any]:
