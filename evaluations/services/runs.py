@@ -374,18 +374,23 @@ def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
     if current:
         ranges.append((current[0], current[-1]))
 
+    return _enqueue_chunks(run, [(lo, hi, None) for lo, hi in ranges])
+
+
+def _enqueue_chunks(run: Run, chunks: list[tuple[int, int, list[int | None] | None]]) -> int:
+    """One process_chunk task per (lo, hi, its jobs or None), once the transaction
+    commits; the run is marked dispatched."""
     group = run.public_id
-    for lo, hi in ranges:
-        enqueue_on_commit(
-            "evaluations.tasks.process_chunk",
-            run.pk,
-            lo,
-            hi,
-            group=group,
-            task_name=f"{group}:{lo}-{hi}",
-        )
+    for lo, hi, jobs in chunks:
+        if jobs is None:
+            args: tuple[Any, ...] = (run.pk, lo, hi)
+            name = f"{group}:{lo}-{hi}"
+        else:
+            args = (run.pk, lo, hi, jobs)
+            name = f"{group}:{lo}-{hi}:jobs-{jobs[0] or 0}-{len(jobs)}"
+        enqueue_on_commit("evaluations.tasks.process_chunk", *args, group=group, task_name=name)
     Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
-    return len(ranges)
+    return len(chunks)
 
 
 def _dispatch_by_job(
@@ -423,20 +428,7 @@ def _dispatch_by_job(
     if current[0]:
         chunks.append(current)
 
-    group = run.public_id
-    for item_ids, jobs in chunks:
-        lo, hi = min(item_ids), max(item_ids)
-        enqueue_on_commit(
-            "evaluations.tasks.process_chunk",
-            run.pk,
-            lo,
-            hi,
-            jobs,
-            group=group,
-            task_name=f"{group}:{lo}-{hi}:jobs-{jobs[0] or 0}-{len(jobs)}",
-        )
-    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
-    return len(chunks)
+    return _enqueue_chunks(run, [(min(ids), max(ids), jobs) for ids, jobs in chunks])
 
 
 def run_redispatch(*, run: Run) -> int:
