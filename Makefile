@@ -1,5 +1,5 @@
 # The two set-up commands (see README): `make run` and `make test`.
-.PHONY: install run test test-fast lint
+.PHONY: install run test test-public-data test-fast lint
 
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
@@ -19,6 +19,12 @@ test: install
 		tests/test_report.py tests/test_review.py tests/test_privacy.py
 	# Saved jobs and their matching (the evaluate subprocesses share DATABASE_URL's database).
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_jobs_file.py -k "not evaluate"
+
+# The public files of ../shared/data (beside the project on our machines and in CI, never in
+# a user's clone): real files nobody here wrote, uploaded, checked, scored and downloaded.
+test-public-data: install
+	./scripts/test-deps.sh
+	.venv/bin/python -m pytest --public-data tests/public_data
 
 # The edit-test loop: ruff, then every test not marked slow (browser, serve and worker-cluster
 # subprocesses, real inference), on SQLite. Uses the .venv `make test` installed.

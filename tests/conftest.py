@@ -17,6 +17,22 @@ from django.contrib.auth import get_user_model
 from devtools.fake_ollama import FakeOllama
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--public-data",
+        action="store_true",
+        help="also collect tests/public_data, which reads the public files in ../shared/data "
+        "(make test-public-data); make test never reads outside the repository",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # A clone has no ../shared beside it: the tests of the public files run only when asked.
+    if collection_path.name == "public_data" and not config.getoption("--public-data"):
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _data_dir(settings: Any, tmp_path: Path) -> None:
     """Every test writes its files under its own tmp dir."""
