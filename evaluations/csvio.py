@@ -102,7 +102,7 @@ class CsvProblem(Exception):
     ``message`` is a full sentence for a non-technical HR user naming the fix; ``row`` is
     the spreadsheet row number (header = row 1) or ``None``; ``code`` is one of
     ``empty_file``, ``header_only``, ``binary_file``, ``spreadsheet_file``, ``no_header``,
-    ``duplicate_header``, ``bad_encoding``, ``no_such_column``.
+    ``duplicate_header``, ``bad_encoding``, ``no_such_column``, ``too_many_columns``.
 
     Picklable (all state is in ``args``), so it can cross process boundaries.
     """
@@ -181,12 +181,19 @@ class ReadStats:
 
 
 def sniff(
-    path: str | Path, *, sample_bytes: int = 1 << 20, encoding: str | None = None
+    path: str | Path,
+    *,
+    sample_bytes: int = 1 << 20,
+    encoding: str | None = None,
+    max_columns: int | None = None,
 ) -> CsvLayout:
     """Detect encoding, delimiter and header of the CSV file at ``path``.
 
     ``encoding`` (a value of :data:`ENCODING_CHOICES`, or one :func:`sniff` returned)
     overrides the guess: a person chose it after looking at the preview.
+
+    ``max_columns``: a header with more columns raises ``too_many_columns`` (read without
+    holding more than that many values of it in memory).
 
     Only the first ``sample_bytes`` bytes are used for detecting encoding and delimiter;
     the header is then read from the file itself. If the whole file fits in the sample,
@@ -246,7 +253,11 @@ def sniff(
     )
     _ensure_field_size_limit()
     with _open_text(path, layout) as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=False)
+        record = _Record()
+        limit = max_columns + 1 if max_columns else None
+        reader = csv.reader(
+            _bounded(f, delimiter, limit, record), delimiter=delimiter, strict=False
+        )
         row = 0
         header_raw: list[str] | None = None
         try:
@@ -255,6 +266,7 @@ def sniff(
                 if rec and not _is_blank("".join(rec)):
                     header_raw = rec
                     break
+                record.reset()
         except csv.Error:
             raise CsvProblem(
                 f"Row {row + 1} should contain the column names, but it is far too long to be "
@@ -267,6 +279,9 @@ def sniff(
             raise _file_encoding_problem(layout, row + 1) from None
         if header_raw is None:
             raise _blank_file_problem()
+        if max_columns and len(header_raw) > max_columns:
+            raise _too_many_columns_problem(record.values or len(header_raw), max_columns, row)
+        record.reset()
         header = _clean_header(header_raw, row, layout)
         if whole:
             has_data = False
@@ -275,6 +290,7 @@ def sniff(
                     if rec and not _is_blank("".join(rec)):
                         has_data = True
                         break
+                    record.reset()
             except (csv.Error, UnicodeDecodeError):
                 has_data = True  # something is there; read_records will report it
             if not has_data:
@@ -327,6 +343,16 @@ def _blank_file_problem() -> CsvProblem:
         "The file contains no data, only blank lines or empty cells. Please upload a CSV file "
         "with a header row and one row per candidate.",
         "empty_file",
+    )
+
+
+def _too_many_columns_problem(columns: int, max_columns: int, header_row: int) -> CsvProblem:
+    return CsvProblem(
+        f"This file has {columns:,} columns; hrbatch reads files of at most {max_columns:,} "
+        "columns. Keep only the columns about the candidates and their jobs (delete the "
+        "others in your spreadsheet), save it as CSV and upload it again.",
+        "too_many_columns",
+        header_row,
     )
 
 
@@ -576,6 +602,95 @@ def _ensure_field_size_limit() -> None:
         csv.field_size_limit(FIELD_SIZE_LIMIT)
 
 
+class _Record:
+    """What :func:`_bounded` saw of the record :mod:`csv` is reading; reset after each one."""
+
+    __slots__ = ("cut", "delimiters", "exact", "in_quotes", "lines", "values")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.lines: list[str] = []  # its lines so far, until counted exactly
+        self.delimiters = 0  # on those lines, quoted ones included (an upper bound)
+        self.exact: int | None = None  # delimiters outside quotes, once counted
+        self.in_quotes = False  # at the end of the lines counted exactly
+        self.values = 0  # how many values the record had, when it was cut short
+        self.cut = False  # whether what was cut off held anything but blanks
+
+
+def _bounded(
+    lines: Iterator[str], delimiter: str, limit: int | None, record: _Record
+) -> Iterator[str]:
+    """The file's lines for :func:`csv.reader`, each record cut after ``limit`` values.
+
+    :mod:`csv` builds a whole record as a list before anyone can look at it: one line of
+    3,000,000 separators is 3,000,000 strings in memory (hundreds of MB). A record is cut
+    at its ``limit``-th separator outside quotes, the rest of that line dropped, and
+    ``record`` says how many values it had (``values``) and whether the part dropped held
+    anything but blanks (``cut``). Counting a line's separators is done in C; the
+    separators inside quotes are told apart (by the quotation marks before them, as a
+    well-formed file has them) only for a record that has more than ``limit`` in all.
+    """
+    if limit is None:
+        yield from lines
+        return
+    for line in lines:
+        if record.values:
+            # Cut already, yet the record goes on (its quotation marks are not as in a
+            # well-formed file): no separator of it is read any more.
+            yield line.replace(delimiter, " ")
+            continue
+        count = line.count(delimiter)
+        if record.exact is None:
+            if record.delimiters + count < limit:
+                record.delimiters += count
+                record.lines.append(line)
+                yield line
+                continue
+            record.exact = 0
+            for earlier in record.lines:
+                found, _, record.in_quotes = _unquoted(earlier, delimiter, record.in_quotes)
+                record.exact += found
+            record.lines = []
+        allowed = limit - 1 - record.exact
+        found, at, in_quotes = _unquoted(line, delimiter, record.in_quotes, allowed)
+        if at < 0:
+            record.exact += found
+            record.in_quotes = in_quotes
+            yield line
+            continue
+        record.values = record.exact + found + 1
+        record.cut = bool(line[at:].strip(f"{delimiter} \t\r\n"))
+        yield line[:at] + "\n"
+
+
+def _unquoted(
+    text: str, delimiter: str, in_quotes: bool, allowed: int | None = None
+) -> tuple[int, int, bool]:
+    """(separators outside quotes in ``text``, the index of the first one past ``allowed``
+    or -1, whether ``text`` ends inside quotes), starting ``in_quotes`` or not."""
+    count, at, offset = 0, -1, 0
+    for part in text.split('"'):
+        if not in_quotes:
+            found = part.count(delimiter)
+            if at < 0 and allowed is not None and count + found > allowed:
+                index = -1
+                for _ in range(allowed - count + 1):
+                    index = part.index(delimiter, index + 1)
+                at = offset + index
+            count += found
+        offset += len(part) + 1
+        in_quotes = not in_quotes
+    return count, at, not in_quotes  # toggled once more than there are quotation marks
+
+
+def _row_limit(layout: CsvLayout) -> int:
+    """The values of a data record kept in memory: twice the header's and some, so that a
+    ragged row is still handed back whole unless it is absurd."""
+    return 2 * len(layout.header) + 100
+
+
 def _open_text(path: str | Path, layout: CsvLayout, errors: str = "surrogateescape"):
     if layout.encoding.startswith("utf-16") and errors == "surrogateescape":
         errors = "strict"  # surrogateescape cannot represent broken UTF-16
@@ -676,15 +791,21 @@ def _iter_records(
     seen: dict[str, int] = {}
     data_records = 0
     surrogate = _SURROGATE.search
+    record = _Record()
     with _open_text(path, layout) as f:
-        reader = csv.reader(f, delimiter=layout.delimiter, strict=False)
+        lines = _bounded(f, layout.delimiter, _row_limit(layout), record)
+        reader = csv.reader(lines, delimiter=layout.delimiter, strict=False)
         _skip_header(reader, layout)
+        record.reset()
         row = layout.header_row
         prev_line = reader.line_num
         while True:
             try:
                 for rec in reader:
                     row += 1
+                    # How many values the record had, if more than were read.
+                    had = record.values if record.cut else 0
+                    record.reset()
                     if not rec:
                         prev_line = reader.line_num
                         yield row, None, _empty_row(row)
@@ -698,9 +819,9 @@ def _iter_records(
                         yield row, None, _empty_row(row)
                         continue
                     data_records += 1
-                    n = len(rec)
+                    n = had or len(rec)
                     if n != width:
-                        if n > width and _is_blank("".join(rec[width:])):
+                        if not had and n > width and _is_blank("".join(rec[width:])):
                             del rec[width:]
                         else:
                             span = reader.line_num - prev_line
@@ -741,6 +862,7 @@ def _iter_records(
                     yield row, rec, None
                 break
             except csv.Error:
+                record.reset()
                 row += 1
                 data_records += 1
                 prev_line = reader.line_num
@@ -768,7 +890,7 @@ def _empty_row(row: int) -> RowProblem:
 
 def _ragged_row(row: int, n: int, width: int, span: int, layout: CsvLayout) -> RowProblem:
     message = (
-        f"Row {row} has {n} value{'' if n == 1 else 's'} but the header has {width} "
+        f"Row {row} has {n:,} value{'' if n == 1 else 's'} but the header has {width:,} "
         f"column{'' if width == 1 else 's'}. Check for a missing or extra separator "
         f"({layout.delimiter_label}) on that row."
     )
@@ -792,12 +914,16 @@ def count_records(path: str | Path, layout: CsvLayout, *, stats: ReadStats | Non
     n = 0
     row = layout.header_row  # spreadsheet row, as read_records numbers them
     check = stats is not None and not layout.encoding.startswith("utf-16")
+    record = _Record()
     with _open_text(path, layout) as f:
-        reader = csv.reader(f, delimiter=layout.delimiter, strict=False)
+        lines = _bounded(f, layout.delimiter, _row_limit(layout), record)
+        reader = csv.reader(lines, delimiter=layout.delimiter, strict=False)
         _skip_header(reader, layout)
+        record.reset()
         while True:
             try:
                 for rec in reader:
+                    record.reset()
                     row += 1
                     if rec:
                         joined = "".join(rec)
@@ -807,6 +933,7 @@ def count_records(path: str | Path, layout: CsvLayout, *, stats: ReadStats | Non
                                 stats.add(row, len(_SURROGATE.findall(joined)))  # type: ignore[union-attr]
                 break
             except csv.Error:
+                record.reset()
                 n += 1
                 row += 1
             except UnicodeDecodeError:
@@ -816,23 +943,35 @@ def count_records(path: str | Path, layout: CsvLayout, *, stats: ReadStats | Non
     return n
 
 
-def preview(path: str | Path, layout: CsvLayout, n: int = 20) -> list[list[str]]:
+def preview(
+    path: str | Path,
+    layout: CsvLayout,
+    n: int = 20,
+    *,
+    columns: int | None = None,
+    chars: int | None = None,
+) -> list[list[str]]:
     """The first ``n`` non-empty data records (header not included), for display.
 
     Values are as in :func:`read_records`, but records are returned as they are (a ragged
-    record keeps its own length); undecodable bytes show as U+FFFD, one per byte as in
-    :func:`read_records`. Records with an overlong value are skipped. Never raises
-    ``header_only`` (returns ``[]``).
+    record keeps its own length, up to ``columns`` values when given); undecodable bytes
+    show as U+FFFD, one per byte as in :func:`read_records`. A value longer than ``chars``
+    is cut to that many characters, the last one "…". Records with an overlong value are
+    skipped. Never raises ``header_only`` (returns ``[]``).
     """
     out: list[list[str]] = []
     if n <= 0:
         return out
     _ensure_field_size_limit()
     errors = "replace" if layout.encoding.startswith("utf-16") else "surrogateescape"
+    record = _Record()
+    limit = _row_limit(layout) if columns is None else max(columns, 1) + 1
     with _open_text(path, layout, errors=errors) as f:
-        reader = csv.reader(f, delimiter=layout.delimiter, strict=False)
+        lines = _bounded(f, layout.delimiter, limit, record)
+        reader = csv.reader(lines, delimiter=layout.delimiter, strict=False)
         _skip_header(reader, layout)
         while len(out) < n:
+            record.reset()
             try:
                 rec = next(reader)
             except StopIteration:
@@ -842,6 +981,10 @@ def preview(path: str | Path, layout: CsvLayout, n: int = 20) -> list[list[str]]
             if rec and not _is_blank("".join(rec)):
                 if rec[-1].endswith("\r"):
                     rec[-1] = rec[-1][:-1]
+                if columns is not None:
+                    del rec[columns:]
+                if chars is not None:
+                    rec = [v if len(v) <= chars else v[: chars - 1] + "\u2026" for v in rec]
                 out.append(_replace_unreadable(rec)[0])
     return out
 

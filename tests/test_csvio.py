@@ -620,3 +620,79 @@ def test_an_encoding_chosen_by_the_user_overrides_the_guess(tmp_path):
     with pytest.raises(CsvProblem) as exc:
         sniff(path, encoding="klingon")
     assert exc.value.code == "bad_encoding"
+
+
+# --------------------------------------------------------------------------------------
+# Wide files: bounded in columns, and in memory whatever a row holds
+# --------------------------------------------------------------------------------------
+
+
+def _header(columns: int) -> str:
+    return ",".join(f"c{i}" for i in range(columns))
+
+
+def test_a_header_wider_than_max_columns_is_refused_with_its_width(tmp_path):
+    path = write(tmp_path, f"{_header(20_000)}\n{'x,' * 19_999}x\n".encode())
+    with pytest.raises(CsvProblem) as caught:
+        sniff(path, max_columns=2000)
+    assert caught.value.code == "too_many_columns"
+    assert caught.value.row == 1
+    assert "This file has 20,000 columns" in caught.value.message
+    assert "at most 2,000 columns" in caught.value.message
+    assert sniff(path).header[-1] == "c19999"  # no cap asked for: read as it is
+
+
+def test_a_header_at_max_columns_is_read(tmp_path):
+    path = write(tmp_path, f"{_header(2000)}\n{'x,' * 1999}x\n".encode())
+    layout = sniff(path, max_columns=2000)
+    assert len(layout.header) == 2000
+    assert len(good_rows(path, layout)[0][1]) == 2000
+
+
+def test_a_row_with_millions_of_values_is_one_ragged_row_read_in_little_memory(tmp_path):
+    fields = 3_000_000
+    row = ",".join(["ab"] * fields)
+    path = write(tmp_path, f"id,name,note\nC1,Ann,ok\n{row}\nC3,Bea,ok\n".encode())
+    layout = sniff(path, max_columns=2000)
+    tracemalloc.start()
+    try:
+        records = list(read_records(path, layout))
+        count = count_records(path, layout)
+        shown = preview(path, layout, columns=3, chars=100)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The whole row as csv reads it: 3,000,000 strings, about 180 MB.
+    assert peak < 40 * 1024 * 1024, peak
+    assert [(r, p.code if p else None) for r, _, p in records] == [
+        (2, None),
+        (3, "ragged_row"),
+        (4, None),
+    ]
+    _, raw, problem = records[1]
+    assert problem.message.startswith("Row 3 has 3,000,000 values but the header has 3 columns")
+    assert raw is not None and len(raw) <= 2 * 3 + 100  # handed back cut, not whole
+    assert count == 3
+    assert shown == [["C1", "Ann", "ok"], ["ab", "ab", "ab"], ["C3", "Bea", "ok"]]
+
+
+def test_separators_inside_quotes_and_trailing_blanks_are_not_cut(tmp_path):
+    # A note with thousands of commas is one value; thousands of empty values after the
+    # last column are dropped as before: both rows are good.
+    note = "Python, SQL, " * 5000
+    trailing = "," * 10_000
+    path = write(
+        tmp_path, f'id,name,note\nC1,Ann,"{note}\nmore, text"\nC2,Bea,ok{trailing}\n'.encode()
+    )
+    layout = sniff(path)
+    assert good_rows(path, layout) == [
+        (2, ["C1", "Ann", f"{note}\nmore, text"]),
+        (3, ["C2", "Bea", "ok"]),
+    ]
+
+
+def test_preview_cuts_long_values_and_wide_rows(tmp_path):
+    path = write(tmp_path, f"a,b\n{'x' * 500},y,z,w\n".encode())
+    layout = sniff(path)
+    assert preview(path, layout, columns=2, chars=10) == [["x" * 9 + "\u2026", "y"]]
+    assert preview(path, layout) == [["x" * 500, "y", "z", "w"]]
