@@ -235,8 +235,9 @@ def check_file(
         position_column=position_column if saved_jobs is not None else "",
     )
     header = layout.header
-    shown = [i for i, name in enumerate(header) if name in set(model_columns)]
-    job = [i for i, name in enumerate(header) if name in set(check.job_columns)]
+    shown_names, job_names = set(model_columns), set(check.job_columns)
+    shown = [i for i, name in enumerate(header) if name in shown_names]
+    job = [i for i, name in enumerate(header) if name in job_names]
     position_at = header.index(position_column) if check.position_column in header else None
     job_map = job_map or {}
     # Values seen in each column named like a position, until there are too many.

@@ -279,6 +279,9 @@ HRBATCH = {
     "CONSISTENCY_MAX": envint("HRBATCH_CONSISTENCY_MAX", 500),
     # Phone numbers written without a country code are read as this country's (ISO code).
     "PHONE_REGION": envstr("HRBATCH_PHONE_REGION", "US").upper(),
+    # A CSV file with more columns is refused with a message: the check page has a row per
+    # column, and a file of 20,000 columns is a mistake (or an attack), not candidates.
+    "MAX_COLUMNS": envint("HRBATCH_MAX_COLUMNS", 2000),
 }
 # evaluations.prompting.ANSWER_FORMATS: a typo must stop the server, not fail runs later.
 if HRBATCH["ANSWER_FORMAT"] not in ("keyed", "array", "compact"):
@@ -291,6 +294,8 @@ if HRBATCH["ANSWER_FORMAT"] not in ("keyed", "array", "compact"):
 HRBATCH_MAX_UPLOAD_BYTES = envint("HRBATCH_MAX_UPLOAD_MB", 500) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The check page sends one choice per column of the file (up to HRBATCH_MAX_COLUMNS).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = HRBATCH["MAX_COLUMNS"] + 1000
 
 # --- django-q2 -------------------------------------------------------------------
 Q_TIMEOUT = envint("HRBATCH_TASK_TIMEOUT", 3600)

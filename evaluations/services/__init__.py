@@ -29,6 +29,7 @@ from .apikeys import API_KEY_PREFIX, api_key_check, api_key_create, api_key_hash
 from .batches import BatchInputError, batch_create, batch_expire_overdue, batch_ingest_and_start
 from .common import InputError
 from .files import (
+    csv_layout,
     disk_full_message,
     ensure_free_space,
     file_create,
@@ -64,6 +65,7 @@ from .ingest import (
     job_title_column,
     plan_for_run,
     role_reason,
+    role_reasons,
     run_chars_limit,
     run_fail_validation,
     run_ingest,
@@ -153,6 +155,7 @@ __all__ = [
     "batches",
     "candidate_chars_limit",
     "chunk_size_for",
+    "csv_layout",
     "default_roles",
     "disk_full_message",
     "enqueue_on_commit",
@@ -185,6 +188,7 @@ __all__ = [
     "probe_candidates",
     "redacts",
     "role_reason",
+    "role_reasons",
     "rubric_default",
     "rubric_get",
     "rubric_save",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from .. import csvio, intake, notify, prompting
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
+from .files import csv_layout
 from .jobs import JobsChoice, saved_job_texts
 from .rubrics import rubric_default
 
@@ -114,7 +115,7 @@ def job_column_reasons(header: list[str]) -> dict[str, str]:
             or _PROTECTED_REQUIREMENT.search(words)
         ):
             continue
-        if _JOB_COLUMN.search(_words(column)):
+        if _JOB_COLUMN.search(words):
             reasons[column] = (
                 "it describes the job the candidate applied for (its name starts with "
                 "“job” or says “requirement” or “required”): the AI reads it once per job, as "
@@ -123,9 +124,10 @@ def job_column_reasons(header: list[str]) -> dict[str, str]:
             first = index if first is None else first
     if first is None:
         return reasons
+    names = set(header)
     for column in header[first + 1 :]:
         repeated = _REPEATED.match(column)
-        if repeated and repeated["base"] in header and column not in reasons:
+        if repeated and repeated["base"] in names and column not in reasons:
             base = repeated["base"]
             reasons[column] = (
                 f"a second “{base}” column (“.{repeated['n']}” is added to a repeated column "
@@ -172,17 +174,37 @@ def role_reason(
     """Why a column starts with the use it does (empty: shown to the model), in words.
     With the file's `header`, a column may be said to describe the job (a repeated
     column's place among the others tells, job_column_reasons); `job_columns` are the
-    job columns someone chose instead (`evaluate --job-columns`)."""
+    job columns someone chose instead (`evaluate --job-columns`). For every column of a
+    file, role_reasons: this reads the whole header each time."""
+    named = job_column_reasons(header if header is not None else [column])
+    return _role_reason(column, id_column, named, set(job_columns or ()), job_columns is not None)
+
+
+def role_reasons(
+    header: list[str], *, id_column: str | None = None, job_columns: list[str] | None = None
+) -> dict[str, str]:
+    """role_reason for every column of the file, the header read once: the check page and
+    `evaluate` say why each column starts as it does, in time linear in the columns."""
+    named = job_column_reasons(header)
+    chosen = set(job_columns or ())
+    return {
+        column: _role_reason(column, id_column, named, chosen, job_columns is not None)
+        for column in header
+    }
+
+
+def _role_reason(
+    column: str, id_column: str | None, named: dict[str, str], chosen: set[str], by_hand: bool
+) -> str:
     if column == id_column:
         return "the candidate ID"
     if is_protected(column):
         return (
             "a protected characteristic: never shown to the AI, used only to measure adverse impact"
         )
-    named = job_column_reasons(header if header is not None else [column])
-    if job_columns is None and column in named:
+    if not by_hand and column in named:
         return named[column]
-    if job_columns is not None and column in job_columns:
+    if by_hand and column in chosen:
         return named.get(column) or "chosen to describe the job the candidate applied for"
     return _candidate_reason(column)
 
@@ -396,7 +418,7 @@ def file_check(
     rubric = rubric or rubric_default()
     limit = candidate_chars_limit(rubric=rubric, pack_size=pack_size)
     try:
-        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
+        layout = csv_layout(path=input_file.abspath, encoding=encoding)
     except csvio.CsvProblem as problem:
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
     roles = roles_with_position(
@@ -448,7 +470,7 @@ def run_ingest(*, run: Run) -> Run:
     skip_invalid = bool(run.columns.get("skip_invalid"))
     long_rows = run.columns.get("long_rows") or ""
     try:
-        layout = csvio.sniff(path, encoding=run.columns.get("encoding") or None)
+        layout = csv_layout(path=path, encoding=run.columns.get("encoding"))
         if id_column is not None and id_column not in layout.header:
             # read_records words this one best (it suggests near matches).
             next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
@@ -481,8 +503,8 @@ def run_ingest(*, run: Run) -> Run:
     ]
     # The job columns go to the model once per job, in the system message: not in the
     # candidate's fields, and kept in `extra` for the results.
-    job_columns = [c for c in header if roles[c] == ROLE_JOB]
-    job_indexes = [header.index(c) for c in job_columns]
+    job_indexes = [i for i, c in enumerate(header) if roles[c] == ROLE_JOB]
+    job_columns = [header[i] for i in job_indexes]
     title_column = job_title_column(job_columns) if job_columns else ""
     jobs = JobBook(run)
     # Or the jobs are saved jobs matched by the candidates' position column, as chosen

@@ -21,6 +21,7 @@ from .. import csvio
 from ..models import Job
 from ..prompting import title_key
 from .common import InputError
+from .files import csv_layout
 
 # A jobs file's columns: the title, and what the job asks for. Any further column is what
 # the job asks for too ("requirements: …"), added after the description.
@@ -120,7 +121,7 @@ def jobs_file_read(path: str | Path) -> list[tuple[str, str]]:
     a `description` column, and optionally more columns, each added to the description as
     "<column>: <value>". Every problem names its row and the fix."""
     try:
-        layout = csvio.sniff(path)
+        layout = csv_layout(path=path)
     except csvio.CsvProblem as problem:
         raise InputError(f"The jobs file cannot be read: {problem.message}") from None
     header = layout.header

@@ -96,7 +96,7 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
 
 def _layout_or_problem(file: File, encoding: str = "") -> tuple[csvio.CsvLayout | None, str]:
     try:
-        return csvio.sniff(file.abspath, encoding=encoding or None), ""
+        return services.csv_layout(path=file.abspath, encoding=encoding), ""
     except csvio.CsvProblem as problem:
         return None, problem.message
 
@@ -105,6 +105,12 @@ def _chosen_encoding(request: HttpRequest) -> str:
     """The encoding a person picked on the check page; "" lets hrbatch guess."""
     value = request.POST.get("encoding") or request.GET.get("encoding") or ""
     return value if value in dict(csvio.ENCODING_CHOICES) else ""
+
+
+# The preview's width: a row of 3,000,000 values must not make a page of 60 MB. Every
+# column still has its row (and its first value) under "What the AI may see".
+PREVIEW_COLUMNS = 50
+PREVIEW_CHARS = 200
 
 
 def _encoding_context(
@@ -122,17 +128,23 @@ def _encoding_context(
             if unreadable is None:
                 unreadable = csvio.ReadStats()
                 csvio.count_records(file.abspath, layout, stats=unreadable)
-            preview = csvio.preview(file.abspath, layout, 20)
+            preview = csvio.preview(
+                file.abspath, layout, 20, columns=len(layout.header), chars=PREVIEW_CHARS
+            )
         except csvio.CsvProblem as exc:
             problem = exc.message
+    header = layout.header if layout is not None else []
     return {
+        "first_row": preview[0] if preview else [],
+        "preview_header": header[:PREVIEW_COLUMNS],
+        "preview_more": max(0, len(header) - PREVIEW_COLUMNS),
         "file": file,
         "layout": layout,
         "encoding": encoding,
         "encoding_choices": csvio.ENCODING_CHOICES,
         "encoding_problem": problem,
         "unreadable": unreadable or csvio.ReadStats(),
-        "preview": preview,
+        "preview": [row[:PREVIEW_COLUMNS] for row in preview],
     }
 
 
@@ -263,8 +275,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
     guessed = _layout_or_problem(file)[0] if encoding else layout
     encoding_box["detected_encoding_label"] = guessed.encoding_label if guessed else "none"
-    preview = encoding_box["preview"]
-    first = list(preview[0]) if preview else []
+    first = list(encoding_box["first_row"])
     examples = first + [""] * (len(layout.header) - len(first))
     return render(
         request,
@@ -279,10 +290,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 zip(
                     form.role_fields(),
                     examples,
-                    [
-                        services.role_reason(column, header=layout.header)
-                        for column in layout.header
-                    ],
+                    list(services.role_reasons(layout.header).values()),
                     strict=False,
                 )
             ),

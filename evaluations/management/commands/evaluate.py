@@ -148,7 +148,7 @@ class Command(BaseCommand):
         for column in job_columns or []:
             if column not in header:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
-                    c for c in header if services.role_reason(c, header=header)
+                    c for c, why in services.role_reasons(header).items() if why
                 )
                 raise CommandError(
                     f"--job-columns {column}: the file has no such column (did you mean: {near})."
@@ -177,12 +177,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
             )
+        reasons = services.role_reasons(header, job_columns=jobs)
         for column in header:
             if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
-                why = (
-                    services.role_reason(column, header=header, job_columns=jobs)
-                    or "marked with --audit-column"
-                )
+                why = reasons[column] or "marked with --audit-column"
                 if column in audit_columns:
                     why = "marked with --audit-column: used only to measure adverse impact"
                 kept = "audit only" if roles[column] == services.ROLE_AUDIT_ONLY else "kept"
@@ -351,7 +349,7 @@ class Command(BaseCommand):
 
     def _create(self, source: Path, opts: dict[str, Any], *, dedupe_key: str | None) -> Run:
         try:
-            layout = csvio.sniff(source)
+            layout = services.csv_layout(path=source)
         except csvio.CsvProblem as problem:
             raise CommandError(problem.message) from problem
         # The same guess as the web page's: named like an ID and unique in the file.
