@@ -1,19 +1,36 @@
-"""`python manage.py serve [--port 4080]`: migrate, then the web server and the workers."""
+"""`python manage.py serve [--port 4080]`: migrate, then the web server and the workers.
+
+SIGTERM or Ctrl-C stops it within seconds whatever it is doing: requests in hand and the
+worker cluster get a few seconds to finish, then the cluster's processes are killed (their
+work is leased, and taken up again by the next start) and the process ends without waiting
+for any thread (a request stuck on a slow page or a slow LLM server included).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import logging
 import os
 import signal
 import subprocess
 import sys
+import time
+from types import FrameType
 from typing import Any
 
+import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from evaluations import lifeline, locks
 from evaluations.llm import resolve_backend
+
+# After SIGTERM or Ctrl-C: what requests in hand and the worker cluster get to finish
+# (waitress gives its threads 5 s), and when the process ends whatever a thread is doing.
+STOP_GRACE_SECONDS = 5.0
+HARD_STOP_SECONDS = 15
 
 
 class Command(BaseCommand):
@@ -71,7 +88,23 @@ class Command(BaseCommand):
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(self.style.SUCCESS(f"hrbatch is running at {url}  (Ctrl-C stops it)"))
         self.stdout.flush()
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        stop_at: list[float] = []
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if stop_at:  # asked twice: at once
+                _kill_tree(cluster)
+                os._exit(128 + signum)
+            stop_at.append(time.monotonic())
+            # The cluster stops while the web server does, not after it.
+            if cluster is not None and cluster.poll() is None:
+                cluster.send_signal(signal.SIGTERM)
+            # A watchdog thread in C (it needs no Python lock): should anything below hang,
+            # it prints every thread's stack (which request was stuck) and ends the process.
+            faulthandler.dump_traceback_later(HARD_STOP_SECONDS, exit=True)
+            raise KeyboardInterrupt  # ends waitress's loop in the main thread
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             serve(
                 application,
@@ -88,12 +121,23 @@ class Command(BaseCommand):
             pass
         finally:
             if cluster is not None and cluster.poll() is None:
-                cluster.send_signal(signal.SIGTERM)
+                if not stop_at:
+                    cluster.send_signal(signal.SIGTERM)
+                began = stop_at[0] if stop_at else time.monotonic()
                 try:
-                    cluster.wait(timeout=60)
+                    cluster.wait(timeout=max(0.5, began + STOP_GRACE_SECONDS - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    cluster.kill()
+                    # Busy with a chunk of candidates: its leases hand them to the next start.
+                    _kill_tree(cluster)
             self.stdout.write("hrbatch stopped.")
+        # Not Python's own exit, which waits for every non-daemon thread and exit hook: a
+        # request still in hand (a long page, a call to a slow LLM server) would keep the
+        # server alive after it said it stopped.
+        logging.shutdown()
+        self.stdout.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _serve_links_on(host: str, port: int) -> None:
@@ -108,3 +152,18 @@ def _serve_links_on(host: str, port: int) -> None:
         settings.ALLOWED_HOSTS = security.allowed_hosts_for(site, host)
     if not os.environ.get("CSRF_TRUSTED_ORIGINS"):
         settings.CSRF_TRUSTED_ORIGINS = [security.origin(site)]
+
+
+def _kill_tree(process: subprocess.Popen[bytes] | None) -> None:
+    """Kill a child and every process under it (the cluster's sentinel, workers, monitor):
+    killing only the cluster's own process would leave its workers scoring on, orphaned."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(psutil.Error):
+        tree = psutil.Process(process.pid).children(recursive=True)
+        process.kill()
+        for child in tree:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
