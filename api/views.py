@@ -29,7 +29,7 @@ from evaluations.openai_compat import (
 )
 from evaluations.services import batches
 from hrbatch import uploads
-from hrbatch.http import file_download
+from hrbatch.http import file_download, whole_number
 
 from .auth import ApiRequest, api_view
 from .errors import ApiError, not_found
@@ -58,12 +58,12 @@ def _ts(value: datetime | None) -> int | None:
 
 
 def _limit(request: ApiRequest, *, default: int, most: int) -> int:
-    try:
-        limit = int(request.GET.get("limit", default))
-    except ValueError as exc:
-        raise ApiError(400, "limit must be a whole number.", param="limit") from exc
-    if not 1 <= limit <= most:
-        raise ApiError(400, f"limit must be between 1 and {most}.", param="limit")
+    value = request.GET.get("limit")
+    if value is None:
+        return default
+    limit = whole_number(value, low=1, high=most)
+    if limit is None:
+        raise ApiError(400, f"limit must be a whole number from 1 to {most}.", param="limit")
     return limit
 
 

@@ -246,6 +246,11 @@ Penalty = _number(-2.0, 2.0)
 AnswerTokens = Annotated[
     Annotated[int, Field(ge=1)] | None, _explain("must be a positive integer.")
 ]
+# Ollama reads a seed as a 64-bit integer: a larger one would fail at the server instead.
+Seed = Annotated[
+    Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | None,
+    _explain("must be an integer from -9223372036854775808 to 9223372036854775807."),
+]
 
 
 def _text_as_part(content: Any) -> Any:
@@ -371,7 +376,7 @@ class ChatCompletionBody(_Body):
     top_p: TopP = None
     frequency_penalty: Penalty = None
     presence_penalty: Penalty = None
-    seed: Annotated[int | None, _explain("must be an integer.")] = None
+    seed: Seed = None
     stop: Annotated[
         str | Annotated[list[str], Field(max_length=4)] | None,
         _explain("must be a string or a list of up to 4 strings."),

@@ -38,3 +38,23 @@ def csv_download(chunks: Iterable[bytes], filename: str) -> StreamingHttpRespons
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# The largest id a database row can have (a signed 64-bit integer, SQLite and PostgreSQL).
+MAX_ID = 2**63 - 1
+
+
+def whole_number(value: str | None, *, low: int, high: int, clamp: bool = False) -> int | None:
+    """A query or form value read as a whole number from `low` to `high`: ASCII digits
+    only; past `high` it is `high` with `clamp`, else None; None for anything else.
+
+    Every integer a request carries goes through here. Anyone may write a query string:
+    "²" passes str.isdigit() and breaks int(), a 5,000-digit number breaks int(), and
+    10**30 overflows the database (a 500, or a CSV download cut off midway)."""
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(high)) or int(digits) > high:
+        return high if clamp else None
+    number = int(digits)
+    return number if number >= low else None

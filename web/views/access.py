@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from evaluations.models import File, Job, Rubric, Run
+from hrbatch import http
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -58,9 +59,10 @@ def get_saved_job(pk: int) -> Job:
 def usable_rubric(request: HttpRequest, pk: str) -> Rubric | None:
     """The rubric a run may use, named by a query parameter (a shared one or the user's own
     copy); None if there is no such rubric or the value is not a number."""
-    if not pk.isdigit():
+    number = http.whole_number(pk, low=1, high=http.MAX_ID)
+    if number is None:
         return None
-    return Rubric.objects.visible_to(request.user).filter(pk=int(pk)).first()
+    return Rubric.objects.visible_to(request.user).filter(pk=number).first()
 
 
 def safe_next(request: HttpRequest) -> str:

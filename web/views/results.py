@@ -25,8 +25,9 @@ def _bound(request: HttpRequest, prefix: str) -> dict[str, int]:
     filter)."""
     found = {}
     for name, value in request.GET.items():
-        if name.startswith(prefix) and value.isdigit() and 1 <= int(value) <= 10:
-            found[name.removeprefix(prefix)] = int(value)
+        score = http.whole_number(value, low=1, high=10) if name.startswith(prefix) else None
+        if score is not None:
+            found[name.removeprefix(prefix)] = score
     return found
 
 
@@ -44,16 +45,23 @@ def _job(request: HttpRequest) -> str:
     """The job chosen in the filter: ?job=<its id>, or ?job=none for the candidates
     without one (anything else is no filter)."""
     job = request.GET.get("job", "")
-    return job if job == selectors.NO_JOB or job.isdigit() else ""
+    if job == selectors.NO_JOB:
+        return job
+    pk = http.whole_number(job, low=1, high=http.MAX_ID)
+    return str(pk) if pk is not None else ""
+
+
+def _top(request: HttpRequest) -> int:
+    """The shortlist's size (?top=N, at most TOP_MAX); 0 for none."""
+    return http.whole_number(request.GET.get("top"), low=1, high=TOP_MAX, clamp=True) or 0
 
 
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
-    top = request.GET.get("top", "")
     return selectors.results(
         run,
         status=request.GET.get("status", ""),
         sort=request.GET.get("sort", "line"),
-        top=int(top) if top.isdigit() else 0,
+        top=_top(request),
         search=request.GET.get("q", ""),
         at_least=_at_least(request),
         at_most=_at_most(request),
@@ -64,13 +72,14 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
 # The per-job shortlist's size until someone picks another.
 TOP_PER_JOB = 10
 TOP_PER_JOB_MAX = 10_000
+# The largest shortlist of a whole run (a larger ?top= asks for this many).
+TOP_MAX = 10_000
 
 
 def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     """What the results table shows for the filter, sort and shortlist in the query."""
     criteria = run.rubric.criterion_keys if run.rubric else []
     labels = {c["key"]: c.get("label", c["key"]) for c in run.rubric.criteria} if run.rubric else {}
-    top = request.GET.get("top", "")
     found = _found(run, request)
     at_least, at_most = _at_least(request), _at_most(request)
     shortlist: dict[str, Any] | None = None
@@ -110,7 +119,7 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         "page": page,
         "sort": found.sort,
         "status_filter": found.status,
-        "top": top if shortlist else "",
+        "top": str(found.shortlist.size) if found.shortlist else "",
         "shortlist": shortlist,
         "search": request.GET.get("q", ""),
         "at_least": at_least,
@@ -161,8 +170,8 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
     """The best N candidates of each job (?top=N) among those the filters keep, every job's
     shortlist in one CSV for Excel: the job first, then the rank within the job."""
     run = get_run_for_user(request, public_id)
-    top = request.GET.get("top", "")
-    size = min(int(top), TOP_PER_JOB_MAX) if top.isdigit() and int(top) > 0 else TOP_PER_JOB
+    top = request.GET.get("top")
+    size = http.whole_number(top, low=1, high=TOP_PER_JOB_MAX, clamp=True) or TOP_PER_JOB
     lists = selectors.shortlists_per_job(
         run,
         top=size,
