@@ -438,6 +438,84 @@ def test_a_file_over_the_upload_limit_is_refused_unread(
     assert Job.objects.count() == 0
 
 
+def _candidates_upload(owner: Any, tmp_path: Path) -> Any:
+    candidates = tmp_path / "candidates.csv"
+    write_candidates_csv(candidates, 4, seed=3)
+    return services.file_create(
+        owner=owner, source=candidates, filename=candidates.name, purpose="candidates"
+    )
+
+
+def _read_on_the_check_page(client: Client, upload: Any, jobs: Path) -> Any:
+    """ "Read jobs file" on the check page, sent as the browser sends the form: the
+    choices above the file, the file, then the choices below it."""
+    header = upload.abspath.read_text().splitlines()[0].split(",")
+    roles = services.default_roles(header, "id")
+    roles["cover_note"] = services.ROLE_IGNORE  # a choice the person made
+    with open(jobs, "rb") as handle:
+        form = {
+            "id_column": "id",
+            **{f"role_{i}": roles[column] for i, column in enumerate(header)},
+            "jobs_from": "columns",
+            "jobs_file": handle,
+            "import_jobs": "1",
+            "rubric": services.rubric_default().pk,
+            "name": "Spring intake",
+            "notify_email": "",
+        }
+        return client.post(reverse("web:prepare", args=[upload.id]), form)
+
+
+@database
+def test_a_jobs_file_over_the_limit_on_the_check_page_is_refused_as_on_the_jobs_page(
+    owner: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.HRBATCH_MAX_UPLOAD_BYTES = 2000
+    rows = [{"title": f"Job {n}", "description": "Asks for a lot. " * 10} for n in range(30)]
+    jobs = write_csv(tmp_path / "big-jobs.csv", rows)
+    client = _client(owner)
+    said_there = _import(client, jobs)
+    assert said_there.status_code == 413
+
+    upload = _candidates_upload(owner, tmp_path)
+    page = _read_on_the_check_page(client, upload, jobs)
+
+    assert page.status_code == 200
+    message = said_there.context["error"]
+    assert "The largest file hrbatch accepts is 0 MB" in message
+    assert f"big-jobs.csv: {message}" in _text(page)  # the same words as the jobs page's
+    assert Job.objects.count() == 0  # nothing saved
+    assert not list(Path(tempfile.gettempdir()).glob("hrbatch-jobs-*"))
+    # The check page is as the person left it, the choices after the file included.
+    text = page.content.decode()
+    assert 'value="Spring intake"' in text
+    role = text.split('name="role_9"', 1)[1][:400]
+    assert '<option value="ignore" selected>' in role
+    assert not Run.objects.exists()
+    # The check page reads its size limit before the body now, and still refuses a post
+    # from another site.
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(owner)
+    assert _read_on_the_check_page(forged, upload, jobs).status_code == 403
+
+
+@database
+def test_a_jobs_file_is_refused_on_both_pages_when_the_disk_has_no_room(
+    owner: Any, settings: Any, tmp_path: Path
+) -> None:
+    client = _client(owner)
+    upload = _candidates_upload(owner, tmp_path)
+    jobs = _jobs_file(tmp_path)
+    settings.HRBATCH = {**settings.HRBATCH, "MIN_FREE_MB": 10**9}  # a petabyte to spare
+
+    there = _import(client, jobs)
+    here = _read_on_the_check_page(client, upload, jobs)
+
+    assert there.status_code == 400 and "disk is too full" in there.context["error"]
+    assert "jobs.csv: The server's disk is too full" in _text(here)
+    assert Job.objects.count() == 0
+
+
 # --- access and the admin -----------------------------------------------------------------
 
 

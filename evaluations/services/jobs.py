@@ -21,7 +21,7 @@ from .. import csvio
 from ..models import Job
 from ..prompting import title_key
 from .common import InputError
-from .files import csv_layout
+from .files import csv_layout, ensure_free_space
 
 # A jobs file's columns: the title, and what the job asks for. Any further column is what
 # the job asks for too ("requirements: …"), added after the description.
@@ -206,11 +206,17 @@ def jobs_import(*, path: str | Path, author: AbstractBaseUser | None) -> JobsImp
     return found
 
 
-def jobs_import_upload(*, chunks: Iterable[bytes], author: AbstractBaseUser | None) -> JobsImport:
+def jobs_import_upload(
+    *, chunks: Iterable[bytes], author: AbstractBaseUser | None, size: int | None = None
+) -> JobsImport:
     """jobs_import for a file that arrives as bytes (the web app's upload): written to a
     temporary file for the CSV reader, which needs to read it twice, and removed once read.
     The file is not kept: every job it held is saved, with who imported it, as a version
-    of its job; a file with a problem saves nothing and leaves nothing behind."""
+    of its job; a file with a problem saves nothing and leaves nothing behind. A file of
+    `size` bytes is refused first unless the data directory has room for its jobs
+    (ensure_free_space, as for every upload)."""
+    if size is not None:
+        ensure_free_space(size=size)
     handle, name = tempfile.mkstemp(prefix="hrbatch-jobs-", suffix=".csv")
     try:
         with os.fdopen(handle, "wb") as out:

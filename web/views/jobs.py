@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -145,6 +146,26 @@ def _too_large_message() -> str:
     )
 
 
+def jobs_upload_read(
+    request: HttpRequest, uploaded: UploadedFile
+) -> tuple[services.JobsImport | None, str]:
+    """A jobs file sent from the jobs page or from the check page ("Read jobs file"), read
+    the one same way: its jobs saved, or why not with nothing saved (over the upload size
+    limit, which uploads.limit_upload set before the body was read; the disk too full; a
+    problem in the file)."""
+    if uploads.too_large(request):
+        return None, _too_large_message()
+    try:
+        # The file itself is not kept: each job in it is saved as a version, with who
+        # imported it, which is all a later run or a person looking back needs.
+        imported = services.jobs_import_upload(
+            chunks=uploaded.chunks(), author=request.user, size=uploaded.size
+        )
+    except services.InputError as exc:
+        return None, exc.message
+    return imported, ""
+
+
 @login_required
 @csrf_exempt  # only so that the size limit is set before the body is read (as web:upload)
 def jobs_import(request: HttpRequest) -> HttpResponse:
@@ -163,12 +184,9 @@ def _jobs_import(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _import_page(request, form, status=400)
     uploaded = form.cleaned_data["file"]
-    try:
-        # The file itself is not kept: each job in it is saved as a version, with who
-        # imported it, which is all a later run or a person looking back needs.
-        imported = services.jobs_import_upload(chunks=uploaded.chunks(), author=request.user)
-    except services.InputError as exc:
-        return _import_page(request, form, error=exc.message, status=400)
+    imported, error = jobs_upload_read(request, uploaded)
+    if imported is None:
+        return _import_page(request, form, error=error, status=400)
     outcome: dict[int, str] = {}
     for label, jobs in (
         ("New", imported.created),

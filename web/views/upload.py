@@ -31,6 +31,7 @@ from web.forms import (
     job_choice_from,
 )
 from web.views.access import HtmxHttpRequest, get_file_for_user, usable_rubric
+from web.views.jobs import jobs_upload_read
 
 # --- upload -----------------------------------------------------------------------------
 
@@ -49,7 +50,7 @@ def _too_large_message(size: int | None = None) -> str:
 def upload(request: HtmxHttpRequest) -> HttpResponse:
     # Refuse before reading the body when it says it is too large: nothing touches the disk.
     if request.method == "POST" and not uploads.limit_upload(request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = uploads.declared_length(request)
         return _upload_page(request, error=_too_large_message(length), status=413)
     return _upload(request)
 
@@ -170,7 +171,17 @@ def _rubric_to_offer(request: HttpRequest) -> int:
 
 
 @login_required
+@csrf_exempt  # only so that a jobs file's size limit is set before the body is read; see _prepare
 def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
+    # "Read jobs file" sends a file with the page's choices: the file is held to the upload
+    # size limit as on the jobs page, and the choices are read whatever the file's size.
+    if request.method == "POST":
+        uploads.limit_upload(request, keep_fields=True)
+    return _prepare(request, file_id)
+
+
+@csrf_protect
+def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     file = get_file_for_user(request, file_id)
     encoding = _chosen_encoding(request)
     layout, problem = _layout_or_problem(file, encoding)
@@ -323,10 +334,9 @@ def _import_jobs(request: HttpRequest) -> Any:
     if upload is None:
         messages.error(request, "Choose a jobs file first (a CSV with title and description).")
     else:
-        try:
-            found = services.jobs_import_upload(chunks=upload.chunks(), author=request.user)
-        except services.InputError as exc:
-            messages.error(request, f"{upload.name}: {exc.message}")
+        found, error = jobs_upload_read(request, upload)  # as the jobs page reads it
+        if found is None:
+            messages.error(request, f"{upload.name}: {error}")
         else:
             messages.success(request, f"{upload.name}: {found.summary}")
     data = request.POST.copy()
