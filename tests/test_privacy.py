@@ -17,7 +17,7 @@ import pytest
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import Item, Run
-from tests.support.files import read_output, shared_data, write_csv
+from tests.support.files import read_output, resumes, write_csv
 from tests.support.processes import evaluate, finish, query, subprocess_env
 from tests.support.runs import start_run
 
@@ -140,10 +140,11 @@ def test_a_run_may_show_the_text_as_it_is(
     assert run.redacted_count == 0
 
 
-def test_the_real_resumes_send_no_earlier_score_and_no_links(
+@pytest.mark.resumes35
+def test_the_resumes_send_no_earlier_score_and_no_links(
     consistency: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
-    source = shared_data("resume_data_97.csv")
+    source = resumes()
     with source.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
 

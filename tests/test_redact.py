@@ -1,7 +1,8 @@
 """Identity out of the text (issue 9, part 5): what the redactor replaces, and what it keeps.
 
-Checked on the real public résumés (which must lose nothing that is not identity) and on
-synthetic candidates whose name, e-mail and phone are known and written into their text.
+Checked on the 35-column résumé file (tests/fixtures; the public one under make
+test-public-data), which must lose nothing that is not identity, and on synthetic
+candidates whose name, e-mail and phone are known and written into their text.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import csv
 import random
 import re
 
+import pytest
+
 from devtools.synthetic import generate_candidates
 from evaluations.redact import Redactor, redact_fields
-from tests.support.files import shared_data
+from tests.support.files import resumes
 
 
 def test_emails_phones_urls_and_the_candidates_own_name_become_placeholders() -> None:
@@ -60,8 +63,9 @@ def test_every_known_identity_of_synthetic_candidates_is_caught() -> None:
     assert missed == []
 
 
-def test_the_real_resumes_lose_only_links_and_keep_their_numbers() -> None:
-    with shared_data("resume_data_97.csv").open(encoding="utf-8-sig", newline="") as fh:
+@pytest.mark.resumes35
+def test_the_resumes_lose_only_links_and_keep_their_numbers() -> None:
+    with resumes().open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     redactor = Redactor()
     changed_columns: set[str] = set()

@@ -31,7 +31,7 @@ from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import ApiKey, File
 from tests.support.browser import settled
-from tests.support.files import shared_data
+from tests.support.files import resumes
 from tests.support.mail import SmtpSink
 
 PASSWORD = "a-long-pass-phrase-2026"
@@ -348,7 +348,7 @@ def test_serve_logs_errors_to_stderr_and_a_rotating_file_and_throttles_sign_in(
     _create_user(env, "oscar")
     # An upload whose file was later removed from the data directory (a disk clean-up):
     # its check page crashes, and so does the worker asked to read it.
-    source = str(shared_data("resume_data_97.csv"))
+    source = str(resumes())
     make = (
         "from pathlib import Path; from django.contrib.auth.models import User; "
         "from evaluations import services; "
@@ -591,11 +591,11 @@ def test_pages_work_in_chromium_with_no_content_security_policy_violation(
                 page.get_by_role("button", name="Sign in").click()
                 expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
 
-                # The upload page's file chooser (static JS): the real public file's name
-                # and size show as soon as it is chosen.
+                # The upload page's file chooser (static JS): the chosen file's name and
+                # size show as soon as it is chosen.
                 page.goto(url + "/runs/new/")
-                page.set_input_files("#id_file", str(shared_data("resume_data_97.csv")))
-                expect(page.locator("#chosen")).to_contain_text("resume_data_97.csv (")
+                page.set_input_files("#id_file", str(resumes()))
+                expect(page.locator("#chosen")).to_contain_text(f"{resumes().name} (")
                 shot(page, "upload")
                 page.set_input_files("#id_file", str(source))
                 expect(page.locator("#chosen")).to_contain_text("applicants-may.csv (")
