@@ -7,6 +7,7 @@ who is signing in. Nothing here reads Django settings at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from typing import TYPE_CHECKING
@@ -71,6 +72,34 @@ def _machine_addresses() -> list[str]:
             elif address.family == socket.AF_INET6:
                 found.append(f"[{address.address.split('%')[0]}]")
     return found
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` reaches this machine only (127.0.0.1, ::1, localhost)."""
+    host = host.strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_key_refusal(host: str, secret_key: str) -> str:
+    """Why a server must not listen on `host` with this SECRET_KEY ("" when it may).
+
+    The built-in development key is public: on any address other people can reach, they
+    could forge sign-in sessions and password-reset links with it.
+    """
+    if is_loopback(host) or not secret_key.startswith(DEVELOPMENT_KEY_PREFIX):
+        return ""
+    return (
+        f"Not starting: listening on {host or 'every address'} with hrbatch's built-in "
+        "development SECRET_KEY, which is public (anyone could forge sign-ins and "
+        "password-reset links with it). Set SECRET_KEY to a long random value, the same "
+        "on every machine, e.g. the output of: python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))'; or listen on 127.0.0.1 only."
+    )
 
 
 def origin(url: str) -> str:

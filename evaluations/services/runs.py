@@ -637,12 +637,16 @@ def run_note_outage(*, run: Run, message: str) -> bool:
     """Say that the LLM server stopped answering; the workers keep probing it.
 
     Conditional: the first worker to notice sets the time, the others find it set.
+    The log keeps which server it was (API clients are not told where the servers are).
     """
-    return bool(
+    noted = bool(
         Run.objects.filter(pk=run.pk, outage_since=None).update(
             outage_since=timezone.now(), outage_message=message
         )
     )
+    if noted:
+        log.warning("run %s: waiting for the LLM server: %s", run.pk, message)
+    return noted
 
 
 def run_clear_outage(*, run: Run) -> bool:
