@@ -192,6 +192,10 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "hrbatch <hrbatch@localhost>")
+# "E-mail me when it is done" takes the person's own address, or one at these domains
+# (comma-separated, e.g. example.com): never an outside address, which would carry run
+# and rubric names out of the company.
+HRBATCH_NOTIFY_DOMAINS = [d.lower().lstrip("@") for d in envlist("HRBATCH_NOTIFY_DOMAINS")]
 
 # --- The engine -----------------------------------------------------------------
 

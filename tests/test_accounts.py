@@ -1,0 +1,177 @@
+"""Accounts: who a run may e-mail (issue 17, item 8).
+
+Settings are tested the way people set them (environment variables for `manage.py` in a
+subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from devtools import live
+from devtools.fake_ollama import FakeOllama
+from evaluations import services
+from evaluations.models import File, Run
+from tests.support.files import candidates_csv
+from tests.support.mail import SmtpSink
+from tests.support.runs import start_run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield sink
+    sink.stop()
+
+
+def _env(data: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
+    env = live.app_env(data, fake, **extra)
+    for name in ("SITE_URL", "HOST", "PORT", "ALLOWED_HOSTS", "SECRET_KEY", "DEBUG", "EMAIL_HOST"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+# --- 8. who a run may e-mail -----------------------------------------------------------------
+
+
+def _prepare_form(file: File, **extra: Any) -> dict[str, Any]:
+    header = ["id", "name", "email", "skills", "experience"]
+    roles = services.default_roles(header, "id")
+    form = {
+        "id_column": "id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        **{f"role_{i}": roles[column] for i, column in enumerate(header)},
+    }
+    form.update(extra)
+    return form
+
+
+def test_the_web_form_emails_only_the_persons_own_address_or_a_listed_domain(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, settings: Any
+) -> None:
+    client = Client()
+    client.force_login(owner)
+    source = candidates_csv(tmp_path, 3)
+    upload = client.post(reverse("web:upload"), {"file": source.open("rb")})
+    file = File.objects.get(owner=owner)
+    assert upload["Location"] == reverse("web:prepare", args=[file.id])
+    prepare = reverse("web:prepare", args=[file.id])
+
+    refused = client.post(prepare, _prepare_form(file, notify_email="me@gmail.com"))
+    assert refused.status_code == 400  # the form again, its error by the field
+    page = refused.content.decode()
+    assert "A run can e-mail only your own address (olivia@example.com), not me@gmail.com" in page
+    assert "ask your hrbatch administrator to allow gmail.com" in page
+    assert not Run.objects.exists()
+
+    # A colleague's address is not one's own either, unless the domain is listed.
+    colleague = client.post(prepare, _prepare_form(file, notify_email="colin@example.com"))
+    assert "A run can e-mail only your own address" in colleague.content.decode()
+    assert not Run.objects.exists()
+
+    settings.HRBATCH_NOTIFY_DOMAINS = ["example.com"]
+    assert "Your own address or one at example.com" in client.get(prepare).content.decode()
+    started = client.post(prepare, _prepare_form(file, notify_email="HR-team@Example.com"))
+    assert started.status_code == 302, started.context["form"].errors
+    assert Run.objects.get().notify_email == "HR-team@Example.com"
+
+
+def test_evaluate_refuses_an_outside_address_unless_its_domain_is_listed(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    source = candidates_csv(tmp_path, 3)
+    env = _env(tmp_path / "data", fake_ollama)
+    command = [*live.MANAGE, "evaluate", str(source), "--out", str(tmp_path / "out.csv")]
+
+    refused = subprocess.run(
+        [*command, "--notify", "someone@gmail.com"],
+        cwd=live.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "--notify: hrbatch e-mails only the address of one of its accounts" in refused.stderr
+    assert "add gmail.com to HRBATCH_NOTIFY_DOMAINS" in refused.stderr
+    assert not (tmp_path / "out.csv").exists()
+    runs = "from evaluations.models import Run; print(Run.objects.count())"
+    assert live.manage(env, "shell", "-v", "0", "-c", runs).stdout.strip() == "0"
+
+    # The address of an hrbatch account, or any at a listed domain, is fine.
+    live.manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.create_user('hana', 'hana@corp.example', 'a-long-pass-phrase-2026')",
+    )
+    for address, extra in (
+        ("Hana@corp.example", {}),
+        ("recruiting@partner.example", {"HRBATCH_NOTIFY_DOMAINS": "partner.example"}),
+    ):
+        done = subprocess.run(
+            [*command, "--fresh", "--notify", address],
+            cwd=live.ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    shown = live.manage(
+        env,
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from evaluations.models import Run; "
+        "print(sorted(Run.objects.values_list('notify_email', flat=True)))",
+    )
+    assert shown.stdout.strip() == "['Hana@corp.example', 'recruiting@partner.example']"
+
+
+def test_an_outside_address_kept_from_before_is_neither_mailed_nor_copied_by_a_rerun(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, smtp: SmtpSink
+) -> None:
+    # A run made before the rule, its address set as it was then.
+    run = start_run(candidates_csv(tmp_path, 3), owner=owner, start=False)
+    Run.objects.filter(pk=run.pk).update(notify_email="me@gmail.com")
+    run.refresh_from_db()
+    services.run_start(run=run)
+    assert [recipients for recipients, _ in smtp.received] == [["olivia@example.com"]]
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345-xyz")
+    staff = Client()
+    staff.force_login(admin)
+    staff.post(
+        "/admin/evaluations/run/",
+        {
+            "action": "rerun",
+            "_selected_action": [run.pk],
+            "apply": "Start",
+            "rubric": "used",
+            "model": "",
+        },
+    )
+    rerun = Run.objects.get(rerun_of=run)
+    assert rerun.notify_email == ""
+    assert [recipients for recipients, _ in smtp.received][-1] == ["olivia@example.com"]
