@@ -127,14 +127,24 @@ def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
 ) -> HttpResponse:
     """The sign-in page again, saying in plain words why it refuses and for how long
-    (django-axes' AXES_LOCKOUT_CALLABLE)."""
+    (django-axes' AXES_LOCKOUT_CALLABLE): this account from this address, or this address
+    slowed down after failing on many accounts (hrbatch.accounts.SignInHandler)."""
     from django.conf import settings
     from django.contrib.auth.forms import AuthenticationForm
     from django.shortcuts import render
 
-    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    context = {"form": AuthenticationForm(request), "locked_minutes": minutes}
-    return render(request, "registration/login.html", context, status=429)
+    context: dict[str, object] = {"form": AuthenticationForm(request)}
+    wait = int(getattr(request, "signin_wait_seconds", 0) or 0)
+    if wait:
+        context["wait_seconds"] = wait
+        context["slowdown_seconds"] = settings.HRBATCH_LOGIN_SLOWDOWN_SECONDS
+        seconds = wait
+    else:
+        context["locked_minutes"] = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+        seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(max(1, seconds))
+    return response
 
 
 class WithoutTraceback(logging.Filter):

@@ -427,3 +427,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hrbatch.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "hrbatch.security.client_ip"
 AXES_VERBOSE = False  # it logs every attempt at INFO; failures show in admin instead
+# Failures are logged (WARNING) with the account and the address they came from: masked
+# (django-axes' default), an operator could not tell who failed from where. Passwords
+# are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Across accounts: after HRBATCH_LOGIN_FAILURES_PER_ADDRESS failures from one address
+# within HRBATCH_LOCKOUT_MINUTES, that address may try once every
+# HRBATCH_LOGIN_SLOWDOWN_SECONDS (hrbatch.accounts.SignInHandler): a guesser is slowed to
+# a crawl, colleagues elsewhere are not affected and colleagues at that address wait
+# seconds, never a lockout.
+AXES_HANDLER = "hrbatch.accounts.SignInHandler"
+HRBATCH_LOGIN_FAILURES_PER_ADDRESS = envint("HRBATCH_LOGIN_FAILURES_PER_ADDRESS", 20)
+HRBATCH_LOGIN_SLOWDOWN_SECONDS = envint("HRBATCH_LOGIN_SLOWDOWN_SECONDS", 60)
+# A refused try is not counted as a failure: it neither extends a lockout nor restarts
+# the slow-down's wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -1,4 +1,5 @@
-"""Accounts: who a run may e-mail (issue 17, item 8).
+"""Accounts: who a run may e-mail and sign-in throttling per address (issue 17, items 8 and
+10, and the sign-in log of item 12).
 
 Settings are tested the way people set them (environment variables for `manage.py` in a
 subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py).
@@ -6,13 +7,17 @@ subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
@@ -175,3 +180,82 @@ def test_an_outside_address_kept_from_before_is_neither_mailed_nor_copied_by_a_r
     rerun = Run.objects.get(rerun_of=run)
     assert rerun.notify_email == ""
     assert [recipients for recipients, _ in smtp.received][-1] == ["olivia@example.com"]
+
+
+# --- 10. sign-in: the per-address slow-down ------------------------------------------------
+
+
+def _sign_in(client: Client, username: str, password: str) -> Any:
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_many_failures_from_one_address_slow_it_down_without_locking_colleagues_out(
+    owner: Any, colleague: Any, outsider: Any, settings: Any
+) -> None:
+    settings.HRBATCH_LOGIN_FAILURES_PER_ADDRESS = 6
+    guesser = Client(REMOTE_ADDR="10.2.0.9")
+    # Two wrong passwords on each of three accounts: below the per-account lockout (5).
+    for name in ("olivia", "colin", "oscar"):
+        for _ in range(2):
+            assert _sign_in(guesser, name, "guess").status_code == 200
+
+    # The address now waits between tries, whichever account, the right password too.
+    slowed = _sign_in(Client(REMOTE_ADDR="10.2.0.9"), "colin", "colleague-pass-123")
+    assert slowed.status_code == 429
+    text = slowed.content.decode()
+    assert "Too many failed sign-ins from this network address" in text
+    assert "only once every 60 seconds" in text
+    wait = int(slowed["Retry-After"])
+    assert 0 < wait <= 60 and f"try again in {wait} second" in text
+
+    # A colleague at another address is not affected.
+    elsewhere = Client(REMOTE_ADDR="10.2.0.7")
+    assert _sign_in(elsewhere, "colin", "colleague-pass-123").status_code == 302
+
+    # Once the wait is over (the last failure a minute ago), the address may try again,
+    # one try at a time: a wrong one makes it wait again.
+    _minute_passes("10.2.0.9")
+    assert _sign_in(guesser, "oscar", "guess").status_code == 200
+    assert _sign_in(guesser, "oscar", "outsider-pass-123").status_code == 429
+    # A colleague in the same office waits a minute at most, and is never locked out.
+    _minute_passes("10.2.0.9")
+    same_office = Client(REMOTE_ADDR="10.2.0.9")
+    assert _sign_in(same_office, "colin", "colleague-pass-123").status_code == 302
+
+
+def _minute_passes(ip: str) -> None:
+    """As if the address's failures were a minute older (not a sleep)."""
+    AccessAttempt.objects.filter(ip_address=ip).update(
+        attempt_time=F("attempt_time") - timedelta(seconds=61)
+    )
+
+
+def test_the_sign_in_log_names_the_account_and_the_address(
+    owner: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="axes"):
+        _sign_in(Client(REMOTE_ADDR="10.3.0.4"), "olivia", "guess")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("axes"))
+    assert 'username: "olivia"' in logged and 'ip_address: "10.3.0.4"' in logged
+    assert "guess" not in logged  # the password stays masked
+
+
+def test_the_sign_in_settings_are_set_by_environment_variables(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    env = _env(
+        tmp_path / "data",
+        fake_ollama,
+        HRBATCH_LOGIN_FAILURES_PER_ADDRESS="40",
+        HRBATCH_LOGIN_SLOWDOWN_SECONDS="90",
+        HRBATCH_NOTIFY_DOMAINS="Example.com, @partner.example",
+    )
+    code = (
+        "from django.conf import settings as s; print(s.HRBATCH_LOGIN_FAILURES_PER_ADDRESS, "
+        "s.HRBATCH_LOGIN_SLOWDOWN_SECONDS, "
+        "s.HRBATCH_NOTIFY_DOMAINS)"
+    )
+    shown = live.manage(env, "shell", "-v", "0", "-c", code).stdout.strip()
+    assert shown == "40 90 ['example.com', 'partner.example']"
+    defaults = live.manage(_env(tmp_path / "data", fake_ollama), "shell", "-v", "0", "-c", code)
+    assert defaults.stdout.strip() == "20 60 []"
