@@ -1,5 +1,5 @@
-"""Accounts: who a run may e-mail and sign-in throttling per address (issue 17, items 8 and
-10, and the sign-in log of item 12).
+"""Accounts: who a run may e-mail, sign-in throttling per address, idle sessions and
+password length (issue 17, items 8, 10 and 11, and the sign-in log of item 12).
 
 Settings are tested the way people set them (environment variables for `manage.py` in a
 subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import File, Run
+from hrbatch.accounts import LAST_ACTIVITY_KEY
 from tests.support.files import candidates_csv
 from tests.support.mail import SmtpSink
 from tests.support.runs import start_run
@@ -248,14 +250,107 @@ def test_the_sign_in_settings_are_set_by_environment_variables(
         fake_ollama,
         HRBATCH_LOGIN_FAILURES_PER_ADDRESS="40",
         HRBATCH_LOGIN_SLOWDOWN_SECONDS="90",
+        HRBATCH_SESSION_IDLE_MINUTES="10",
         HRBATCH_NOTIFY_DOMAINS="Example.com, @partner.example",
     )
     code = (
         "from django.conf import settings as s; print(s.HRBATCH_LOGIN_FAILURES_PER_ADDRESS, "
-        "s.HRBATCH_LOGIN_SLOWDOWN_SECONDS, "
+        "s.HRBATCH_LOGIN_SLOWDOWN_SECONDS, s.HRBATCH_SESSION_IDLE_MINUTES, "
         "s.HRBATCH_NOTIFY_DOMAINS)"
     )
     shown = live.manage(env, "shell", "-v", "0", "-c", code).stdout.strip()
-    assert shown == "40 90 ['example.com', 'partner.example']"
+    assert shown == "40 90 10 ['example.com', 'partner.example']"
     defaults = live.manage(_env(tmp_path / "data", fake_ollama), "shell", "-v", "0", "-c", code)
-    assert defaults.stdout.strip() == "20 60 []"
+    assert defaults.stdout.strip() == "20 60 30 []"
+
+
+# --- 11. idle sessions and password length -------------------------------------------------
+
+
+def _idle_for(client: Client, minutes: float) -> None:
+    """As if the session's last activity was `minutes` ago: its stored time moves back."""
+    session = client.session
+    session[LAST_ACTIVITY_KEY] = int(time.time() - minutes * 60)
+    session.save()
+
+
+def _last_activity_age(client: Client) -> float:
+    return time.time() - client.session[LAST_ACTIVITY_KEY]
+
+
+def test_a_web_session_idle_for_longer_than_the_timeout_is_signed_out(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3), owner=owner)
+    person = Client()
+    assert _sign_in(person, "olivia", "owner-pass-123").status_code == 302
+    assert person.get("/").status_code == 200
+
+    # Activity keeps the session: 29 minutes idle, then a page.
+    _idle_for(person, 29)
+    assert person.get("/").status_code == 200
+    assert _last_activity_age(person) < 5  # the page refreshed it
+
+    # 31 minutes idle: the next request signs out and asks to sign in again.
+    _idle_for(person, 31)
+    response = person.get(reverse("web:run", args=[run.public_id]))
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next=/runs/{run.public_id}/"
+    assert "_auth_user_id" not in person.session
+    page = person.get(response["Location"]).content.decode()
+    assert "You were signed out after 30 minutes without activity" in page
+
+    # The API's keys have no session, so no idle timeout: a nightly script goes on.
+    _, key = services.api_key_create(owner=owner, name="nightly import")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    assert api.get("/v1/files").status_code == 200
+    assert "_auth_user_id" not in api.session and LAST_ACTIVITY_KEY not in api.session
+
+
+def test_the_run_pages_polling_does_not_keep_an_idle_session_alive(
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    run = start_run(candidates_csv(tmp_path, 3), owner=owner)
+    progress = reverse("web:run_progress", args=[run.public_id])
+    page_url = f"http://testserver/runs/{run.public_id}/"
+    polling = {"HX-Request": "true", "HX-Current-URL": page_url}
+    person = Client(headers=polling)
+    assert _sign_in(person, "olivia", "owner-pass-123").status_code == 302
+    assert person.get(progress).status_code == 200
+
+    _idle_for(person, 29)
+    assert person.get(progress).status_code == 200  # still signed in...
+    assert _last_activity_age(person) > 28 * 60  # ...but polling is not activity
+
+    _idle_for(person, 31)
+    response = person.get(progress)
+    # The whole page goes to the sign-in page (htmx), not the sign-in form into the bar.
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == f"/accounts/login/?next=/runs/{run.public_id}/"
+    assert "_auth_user_id" not in person.session
+
+
+def test_passwords_need_at_least_twelve_characters(owner: Any) -> None:
+    person = Client()
+    person.force_login(owner)
+    short = person.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "owner-pass-123",
+            "new_password1": "Tq8#vz2m!kP",  # 11
+            "new_password2": "Tq8#vz2m!kP",
+        },
+    )
+    assert short.status_code == 200
+    assert "at least 12 characters" in short.content.decode()
+    changed = person.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "owner-pass-123",
+            "new_password1": "Tq8#vz2m!kP9",  # 12
+            "new_password2": "Tq8#vz2m!kP9",
+        },
+    )
+    assert changed.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password("Tq8#vz2m!kP9")
