@@ -1,10 +1,13 @@
-"""Sign-in and web sessions: the sign-in slow-down and the idle timeout.
+"""Sign-in, password reset and web sessions: the throttles and the idle timeout.
 
 - `SignInHandler`: django-axes locks one account from one address after a few wrong
   passwords; on top of that, an address that failed many times across accounts may try
   only once every HRBATCH_LOGIN_SLOWDOWN_SECONDS. A guesser at one address is slowed to a
   crawl; colleagues elsewhere are not affected, and colleagues at that address (one office
   behind one router) wait seconds, never a lockout.
+- `password_reset_allowed`: at most a few reset e-mails an hour for one e-mail address and
+  from one network address, counted whether or not an account has that e-mail, so the
+  answer says nothing about which accounts exist.
 - `IdleTimeoutMiddleware`: a web session with no activity for HRBATCH_SESSION_IDLE_MINUTES
   is signed out on its next request. Views marked `@not_activity` (the run page's polling)
   are checked but do not count as activity.
@@ -14,6 +17,7 @@ Imported by Django once settings are loaded (AXES_HANDLER, MIDDLEWARE), never by
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -26,11 +30,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
+from evaluations.locks import data_dir_lock
 from hrbatch.security import client_ip
 
 # --- Sign-in: the per-address slow-down ------------------------------------------------------
@@ -72,6 +78,60 @@ class SignInHandler(AxesDatabaseHandler):
         wait = address_wait_seconds(ip)
         request.signin_wait_seconds = wait  # type: ignore[attr-defined]
         return wait > 0
+
+
+# --- Password reset: how many e-mails ------------------------------------------------------
+
+RESET_WINDOW_SECONDS = 3600
+
+
+def _counted(key: str, *, limit: int, window: int) -> bool:
+    """Count one more event under `key` unless `limit` were counted in the last `window`
+    seconds; True when it was counted (allowed).
+
+    A sliding log in Django's cache (shared by this machine's processes); the file lock
+    makes the read-then-write one step, so two requests at once cannot both take the last
+    place. A refused event is not counted: asking again does not push the wait further.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    cache_key = f"hrbatch:throttle:{digest}"
+    with data_dir_lock("throttle"):
+        now = time.time()
+        stamps = [t for t in cache.get(cache_key, []) if t > now - window]
+        if len(stamps) >= limit:
+            return False
+        cache.set(cache_key, [*stamps, now], timeout=window)
+        return True
+
+
+def password_reset_allowed(request: HttpRequest, email: str) -> bool:
+    """Whether one more reset e-mail may be sent for `email` to this requester.
+
+    Counted per requesting address first, then per e-mail address (case aside), whether
+    or not an account has it: refusing only for real accounts would tell who has one.
+    """
+    window = RESET_WINDOW_SECONDS
+    by_address = _counted(
+        f"reset-from:{client_ip(request)}",
+        limit=int(settings.HRBATCH_PASSWORD_RESETS_PER_ADDRESS),
+        window=window,
+    )
+    return by_address and _counted(
+        f"reset-for:{email.strip().lower()}",
+        limit=int(settings.HRBATCH_PASSWORD_RESETS_PER_ACCOUNT),
+        window=window,
+    )
+
+
+def reset_mail_possible() -> bool:
+    """A reset e-mail can reach the person: a mail server is set (EMAIL_HOST).
+
+    Without one Django's console backend would print the reset link, a key to the
+    account, to the server's output and logs; that is allowed only with DEBUG on (a
+    developer's machine).
+    """
+    console = settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+    return not console or settings.DEBUG
 
 
 # --- Web sessions: the idle timeout ------------------------------------------------------

@@ -206,6 +206,10 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "hrbatch <hrbatch@localhost>")
 # (comma-separated, e.g. example.com): never an outside address, which would carry run
 # and rubric names out of the company.
 HRBATCH_NOTIFY_DOMAINS = [d.lower().lstrip("@") for d in envlist("HRBATCH_NOTIFY_DOMAINS")]
+# Password reset e-mails: at most this many an hour for one e-mail address, and for
+# requests from one network address (whether or not an account has that e-mail).
+HRBATCH_PASSWORD_RESETS_PER_ACCOUNT = envint("HRBATCH_PASSWORD_RESETS_PER_ACCOUNT", 3)
+HRBATCH_PASSWORD_RESETS_PER_ADDRESS = envint("HRBATCH_PASSWORD_RESETS_PER_ADDRESS", 10)
 
 # --- The engine -----------------------------------------------------------------
 

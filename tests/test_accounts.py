@@ -1,5 +1,5 @@
-"""Accounts: who a run may e-mail, sign-in throttling per address, idle sessions and
-password length (issue 17, items 8, 10 and 11, and the sign-in log of item 12).
+"""Accounts: who a run may e-mail, password resets, sign-in throttling per address, idle
+sessions and password length (issue 17, items 8-11, and the sign-in log of item 12).
 
 Settings are tested the way people set them (environment variables for `manage.py` in a
 subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py).
@@ -8,6 +8,7 @@ subprocess); mail goes to a real SMTP server on 127.0.0.1 (tests/support/mail.py
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -53,6 +54,13 @@ def _env(data: Path, fake: FakeOllama, **extra: str) -> dict[str, str]:
         if name not in extra:
             env.pop(name, None)
     return env
+
+
+def _page(response: Any, address: str = "") -> str:
+    """A page's text without its CSRF tokens (new ones per request) and without the
+    address it was asked about."""
+    text = re.sub(r"\b[A-Za-z0-9]{64}\b", "TOKEN", response.content.decode())
+    return text.replace(address, "ADDRESS") if address else text
 
 
 # --- 8. who a run may e-mail -----------------------------------------------------------------
@@ -184,6 +192,84 @@ def test_an_outside_address_kept_from_before_is_neither_mailed_nor_copied_by_a_r
     assert [recipients for recipients, _ in smtp.received][-1] == ["olivia@example.com"]
 
 
+# --- 9. password reset --------------------------------------------------------------------
+
+
+def _ask_reset(client: Client, email: str) -> Any:
+    return client.post("/accounts/password_reset/", {"email": email})
+
+
+def test_password_resets_are_limited_per_account_and_say_nothing_of_who_has_one(
+    owner: Any, smtp: SmtpSink
+) -> None:
+    person = Client(REMOTE_ADDR="10.1.0.1")
+    for _ in range(3):
+        response = _ask_reset(person, "olivia@example.com")
+        assert response.status_code == 302
+        assert response["Location"] == "/accounts/password_reset/done/"
+    assert len(smtp.messages) == 3
+
+    fourth = _ask_reset(person, "olivia@example.com")
+    fifth = _ask_reset(person, "Olivia@Example.com")  # case aside, the same address
+    assert len(smtp.messages) == 3  # nothing more sent
+    assert fourth.status_code == fifth.status_code == 429
+    assert "Too many reset e-mails were asked for" in _page(fourth)
+
+    # Someone with no account gets exactly the same answers.
+    for _ in range(3):
+        assert _ask_reset(person, "nobody@example.com")["Location"] == (
+            "/accounts/password_reset/done/"
+        )
+    unknown = _ask_reset(person, "nobody@example.com")
+    assert unknown.status_code == fourth.status_code
+    assert _page(unknown, "nobody@example.com") == _page(fourth, "olivia@example.com")
+    assert len(smtp.messages) == 3
+
+
+def test_password_resets_are_limited_per_requesting_address(
+    owner: Any, colleague: Any, smtp: SmtpSink, settings: Any
+) -> None:
+    settings.HRBATCH_PASSWORD_RESETS_PER_ADDRESS = 5
+    sprayer = Client(REMOTE_ADDR="10.1.0.9")
+    for n in range(4):
+        assert _ask_reset(sprayer, f"guess{n}@example.com").status_code == 302
+    assert _ask_reset(sprayer, "olivia@example.com").status_code == 302
+    refused = _ask_reset(sprayer, "colin@example.com")
+    assert refused.status_code == 429 and "Too many reset e-mails" in _page(refused)
+    assert [r for r, _ in smtp.received] == [["olivia@example.com"]]
+
+    # Colin, at his own desk, is not affected.
+    assert _ask_reset(Client(REMOTE_ADDR="10.1.0.2"), "colin@example.com").status_code == 302
+    assert [r for r, _ in smtp.received][-1] == ["colin@example.com"]
+
+
+def test_with_no_mail_server_the_reset_page_says_so_and_prints_no_link(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    env = _env(tmp_path / "data", fake_ollama)  # no EMAIL_HOST, no DEBUG: production
+    live.manage(env, "migrate", "-v", "0")
+    live.manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.create_user('olivia', 'olivia@example.com', 'a-long-pass-phrase-2026')",
+    )
+    ask = (
+        "from django.test import Client; c = Client(HTTP_HOST='127.0.0.1'); "
+        "page = c.get('/accounts/password_reset/').content.decode(); "
+        "r = c.post('/accounts/password_reset/', {'email': 'olivia@example.com'}); "
+        "print('SAYS-SO' if 'cannot send e-mail' in page else 'SILENT', r.status_code)"
+    )
+    shown = live.manage(env, "shell", "-v", "0", "-c", ask)
+    assert shown.stdout.strip() == "SAYS-SO 503"  # and the console e-mail printed nothing
+    assert "/accounts/reset/" not in shown.stdout + shown.stderr
+
+    # A developer's machine (DEBUG on) may still print the link to its own console.
+    debug = live.manage({**env, "DEBUG": "1"}, "shell", "-v", "0", "-c", ask)
+    assert "/accounts/reset/" in debug.stdout and "SILENT 302" in debug.stdout
+
+
 # --- 10. sign-in: the per-address slow-down ------------------------------------------------
 
 
@@ -251,17 +337,20 @@ def test_the_sign_in_settings_are_set_by_environment_variables(
         HRBATCH_LOGIN_FAILURES_PER_ADDRESS="40",
         HRBATCH_LOGIN_SLOWDOWN_SECONDS="90",
         HRBATCH_SESSION_IDLE_MINUTES="10",
+        HRBATCH_PASSWORD_RESETS_PER_ACCOUNT="2",
+        HRBATCH_PASSWORD_RESETS_PER_ADDRESS="6",
         HRBATCH_NOTIFY_DOMAINS="Example.com, @partner.example",
     )
     code = (
         "from django.conf import settings as s; print(s.HRBATCH_LOGIN_FAILURES_PER_ADDRESS, "
         "s.HRBATCH_LOGIN_SLOWDOWN_SECONDS, s.HRBATCH_SESSION_IDLE_MINUTES, "
+        "s.HRBATCH_PASSWORD_RESETS_PER_ACCOUNT, s.HRBATCH_PASSWORD_RESETS_PER_ADDRESS, "
         "s.HRBATCH_NOTIFY_DOMAINS)"
     )
     shown = live.manage(env, "shell", "-v", "0", "-c", code).stdout.strip()
-    assert shown == "40 90 10 ['example.com', 'partner.example']"
+    assert shown == "40 90 10 2 6 ['example.com', 'partner.example']"
     defaults = live.manage(_env(tmp_path / "data", fake_ollama), "shell", "-v", "0", "-c", code)
-    assert defaults.stdout.strip() == "20 60 30 []"
+    assert defaults.stdout.strip() == "20 60 30 3 10 []"
 
 
 # --- 11. idle sessions and password length -------------------------------------------------
