@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from evaluations import export, metrics, prompting, selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
+from hrbatch.accounts import not_activity
 from web.views.access import HtmxHttpRequest, get_run_for_user, visible_files, visible_runs
 from web.views.results import results_context
 
@@ -99,6 +100,8 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
 
 
+# Polling, not a person: it must not keep an unattended page's session alive for ever.
+@not_activity
 @login_required
 @require_GET
 def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:

@@ -194,6 +194,9 @@ class Command(BaseCommand):
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
         locks.migrate()  # another evaluate may be starting on this data directory too
+        refusal = services.notify_address_refusal(owner=None, address=opts["notify"])
+        if refusal:  # before anything is copied or made
+            raise CommandError(f"--notify: {refusal}")
 
         sha256 = services.sha256_of(source)
         run = None if opts["fresh"] else selectors.run_find_resumable(sha256=sha256)
