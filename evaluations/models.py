@@ -226,6 +226,10 @@ class RunOptions:
     rejected_count: int | None = None
     unreadable: str | None = None
     unreadable_chars: int | None = None
+    # E-mails, phone numbers, links and names hidden from the model in the jobs' text
+    # (each job counted once), and in how many jobs (services.ingest.JobRedaction).
+    job_redacted: int | None = None
+    jobs_redacted: int | None = None
     # API batches: what the caller asked for, and what validation found.
     endpoint: str | None = None
     completion_window: str | None = None
