@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
-from evaluations.models import Item, Run
+from evaluations.models import Explanation, Item, Run
 from tests.support.files import read_output, shared_data, write_csv
 from tests.support.processes import evaluate, finish, query, subprocess_env
 from tests.support.runs import report_json, start_run
@@ -392,3 +392,47 @@ def test_the_check_page_says_when_a_name_column_does_not_hold_names(
     file_id = response["Location"].rstrip("/").split("/")[-1]
     checks = client.get(reverse("web:check_rows", args=[file_id]), {"id_column": "id"})
     assert "look like people's names" not in html.unescape(checks.content.decode())
+
+
+def test_a_candidates_page_keeps_the_files_and_the_rubrics_order_on_every_database(
+    consistency: Any, fake_ollama: FakeOllama, tmp_path: Path, owner: Any
+) -> None:
+    """PostgreSQL's jsonb gives an object's keys back shorter first (issue 17, item 27):
+    what the AI saw, what was kept out of its view, what was hidden and the criteria an
+    explanation disagrees with are listed in the file's and the rubric's order all the
+    same (on the PostgreSQL pass of `make test` too)."""
+    header = ["id", "full_name", "email", "summary_of_experience", "skills"]
+    row = [
+        "c1",
+        "Amara Okafor",
+        "amara@mail.example",
+        "Amara Okafor: 6 years; amara@mail.example, +1 (415) 555-0132, amara.dev, github.com/a",
+        "Spark",
+    ]
+    run = start_run(people_csv(tmp_path / "one.csv", header, [row]), owner=owner, roles=None)
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    item = Item.objects.get(run=run)
+    criteria = run.rubric.criteria if run.rubric else []
+    Explanation.objects.create(
+        item=item,
+        model=run.model,
+        rubric=run.rubric,
+        criteria={
+            c["key"]: {"rationale": "", "evidence": "", "would_score": 1, "stored_score": 2}
+            for c in criteria
+        },
+    )
+
+    page = _client(owner).get(reverse("web:item", args=[run.public_id, item.pk])).content.decode()
+
+    text = html.unescape(" ".join(page.split()))
+    seen = _prompts(page)
+    assert seen.index("summary_of_experience: [NAME]: 6 years") < seen.index("skills: Spark")
+    kept = page.split("Kept out of the AI", 1)[1].split("</dl>", 1)[0]
+    assert kept.index("<dt>full_name</dt>") < kept.index("<dt>email</dt>")
+    assert (
+        "Hidden from the AI in this candidate's text: 1 e-mail address, 1 phone number, 2 "
+        "links and 1 mention of their name" in text
+    )
+    labels = ", ".join(c.get("label") or c["key"] for c in criteria)
+    assert f"would now give a different score for {labels}." in text
