@@ -436,3 +436,27 @@ def test_a_candidates_page_keeps_the_files_and_the_rubrics_order_on_every_databa
     )
     labels = ", ".join(c.get("label") or c["key"] for c in criteria)
     assert f"would now give a different score for {labels}." in text
+
+
+@pytest.mark.slow
+def test_evaluate_says_which_job_column_holds_contacts_and_which_name_column_no_names(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    rows = [
+        ["c1", "Linux • Managing", "Data Engineer", "Spark and Linux."],
+        ["c2", "Ana Lopez", "www.linkedin.com/in/analopez", "Ana Lopez runs Airflow."],
+        ["c3", "Lars Pettersson", "Data Engineer", "dbt."],
+    ]
+    source = people_csv(tmp_path / "export.csv", ["id", "name", "job_title", "summary"], rows)
+
+    output = finish(evaluate(source, tmp_path / "out.csv", subprocess_env(tmp_path, fake_ollama)))
+
+    said = " ".join(output.split())
+    assert (
+        "Not shown to the model (kept): job_title, its values are links, e-mail addresses or "
+        "phone numbers in 1 of 3 rows" in said
+    )
+    assert "“name” does not look like people's names in 1 of 3 rows" in said
+    sent = sent_text(fake_ollama)
+    assert "Spark and Linux." in sent and "[NAME] runs Airflow." in sent
+    assert "linkedin" not in sent
