@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from .csvio import neutralize_cell
+from .llm import without_server_addresses
 from .models import Explanation, File, Item, Run
 from .openai_compat import TOO_LONG_MARK
 from .selectors import job_labels
@@ -336,6 +337,9 @@ def write_batch_outputs(run: Run) -> File | None:
                 }
                 targets["output"].write(record)
                 continue
+            # The file is the API client's: it says what failed, not where the model
+            # servers are (the Item keeps the whole message for staff).
+            error = without_server_addresses(error)
             record = {
                 "id": f"batch_req_{line_id}",
                 "custom_id": custom_id,

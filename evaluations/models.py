@@ -226,6 +226,10 @@ class RunOptions:
     rejected_count: int | None = None
     unreadable: str | None = None
     unreadable_chars: int | None = None
+    # E-mails, phone numbers, links and names hidden from the model in the jobs' text
+    # (each job counted once), and in how many jobs (services.ingest.JobRedaction).
+    job_redacted: int | None = None
+    jobs_redacted: int | None = None
     # API batches: what the caller asked for, and what validation found.
     endpoint: str | None = None
     completion_window: str | None = None
@@ -588,6 +592,33 @@ class Decision(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
+class OrderedJSONField(models.JSONField):
+    """A JSONField that gives an object's keys back in the order they were written, on
+    every database: PostgreSQL's `jsonb` keeps them in an order of its own (shorter keys
+    first), so the column is `json` there, which keeps the text as written. For what is
+    sent to a model as it came: a request line's JSON schema, whose properties are answered
+    in the order they are listed ({"reasoning", "score"} must not become {"score",
+    "reasoning"}). No lookup that needs `jsonb` (has_key, containment) may use it."""
+
+    def db_type(self, connection: Any) -> str | None:
+        if connection.vendor == "postgresql":
+            return "json"
+        return super().db_type(connection)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        from psycopg.types.json import Json
+
+        return Json(value if prepared else self.get_prep_value(value))
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        # psycopg decodes `json` itself (in order); Django's JSONField expects text.
+        if value is not None and not isinstance(value, str):
+            return value
+        return super().from_db_value(value, expression, connection)
+
+
 class Item(models.Model):
     """One candidate (rubric run) or one request line (batch run)."""
 
@@ -602,8 +633,9 @@ class Item(models.Model):
         help_text="Row number in the CSV (header = 1) or JSONL line."
     )
     custom_id = models.CharField(max_length=255)
-    # Candidate fields shown to the model (rubric) or the request line (batch).
-    input = models.JSONField()
+    # Candidate fields shown to the model (rubric) or the request line (batch), in the
+    # order they were written on every database.
+    input = OrderedJSONField()
     # Columns kept for the output but never sent to the model (audit-only, ignored).
     extra = models.JSONField(default=dict, blank=True)
     # The job the candidate applied for (the file's job columns), scored against its text.

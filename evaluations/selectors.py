@@ -816,6 +816,9 @@ def run_report(run: Run) -> dict[str, Any]:
             "candidates": run.total_count,
             "scored": run.done_count,
             "redacted": run.redacted_count,
+            # The same in the jobs' text, each job counted once, and in how many jobs.
+            "redacted_in_jobs": run.opts.job_redacted or 0,
+            "jobs_redacted": run.opts.jobs_redacted or 0,
             "shortlist_size": shortlist_size(run),
             "audit_columns": audit_columns(run),
             "tokens": {

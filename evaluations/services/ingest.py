@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from .. import csvio, intake, notify, prompting
+from .. import csvio, intake, notify, prompting, redact
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
 from .files import csv_layout
@@ -257,6 +258,34 @@ def default_roles(
     return roles
 
 
+def contact_job_columns(
+    *, path: str | Path, layout: csvio.CsvLayout, roles: dict[str, str]
+) -> dict[str, str]:
+    """Of the columns `roles` has describe the job, those whose values are someone's
+    contact details (a candidate's own LinkedIn address where the job's title goes): not
+    a description of the job, so kept in the results instead. {column: why, in words}."""
+    jobs = [c for c in layout.header if roles.get(c) == ROLE_JOB]
+    found = intake.contact_columns(path, layout, jobs) if jobs else {}
+    return {
+        column: (
+            f"its values are links, e-mail addresses or phone numbers in {n:,} of {filled:,} "
+            "rows: someone's contact details, not a description of the job, so it is kept "
+            "in the results only"
+        )
+        for column, (n, filled) in found.items()
+    }
+
+
+def proposed_roles(
+    *, path: str | Path, layout: csvio.CsvLayout, id_column: str | None
+) -> dict[str, str]:
+    """default_roles, with the file's values looked at: a column named like the job's that
+    holds contact details is kept in the results (contact_job_columns)."""
+    roles = default_roles(layout.header, id_column)
+    contacts = contact_job_columns(path=path, layout=layout, roles=roles)
+    return {**roles, **dict.fromkeys(contacts, ROLE_RESULTS)}
+
+
 def answer_format_setting() -> str:
     """The answer format new runs start with (HRBATCH_ANSWER_FORMAT, checked when the
     settings load: a typo stops the app at start)."""
@@ -301,6 +330,43 @@ def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
         top=[(check.job_titles[key], n) for key, n in check.jobs.most_common(top)],
         without_job=check.without_job,
     )
+
+
+class JobRedaction:
+    """Identity out of the jobs' text, as services.privacy takes it out of the candidates'
+    (a job column may hold a candidate's own profile link, a saved job a contact address):
+    e-mails, phone numbers and links, and in a job read from the candidate's own row, the
+    candidate's name. Counts what it hid in each job once (`hidden`, by job key)."""
+
+    def __init__(self, header: list[str]):
+        self.names_at = [i for i, column in enumerate(header) if is_name_column(column)]
+        self.region = str(settings.HRBATCH["PHONE_REGION"])
+        self.saved: dict[int, tuple[str, Counter[str]]] = {}
+        self.hidden: dict[str, int] = {}
+
+    def row(self, job: dict[str, str], values: list[str]) -> tuple[dict[str, str], Counter[str]]:
+        """One row's job columns, redacted with that row's names."""
+        redactor = redact.Redactor(names=[values[i] for i in self.names_at], region=self.region)
+        return {column: redactor(value) for column, value in job.items()}, redactor.counts
+
+    def saved_job(self, job: Job) -> tuple[str, Counter[str]]:
+        """A saved job's text, redacted once for the run (no candidate's name: it is the
+        team's text, the same for every candidate)."""
+        if job.pk not in self.saved:
+            redactor = redact.Redactor(region=self.region)
+            self.saved[job.pk] = (redactor(job.model_text), redactor.counts)
+        return self.saved[job.pk]
+
+    def count(self, key: str, counts: Counter[str]) -> None:
+        self.hidden.setdefault(key, sum(counts.values()))
+
+    @property
+    def total(self) -> int:
+        return sum(self.hidden.values())
+
+    @property
+    def jobs(self) -> int:
+        return sum(1 for n in self.hidden.values() if n)
 
 
 class JobBook:
@@ -422,7 +488,7 @@ def file_check(
     except csvio.CsvProblem as problem:
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
     roles = roles_with_position(
-        dict(roles or default_roles(layout.header, id_column)),
+        dict(roles or proposed_roles(path=input_file.abspath, layout=layout, id_column=id_column)),
         jobs.position_column if jobs else "",
     )
     model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
@@ -438,6 +504,7 @@ def file_check(
         position_column=jobs.position_column if jobs else "",
         saved_jobs=saved_job_texts() if jobs else None,
         job_map=jobs.mapping if jobs else None,
+        name_columns=[c for c in layout.header if is_name_column(c)],
     )
 
 
@@ -479,7 +546,7 @@ def run_ingest(*, run: Run) -> Run:
         return run_fail_validation(run=run, errors=problems)
 
     header = layout.header
-    roles = dict(roles or default_roles(header, id_column))
+    roles = dict(roles or proposed_roles(path=path, layout=layout, id_column=id_column))
     unknown = sorted(set(roles) - set(header))
     bad_roles = sorted({r for r in roles.values() if r not in ROLES})
     if unknown or bad_roles:
@@ -507,6 +574,7 @@ def run_ingest(*, run: Run) -> Run:
     job_columns = [header[i] for i in job_indexes]
     title_column = job_title_column(job_columns) if job_columns else ""
     jobs = JobBook(run)
+    hiding = JobRedaction(header) if run.columns.get("redact", True) else None
     # Or the jobs are saved jobs matched by the candidates' position column, as chosen
     # when the run was made (run_create's `jobs`): then the file's job columns stay in
     # the results only.
@@ -578,13 +646,20 @@ def run_ingest(*, run: Run) -> Run:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
             based_on: int | None = None
+            hidden: Counter[str] = Counter()
             if position_at is not None:
                 pk = position_map.get(prompting.title_key(values[position_at]))
                 job = saved.get(pk) if pk else None
                 title, text = (job.title, job.model_text) if job else ("", "")
+                if job and hiding is not None:
+                    text, hidden = hiding.saved_job(job)
                 based_on = job.pk if job else None
             elif job_columns:
-                title, text = job_text({header[i]: values[i] for i in job_indexes}, title_column)
+                job_values = {header[i]: values[i] for i in job_indexes}
+                if hiding is not None:
+                    # The title too: rows whose job differs only by a link are one job.
+                    job_values, hidden = hiding.row(job_values, values)
+                title, text = job_text(job_values, title_column)
             else:
                 title, text = "", ""
             # What the job adds to this candidate's prompt counts against what it can hold.
@@ -600,6 +675,8 @@ def run_ingest(*, run: Run) -> Run:
             key = job_key(text) if text else ""
             if key:
                 batch_jobs.setdefault(key, (title, text, based_on))
+                if hiding is not None:
+                    hiding.count(key, hidden)
             batch.append(
                 (
                     row,
@@ -636,6 +713,9 @@ def run_ingest(*, run: Run) -> Run:
         # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
         unreadable=unreadable.message(),
         unreadable_chars=unreadable.unreadable_chars,
+        # Shown beside the candidates' figure in the run's report.
+        job_redacted=hiding.total if hiding else None,
+        jobs_redacted=hiding.jobs if hiding else None,
     )
     run.status_message = " ".join(notes)
     run.save(

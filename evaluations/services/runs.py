@@ -109,6 +109,9 @@ def run_create(
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
+    refusal = notify_address_refusal(owner=owner, address=notify_email)
+    if refusal:
+        raise InputError(refusal)
     ensure_free_space(size=input_file.bytes)
     options = RunOptions(pack_size=pack_size, created_by=lease_holder() if dedupe_key else None)
     run = _run_insert(
@@ -147,6 +150,12 @@ def run_create(
         _discard_run(run)
         raise InputError(disk_full_message(2 * input_file.bytes)) from exc
     return run
+
+
+def notify_address_refusal(*, owner: AbstractBaseUser | None, address: str) -> str:
+    """Why a run of `owner` may not e-mail `address` when it ends ("" when it may): the
+    web form and `evaluate` say it before anything is made; run_create refuses it."""
+    return notify.address_refusal(address.strip(), owner=owner)
 
 
 def _discard_run(run: Run) -> None:
@@ -496,7 +505,10 @@ def run_rerun(
         id_column=run.columns.get("id_column"),
         roles=run.columns.get("roles"),
         pack_size=run.pack_size,
-        notify_email=run.notify_email,
+        # An address the rules no longer allow is dropped: the owner is told instead.
+        notify_email=""
+        if notify_address_refusal(owner=owner or run.owner, address=run.notify_email)
+        else run.notify_email,
         name=f"{run.name} (rerun)",
         skip_invalid=bool(run.columns.get("skip_invalid")),
         long_rows=run.columns.get("long_rows") or "",
@@ -637,12 +649,16 @@ def run_note_outage(*, run: Run, message: str) -> bool:
     """Say that the LLM server stopped answering; the workers keep probing it.
 
     Conditional: the first worker to notice sets the time, the others find it set.
+    The log keeps which server it was (API clients are not told where the servers are).
     """
-    return bool(
+    noted = bool(
         Run.objects.filter(pk=run.pk, outage_since=None).update(
             outage_since=timezone.now(), outage_message=message
         )
     )
+    if noted:
+        log.warning("run %s: waiting for the LLM server: %s", run.pk, message)
+    return noted
 
 
 def run_clear_outage(*, run: Run) -> bool:

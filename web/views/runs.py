@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from evaluations import export, metrics, prompting, selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
+from hrbatch.accounts import not_activity
 from web.views.access import HtmxHttpRequest, get_run_for_user, visible_files, visible_runs
 from web.views.results import results_context
 
@@ -99,6 +100,8 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
 
 
+# Polling, not a person: it must not keep an unattended page's session alive for ever.
+@not_activity
 @login_required
 @require_GET
 def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
@@ -197,10 +200,11 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     seen = []
     answer_schema = ""
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
+    view = services.ModelView(run)  # the file's column order, whatever the database
     if run.kind == Run.Kind.RUBRIC and run.rubric:
         # The job's text closes the instructions, as in the request the engine sent.
         plan = services.plan_for_run(run, pack_size=1, job=item.job.description if item.job else "")
-        shown, _ = services.ModelView(run)(item)  # identity hidden as the engine hid it
+        shown, _ = view(item)  # identity hidden as the engine hid it
         seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
         # The shape the answer was held to (the grammar the server built from it).
         answer_schema = json.dumps(plan.schema(1))
@@ -221,14 +225,14 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "answer_schema": answer_schema,
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
-            "candidate_text": prompting.candidate_text(item.input),
+            "candidate_text": prompting.candidate_text(view.in_file_order(item.input)),
             **_neighbours(run, item),
             **_explanation_context(run, item),
             "decision_choices": [("", "No decision yet"), *Decision.choices],
             "history": list(item.decisions.select_related("by")[:50]),
             "kept_out": {
                 k: v
-                for k, v in (item.extra or {}).items()
+                for k, v in view.in_file_order(item.extra or {}).items()
                 if k not in audit_only and k not in job_columns
             },
             "job": item.job,
@@ -255,10 +259,9 @@ HIDDEN_WORDS = {
 
 def _hidden_words(counts: dict[str, int]) -> str:
     """{"email": 1, "phone": 2} -> "1 e-mail address and 2 phone numbers"."""
+    # In HIDDEN_WORDS' order, not the stored one (jsonb keeps keys in an order of its own).
     parts = [
-        f"{n} {HIDDEN_WORDS[kind][n != 1]}"
-        for kind, n in counts.items()
-        if n and kind in HIDDEN_WORDS
+        f"{n} {HIDDEN_WORDS[kind][n != 1]}" for kind in HIDDEN_WORDS if (n := counts.get(kind))
     ]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
@@ -278,6 +281,7 @@ def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
     labels = {
         c["key"]: c.get("label") or c["key"] for c in (run.rubric.criteria if run.rubric else [])
     }
+    disagreeing = set(explanation.disagreements)
     # In the rubric's order (PostgreSQL's jsonb keeps keys in an order of its own).
     rows = [
         {"label": label, **explanation.criteria[key]}
@@ -287,7 +291,8 @@ def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
     return {
         "explanation": explanation,
         "explanation_rows": rows,
-        "disagreement_labels": [labels.get(k, k) for k in explanation.disagreements],
+        # In the rubric's order too.
+        "disagreement_labels": [label for key, label in labels.items() if key in disagreeing],
     }
 
 

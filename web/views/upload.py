@@ -207,6 +207,9 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     # like the position applied for: from the start only when the file has no job columns
     # and some of its positions are saved jobs.
     default_roles = services.default_roles(layout.header, id_guess)
+    # A column named like the job's whose values are contact details stays in the results.
+    contacts = services.contact_job_columns(path=file.abspath, layout=layout, roles=default_roles)
+    default_roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
     saved = services.saved_jobs()
     proposed, positions = intake.propose_position_column(file.abspath, layout)
     matching = bool(positions & set(saved)) and services.ROLE_JOB not in default_roles.values()
@@ -301,7 +304,10 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 zip(
                     form.role_fields(),
                     examples,
-                    list(services.role_reasons(layout.header).values()),
+                    [
+                        contacts.get(column) or reason
+                        for column, reason in services.role_reasons(layout.header).items()
+                    ],
                     strict=False,
                 )
             ),

@@ -141,10 +141,13 @@ class Command(BaseCommand):
         audit_columns: list[str],
         job_columns: list[str] | None = None,
         quiet_jobs: bool = False,
+        contacts: dict[str, str] | None = None,
     ) -> dict[str, str]:
         """The web page's default column uses, with --job-columns and --audit-column on
         top; says which columns describe the job, which are audit only and which are kept
-        from the model for being judgements."""
+        from the model for being judgements. `contacts`: the columns named like the job's
+        whose values are contact details, kept in the results (and why)."""
+        contacts = contacts or {}
         for column in job_columns or []:
             if column not in header:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -156,6 +159,7 @@ class Command(BaseCommand):
             if column == id_column:
                 raise CommandError(f"--job-columns {column}: that is the candidate ID column.")
         roles = services.default_roles(header, id_column, job_columns=job_columns)
+        roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
         for column in audit_columns:
             if column not in roles:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -180,7 +184,7 @@ class Command(BaseCommand):
         reasons = services.role_reasons(header, job_columns=jobs)
         for column in header:
             if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
-                why = reasons[column] or "marked with --audit-column"
+                why = contacts.get(column) or reasons[column] or "marked with --audit-column"
                 if column in audit_columns:
                     why = "marked with --audit-column: used only to measure adverse impact"
                 kept = "audit only" if roles[column] == services.ROLE_AUDIT_ONLY else "kept"
@@ -192,6 +196,9 @@ class Command(BaseCommand):
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
         locks.migrate()  # another evaluate may be starting on this data directory too
+        refusal = services.notify_address_refusal(owner=None, address=opts["notify"])
+        if refusal:  # before anything is copied or made
+            raise CommandError(f"--notify: {refusal}")
 
         sha256 = services.sha256_of(source)
         run = None if opts["fresh"] else selectors.run_find_resumable(sha256=sha256)
@@ -371,8 +378,21 @@ class Command(BaseCommand):
             else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
         )
         matching = bool(opts["jobs"] or opts["job_column"] or opts["map_job"])
+        # As on the web page: a column named like the job's that holds contact details.
+        contacts = (
+            services.contact_job_columns(
+                path=source, layout=layout, roles=services.default_roles(layout.header, id_column)
+            )
+            if job_columns is None
+            else {}
+        )
         roles = self._roles(
-            layout.header, id_column, opts["audit_column"], job_columns, quiet_jobs=matching
+            layout.header,
+            id_column,
+            opts["audit_column"],
+            job_columns,
+            quiet_jobs=matching,
+            contacts=contacts,
         )
         input_file = None
         try:
@@ -404,6 +424,8 @@ class Command(BaseCommand):
                 for message in check.long_messages[:20] if "long_rows" in refusals else []:
                     self.stderr.write(f"  - {message}")
                 raise CommandError(" ".join(refusals.values()))
+            for note in check.name_notes:
+                self.stdout.write(note)
             if check.empty_rows:
                 n = check.empty_rows
                 self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
