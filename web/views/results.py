@@ -113,6 +113,8 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         "top": top if shortlist else "",
         "shortlist": shortlist,
         "search": request.GET.get("q", ""),
+        # Filters other than the search: an empty list then says no candidate matches.
+        "filtered": bool(at_least or at_most or job or found.status),
         "at_least": at_least,
         "at_most": at_most,
         "empty_ranges": [
