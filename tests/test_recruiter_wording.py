@@ -78,3 +78,46 @@ def test_search_finds_the_words_the_ai_read_and_says_when_nothing_matches(
     assert "No candidates to show yet" not in html
     ids, html = shown(min_overall="9", max_overall="2")
     assert ids == [] and "No candidate matches these filters." in html
+
+
+# --- "Read jobs file" on the check page ----------------------------------------------------
+
+
+def _start_form(file: Any) -> dict[str, Any]:
+    """The check page's form as a person leaves it, no position column chosen."""
+    layout = csvio.sniff(file.abspath)
+    roles = services.default_roles(layout.header, "applicant_id")
+    return {
+        "id_column": "applicant_id",
+        "rubric": services.rubric_default().pk,
+        "model": "gemma3:12b",
+        "notify_email": "",
+        "position_column": "",
+        **{f"role_{i}": roles[c] for i, c in enumerate(layout.header)},
+    }
+
+
+def test_reading_a_jobs_file_is_no_refused_start_and_a_bad_one_reads_as_an_error(
+    engine_settings: Any, owner: Any, tmp_path: Path
+) -> None:
+    file = upload(write_candidates(tmp_path / "candidates.csv"), owner)
+    client = signed_in(owner)
+    prepare = reverse("web:prepare", args=[file.id])
+
+    with open(write_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
+        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<p class="flash flash-success" role="status">jobs.csv: 5 jobs read, 5 new.</p>' in html
+    assert "Scoring did not start" not in html and "error-summary" not in html
+    assert 'class="error"' not in html.split('id="jobs"', 1)[1].split("</section>", 1)[0]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("colour,size\nred,big\n", encoding="utf-8")
+    with open(bad, "rb") as handle:
+        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+    html = page.content.decode()
+    assert re.search(r'<p class="flash flash-error" role="alert">bad\.csv: [^<]+</p>', html), (
+        re.findall(r'<p class="flash[^>]*>[^<]*', html)
+    )
+    assert "Scoring did not start" not in html
