@@ -121,3 +121,126 @@ def test_reading_a_jobs_file_is_no_refused_start_and_a_bad_one_reads_as_an_error
         re.findall(r'<p class="flash[^>]*>[^<]*', html)
     )
     assert "Scoring did not start" not in html
+
+
+# --- The run page: technical figures behind "Details" --------------------------------------
+
+
+def test_the_run_pages_technical_figures_are_behind_details(run: Run, owner: Any) -> None:
+    assert run.opts.concurrency and run.prompt_hash
+    page = signed_in(owner).get(reverse("web:run", args=[run.public_id])).content.decode()
+
+    jargon = ["requests in flight per worker", run.prompt_hash[:12], "tokens", "Tokens"]
+    assert all(word in page for word in jargon)
+    first_sight = _without_details(page)
+    assert [word for word in jargon if word in first_sight] == []
+    details = re.findall(r"<details\b[^>]*>\s*<summary[^>]*>([^<]*)</summary>", page)
+    assert details.count("Details") == 2  # the run's, the progress's
+    # What a recruiter needs stays in sight.
+    for shown in ("Scored", "Speed", "Time left", "Elapsed", "Rubric:", "Model: gemma3:12b"):
+        assert shown in first_sight
+
+
+# --- In the browser: colours, the job dropdown, Details that stay open ---------------------
+
+PASSWORD = "candidate-pool-2026"
+LONG_TITLE = (
+    "Senior Data Engineer, Platform Infrastructure and Analytics Enablement "
+    "(Remote within EMEA, four days a week, reporting to the Head of Data)"
+)
+
+
+def _right_overflow(page: Any, selector: str) -> list[float]:
+    """How far each element past `selector` reaches beyond its card's right edge."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map(e =>
+            e.getBoundingClientRect().right - e.closest('.card').getBoundingClientRect().right)""",
+        selector,
+    )
+
+
+@pytest.mark.slow
+def test_recruiter_pages_in_the_browser(tmp_path: Path) -> None:
+    """The check page after a good and a bad jobs file (a success looks like one, a
+    failure like an error); a job with a long title in the results' Job filter (inside its
+    card); the run page's Details, which stay open while the progress refreshes."""
+    jobs = [dict(job) for job in JOBS]
+    jobs[0]["title"] = LONG_TITLE
+    # 2 slots x 1 s: 20 candidates take about 10 s, several refreshes of the progress.
+    with FakeOllama(slots=2, latency=1.0) as fake:
+        env = live.app_env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="2")
+        with served(env, PASSWORD) as url, chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(20_000)
+            page.goto(url + "/accounts/login/")
+            page.get_by_label("Username").fill("hana")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(url + "/runs/new/")
+            page.set_input_files("#id_file", str(write_candidates(tmp_path / "c.csv", 4)))
+            page.get_by_role("button", name="Upload and check").click()
+            expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
+
+            # A bad jobs file: an alert, red like the other errors.
+            bad = tmp_path / "bad.csv"
+            bad.write_text("colour,size\nred,big\n", encoding="utf-8")
+            page.get_by_label("Add jobs from a file").set_input_files(str(bad))
+            page.get_by_role("button", name="Read jobs file").click()
+            alert = page.get_by_role("alert").filter(has_text="bad.csv")
+            expect(alert).to_be_visible()
+            red = alert.evaluate("e => getComputedStyle(e).backgroundColor")
+            page.screenshot(path=str(SHOTS / "i17-22-jobs-file-refused.png"))
+
+            # A good one: a green message, nothing red.
+            page.get_by_label("Add jobs from a file").set_input_files(
+                str(write_jobs_file(tmp_path / "jobs.csv", jobs))
+            )
+            page.get_by_role("button", name="Read jobs file").click()
+            success = page.get_by_role("status").filter(has_text="jobs.csv: 5 jobs read")
+            expect(success).to_be_visible()
+            expect(page.locator(".error-summary")).to_have_count(0)
+            green = success.evaluate("e => getComputedStyle(e).backgroundColor")
+            settled(page)
+            page.screenshot(path=str(SHOTS / "i17-22-jobs-file-read.png"))
+            danger = page.evaluate(
+                """() => { const p = document.createElement('p'); p.className = 'error';
+                    p.setAttribute('role', 'alert'); document.body.append(p);
+                    return getComputedStyle(p).backgroundColor; }"""
+            )
+            assert red == danger != green, (red, danger, green)
+
+            # Every position mapped; the long title's dropdown stays in its card.
+            page.get_by_label("data engineer", exact=True).select_option(label=f"{LONG_TITLE} (v1)")
+            settled(page)
+            page.get_by_label("Warehouse Lead", exact=True).select_option(
+                label="Score without a job"
+            )
+            settled(page)
+            assert max(_right_overflow(page, "#jobs-matching select")) <= 0
+            page.get_by_role("button", name="Start scoring 24 candidates").click()
+
+            # The run page: the Job filter stays inside the results' card.
+            expect(page.locator("#progress .badge")).to_have_text("Scoring", timeout=30_000)
+            page.reload()  # the results' table once the file is read
+            job_filter = page.get_by_label("Job", exact=True)
+            expect(job_filter).to_contain_text(LONG_TITLE[:40])
+            assert max(_right_overflow(page, "#results select")) <= 0
+            assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+            page.locator("#results .results-head").screenshot(
+                path=str(SHOTS / "i17-22-job-filter.png")
+            )
+
+            # Details opened stays open while the progress refreshes every 2 s.
+            details = page.locator("#progress details")
+            tokens = details.get_by_text("Prompt tokens per candidate")
+            expect(tokens).to_be_hidden()
+            details.locator("summary").click()
+            expect(tokens).to_be_visible()
+            for _ in range(2):  # the card is replaced: it loses the mark set here
+                page.evaluate("() => { document.querySelector('#progress').dataset.seen = '1'; }")
+                page.wait_for_function("() => !document.querySelector('#progress').dataset.seen")
+                expect(page.locator("#progress details")).to_have_attribute("open", "")
+            expect(
+                page.locator("#progress details").get_by_text("Prompt tokens per candidate")
+            ).to_be_visible()
+            page.locator("#progress").screenshot(path=str(SHOTS / "i17-22-run-details.png"))
