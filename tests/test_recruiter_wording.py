@@ -141,6 +141,36 @@ def test_the_run_pages_technical_figures_are_behind_details(run: Run, owner: Any
         assert shown in first_sight
 
 
+# --- Download names ------------------------------------------------------------------------
+
+
+def test_shortlist_downloads_are_named_after_the_run(run: Run, owner: Any) -> None:
+    services.run_rename(run=run, name="March intake: nurses/ICU (2)")
+    client = signed_in(owner)
+
+    top = client.get(reverse("web:run_shortlist_download", args=[run.public_id]), {"top": "5"})
+    listed = client.get(reverse("web:run_shortlist_download", args=[run.public_id]))
+
+    assert 'filename="march-intake-nursesicu-2-top-5.csv"' in top["Content-Disposition"]
+    assert 'filename="march-intake-nursesicu-2-list.csv"' in listed["Content-Disposition"]
+    assert run.public_id not in top["Content-Disposition"]
+
+
+def test_the_shortlists_per_job_are_named_after_the_run(
+    engine_settings: Any, fake_ollama: FakeOllama, owner: Any, tmp_path: Path
+) -> None:
+    rows = [
+        {"id": f"C{i}", "job_title": ("Nurse", "Cook")[i % 2], "skills": f"skill {i}"}
+        for i in range(6)
+    ]
+    run = start_run(write_csv(tmp_path / "jobs.csv", rows), owner=owner, name="Spring fair")
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    response = signed_in(owner).get(
+        reverse("web:run_shortlist_per_job_download", args=[run.public_id]), {"top": "2"}
+    )
+    assert 'filename="spring-fair-top-2-per-job.csv"' in response["Content-Disposition"]
+
+
 # --- In the browser: colours, the job dropdown, Details that stay open ---------------------
 
 PASSWORD = "candidate-pool-2026"

@@ -154,7 +154,8 @@ def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHtt
     items = selectors.review_items(run, found)
     which = f"top-{found.shortlist.size}" if found.shortlist else "list"
     rows = export.review_rows(run, items, excel=True)
-    return http.csv_download(export.csv_chunks(rows, bom=True), f"{run.public_id}-{which}.csv")
+    base = http.download_name(run.name) or "candidates"
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-{which}.csv")
 
 
 @login_required
@@ -184,6 +185,5 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         for one in lists
     )
     rows = export.job_shortlist_rows(run, shortlists, excel=True)
-    return http.csv_download(
-        export.csv_chunks(rows, bom=True), f"{run.public_id}-top-{size}-per-job.csv"
-    )
+    base = http.download_name(run.name) or "candidates"
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-top-{size}-per-job.csv")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +19,6 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import export, metrics, prompting, selectors, services
@@ -163,7 +161,7 @@ def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _download_name(run: Run) -> str:
     """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
-    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+    return http.download_name(run.name)
 
 
 @login_required
