@@ -141,6 +141,35 @@ def test_the_run_pages_technical_figures_are_behind_details(run: Run, owner: Any
         assert shown in first_sight
 
 
+# --- Explain the shortlist: its count is the shortlist's -----------------------------------
+
+
+def test_explain_the_shortlist_on_screen_says_and_explains_its_own_count(
+    run: Run, owner: Any
+) -> None:
+    client = signed_in(owner)
+    assert selectors.shortlist_size(run) == 3  # the report's: 10% of 30
+    query = {"top": "10", "sort": "-overall"}
+
+    page = client.get(reverse("web:run", args=[run.public_id]), query).content.decode()
+    buttons = re.findall(r"<button[^>]*>(Explain[^<]*)</button>", page)
+    assert "Explain these 10" in buttons
+    assert all("shortlist (3)" not in b for b in buttons)  # no other count beside a top 10
+    form = re.search(
+        r'<form[^>]*action="([^"]*explain-shortlist[^"]*)"[^>]*>\s*(?:<[^>]+>\s*)*'
+        r"<button[^>]*>Explain these 10<",
+        page,
+    )
+    assert form, "the button posts the shortlist on screen"
+
+    answer = client.post(form.group(1).replace("&amp;", "&"), follow=True).content.decode()
+
+    assert "Explaining the 10 shortlisted candidates" in answer
+    on_screen = selectors.results(run, top=10, sort="-overall").items
+    explained = set(Explanation.objects.filter(item__run=run).values_list("item_id", flat=True))
+    assert explained == {item.pk for item in on_screen}
+
+
 # --- Download names ------------------------------------------------------------------------
 
 

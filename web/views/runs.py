@@ -320,22 +320,3 @@ def item_explain(request: HttpRequest, public_id: str, item_id: int) -> HttpResp
     except services.InputError as exc:
         messages.error(request, exc.message)
     return redirect(f"{reverse('web:item', args=[run.public_id, item.pk])}#explanation")
-
-
-@login_required
-@require_POST
-def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Explain the shortlist's candidates in the background (one model call each)."""
-    run = get_run_for_user(request, public_id)
-    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
-        messages.error(request, "A run's shortlist can be explained once the run has ended.")
-    else:
-        services.enqueue_on_commit(
-            "evaluations.tasks.explain_shortlist", run.pk, request.user.pk, group=run.public_id
-        )
-        messages.success(
-            request,
-            f"Explaining the {selectors.shortlist_size(run)} shortlisted candidates; each "
-            "candidate's page shows its explanation once it is ready.",
-        )
-    return redirect("web:run", run.public_id)
