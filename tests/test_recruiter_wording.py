@@ -170,6 +170,35 @@ def test_explain_the_shortlist_on_screen_says_and_explains_its_own_count(
     assert explained == {item.pk for item in on_screen}
 
 
+# --- Plain figures -------------------------------------------------------------------------
+
+
+def test_consistency_in_words_never_says_at_least_100_percent() -> None:
+    always = {"sample": 20, "criteria": {"overall": {"exact_agreement": 1.0, "mean_abs_diff": 0}}}
+    nearly = {
+        "sample": 300,
+        "criteria": {"overall": {"exact_agreement": 0.997, "mean_abs_diff": 0.003}},
+    }
+
+    assert "the same score every time on every criterion" in audit.consistency_reading(always)
+    assert "at least 99% of the time" in audit.consistency_reading(nearly)
+    assert "100%" not in audit.consistency_reading(nearly)
+
+
+def test_the_expected_duration_of_a_small_file_is_never_about_0_s(
+    engine_settings: Any, fake_ollama: FakeOllama, owner: Any, tmp_path: Path
+) -> None:
+    earlier = start_run(candidates_csv(tmp_path, 40), owner=owner)
+    assert earlier.status == Run.Status.COMPLETED
+    small = upload(candidates_csv(tmp_path, 2, seed=5, name="two.csv"), owner)
+
+    page = signed_in(owner).get(reverse("web:prepare", args=[small.id])).content.decode()
+
+    said = re.search(r"Expected duration for 2 candidates: <strong>([^<]+)</strong>", page)
+    assert said, "an estimate from the earlier run"
+    assert said.group(1) == "about a second"
+
+
 # --- Download names ------------------------------------------------------------------------
 
 
