@@ -505,6 +505,10 @@ def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     yield REPORT_HEADER
     blank = [""] * 9
     for key, value in report["run"].items():
+        if isinstance(value, dict):  # the token figures: one plain cell each (tokens_prompt)
+            for part, figure in value.items():
+                yield ["run", *blank, f"{key}_{part}", figure, ""]
+            continue
         shown = ", ".join(value) if isinstance(value, list) else value
         yield ["run", *blank, key, shown, ""]
     yield from _figure_rows(report["consistency"], report["impact"], job="")

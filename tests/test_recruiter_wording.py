@@ -199,6 +199,21 @@ def test_the_expected_duration_of_a_small_file_is_never_about_0_s(
     assert said.group(1) == "about a second"
 
 
+# --- The report CSV's token figures --------------------------------------------------------
+
+
+def test_the_report_csv_writes_token_figures_in_plain_cells(run: Run, owner: Any) -> None:
+    response = signed_in(owner).get(reverse("web:run_report", args=[run.public_id]))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    assert not [r for r in rows if r["value"].startswith(("{", "["))]
+    figures = {r["criterion"]: r["value"] for r in rows if r["section"] == "run"}
+    assert figures["tokens_prompt"] == str(run.prompt_tokens)
+    assert figures["tokens_output"] == str(run.completion_tokens)
+    assert "tokens" not in figures
+
+
 # --- Download names ------------------------------------------------------------------------
 
 
