@@ -244,6 +244,61 @@ def test_the_shortlists_per_job_are_named_after_the_run(
     assert 'filename="spring-fair-top-2-per-job.csv"' in response["Content-Disposition"]
 
 
+# --- Error pages ---------------------------------------------------------------------------
+
+
+def _styled(html: str) -> bool:
+    return '<link rel="stylesheet" href="/static/css/app.css">' in html and "hrbatch" in html
+
+
+def test_error_pages_are_the_sites_own_with_debug_off(
+    owner: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.DEBUG = False
+    client = signed_in(owner)
+
+    missing = client.get("/runs/batch_nothing_here/")
+    assert missing.status_code == 404
+    html = missing.content.decode()
+    assert _styled(html) and "Page not found" in html and 'href="/"' in html
+    assert 'aria-current="page"' in html or "Sign out" in html  # signed in: the menu is there
+
+    refused = Client(HTTP_HOST="attacker.example").get("/")
+    assert refused.status_code == 400
+    assert _styled(refused.content.decode()) and "Bad request" in refused.content.decode()
+
+    forms = Client(enforce_csrf_checks=True)
+    forms.force_login(owner)
+    expired = forms.post(reverse("web:run_rename", args=["batch_x"]), {"name": "x"})
+    assert expired.status_code == 403
+    html = expired.content.decode()
+    assert _styled(html) and "reload the page" in html
+
+    from web.views import runs
+
+    def broken(request: Any) -> Any:
+        raise RuntimeError("a fault the person must not see")
+
+    monkeypatch.setattr(runs, "visible_runs", broken)
+    crashed = Client(raise_request_exception=False)
+    crashed.force_login(owner)
+    answer = crashed.get("/")
+    assert answer.status_code == 500
+    html = answer.content.decode()
+    assert _styled(html) and "Something went wrong" in html
+    assert "a fault the person must not see" not in html
+
+
+def test_the_403_page_is_the_sites_own(rf: Any, settings: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.views import defaults
+
+    settings.DEBUG = False
+    response = defaults.permission_denied(rf.get("/"), PermissionDenied())
+    html = response.content.decode()
+    assert response.status_code == 403 and _styled(html) and "Not allowed" in html
+
+
 # --- In the browser: colours, the job dropdown, Details that stay open ---------------------
 
 PASSWORD = "candidate-pool-2026"
