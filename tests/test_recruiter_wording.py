@@ -22,7 +22,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from evaluations import audit, csvio, selectors, services
 from evaluations.models import Explanation, Run
-from tests.support.browser import SHOTS, chromium, served, settled
+from tests.support.browser import PATIENCE_MS, SHOTS, chromium, served, settled
 from tests.support.files import candidates_csv, write_csv
 from tests.support.jobs import JOBS, write_candidates, write_jobs_file
 from tests.support.runs import start_run, upload
@@ -324,18 +324,18 @@ def test_recruiter_pages_in_the_browser(tmp_path: Path) -> None:
     card); the run page's Details, which stay open while the progress refreshes."""
     jobs = [dict(job) for job in JOBS]
     jobs[0]["title"] = LONG_TITLE
-    # 2 slots x 1 s: 20 candidates take about 10 s, several refreshes of the progress.
+    # 2 slots x 1 s: 60 candidates take 30 s or more, many refreshes of the progress.
     with FakeOllama(slots=2, latency=1.0) as fake:
         env = live.app_env(tmp_path / "data", fake, HRBATCH_CONCURRENCY="2")
         with served(env, PASSWORD) as url, chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(PATIENCE_MS)
             page.goto(url + "/accounts/login/")
             page.get_by_label("Username").fill("hana")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.goto(url + "/runs/new/")
-            page.set_input_files("#id_file", str(write_candidates(tmp_path / "c.csv", 4)))
+            page.set_input_files("#id_file", str(write_candidates(tmp_path / "c.csv", 10)))
             page.get_by_role("button", name="Upload and check").click()
             expect(page.locator("#row-checks")).to_contain_text("Every row can be scored")
 
@@ -375,10 +375,10 @@ def test_recruiter_pages_in_the_browser(tmp_path: Path) -> None:
             )
             settled(page)
             assert max(_right_overflow(page, "#jobs-matching select")) <= 0
-            page.get_by_role("button", name="Start scoring 24 candidates").click()
+            page.get_by_role("button", name="Start scoring 60 candidates").click()
 
             # The run page: the Job filter stays inside the results' card.
-            expect(page.locator("#progress .badge")).to_have_text("Scoring", timeout=30_000)
+            expect(page.locator("#progress .badge")).to_have_text("Scoring")
             page.reload()  # the results' table once the file is read
             job_filter = page.get_by_label("Job", exact=True)
             expect(job_filter).to_contain_text(LONG_TITLE[:40])
