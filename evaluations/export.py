@@ -6,7 +6,8 @@ The scored CSV comes in two flavours, both with the upload's separator (a `;` fi
 back with `;`, so the Excel that saved it opens it in columns again):
 
 - for Excel (`excel=True`): a byte-order mark, so Excel reads UTF-8, and every cell that a
-  spreadsheet would run as a formula prefixed with `'` (csvio.neutralize_cell);
+  spreadsheet would run as a formula, the header's included, prefixed with `'`
+  (csvio.neutralize_cell, in csv_chunks: every download for Excel is written there);
 - plain, for other programs: every original value exactly as uploaded. This is also the
   file stored when a run finishes, which `evaluate --out` writes.
 """
@@ -459,12 +460,18 @@ def csv_chunks(
     chunk_bytes: int = 64 * 1024,
 ) -> Iterator[bytes]:
     """Rows written as CSV, in UTF-8 chunks of about `chunk_bytes` for a streamed response
-    or a file; with `bom`, a byte-order mark first so that Excel reads UTF-8."""
+    or a file. With `bom` the file is for Excel: a byte-order mark first so that Excel
+    reads UTF-8, and every cell, the header's included, through csvio.neutralize_cell.
+    Every download for Excel is written here, so none can leave a formula live (a column
+    name or a job title is as much the uploader's text as a cell); without `bom`, every
+    value goes out exactly as it came."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     if bom:
         yield "\ufeff".encode()
     for row in rows:
+        if bom:
+            row = [neutralize_cell("" if value is None else str(value)) for value in row]
         writer.writerow(row)
         if buffer.tell() >= chunk_bytes:
             yield buffer.getvalue().encode()
@@ -502,6 +509,10 @@ def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     yield REPORT_HEADER
     blank = [""] * 9
     for key, value in report["run"].items():
+        if isinstance(value, dict):  # the token figures: one plain cell each (tokens_prompt)
+            for part, figure in value.items():
+                yield ["run", *blank, f"{key}_{part}", figure, ""]
+            continue
         shown = ", ".join(value) if isinstance(value, list) else value
         yield ["run", *blank, key, shown, ""]
     yield from _figure_rows(report["consistency"], report["impact"], job="")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -206,4 +207,5 @@ def estimate_seconds(*, model: str, count: int) -> int | None:
         seconds += max(active_seconds(run), 1.0)
     if not done:
         return None
-    return int(count * seconds / done)
+    # Rounded up: a small file takes a second or so, never "0 s".
+    return math.ceil(count * seconds / done)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast
 
 from . import audit, metrics, prompting
@@ -281,11 +281,18 @@ def _filtered(
         items = items.filter(job_id=int(job))
     search = search.strip()
     if search:
+        # The ID, the columns kept for the results (Item.extra) and the columns shown to
+        # the AI (Item.input): a recruiter looks for a name as for a skill. Never the
+        # audit-only columns, which the results never show.
         roles = run.columns.get("roles") or {}
-        shown = [c for c in run.columns.get("header", []) if roles.get(c) == ColumnRole.RESULTS]
+        stored = {ColumnRole.RESULTS: "extra", ColumnRole.MODEL: "input"}
         found = Q(custom_id__icontains=search)
-        for column in shown:
-            found |= Q(**{f"extra__{column}__icontains": search})
+        for index, column in enumerate(run.columns.get("header", [])):
+            if roles.get(column) in stored:
+                # The column's name as a key, whatever it holds ("__", spaces, quotes).
+                name = f"search_{index}"
+                items = items.alias(**{name: KeyTextTransform(column, stored[roles[column]])})
+                found |= Q(**{f"{name}__icontains": search})
         items = items.filter(found)
     for bound, lookup in ((at_least, "gte"), (at_most, "lte")):
         for key, value in bound.items():

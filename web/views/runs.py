@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +19,6 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import export, metrics, prompting, selectors, services
@@ -166,7 +164,7 @@ def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _download_name(run: Run) -> str:
     """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
-    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+    return http.download_name(run.name)
 
 
 @login_required
@@ -327,22 +325,3 @@ def item_explain(request: HttpRequest, public_id: str, item_id: int) -> HttpResp
     except services.InputError as exc:
         messages.error(request, exc.message)
     return redirect(f"{reverse('web:item', args=[run.public_id, item.pk])}#explanation")
-
-
-@login_required
-@require_POST
-def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Explain the shortlist's candidates in the background (one model call each)."""
-    run = get_run_for_user(request, public_id)
-    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
-        messages.error(request, "A run's shortlist can be explained once the run has ended.")
-    else:
-        services.enqueue_on_commit(
-            "evaluations.tasks.explain_shortlist", run.pk, request.user.pk, group=run.public_id
-        )
-        messages.success(
-            request,
-            f"Explaining the {selectors.shortlist_size(run)} shortlisted candidates; each "
-            "candidate's page shows its explanation once it is ready.",
-        )
-    return redirect("web:run", run.public_id)
