@@ -103,12 +103,18 @@ PLACEHOLDERS = frozenset(
 _SPACES = re.compile(r"\s+")
 # Outer brackets and quotes of a list or a quoted cell: "['N/A', None]", '"none"'.
 _WRAPPING = "[](){}'\"` "
+# Longer than any placeholder, unless a list of them.
+_LONGEST = 40
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def is_placeholder(value: Any) -> bool:
     """Whether a cell says nothing: empty, or a placeholder alone (case and spacing aside),
     or a list of placeholders only ("[None]", "['N/A', 'N/A']", "[]")."""
-    text = _SPACES.sub(" ", str(value if value is not None else "")).strip().casefold()
+    text = str(value if value is not None else "")
+    if len(text) > _LONGEST and not text.lstrip().startswith(("[", "(")):
+        return False  # most cells: text, not a placeholder (the quick way)
+    text = _SPACES.sub(" ", text).strip().casefold()
     if text in PLACEHOLDERS:
         return True
     if text[:1] in "[(" and text[-1:] in "])":
@@ -117,27 +123,38 @@ def is_placeholder(value: Any) -> bool:
     return text.strip(_WRAPPING) in PLACEHOLDERS
 
 
-def content_chars(fields: Mapping[str, Any]) -> int:
-    """The letters and digits of the values that are not placeholders: what there is for
-    the AI to read (column names and punctuation say nothing about the candidate)."""
-    return sum(
-        sum(ch.isalnum() for ch in str(value))
-        for value in fields.values()
-        if not is_placeholder(value)
-    )
+def has_enough_text(fields: Mapping[str, Any], min_chars: int) -> bool:
+    """Whether the values that are not placeholders hold at least `min_chars` letters and
+    digits: something for the AI to read (column names and punctuation say nothing about
+    the candidate). Counts only as far as it must."""
+    return _enough(_said(fields), min_chars)
 
 
-def _text(fields: Mapping[str, Any]) -> str:
-    """The values the AI reads (placeholders aside): where instructions are looked for."""
-    return "\n".join(str(value) for value in fields.values() if not is_placeholder(value))
+def _said(fields: Mapping[str, Any]) -> list[str]:
+    """The values that are not placeholders."""
+    return [text for value in fields.values() if not is_placeholder(text := str(value))]
+
+
+def _enough(values: list[str], min_chars: int) -> bool:
+    seen = 0
+    for value in values:
+        if seen >= min_chars:
+            break
+        for _ in _ALNUM.finditer(value):
+            seen += 1
+            if seen >= min_chars:
+                break
+    return seen >= min_chars
 
 
 def candidate_flags(fields: Mapping[str, Any], *, min_chars: int) -> list[str]:
     """The flags of one candidate from the fields shown to the AI (in ALL's order)."""
     found = []
-    if injection.instructs_the_ai(_text(fields)):
+    said = _said(fields)
+    # Where instructions are looked for: the values the AI reads (placeholders aside).
+    if injection.instructs_the_ai("\n".join(said)):
         found.append(INSTRUCTIONS_IN_TEXT)
-    if content_chars(fields) < min_chars:
+    if not _enough(said, min_chars):
         found.append(TOO_LITTLE_TEXT)
     return found
 
@@ -145,7 +162,7 @@ def candidate_flags(fields: Mapping[str, Any], *, min_chars: int) -> list[str]:
 def instructions_found(fields: Mapping[str, Any]) -> list[injection.Finding]:
     """Where the candidate's text gives the AI orders (what the candidate page shows for
     `instructions_in_text`)."""
-    return injection.find_instructions(_text(fields))
+    return injection.find_instructions("\n".join(_said(fields)))
 
 
 def join(flags: Iterable[str]) -> str:

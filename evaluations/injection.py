@@ -66,7 +66,9 @@ _BLANKS = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 # A word written with digits or signs for letters: "1gn0r3", "pr3v10us", "@ll"; and a
 # quick look for one (a sign between letters, or signs starting a word).
 _LEET_WORD = re.compile(r"[a-z]*[0-9@$!|+][a-z0-9@$!|+]*")
-_LEET_HINT = re.compile(r"[a-z][0-9@$!|+]+[a-z]|\b[0-9@$!|+]+[a-z]{2}")
+# A digit or sign before a letter (found fast: the pattern starts with a set of signs).
+_LEET_HINT = re.compile(r"[0-9@$!|+][a-z]")
+_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b")
 _LEET = str.maketrans("03457@$!+", "oeastasit")
 # Five or more single letters with one separator between them: "i g n o r e".
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·]){4,}[^\W\d_](?![^\W\d_])")
@@ -74,19 +76,28 @@ _SPACED_SEPARATORS = re.compile(r"[ .\-_*·]")
 _SPACED_HINT = re.compile(r" [^\W\d_][ .\-_*·][^\W\d_][ .\-_*·][^\W\d_][ .\-_*·][^\W\d_]")
 # Every ASCII sign and blank, to take out ("ignore-all_previous" → "ignoreallprevious").
 _SIGNS_AND_BLANKS = {code: None for code in range(128) if not chr(code).isalnum()}
-_BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_BASE64_MIN = 24
+_BASE64 = re.compile(rf"[A-Za-z0-9+/]{{{_BASE64_MIN},}}={{0,2}}")
+# A phrase with its words run together is at least this long ("ignoreallrules").
+_RUN_TOGETHER = 12
+_LONG_WORDS = re.compile(rf"\S{{{_RUN_TOGETHER},}}")
 
 
 def normalise(text: str) -> str:
     """The text as the patterns read it: invisible characters out, hidden tag text
     decoded, compatibility forms, case, accents and look-alike letters folded, runs of
     spaces squeezed (line breaks kept: a line that starts with "system:" matters)."""
-    text = _TAGS.sub(lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group()), text)
-    text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if not text.isascii():
-        text = _MARKS.sub("", unicodedata.normalize("NFD", text)).translate(_LOOKALIKES)
-    return _BLANKS.sub(" ", text)
+    if text.isascii():  # most résumés: nothing to fold but case (the quick way)
+        text = text.lower()
+    else:
+        text = _TAGS.sub(lambda m: "".join(chr(ord(c) - 0xE0000) for c in m.group()), text)
+        text = _INVISIBLE.sub("", text)
+        text = unicodedata.normalize("NFKC", text).casefold()
+        if not text.isascii():
+            text = _MARKS.sub("", unicodedata.normalize("NFD", text)).translate(_LOOKALIKES)
+    if "  " in text or any(blank in text for blank in "\t\r\f\v"):
+        text = _BLANKS.sub(" ", text)
+    return text
 
 
 def _unleet(text: str) -> str:
@@ -111,6 +122,19 @@ def _unleet(text: str) -> str:
         return next((t for t in tries if t in _VOCABULARY), tries[0])
 
     return _LEET_WORD.sub(word, text)
+
+
+def _has_signs_for_letters(text: str) -> bool:
+    """Whether a digit or sign stands before a letter other than in an e-mail address
+    ("x@y.com") or an ordinal ("3rd"): only then is the text read with signs for letters."""
+    for match in _LEET_HINT.finditer(text):
+        at = match.start()
+        if text[at] == "@" and at and text[at - 1].isalnum():
+            continue  # an e-mail address
+        if _ORDINAL.match(text, at):
+            continue
+        return True
+    return False
 
 
 def _unspace(text: str) -> str:
@@ -207,6 +231,15 @@ _OVERRIDE: _Rules = {
         (
             _EN_OVERRIDE,
             rf"{{H}}{_}(?:the|all|any){_}(?:text|content|context|messages?){_}(?:above|before)\b",
+        ),
+        (
+            _EN_OVERRIDE,
+            rf"{{H}}{_}(?:the|this|that|your){_}(?:scoring |grading |evaluation )?"
+            r"(?:rubric|criteria|system prompt)\b",
+        ),
+        (
+            "evaluation|scoring|score|grading|admin",
+            r"{H} override\s*[:\]=]",
         ),
         (
             "new|overriding|override|real|actual|true|hidden|secret",
@@ -340,6 +373,12 @@ _SCORE: _Rules = {
             "this candidate|the candidate|this applicant|the applicant",
             rf"{{H}}(?: is| has)?{_}(?:must|should|shall|has to|needs to|is to) (?:be )?"
             r"(?:rated|scored|ranked|graded|marked|shortlisted|selected|recommended)\b",
+        ),
+        (
+            "give|assign|award",
+            rf"{{H}}{_}(?:10|ten|the maximum|maximum|full marks|the top score){_}(?:to|for|on)"
+            rf"{_}(?:technical_skills|cultural_fit|leadership_potential|all|every|each|"
+            r"this candidate|me)\b",
         ),
         (
             "deserve|deserves|merit|merits|warrant|warrants",
@@ -630,6 +669,7 @@ _ADDRESS: _Rules = {
             "dear|attention|hey|hi|hello|greetings",
             rf"{{H}},?{_}(?:the |any |all |every )?{_AI}\s*[:,!]",
         ),
+        ("as", rf"{{H}} an? {_AI}{_}you\b"),
         (
             "to|for|attention",
             rf"{{H}} (?:any|all|every|the) {_AI}{_}(?:reading|evaluating|screening|reviewing|"
@@ -719,7 +759,7 @@ _ADDRESS: _Rules = {
             "bericht|notitie|instructie|instructies|opmerking",
             r"{H} (?:aan|voor) (?:de |het |elke )?(?:ai|ki|llm|taalmodel|bot)\b",
         ),
-        ("beste|hallo|hoi", r"{H} (?:ai|ki|llm)\s*[:,!]"),
+        ("beste|hallo|hoi|let op|aan de", r"{H} (?:ai|ki|llm)\s*[:,!]"),
     ],
 }
 
@@ -816,6 +856,21 @@ class _Squashed:
 
 
 _SQUASHED_READER = _Squashed()
+# Where the text may hold a phrase written with no spaces or with signs between its letters
+# ("i.g.n.o.r.e"), or one of the phrases' first words, forwards or backwards.
+_SIGNS_BETWEEN = re.compile(r"[-._*|/+~](?<=[a-z][-._*|/+~])[a-z][-._*|/+~][a-z][-._*|/+~][a-z]")
+_SQUASHED_STARTS = tuple(
+    {*_Squashed.STARTS, *(start[::-1] for start in _Squashed.STARTS), "overrid"}
+)
+# The plain English rules' words, backwards and in ROT13: the text is read those ways only
+# when one of them is in it.
+_PLAIN_WORDS = ("ignore", "instruction", "candidate", "prompt", "score", "rubric")
+_BACKWARDS_WORDS = tuple(word[::-1] for word in _PLAIN_WORDS)
+_ROT13_WORDS = tuple(codecs.encode(word, "rot13") for word in _PLAIN_WORDS)
+
+
+def _holds(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
 
 
 @dataclass(frozen=True)
@@ -929,16 +984,27 @@ def _variants(text: str, *, depth: int = 0) -> Iterator[tuple[str, str, _Reader 
     """(how it is read, the text so read, the rules to read it with)."""
     base = normalise(text)
     yield "plain", base, _READER
-    unleet = _unleet(base) if _LEET_HINT.search(base) else base
+    unleet = _unleet(base) if _has_signs_for_letters(base) else base
     if unleet != base:
         yield "signs for letters", unleet, _READER
     unspaced = _unspace(unleet) if _SPACED_HINT.search(unleet) else unleet
     if unspaced != unleet:
         yield "spaced out", unspaced, _READER
-    yield "run together", unleet.translate(_SIGNS_AND_BLANKS), _SQUASHED_READER
-    yield "backwards", unleet[::-1], _PLAIN_READER
-    yield "rot13", codecs.encode(unleet, "rot13"), _PLAIN_READER
-    if depth == 0 and len(text) >= 24:
+    # Words run together, backwards or in ROT13 are read only when a word of theirs is
+    # there (a quick look that most texts pass at once): run together, a long "word" (no
+    # space in it) that holds a phrase's first word, or letters with signs between them.
+    long_words = _LONG_WORDS.findall(unleet)
+    if (
+        unspaced != unleet
+        or (long_words and _holds(" ".join(long_words), _SQUASHED_STARTS))
+        or _SIGNS_BETWEEN.search(unleet)
+    ):
+        yield "run together", unleet.translate(_SIGNS_AND_BLANKS), _SQUASHED_READER
+    if _holds(unleet, _BACKWARDS_WORDS):
+        yield "backwards", unleet[::-1], _PLAIN_READER
+    if _holds(unleet, _ROT13_WORDS):
+        yield "rot13", codecs.encode(unleet, "rot13"), _PLAIN_READER
+    if depth == 0 and any(len(word) >= _BASE64_MIN for word in long_words):
         for blob in _BASE64.findall(text):
             decoded = _decode(blob)
             if decoded:

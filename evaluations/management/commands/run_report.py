@@ -58,6 +58,10 @@ class Command(BaseCommand):
                 f"answer {tokens['output_tokens_per_candidate']}"
             )
         out(f"Hidden from the model in the text: {run['redacted']} e-mails, phones, links, names")
+        out(
+            f"Flagged: {run['instructions_in_text']} with text that tries to instruct the AI, "
+            f"{run['too_little_text']} with too little text to score (not sent to the AI)"
+        )
         consistency = report["consistency"]
         out("")
         out(f"Consistency: {consistency['reading']}")
