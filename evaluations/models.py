@@ -450,7 +450,9 @@ class Run(models.Model):
         cancelled ones never were, and those with too little text are not to be scored."""
         processed = self.done_count + self.failed_count
         to_score = self.total_count - self.skipped_count
-        return round(100.0 * processed / to_score, 1) if to_score > 0 else 0.0
+        if to_score <= 0:  # nothing to score: all there is to do is done
+            return 100.0 if self.total_count else 0.0
+        return round(100.0 * processed / to_score, 1)
 
     @property
     def finished_count(self) -> int:

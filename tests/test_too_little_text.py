@@ -134,6 +134,7 @@ def test_a_file_with_nothing_to_read_ends_without_asking_the_ai(
 
     assert run.status == Run.Status.COMPLETED, run.status_message
     assert fake_ollama.requests == [] and run.skipped_count == 4
+    assert run.percent == 100.0
     assert [row["flags"] for row in read_output(run)] == ["too_little_text"] * 4
 
 
