@@ -379,7 +379,10 @@ FENCE_NOTE_PACK = (
 _OPENERS = "<＜﹤〈⟨‹"
 # Invisible characters an attacker may put inside a tag's name ("</cand\u200bidate>").
 _INVISIBLE = "[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]*"
-_TAG_WORD = _INVISIBLE.join(FENCE_TAG)
+# The tag's letters, each also as the Cyrillic or Greek letter that looks like it
+# ("</cаndidate>" with a Cyrillic а reads as the tag to a person and to a model).
+_LOOKALIKE_LETTERS = {"c": "cсϲ", "a": "aаα", "n": "n", "d": "dԁ", "i": "iіι", "t": "tт", "e": "eе"}
+_TAG_WORD = _INVISIBLE.join(f"[{_LOOKALIKE_LETTERS[letter]}]" for letter in FENCE_TAG)
 # What could close the fence or open a turn of the chat template, at its opening sign:
 # a look-alike of the fence's tags in any case, spacing or escaping ("</Candidate >",
 # "&lt;/candidate&gt;", "＜/candidate＞"), chat-template tokens ("<|im_start|>",
