@@ -67,8 +67,11 @@ _BLANKS = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 # quick look for one (a sign between letters, or signs starting a word).
 _LEET_WORD = re.compile(r"[a-z]*[0-9@$!|+][a-z0-9@$!|+]*")
 # A digit or sign before a letter (found fast: the pattern starts with a set of signs).
-_LEET_HINT = re.compile(r"[0-9@$!|+][a-z]")
-_ORDINAL = re.compile(r"\d(?:st|nd|rd|th)\b")
+_LEET_HINT = re.compile(r"[013457@$!|+][a-z]")
+# A number with its unit or ordinal ("3rd", "$5k", "10x", "4g", "24h"): not a word in signs.
+_NUMBER_WITH_UNIT = re.compile(
+    r"\d(?:st|nd|rd|th|k|m|mm|b|bn|x|s|d|g|h|am|pm|yr|yrs|kg|km|mb|gb|tb|px|ms)\b"
+)
 _LEET = str.maketrans("03457@$!+", "oeastasit")
 # Five or more single letters with one separator between them: "i g n o r e".
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .\-_*·]){4,}[^\W\d_](?![^\W\d_])")
@@ -126,12 +129,13 @@ def _unleet(text: str) -> str:
 
 def _has_signs_for_letters(text: str) -> bool:
     """Whether a digit or sign stands before a letter other than in an e-mail address
-    ("x@y.com") or an ordinal ("3rd"): only then is the text read with signs for letters."""
+    ("x@y.com") or a number with its unit ("3rd", "$5k"): only then is the text read with
+    signs for letters."""
     for match in _LEET_HINT.finditer(text):
         at = match.start()
         if text[at] == "@" and at and text[at - 1].isalnum():
             continue  # an e-mail address
-        if _ORDINAL.match(text, at):
+        if _NUMBER_WITH_UNIT.match(text, at):
             continue
         return True
     return False
