@@ -46,12 +46,15 @@ def media_type(filename: str) -> str:
 
 # The column of the job a candidate applied for, in every CSV of a run with jobs.
 JOB = "job"
+# What a person should look at (evaluations.flags), codes separated by ";", in every CSV
+# that has candidates.
+FLAGS = "flags"
 
 
 def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None) -> list[str]:
     """The scored CSV's columns: the file's, then the job (a run with jobs; `jobs`: whether
-    it has, None: look), the scores, status and error (and rationale, truncated when the
-    run has them; `explained`: the explanation)."""
+    it has, None: look), the scores, status, error and flags (and rationale, truncated
+    when the run has them; `explained`: the explanation)."""
     header = list(run.columns.get("header", []))
     taken = set(header)
     if jobs is None:
@@ -60,7 +63,7 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
     added += [*run.rubric.criterion_keys] if run.rubric else []
     if run.rubric and run.rubric.rationale:
         added.append("rationale")
-    added += ["status", "error"]
+    added += ["status", "error", FLAGS]
     if _truncates(run):
         added.append("truncated")
     if explained:
@@ -84,11 +87,13 @@ def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     rows = (
         Item.objects.filter(run_id=run.pk)
         .order_by("line")
-        .values_list("id", "custom_id", "input", "extra", "status", "result", "error", "job_id")
+        .values_list(
+            "id", "custom_id", "input", "extra", "status", "result", "error", "job_id", "flags"
+        )
         .iterator(chunk_size=2000)
     )
-    for pk, custom_id, fields, extra, status, result, error, job_id in rows:
-        row = write(custom_id, fields, extra, status, result, error, job_id)
+    for pk, custom_id, fields, extra, status, result, error, job_id, found in rows:
+        row = write(custom_id, fields, extra, status, result, error, job_id, found)
         if explained:
             row.append(write.cell(explanation_text(explained.get(pk), write.criteria)))
         yield row
@@ -128,6 +133,7 @@ class _RowWriter:
         result: dict[str, Any] | None,
         error: str,
         job_id: int | None = None,
+        found: str = "",
     ) -> list[str]:
         cell = self.cell
         values = {**extra, **fields}
@@ -140,7 +146,7 @@ class _RowWriter:
         row += [str(scores.get(key, "")) for key in self.criteria]
         if self.rationale:
             row.append(cell((result or {}).get("rationale", "")))
-        row += [status, cell(error)]
+        row += [status, cell(error), found]
         if self.truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
         return row
@@ -187,7 +193,14 @@ def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iter
 def _review_row(write: _RowWriter, item: Item) -> list[str]:
     """A candidate's scored CSV row, then their decision and note, who made it and when."""
     row = write(
-        item.custom_id, item.input, item.extra, item.status, item.result, item.error, item.job_id
+        item.custom_id,
+        item.input,
+        item.extra,
+        item.status,
+        item.result,
+        item.error,
+        item.job_id,
+        item.flags,
     )
     decided_by = item.decided_by.get_username() if item.decided_by_id else ""
     decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""

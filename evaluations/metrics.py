@@ -31,6 +31,8 @@ def run_progress(run: Run) -> dict[str, Any]:
         "done": run.done_count,
         "failed": run.failed_count,
         "cancelled": run.cancelled_count,
+        # Never sent to the model: too little text to score.
+        "skipped": run.skipped_count,
         "pending": pending,
         "finished": finished,
         "percent": run.percent,

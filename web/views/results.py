@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, selectors, services
+from evaluations import export, flags, selectors, services
 from evaluations.models import Run
 from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user
@@ -48,6 +48,20 @@ def _job(request: HttpRequest) -> str:
     return job if job == selectors.NO_JOB or job.isdigit() else ""
 
 
+def _flag(request: HttpRequest) -> str:
+    """The flag chosen in the filter: ?flag=instructions_in_text, ?flag=any (anything
+    else is no filter)."""
+    flag = request.GET.get("flag", "")
+    return flag if flag == selectors.ANY_FLAG or flag in flags.ALL else ""
+
+
+# The flag filter's choices: (value, words).
+FLAG_CHOICES = [
+    (selectors.ANY_FLAG, "any flag"),
+    *((flag, flags.LABELS[flag]) for flag in flags.ALL),
+]
+
+
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
     top = request.GET.get("top", "")
     return selectors.results(
@@ -59,6 +73,7 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
         at_least=_at_least(request),
         at_most=_at_most(request),
         job=_job(request),
+        flag=_flag(request),
     )
 
 
@@ -94,6 +109,9 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     return {
         "jobs": jobs,
         "job_filter": job,
+        "flag_filter": _flag(request),
+        "flag_choices": FLAG_CHOICES,
+        "flag_labels": flags.LABELS,
         "job_names": {int(c.value): c.label for c in jobs if c.value.isdigit()},
         # The per-job shortlist's form carries the filters in effect, but not the
         # shortlist of the whole run nor the page.
@@ -175,6 +193,7 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         search=request.GET.get("q", ""),
         at_least=_at_least(request),
         at_most=_at_most(request),
+        flag=_flag(request),
     )
     shortlists = (
         (

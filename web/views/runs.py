@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, metrics, prompting, selectors, services
+from evaluations import export, flags, metrics, prompting, selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
 from hrbatch.accounts import not_activity
@@ -234,6 +234,7 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
                 if k not in audit_only and k not in job_columns
             },
             "job": item.job,
+            **_flags_context(item),
             "audit_only": audit_only,
             "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (
@@ -245,6 +246,36 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             else "",
         },
     )
+
+
+# How an order hidden in a candidate's text was written, in words (injection.Finding.how).
+_HOW_WORDS = {
+    "plain": "",
+    "signs for letters": "written with digits or signs for letters",
+    "spaced out": "written with its letters spaced out",
+    "run together": "written with its words run together",
+    "backwards": "written backwards",
+    "rot13": "written in ROT13",
+}
+
+
+def _flags_context(item: Item) -> dict[str, Any]:
+    """The candidate's flags, and for text that tries to instruct the AI, where (the
+    passages found, as the detector read them)."""
+    item_flags = flags.split(item.flags)
+    found = []
+    if flags.INSTRUCTIONS_IN_TEXT in item_flags:
+        for finding in flags.instructions_found(item.input or {}):
+            how = finding.how.replace("base64, ", "")
+            words = _HOW_WORDS.get(how, how)
+            if finding.how.startswith("base64"):
+                words = ", ".join(w for w in ("hidden in base64", words) if w)
+            found.append({"excerpt": finding.excerpt, "how": words})
+    return {
+        "item_flags": item_flags,
+        "flag_labels": flags.LABELS,
+        "instructions_found": found[:5],
+    }
 
 
 HIDDEN_WORDS = {
