@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import csvio, prompting, redact
+from . import csvio, flags, prompting, redact
 
 # Shown in the "Candidate ID column" choice; a column may not carry this name.
 ROW_NUMBER = "__row__"
@@ -87,6 +87,10 @@ class FileCheck:
     other_problem_rows: list[int] = field(default_factory=list)
     long_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
     long_count: int = 0
+    # Rows whose columns shown to the AI hold too little text to score (placeholders such
+    # as "Not Provided" aside): not sent to the AI, flagged too_little_text. The first few.
+    little_rows: list[int] = field(default_factory=list)
+    little_count: int = 0
     file_problem: str = ""
     # The columns that describe the job, and the candidates of each job (by job_key).
     job_columns: list[str] = field(default_factory=list)
@@ -128,6 +132,20 @@ class FileCheck:
             f"{self.name_rows[column]:,} rows: its words are not redacted there."
             for column, n in self.not_names.items()
         ]
+
+    @property
+    def little_message(self) -> str:
+        """The rows with too little text, in words ("" when there are none)."""
+        n = self.little_count
+        if not n:
+            return ""
+        return (
+            f"{_candidates(n)} ({_first(self.little_rows, n)}) "
+            f"{'has' if n == 1 else 'have'} too little text to score: once placeholders such "
+            "as “Not Provided” or “N/A” are set aside, the columns shown to the AI hold almost "
+            f"nothing. {'It is' if n == 1 else 'They are'} not sent to the AI, and marked "
+            "too_little_text in the results."
+        )
 
     @property
     def long_messages(self) -> list[str]:
@@ -234,6 +252,7 @@ def check_file(
     saved_jobs: dict[str, str] | None = None,
     job_map: dict[str, str] | None = None,
     name_columns: list[str] | None = None,
+    min_text_chars: int = 0,
 ) -> FileCheck:
     """Read every row once: its problems, and how long the text the AI would see is (the
     candidate's, and what their job adds to the instructions: `job_columns`).
@@ -243,7 +262,9 @@ def check_file(
     (spacing and case aside), or by `job_map` (a position's title_key → the title_key of
     the job chosen for it by hand, "" for none); positions that match nothing are counted
     in `unmatched`. Also proposes the position column (FileCheck.proposed_position_column),
-    and counts the values of the `name_columns` that do not look like names."""
+    and counts the values of the `name_columns` that do not look like names.
+    Rows whose shown columns hold fewer than `min_text_chars` letters and digits
+    (placeholders aside) are counted as too little text to score."""
     check = FileCheck(
         id_column=id_column,
         limit=limit,
@@ -284,7 +305,12 @@ def check_file(
                     check.name_rows[column] += 1
                     if not redact.looks_like_name(name):
                         check.not_names[column] += 1
-            chars = len(prompting.candidate_text({header[i]: values[i] for i in shown}))
+            fields = {header[i]: values[i] for i in shown}
+            chars = len(prompting.candidate_text(fields))
+            if min_text_chars and not flags.has_enough_text(fields, min_text_chars):
+                check.little_count += 1
+                if len(check.little_rows) < _FIRST_ROWS:
+                    check.little_rows.append(row)
             for index in list(looks):
                 looks[index].add(prompting.title_key(values[index]))
                 if len(looks[index]) > MAX_POSITIONS:

@@ -346,6 +346,8 @@ class Run(models.Model):
     done_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     cancelled_count = models.PositiveIntegerField(default=0)
+    # Candidates never sent to the model (too little text to score), set at ingest.
+    skipped_count = models.PositiveIntegerField(default=0)
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
@@ -448,13 +450,17 @@ class Run(models.Model):
 
     @property
     def percent(self) -> float:
-        """Share of candidates processed (scored or failed); cancelled ones never were."""
+        """Share of the candidates to score that were processed (scored or failed);
+        cancelled ones never were, and those with too little text are not to be scored."""
         processed = self.done_count + self.failed_count
-        return round(100.0 * processed / self.total_count, 1) if self.total_count else 0.0
+        to_score = self.total_count - self.skipped_count
+        if to_score <= 0:  # nothing to score: all there is to do is done
+            return 100.0 if self.total_count else 0.0
+        return round(100.0 * processed / to_score, 1)
 
     @property
     def finished_count(self) -> int:
-        return self.done_count + self.failed_count + self.cancelled_count
+        return self.done_count + self.failed_count + self.cancelled_count + self.skipped_count
 
     @property
     def pending_count(self) -> int:
@@ -627,6 +633,8 @@ class Item(models.Model):
         DONE = "done"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        # Never sent to the model: too little text to score (flags.TOO_LITTLE_TEXT).
+        SKIPPED = "skipped", "Not scored"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
     line = models.PositiveIntegerField(
@@ -654,6 +662,9 @@ class Item(models.Model):
 
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What a person should look at, found in the candidate's text at ingest (evaluations.flags):
+    # codes separated by ";", as in the scored CSV's `flags` column.
+    flags = models.CharField(max_length=200, blank=True, default="")
     # A person's decision on the candidate and their note: the latest of `decisions`
     # (every change is kept there, with who and when).
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)

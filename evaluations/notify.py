@@ -124,6 +124,8 @@ def message(run: Run) -> tuple[str, str]:
     summary = f"{run.done_count} scored, {run.failed_count} failed"
     if run.cancelled_count:
         summary += f", {run.cancelled_count} cancelled"
+    if run.skipped_count:
+        summary += f", {run.skipped_count} not scored (too little text)"
     reason = _one_line(run.status_message)
     if failed and reason:  # the counts of a run that failed say nothing; the reason does
         summary = reason if len(reason) <= 100 else reason[:99] + "…"
@@ -138,6 +140,10 @@ def message(run: Run) -> tuple[str, str]:
             f"Failed: {run.failed_count} of {run.total_count}",
             f"Cancelled: {run.cancelled_count} of {run.total_count}",
         ]
+        if run.skipped_count:
+            lines.append(
+                f"Not scored, too little text to read: {run.skipped_count} of {run.total_count}"
+            )
     lines.append(f"Duration: {metrics.format_duration(metrics.elapsed_seconds(run))}")
     if failed:
         lines.append(f"Reason: {run.status_message or 'not recorded'}")

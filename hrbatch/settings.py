@@ -280,6 +280,10 @@ HRBATCH = {
     "KEEP_ALIVE": envstr("HRBATCH_KEEP_ALIVE", "30m"),
     "SEED": envint("HRBATCH_SEED", 42),
     "MAX_VALIDATION_ERRORS": envint("HRBATCH_MAX_VALIDATION_ERRORS", 100),
+    # A candidate whose columns shown to the AI hold fewer letters and digits than this,
+    # placeholders such as "Not Provided" or "N/A" aside, is not sent to the AI: it is
+    # flagged too_little_text instead of scored on nothing (evaluations.flags).
+    "MIN_TEXT_CHARS": envint("HRBATCH_MIN_TEXT_CHARS", 2),
     # Requests one API batch may hold (OpenAI allows 50,000; the reference pool is 170,000).
     "API_MAX_REQUESTS": envint("HRBATCH_API_MAX_REQUESTS", 1_000_000),
     # An unreachable server is waited for (and probed); only after this long is the run

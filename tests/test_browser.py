@@ -449,7 +449,7 @@ def test_the_shortlist_and_sorting_update_the_results_in_place(
     expect(page.get_by_text("Page 2 of 3")).to_be_visible()
     settled(page)
     page.get_by_label("Show").select_option(label="failed")
-    expect(page.get_by_text("No candidates to show yet.")).to_be_visible()
+    expect(page.get_by_text("No candidate matches these filters.")).to_be_visible()
     assert page.evaluate("window.samePage") is True
     _shot(page, "results-03-filtered")
 

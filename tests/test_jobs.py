@@ -132,7 +132,7 @@ def test_each_request_carries_its_candidates_job_and_never_another_jobs(
     bases = set()
     for request in fake_ollama.requests:
         system, user = (m["content"] for m in request["messages"])
-        item = items[user.removeprefix("Candidate:\n")]
+        item = items[user.removeprefix("<candidate>\n").removesuffix("\n</candidate>")]
         assert item.job is not None and _job_of(system) == item.job.description
         others = [text for text in jobs if text != item.job.description]
         assert not any(text in system for text in others)
@@ -246,10 +246,10 @@ def test_a_pack_holds_the_candidates_of_one_job(
     packed = 0
     for request in fake_ollama.requests:
         system, user = (m["content"] for m in request["messages"])
-        if user.startswith("Candidate:\n"):  # the agreement sample, scored alone
-            candidates = [user.removeprefix("Candidate:\n")]
+        if user.startswith("<candidate>\n"):  # the agreement sample, scored alone
+            candidates = [user.removeprefix("<candidate>\n").removesuffix("\n</candidate>")]
         else:
-            candidates = re.split(r"\n\n### candidate_\d+\n", user)[1:]
+            candidates = re.findall(r"<candidate_\d+>\n(.*?)\n</candidate_\d+>", user, re.DOTALL)
             packed += len(candidates)
         assert 1 <= len(candidates) <= 4
         # Every candidate of the request applied for the job its system message names.

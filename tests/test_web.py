@@ -1145,7 +1145,7 @@ def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
     long_item = Item.objects.get(run=run, custom_id="c2")
     assert long_item.result["truncated"]["kept"] == kept
     sent = [r["messages"][-1]["content"] for r in fake_ollama.requests]
-    assert max(len(text) for text in sent) == len("Candidate:\n") + kept
+    assert max(len(text) for text in sent) == len("<candidate>\n\n</candidate>") + kept
 
     results = client.get(reverse("web:run_results", args=[run.public_id])).content
     assert results.decode().count("truncated") == 1

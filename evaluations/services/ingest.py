@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from .. import csvio, intake, notify, prompting, redact
+from .. import csvio, flags, intake, notify, prompting, redact
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
 from .files import csv_layout
@@ -505,6 +505,7 @@ def file_check(
         saved_jobs=saved_job_texts() if jobs else None,
         job_map=jobs.mapping if jobs else None,
         name_columns=[c for c in layout.header if is_name_column(c)],
+        min_text_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
     )
 
 
@@ -622,8 +623,9 @@ def run_ingest(*, run: Run) -> Run:
     rejected = 0
     warnings = 0
     writer = ItemWriter(run.pk)
-    # Rows of (line, custom_id, input, extra, job key or "").
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
+    min_chars = int(conf["MIN_TEXT_CHARS"])
+    # Rows of (line, custom_id, input, extra, job key or "", flags).
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]] = []
     batch_jobs: dict[str, tuple[str, str, int | None]] = {}
     total = 0
     max_chars = 0
@@ -684,6 +686,8 @@ def run_ingest(*, run: Run) -> Run:
                     fields,
                     {header[i]: values[i] for i in [*other_columns, *job_indexes]},
                     key,
+                    # Worked out from the text alone, before any model reads it.
+                    flags.join(flags.candidate_flags(fields, min_chars=min_chars)),
                 )
             )
             if len(batch) >= conf["INGEST_BATCH"]:
@@ -699,13 +703,23 @@ def run_ingest(*, run: Run) -> Run:
         Item.objects.filter(run_id=run.pk).delete()
         Job.objects.filter(run_id=run.pk).delete()
         return run_fail_validation(run=run, errors=errors or left_out)
+    # Candidates with nothing to read are never sent to the model, and never retried.
+    skipped = Item.objects.filter(run_id=run.pk, flags__contains=flags.TOO_LITTLE_TEXT).update(
+        status=Item.Status.SKIPPED, error=flags.TOO_LITTLE_MESSAGE
+    )
     errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
     notes = []
     if rejected:
         notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
     if warnings:
         notes.append(f"{warnings} empty row{'s' if warnings != 1 else ''} skipped.")
+    if skipped:
+        notes.append(
+            f"{skipped} candidate{'s' if skipped != 1 else ''} with too little text to score "
+            f"({'is' if skipped == 1 else 'are'} not sent to the AI)."
+        )
     run.total_count = total
+    run.skipped_count = skipped
     run.max_input_chars = max_chars
     run.errors = errors
     run.opts = run.opts.replace(
@@ -719,16 +733,24 @@ def run_ingest(*, run: Run) -> Run:
     )
     run.status_message = " ".join(notes)
     run.save(
-        update_fields=["total_count", "max_input_chars", "errors", "options", "status_message"]
+        update_fields=[
+            "total_count",
+            "skipped_count",
+            "max_input_chars",
+            "errors",
+            "options",
+            "status_message",
+        ]
     )
     return run
 
 
 def _with_jobs(
-    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]], ids: dict[str, int]
-) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]]:
+    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]], ids: dict[str, int]
+) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]]:
     return [
-        (line, cid, body, extra, ids[key] if key else None) for line, cid, body, extra, key in rows
+        (line, cid, body, extra, ids[key] if key else None, found)
+        for line, cid, body, extra, key, found in rows
     ]
 
 
@@ -740,7 +762,7 @@ class ItemWriter:
     their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
     """
 
-    _VARYING = ("line", "custom_id", "input", "extra", "job")
+    _VARYING = ("line", "custom_id", "input", "extra", "job", "flags")
 
     def __init__(self, run_id: int):
         self.using = router.db_for_write(Item)
@@ -768,21 +790,23 @@ class ItemWriter:
     def insert(
         self,
         rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
-        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]],
+        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]],
     ) -> int:
-        """Rows of (line, custom_id, input, extra[, job id]), in one short transaction."""
+        """Rows of (line, custom_id, input, extra[, job id, flags]), in one short
+        transaction."""
         if not rows:
             return 0
-        line_at, custom_id_at, input_at, extra_at, job_at = self.slots
+        line_at, custom_id_at, input_at, extra_at, job_at, flags_at = self.slots
         prepare = self.json_field.get_db_prep_save
         params = []
-        for line, custom_id, body, extra, *job in rows:
+        for line, custom_id, body, extra, *rest in rows:
             values = list(self.template)
             values[line_at] = line
             values[custom_id_at] = custom_id
             values[input_at] = prepare(body, self.connection)
             values[extra_at] = prepare(extra, self.connection)
-            values[job_at] = job[0] if job else None
+            values[job_at] = rest[0] if rest else None
+            values[flags_at] = rest[1] if len(rest) > 1 else ""
             params.append(values)
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)

@@ -294,12 +294,15 @@ def run_start(*, run: Run) -> Run:
         )
         opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
         run.prompt_hash = plan.hash
-        if pack > 1 and run.total_count:
+        # The samples are drawn among the candidates to score (not those with too little
+        # text), so that they keep their size.
+        to_score = run.total_count - run.skipped_count
+        if pack > 1 and to_score > 0:
             # About 2% of the candidates (10 to 50) are also scored alone: the agreement
             # sample that shows what packing costs in fidelity.
-            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
-            opts = opts.replace(agreement_stride=max(1, run.total_count // sample))
-        opts = opts.replace(consistency_stride=consistency_stride(run.total_count))
+            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, to_score // 50))
+            opts = opts.replace(agreement_stride=max(1, to_score // sample))
+        opts = opts.replace(consistency_stride=consistency_stride(to_score))
     else:  # an API batch: one num_ctx for its longest request, the default answer budget
         num_ctx = batch_num_ctx(
             longest_chars=run.max_input_chars,
@@ -346,8 +349,11 @@ def run_start(*, run: Run) -> Run:
             outage_message="",
             last_progress_at=now,
         )
-        if updated:
-            run_dispatch(run=run)
+        if updated and not run_dispatch(run=run):
+            # Nothing to send (every candidate had too little text to score): the run
+            # ends now, as it would after its last answer.
+            run_id = run.pk
+            transaction.on_commit(lambda: run_finalize_if_done(run_id=run_id))
     run.refresh_from_db()
     return run
 
@@ -672,6 +678,11 @@ def run_clear_outage(*, run: Run) -> bool:
 
 # --- Runs: finalize ----------------------------------------------------------------------
 
+# Every Item has ended: scored, failed, cancelled, or never to be sent (too little text).
+_NOTHING_PENDING = Q(
+    total_count=F("done_count") + F("failed_count") + F("cancelled_count") + F("skipped_count")
+)
+
 
 def _second_pass(run_id: int) -> bool:
     """Give the failed Items of a run that has nothing left pending one more try.
@@ -681,7 +692,7 @@ def _second_pass(run_id: int) -> bool:
     Failures with a lasting reason (too long, refused by the server) cost at most one
     request and fail again with the same reason.
     """
-    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    nothing_pending = _NOTHING_PENDING
     with transaction.atomic():
         # The claim is one conditional UPDATE: of several workers finishing at once,
         # exactly one starts the second pass.
@@ -718,7 +729,7 @@ def run_finalize_if_done(*, run_id: int) -> bool:
         items_cancel_unclaimed(run_id=run_id)
     elif _second_pass(run_id):
         return False
-    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    nothing_pending = _NOTHING_PENDING
     for current, final in (
         (Run.Status.CANCELLING, Run.Status.CANCELLED),
         (Run.Status.IN_PROGRESS, Run.Status.COMPLETED),

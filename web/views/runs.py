@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,10 +19,9 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, metrics, prompting, selectors, services
+from evaluations import export, flags, metrics, prompting, selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
 from hrbatch.accounts import not_activity
@@ -166,7 +164,7 @@ def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _download_name(run: Run) -> str:
     """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
-    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+    return http.download_name(run.name)
 
 
 @login_required
@@ -236,6 +234,7 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
                 if k not in audit_only and k not in job_columns
             },
             "job": item.job,
+            **_flags_context(item),
             "audit_only": audit_only,
             "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (
@@ -247,6 +246,36 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             else "",
         },
     )
+
+
+# How an order hidden in a candidate's text was written, in words (injection.Finding.how).
+_HOW_WORDS = {
+    "plain": "",
+    "signs for letters": "written with digits or signs for letters",
+    "spaced out": "written with its letters spaced out",
+    "run together": "written with its words run together",
+    "backwards": "written backwards",
+    "rot13": "written in ROT13",
+}
+
+
+def _flags_context(item: Item) -> dict[str, Any]:
+    """The candidate's flags, and for text that tries to instruct the AI, where (the
+    passages found, as the detector read them)."""
+    item_flags = flags.split(item.flags)
+    found = []
+    if flags.INSTRUCTIONS_IN_TEXT in item_flags:
+        for finding in flags.instructions_found(item.input or {}):
+            how = finding.how.replace("base64, ", "")
+            words = _HOW_WORDS.get(how, how)
+            if finding.how.startswith("base64"):
+                words = ", ".join(w for w in ("hidden in base64", words) if w)
+            found.append({"excerpt": finding.excerpt, "how": words})
+    return {
+        "item_flags": item_flags,
+        "flag_labels": flags.LABELS,
+        "instructions_found": found[:5],
+    }
 
 
 HIDDEN_WORDS = {
@@ -327,22 +356,3 @@ def item_explain(request: HttpRequest, public_id: str, item_id: int) -> HttpResp
     except services.InputError as exc:
         messages.error(request, exc.message)
     return redirect(f"{reverse('web:item', args=[run.public_id, item.pk])}#explanation")
-
-
-@login_required
-@require_POST
-def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Explain the shortlist's candidates in the background (one model call each)."""
-    run = get_run_for_user(request, public_id)
-    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
-        messages.error(request, "A run's shortlist can be explained once the run has ended.")
-    else:
-        services.enqueue_on_commit(
-            "evaluations.tasks.explain_shortlist", run.pk, request.user.pk, group=run.public_id
-        )
-        messages.success(
-            request,
-            f"Explaining the {selectors.shortlist_size(run)} shortlisted candidates; each "
-            "candidate's page shows its explanation once it is ready.",
-        )
-    return redirect("web:run", run.public_id)

@@ -234,6 +234,10 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         initial=initial,
         user=request.user,
     )
+    if importing:
+        # Reading a jobs file is not a Start: the page comes back with the person's
+        # choices as they were, without what Start would refuse ("Scoring did not start").
+        form.errors.clear()
     check: intake.FileCheck | None = None
     jobs: services.JobsChoice | None = None
     if request.method == "POST" and not importing and form.is_valid():
@@ -486,9 +490,10 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
         yield ["row", "problem", *layout.header]
         for row, values, row_problem in _row_problems(file, layout, id_column):
             if row_problem.code != "empty_row":
-                yield [row, row_problem.message, *(csvio.neutralize_cell(v) for v in values or [])]
+                yield [row, row_problem.message, *(values or [])]
 
-    # With the upload's separator and a byte-order mark, for the Excel that saved it.
+    # With the upload's separator and a byte-order mark, for the Excel that saved it
+    # (csv_chunks then guards every cell, the header's included, against formulas).
     chunks = export.csv_chunks(rows(), delimiter=layout.delimiter, bom=True)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
     return http.csv_download(chunks, f"{name}-rows-with-problems.csv")

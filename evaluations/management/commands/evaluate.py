@@ -247,8 +247,13 @@ class Command(BaseCommand):
                 os.replace(partial, out)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Done: {run.done_count} scored, {run.failed_count} failed, of "
-                    f"{run.total_count}. Wrote {out}"
+                    f"Done: {run.done_count} scored, {run.failed_count} failed"
+                    + (
+                        f", {run.skipped_count} not scored (too little text)"
+                        if run.skipped_count
+                        else ""
+                    )
+                    + f", of {run.total_count}. Wrote {out}"
                 )
             )
             agreement = metrics.pack_agreement(run)
@@ -429,6 +434,8 @@ class Command(BaseCommand):
             if check.empty_rows:
                 n = check.empty_rows
                 self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
+            if check.little_count:
+                self.stdout.write(check.little_message)
             run = services.run_create(
                 owner=None,
                 input_file=input_file,
