@@ -27,6 +27,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
 from tests.support.files import read_csv
+from tests.support.output import Output
 from tests.support.processes import (
     done_ids,
     evaluate,
@@ -107,33 +108,6 @@ def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_pat
 # --- 23: an outage is a state: shown at once, waited out, resumed by itself ---------------
 
 
-class _Output:
-    """Read a process's output while it runs (the test acts on what a person would see)."""
-
-    def __init__(self, process: subprocess.Popen[str]):
-        self.process = process
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def finish(self, timeout: float = 120) -> str:
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
-
-
 def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_back(
     tmp_path: Path,
 ) -> None:
@@ -142,7 +116,7 @@ def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_b
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=4, latency=0.05) as fake:
         env = subprocess_env(tmp_path, fake)
-        output = _Output(evaluate(source, out, env))
+        output = Output(evaluate(source, out, env))
         wait_for(lambda: len(done_ids(env)) >= 30, 60, "30 candidates scored")
 
         fake.stop()  # the server goes away mid-run...
@@ -298,7 +272,7 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
         requests_before = len(fake.requests)
 
         started = time.monotonic()
-        rerun = _Output(evaluate(source, out, env))
+        rerun = Output(evaluate(source, out, env))
         # The rows the dead workers held are scored without waiting out their lease.
         wait_for(lambda: leased <= done_ids(env), 70, "the dead workers' rows to be scored")
         resumed_after = time.monotonic() - started
@@ -562,7 +536,7 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
         follower = None
         try:
             time.sleep(3)  # the cluster's first stats land in the shared cache
-            follower = _Output(evaluate(source, tmp_path / "scored.csv", env))
+            follower = Output(evaluate(source, tmp_path / "scored.csv", env))
             wait_for(lambda: len(done_ids(env)) >= 20, 60, "20 candidates scored")
             # Slower from here, so that the run is still going when the browser is up and
             # the server goes away, however slowly a busy machine starts Chromium.

@@ -19,7 +19,13 @@ from .. import notify
 from ..models import Item, Run
 from .batches import batch_expire_overdue
 from .processes import holder_alive
-from .runs import run_dispatch, run_finalize, run_finalize_if_done, run_redispatch
+from .runs import (
+    run_dispatch,
+    run_finalize,
+    run_finalize_if_done,
+    run_redispatch,
+    run_start,
+)
 
 
 def _dead_holders(now: Any) -> list[str]:
@@ -76,8 +82,13 @@ def sweep() -> dict[str, int]:
                 run_dispatch(run=run)
                 report["redispatched"] += 1
 
+    # Runs started while no LLM host answered start once one does.
+    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS, in_progress_at=None):
+        run_start(run=run)
+
     stall_before = now - timedelta(seconds=conf["STALL_SECONDS"])
-    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS).exclude(pk__in=run_ids):
+    running = Run.objects.filter(status=Run.Status.IN_PROGRESS, in_progress_at__isnull=False)
+    for run in running.exclude(pk__in=run_ids):
         if run.pending_count == 0:
             continue
         last = max(filter(None, [run.dispatched_at, run.last_progress_at, run.in_progress_at]))

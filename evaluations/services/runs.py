@@ -250,6 +250,10 @@ def run_start(*, run: Run) -> Run:
     try:
         info = call_once(backend, lambda b: b.model_info(model))
     except BackendError as exc:
+        if exc.transient:
+            # No host answers: an outage is a state, not an error (DESIGN.md). The run
+            # waits, saying so, and starts by itself once a host answers.
+            return _run_wait_for_server(run, backend=choice.name, model=model, message=str(exc))
         run.backend, run.model = choice.name, model
         if run.status != Run.Status.PAUSED or run.paused_at is None:
             run.paused_at = timezone.now()  # a failed resume keeps the pause's start
@@ -320,8 +324,13 @@ def run_start(*, run: Run) -> Run:
     run.opts = opts
     now = timezone.now()
     with transaction.atomic():
-        # A new run (validating) starts; a paused one resumes.
-        startable = Q(status=Run.Status.VALIDATING) | Q(status__in=Run.ALLOWED_FROM["resume"])
+        # A new run (validating) starts, or one that waited for the server to answer; a
+        # paused one resumes.
+        startable = (
+            Q(status=Run.Status.VALIDATING)
+            | Q(status__in=Run.ALLOWED_FROM["resume"])
+            | Q(status=Run.Status.IN_PROGRESS, in_progress_at=None)
+        )
         updated = Run.objects.filter(startable, pk=run.pk).update(
             resumed_at=now,
             paused_seconds=_book_pause(run, now),
@@ -341,6 +350,45 @@ def run_start(*, run: Run) -> Run:
             run_dispatch(run=run)
     run.refresh_from_db()
     return run
+
+
+def _run_wait_for_server(run: Run, *, backend: str, model: str, message: str) -> Run:
+    """run_start when no host of the LLM server answers: the run is in progress and waits
+    as in an outage, saying why (outage_message), instead of pausing.
+
+    A run that scored before (resumed) goes to its workers, which probe the server with
+    backoff as in any outage. One that never started has no model details yet (its
+    context size, the model's digest): it is not handed out, and run_start is tried again
+    (services.recovery.sweep, every few seconds under `evaluate`) until a host answers.
+    Its `in_progress_at` stays empty until then: no scoring time is counted meanwhile.
+    """
+    now = timezone.now()
+    startable = (
+        Q(status=Run.Status.VALIDATING)
+        | Q(status__in=Run.ALLOWED_FROM["resume"])
+        | Q(status=Run.Status.IN_PROGRESS, in_progress_at=None)
+    )
+    with transaction.atomic():
+        updated = Run.objects.filter(startable, pk=run.pk).update(
+            status=Run.Status.IN_PROGRESS,
+            backend=backend,
+            model=model,
+            resumed_at=now,
+            paused_seconds=_book_pause(run, now),
+            status_message="",
+            outage_since=run.outage_since or now,
+            outage_message=message,
+        )
+        if updated and run.in_progress_at is not None:
+            run_dispatch(run=run)
+    run.refresh_from_db()
+    return run
+
+
+def run_waits_to_start(run: Run) -> bool:
+    """Whether `run` was started while no LLM host answered and waits for one before its
+    first dispatch (see _run_wait_for_server)."""
+    return run.status == Run.Status.IN_PROGRESS and run.in_progress_at is None
 
 
 def chunk_size_for(total: int) -> int:
@@ -437,8 +485,8 @@ def run_redispatch(*, run: Run) -> int:
     Safe to over-do: a task claims only Items nobody holds, so a duplicate finds nothing.
     Used when a person restarts after a crash (the broker may have lost queued tasks).
     """
-    if not run.may("redispatch"):
-        return 0
+    if not run.may("redispatch") or run_waits_to_start(run):
+        return 0  # a run that waits to start is started by run_start, not handed out
     with transaction.atomic():
         return run_dispatch(run=run)
 
