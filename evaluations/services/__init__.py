@@ -89,7 +89,7 @@ from .probes import (
     vram_check,
 )
 from .processes import holder_alive, lease_holder
-from .recovery import leases_release_dead, sweep
+from .recovery import clusters_alive, leases_release_dead, queue_recover, sweep
 from .reviews import item_decide, item_explain, run_explain_shortlist
 from .rubrics import rubric_default, rubric_get, rubric_save
 from .runs import (
@@ -153,6 +153,7 @@ __all__ = [
     "batches",
     "candidate_chars_limit",
     "chunk_size_for",
+    "clusters_alive",
     "default_roles",
     "disk_full_message",
     "enqueue_on_commit",
@@ -183,6 +184,7 @@ __all__ = [
     "leases_release_dead",
     "plan_for_run",
     "probe_candidates",
+    "queue_recover",
     "redacts",
     "role_reason",
     "rubric_default",

@@ -6,6 +6,7 @@ run from several machines at once.
 
 from __future__ import annotations
 
+import os
 import socket
 from datetime import timedelta
 from typing import Any
@@ -53,6 +54,54 @@ def leases_release_dead() -> int:
     return Item.objects.filter(
         status=Item.Status.PENDING, lease_token__isnull=False, lease_holder__in=dead
     ).update(lease_token=None, lease_until=None)
+
+
+def clusters_alive() -> bool:
+    """Whether a django-q2 worker cluster is running: one registered in the shared cache,
+    and on this machine still a live process (its stats outlive it by a few seconds)."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    return any(_stat_alive(stat) for stat in Stat.get_all(broker=get_broker()))
+
+
+def _stat_alive(stat: Any) -> bool:
+    if getattr(stat, "host", None) != socket.gethostname():
+        return True  # another machine's: its stats expire with it
+    try:
+        os.kill(int(stat.pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def queue_recover() -> int:
+    """Hand out again the work that a worker cluster which is gone had queued or taken,
+    at once, as the leases of dead processes are (`serve` starting after a `kill -9`, an
+    `evaluate` taking over from the one it followed). Returns the tasks handed out again.
+
+    With the database broker and no cluster running, the tasks a dead cluster had taken
+    are unlocked: the broker would otherwise hold them until their retry time (an hour,
+    HRBATCH_TASK_TIMEOUT). With Redis, or while another cluster runs (whose tasks cannot
+    be told from the dead one's), the running runs are dispatched again instead: a
+    duplicate task finds nothing to claim, so this is safe to over-do.
+    """
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    leases_release_dead()
+    if Conf.ORM and not clusters_alive():
+        now = timezone.now()
+        return (
+            OrmQ.objects.using(Conf.ORM)
+            .filter(key=get_broker().list_key, lock__gt=now)
+            .update(lock=now)
+        )
+    handed = 0
+    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS):
+        handed += run_redispatch(run=run)
+    return handed
 
 
 def sweep() -> dict[str, int]:
