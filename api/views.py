@@ -220,6 +220,8 @@ def batch_object(run: Run) -> dict[str, Any]:
             "token_savings_pct": figures["token_savings_pct"],
             # Said at once while the LLM server is down; the batch goes on when it answers.
             "server_unreachable": figures["server_unreachable"][:512] or None,
+            # Waiting behind other runs for a free worker: its place in that queue.
+            "queue_position": figures["queue_position"],
         }
         for key, value in live.items():
             # The caller's own metadata keys always win.

@@ -189,7 +189,7 @@ class ChunkWorker:
                 lease_until=now + self.lease,
                 lease_holder=services.lease_holder(),
             )
-        return list(
+        claimed = list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
             # is usually a column kept for results; deferred, it cost a query per candidate.
@@ -198,6 +198,10 @@ class ChunkWorker:
             )
             .order_by(*self.ORDER)
         )
+        if claimed:
+            # The run no longer waits for a free worker: its scoring clock starts.
+            services.run_scoring_began(run_id=self.run.pk)
+        return claimed
 
     # -- the loop ---------------------------------------------------------------------
 

@@ -114,6 +114,7 @@ from .runs import (
     run_rerun,
     run_resume,
     run_retry_failed,
+    run_scoring_began,
     run_start,
 )
 from .tasks_queue import enqueue_on_commit
@@ -211,6 +212,7 @@ __all__ = [
     "run_rerun",
     "run_resume",
     "run_retry_failed",
+    "run_scoring_began",
     "run_start",
     "run_too_long_failed",
     "run_vram_warning",

@@ -29,6 +29,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
+from ..metrics import clock_stopped_at
 from ..models import File, Item, Job, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from ..selectors import REPORT_KEEP_FROM, concurrency_for, run_report_kept
@@ -333,7 +334,7 @@ def run_start(*, run: Run) -> Run:
         )
         updated = Run.objects.filter(startable, pk=run.pk).update(
             resumed_at=now,
-            paused_seconds=_book_pause(run, now),
+            paused_seconds=_book_stop(run, now),
             backend=run.backend,
             model=run.model,
             model_digest=run.model_digest,
@@ -344,7 +345,8 @@ def run_start(*, run: Run) -> Run:
             status_message="",
             outage_since=None,
             outage_message="",
-            last_progress_at=now,
+            # Waiting for a free worker until one claims some of it (run_scoring_began).
+            last_progress_at=None,
         )
         if updated:
             run_dispatch(run=run)
@@ -374,10 +376,11 @@ def _run_wait_for_server(run: Run, *, backend: str, model: str, message: str) ->
             backend=backend,
             model=model,
             resumed_at=now,
-            paused_seconds=_book_pause(run, now),
+            paused_seconds=_book_stop(run, now),
             status_message="",
             outage_since=run.outage_since or now,
             outage_message=message,
+            last_progress_at=None,
         )
         if updated and run.in_progress_at is not None:
             run_dispatch(run=run)
@@ -513,8 +516,16 @@ def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
         if not count:
             return 0
         Run.objects.filter(pk=run.pk).update(failed_count=F("failed_count") - count)
+        now = timezone.now()
+        # The time it stood completed is not scoring time: booked as a stop.
+        idle = (now - run.completed_at).total_seconds() if run.completed_at else 0.0
         reopened = Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).update(
-            status=Run.Status.IN_PROGRESS, completed_at=None, notified_at=None
+            status=Run.Status.IN_PROGRESS,
+            completed_at=None,
+            notified_at=None,
+            paused_seconds=F("paused_seconds") + max(idle, 0.0),
+            resumed_at=now,
+            last_progress_at=None,
         )
         run.refresh_from_db()
         if run.status == Run.Status.IN_PROGRESS:
@@ -605,24 +616,22 @@ def run_pause(*, run: Run, reason: str = "") -> bool:
     return bool(updated)
 
 
-def _book_pause(run: Run, now: Any) -> Any:
-    """Run.paused_seconds plus the pause that ends now, for the UPDATE that resumes or
-    cancels a paused run that had been scoring, so that figures leave the pause out.
+def _book_stop(run: Run, now: Any) -> Any:
+    """Run.paused_seconds plus the stop of the scoring clock that ends now (a pause, an
+    outage, the wait for a free worker: metrics.clock_stopped_at), for an UPDATE that
+    also sets `resumed_at` to `now`, so that the speed, the time left, the elapsed time
+    and the e-mail's duration count only the time the run was scoring.
 
-    Conditional in the database: only a row still in the very pause this copy of the run
-    measured books it, so a stale copy (someone resumed meanwhile) books nothing twice.
+    Conditional in the database: only a row whose `resumed_at` is still the one this copy
+    of the run read books it, so a stale copy (someone booked meanwhile) books nothing
+    twice.
     """
-    if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
+    stopped = clock_stopped_at(run)
+    if stopped is None:
         return F("paused_seconds")
-    seconds = max((now - run.paused_at).total_seconds(), 0.0)
-    return Case(
-        When(
-            status=Run.Status.PAUSED,
-            paused_at=run.paused_at,
-            then=F("paused_seconds") + seconds,
-        ),
-        default=F("paused_seconds"),
-    )
+    seconds = max((now - stopped).total_seconds(), 0.0)
+    unchanged = Q(resumed_at=run.resumed_at) if run.resumed_at else Q(resumed_at=None)
+    return Case(When(unchanged, then=F("paused_seconds") + seconds), default=F("paused_seconds"))
 
 
 def run_resume(*, run: Run) -> bool:
@@ -643,7 +652,8 @@ def run_cancel(*, run: Run) -> bool:
             .update(
                 status=Run.Status.CANCELLING,
                 cancelling_at=now,
-                paused_seconds=_book_pause(run, now),
+                paused_seconds=_book_stop(run, now),
+                resumed_at=now,
             )
         )
         if updated:
@@ -681,23 +691,56 @@ def items_cancel_unclaimed(*, run_id: int, token: str | None = None, reason: str
     return count
 
 
+def _sharing_the_server(run: Run) -> QuerySet[Run]:
+    """The runs that wait on the same LLM server as `run`: the live ones on its backend
+    (the hosts are the deployment's), queued ones included, which no worker of theirs
+    has told yet (a queued API batch's metadata says that the server is unreachable)."""
+    return Run.objects.filter(
+        Q(pk=run.pk)
+        | Q(backend=run.backend, status=Run.Status.IN_PROGRESS, in_progress_at__isnull=False)
+    )
+
+
 def run_note_outage(*, run: Run, message: str) -> bool:
     """Say that the LLM server stopped answering; the workers keep probing it.
 
     Conditional: the first worker to notice sets the time, the others find it set.
     """
     return bool(
-        Run.objects.filter(pk=run.pk, outage_since=None).update(
-            outage_since=timezone.now(), outage_message=message
-        )
+        _sharing_the_server(run)
+        .filter(outage_since=None)
+        .update(outage_since=timezone.now(), outage_message=message)
     )
 
 
 def run_clear_outage(*, run: Run) -> bool:
-    """The server answers again: scoring goes on by itself."""
+    """The server answers again: scoring goes on by itself. The outage is booked as a
+    stop of the scoring clock (_book_stop), for each run that waited on the server."""
+    cleared = False
+    for waited in _sharing_the_server(run).filter(outage_since__isnull=False):
+        now = timezone.now()
+        cleared |= bool(
+            Run.objects.filter(pk=waited.pk, outage_since=waited.outage_since).update(
+                outage_since=None,
+                outage_message="",
+                paused_seconds=_book_stop(waited, now),
+                resumed_at=now,
+            )
+        )
+    return cleared
+
+
+def run_scoring_began(*, run_id: int) -> bool:
+    """A worker claimed some of a run that waited for one since it was (re)started: its
+    scoring clock starts now (the wait is booked as a stop, _book_stop). Once per (re)start:
+    conditional on `last_progress_at` still being empty."""
+    run = Run.objects.filter(pk=run_id, last_progress_at=None).first()
+    if run is None:
+        return False
+    now = timezone.now()
     return bool(
-        Run.objects.filter(pk=run.pk, outage_since__isnull=False).update(
-            outage_since=None, outage_message=""
+        Run.objects.filter(pk=run_id, last_progress_at=None).update(
+            last_progress_at=now, paused_seconds=_book_stop(run, now), resumed_at=now
         )
     )
 

@@ -529,6 +529,8 @@ def _bar(f: dict[str, Any], width: int = 30) -> str:
     eta = f["eta_seconds"]
     eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
     status = "waiting for the LLM server" if f["server_unreachable"] else f["status"]
+    if f["queue_position"]:
+        status = f"waiting for a free worker (position {f['queue_position']})"
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {f['finished']}/{f['total']} "
         f"done {f['done']}  failed {f['failed']}  "
