@@ -205,6 +205,64 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waiting_for_a_worker_also_says_the_server_is_unreachable(
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    owner: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evaluations import engine, services
+    from evaluations.models import Item, Run
+    from tests.support.files import write_jsonl
+    from tests.support.runs import create_batch, request_line
+
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OUTAGE_PAUSE_SECONDS": 3600}
+    # Both batches start; the test runs the first one's worker itself, and no worker is
+    # free for the second one, which waits in the queue.
+    monkeypatch.setattr("evaluations.tasks.process_chunk", lambda *args, **kwargs: 0)
+    scoring = create_batch(
+        write_jsonl(tmp_path / "a.jsonl", [request_line(f"a{i}", f"q {i}") for i in range(4)]),
+        owner=owner,
+    )
+    queued = create_batch(
+        write_jsonl(tmp_path / "b.jsonl", [request_line(f"b{i}", f"q {i}") for i in range(3)]),
+        owner=owner,
+    )
+    _, key = services.api_key_create(owner=owner, name="script")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    def metadata(run: Run) -> dict[str, str]:
+        return api.get(f"/v1/batches/{run.public_id}").json()["metadata"] or {}
+
+    fake_ollama.stop()
+    ids = list(Item.objects.filter(run=scoring).order_by("id").values_list("id", flat=True))
+
+    def work() -> None:
+        try:
+            engine.process_chunk(scoring.pk, ids[0], ids[-1])
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        wait_for(
+            lambda: "server_unreachable" in metadata(queued),
+            20,
+            "the queued batch's metadata to say the server is unreachable",
+        )
+        assert f"not reachable at {fake_ollama.url}" in metadata(queued)["server_unreachable"]
+    finally:
+        fake_ollama.start()
+        worker.join(timeout=60)
+    assert Run.objects.get(pk=scoring.pk).status == Run.Status.COMPLETED
+    # The server answers again: neither batch says otherwise any more.
+    assert "server_unreachable" not in metadata(queued)
+    assert Run.objects.get(pk=queued.pk).status == Run.Status.IN_PROGRESS
+
+
 # --- 24: server errors have their own, longer budget, and a second pass -----------------
 
 
