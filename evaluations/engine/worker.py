@@ -17,16 +17,18 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from hrbatch import diskfull
 
 from .. import prompting, selectors, services
 from ..llm import Backend, BackendError, ChatResult, make_backend
@@ -34,6 +36,7 @@ from ..models import Item, Run
 from .handlers import RECHECKS, Handler, TooLong, handler_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STATUS_CHECK_SECONDS = 1.0
 FLUSH_SECONDS = 0.25
@@ -43,6 +46,9 @@ FLUSH_ITEMS = 100
 OUTAGE_BACKOFF_MAX = 30.0
 # Server errors and timeouts are retried for longer, but never more than this far apart.
 SERVER_BACKOFF_MAX = 60.0
+# While the disk is full, writing is tried again this soon, then less often.
+DISK_RETRY_SECONDS = 1.0
+DISK_RETRY_MAX = 30.0
 
 
 class Loop:
@@ -125,7 +131,7 @@ def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None =
         return worker.work()
     finally:
         worker.close()
-        services.run_finalize_if_done(run_id=run_id)
+        worker._durably(partial(services.run_finalize_if_done, run_id=run_id))
 
 
 class ChunkWorker:
@@ -211,7 +217,7 @@ class ChunkWorker:
     # -- the loop ---------------------------------------------------------------------
 
     def work(self) -> int:
-        items = self._claim()
+        items = self._durably(self._claim)
         if not items:
             return 0
         handler = handler_for(self.run)
@@ -243,7 +249,7 @@ class ChunkWorker:
             queue.append(self._job(pack))
         if not queue:
             self.flush()
-            self._release()
+            self._durably(self._release)
             return self.finished
 
         self.loop = Loop(self.run.backend)
@@ -358,11 +364,11 @@ class ChunkWorker:
                 self.flush()
                 last_flush = now
             if now - last_renew >= self.lease.total_seconds() / 3:
-                self._renew()
+                self._durably(self._renew)
                 last_renew = now
         self._rechecks_left([*queue, *waiting])
         self.flush()
-        self._release()
+        self._durably(self._release)
         return self.finished
 
     def _send(
@@ -486,10 +492,43 @@ class ChunkWorker:
 
     # -- writing ----------------------------------------------------------------------
 
+    def _durably(self, write: Callable[[], T]) -> T:
+        """`write()`; while the disk is full, wait and try again, the results in hand kept
+        (the requests in flight finish meanwhile, none is sent), and go on once there is
+        room. Said once, in plain words (hrbatch.diskfull), never as a traceback per try.
+
+        The lease may run out meanwhile: what another worker takes over is not written
+        twice (writes are conditional on the lease)."""
+        delay = DISK_RETRY_SECONDS
+        waited = False
+        while True:
+            try:
+                result = write()
+            except (DatabaseError, OSError) as exc:
+                if not services.is_disk_full(exc):
+                    raise
+                if not waited:
+                    waited = True
+                    log.warning("Writing results of run %s failed: %s", self.run.pk, exc)
+                    services.run_note_disk_full(run=self.run)
+                diskfull.report()
+                # A fresh connection for the next try: the failed write may have left the
+                # database connection unusable.
+                connections[self.using].close()
+                time.sleep(delay)
+                delay = min(delay * 2, DISK_RETRY_MAX)
+                continue
+            if waited:
+                diskfull.clear()
+                services.run_clear_disk_full(run=self.run)
+            return result
+
     def flush(self) -> None:
         writes, self.writes = self.writes, _Writes()
-        if not writes:
-            return
+        if writes:
+            self._durably(partial(self._write, writes))
+
+    def _write(self, writes: _Writes) -> None:
         now = timezone.now()
         done = failed = prompt = completion = cached = eval_ns = redacted = 0
         with transaction.atomic():

@@ -20,6 +20,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
+from hrbatch import diskfull
+
 from .. import export, notify, prompting
 from ..llm import (
     BackendError,
@@ -144,28 +146,54 @@ def run_create(
     except (OSError, DatabaseError) as exc:
         if not is_disk_full(exc):
             raise
-        # No half-made run (in progress with nothing queued): it goes, with its rows.
-        _discard_run(run)
-        raise InputError(disk_full_message(2 * input_file.bytes)) from exc
+        outcome = _disk_full_at_creation(run)
+        raise InputError(disk_full_message(2 * input_file.bytes, outcome=outcome)) from exc
     return run
 
 
-def _discard_run(run: Run) -> None:
-    """Remove a run that could not be created whole; if even that cannot be written,
-    leave it failed with the reason rather than looking like it runs."""
+def _disk_full_at_creation(run: Run) -> str:
+    """What became of a run whose creation found the disk full, in words: never "nothing
+    was started" while something was.
+
+    A run still being read goes, with its rows (no half-made run); if even that cannot be
+    written, it is left failed, or as it is, and said so. A run that had started (its
+    status committed, its tasks not all queued) keeps its candidates and is paused with
+    the reason, to be resumed once there is room."""
+    status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    live = Run.objects.filter(status=Run.Status.IN_PROGRESS).exclude(pk=run.pk).exists()
+    others = " Runs already in progress wait for room and go on by themselves." if live else ""
+    if status in (Run.Status.IN_PROGRESS, Run.Status.PAUSED):
+        paused = run_pause(
+            run=run,
+            reason="The server's disk filled up as this run started. Free space, then resume it.",
+        )
+        kept = "it is paused" if paused or run.status == Run.Status.PAUSED else "it waits"
+        return (
+            f"Run {run.public_id} had started: its {run.total_count:,} candidates are kept and "
+            f"{kept}; resume it once there is room (`evaluate` resumes it when run again)." + others
+        )
+    if status is None:
+        return "Nothing was started." + others
     try:
         with transaction.atomic():
             Item.objects.filter(run_id=run.pk).delete()
             Run.objects.filter(pk=run.pk).delete()
     except DatabaseError:
-        log.exception("could not remove run %s after a full disk", run.pk)
-        with contextlib.suppress(DatabaseError):
-            Run.objects.filter(pk=run.pk).update(
-                status=Run.Status.FAILED,
-                failed_at=timezone.now(),
-                status_message="The server's disk was full while this run was created.",
-                dedupe_key=None,
-            )
+        log.warning("could not remove run %s after a full disk", run.pk)
+    else:
+        return "Nothing was started." + others
+    with contextlib.suppress(DatabaseError):
+        if Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED,
+            failed_at=timezone.now(),
+            status_message="The server's disk was full while this run was created.",
+            dedupe_key=None,
+        ):
+            return f"Run {run.public_id} could not be created whole and is marked failed." + others
+    return (
+        f"Run {run.public_id} could not be created whole, nor removed: nothing of it is "
+        "scored; delete it once there is room." + others
+    )
 
 
 class RunAlreadyStarted(Exception):
@@ -730,6 +758,23 @@ def run_clear_outage(*, run: Run) -> bool:
     return cleared
 
 
+def run_note_disk_full(*, run: Run) -> None:
+    """Say on a running run (its page, the API, `evaluate`) that its results wait for room
+    on the server's disk. Best effort: a full disk may not take even this."""
+    with contextlib.suppress(DatabaseError):
+        Run.objects.filter(pk=run.pk, status=Run.Status.IN_PROGRESS, status_message="").update(
+            status_message=diskfull.message()
+        )
+
+
+def run_clear_disk_full(*, run: Run) -> None:
+    """The disk has room again: the run's note goes."""
+    with contextlib.suppress(DatabaseError):
+        Run.objects.filter(pk=run.pk, status_message__startswith=diskfull.HEADLINE).update(
+            status_message=""
+        )
+
+
 def run_scoring_began(*, run_id: int) -> bool:
     """A worker claimed some of a run that waited for one since it was (re)started: its
     scoring clock starts now (the wait is booked as a stop, _book_stop). Once per (re)start:
@@ -814,7 +859,18 @@ def run_finalize(*, run: Run, final: str) -> bool:
     # `expired_at` set (batches.batch_expire_overdue): it ends `expired`, not cancelled.
     if run.expired_at is not None:
         final = Run.Status.EXPIRED
-    output = export.write_outputs(run)
+    try:
+        output = export.write_outputs(run)
+    except (OSError, DatabaseError) as exc:
+        if is_disk_full(exc):
+            # Not written: back to where it was, so that the next try claims it again
+            # (the worker tries again once there is room).
+            back = (
+                Run.Status.IN_PROGRESS if final == Run.Status.COMPLETED else Run.Status.CANCELLING
+            )
+            with contextlib.suppress(DatabaseError):
+                Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(status=back)
+        raise
     now = timezone.now()
     fields: dict[str, Any] = {"status": final}
     if final != Run.Status.EXPIRED:

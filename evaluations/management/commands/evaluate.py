@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations import csvio, export, intake, locks, metrics, prompting, selectors, services
 from evaluations.models import File, Run
+from hrbatch import diskfull
 
 SWEEP_SECONDS = 5.0
 # How often a follower (an evaluate whose run another process's workers score) checks
@@ -464,6 +465,7 @@ class Command(BaseCommand):
         tty = self.stdout.isatty()
         last_sweep = last_line = last_look = 0.0
         waiting_for_server = ""
+        disk_full_said = 0.0  # when the full disk was last said (0: the disk has room)
         while True:
             run.refresh_from_db()
             now = time.monotonic()
@@ -474,8 +476,29 @@ class Command(BaseCommand):
                     last_sweep = 0.0
             if now - last_sweep >= SWEEP_SECONDS:
                 # Recover from dead workers without waiting for the scheduled sweep.
-                services.sweep()
+                try:
+                    services.sweep()
+                except (db.DatabaseError, OSError) as exc:
+                    if not services.is_disk_full(exc):
+                        raise
+                    diskfull.report()  # said below, with what the workers found
                 last_sweep = now
+            if diskfull.since() is not None and not disk_full_said:
+                # Once (the workers wait for room and say nothing here themselves), again
+                # only if it lasts.
+                disk_full_said = now
+                if tty:
+                    self.stdout.write("")
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{diskfull.message()} (Ctrl-C stops waiting; the run is kept.)"
+                    )
+                )
+            elif disk_full_said and diskfull.since() is None:
+                disk_full_said = 0.0
+                self.stdout.write("There is room on the disk again; scoring goes on.")
+            elif disk_full_said and now - disk_full_said >= diskfull.SAY_AGAIN_SECONDS:
+                disk_full_said = 0.0  # still full: said again on the next turn
             figures = metrics.run_progress(run)
             if figures["server_unreachable"] != waiting_for_server:
                 # An outage is a state: say it once when it starts and once when it ends.
@@ -560,6 +583,8 @@ def _ensure_cluster() -> Any:
     cluster = Cluster(get_broker())
     # The cluster forks: a child must not share (and later close) our database socket.
     db.connections.close_all()
+    # Its processes share our terminal: a full disk is said once, by us (_watch).
+    diskfull.leave_it_to_this_process()
     cluster.start()
     # Cluster() took over SIGINT to stop itself; we want Ctrl-C to reach our loop too.
     signal.signal(signal.SIGINT, signal.default_int_handler)
