@@ -20,6 +20,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from evaluations.llm import without_server_addresses
 from evaluations.openai_compat import RequestProblem
 
 
@@ -50,7 +51,8 @@ class ApiError(Exception):
     def response(self) -> JsonResponse:
         body = {
             "error": {
-                "message": self.message,
+                # Never where the model servers are: the server log has the full message.
+                "message": without_server_addresses(self.message),
                 "type": self.type,
                 "param": self.param,
                 "code": self.code,

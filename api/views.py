@@ -7,6 +7,7 @@ the models and writes through the services; request bodies are validated by
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,13 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 
 from evaluations import metrics, selectors, services
-from evaluations.llm import BackendError, ModelNotFound, model_list, resolve_backend
+from evaluations.llm import (
+    BackendError,
+    ModelNotFound,
+    model_list,
+    resolve_backend,
+    without_server_addresses,
+)
 from evaluations.models import File, Run
 from evaluations.openai_compat import (
     CHAT_COMPLETIONS,
@@ -33,6 +40,8 @@ from hrbatch.http import file_download
 
 from .auth import ApiRequest, api_view
 from .errors import ApiError, not_found
+
+log = logging.getLogger(__name__)
 
 API_FILE_PURPOSES = (File.Purpose.BATCH, File.Purpose.BATCH_OUTPUT, File.Purpose.BATCH_ERROR)
 # `created` of a model whose backend gives no date: when this server process started.
@@ -219,7 +228,9 @@ def batch_object(run: Run) -> dict[str, Any]:
             "throughput_req_per_sec": figures["throughput_per_sec"],
             "token_savings_pct": figures["token_savings_pct"],
             # Said at once while the LLM server is down; the batch goes on when it answers.
-            "server_unreachable": figures["server_unreachable"][:512] or None,
+            # (Where the server runs is internal: the run's page for staff says it.)
+            "server_unreachable": without_server_addresses(figures["server_unreachable"])[:512]
+            or None,
             # Waiting behind other runs for a free worker: its place in that queue.
             "queue_position": figures["queue_position"],
         }
@@ -239,7 +250,7 @@ def batch_object(run: Run) -> dict[str, Any]:
             "data": [
                 {
                     "code": e.get("code"),
-                    "message": e.get("message"),
+                    "message": without_server_addresses(e.get("message") or ""),
                     "param": e.get("param"),
                     "line": e.get("line"),
                 }
@@ -383,8 +394,11 @@ def chat_completions(request: ApiRequest) -> HttpResponse:
     except RequestProblem as exc:
         raise ApiError.invalid(exc) from exc
     except ModelNotFound as exc:
+        log.warning("/v1/chat/completions: %s", exc)
         raise ApiError(404, str(exc), param="model", code="model_not_found") from exc
     except BackendError as exc:
+        # The log keeps the whole message (which server); the client's has no address.
+        log.warning("/v1/chat/completions: %s", exc)
         status = 503 if exc.transient else 400
         raise ApiError(
             status, str(exc), type="server_error" if status == 503 else "invalid_request_error"

@@ -13,6 +13,7 @@ Blank values are shown as "Unknown" and, like small groups, left out of the rati
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -175,10 +176,14 @@ def consistency_reading(figures: Mapping[str, Any], labels: Mapping[str, str] | 
     ]
     sample = figures.get("sample", 0)
     if not unstable:
+        lowest = worst[1]["exact_agreement"]
+        # Rounded down: 99.7% is "at least 99%", never "at least 100%".
+        how_often = (
+            "every time" if lowest >= 1 else f"at least {math.floor(lowest * 100)}% of the time"
+        )
         return (
             f"Scores are stable for this model and rubric: re-scoring {sample} candidates "
-            f"gave the same score at least {worst[1]['exact_agreement']:.0%} of the time "
-            f"on every criterion."
+            f"gave the same score {how_often} on every criterion."
         )
     return (
         f"Scores are unstable for this model and rubric on {', '.join(unstable)}: "

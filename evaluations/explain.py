@@ -27,7 +27,8 @@ INSTRUCTION = (
     "These scores were already given to this candidate: {scores}.\n"
     'Explain them. For each criterion give: "rationale", one or two sentences (at most '
     f'{RATIONALE_CHARS} characters) saying why; "evidence", a short exact quote (at most '
-    f"{EVIDENCE_CHARS} characters) copied from the candidate's text above that supports it, "
+    f"{EVIDENCE_CHARS} characters) copied from the candidate's material above (between "
+    "the tags) that supports it, "
     'or "" if the text has none; and "would_score", the score you would give yourself '
     f"({SCORE_MIN}-{SCORE_MAX}). Answer with JSON only."
 )

@@ -6,7 +6,8 @@ The scored CSV comes in two flavours, both with the upload's separator (a `;` fi
 back with `;`, so the Excel that saved it opens it in columns again):
 
 - for Excel (`excel=True`): a byte-order mark, so Excel reads UTF-8, and every cell that a
-  spreadsheet would run as a formula prefixed with `'` (csvio.neutralize_cell);
+  spreadsheet would run as a formula, the header's included, prefixed with `'`
+  (csvio.neutralize_cell, in csv_chunks: every download for Excel is written there);
 - plain, for other programs: every original value exactly as uploaded. This is also the
   file stored when a run finishes, which `evaluate --out` writes.
 """
@@ -25,6 +26,7 @@ from typing import Any
 from django.conf import settings
 
 from .csvio import neutralize_cell
+from .llm import without_server_addresses
 from .models import Explanation, File, Item, Run
 from .openai_compat import TOO_LONG_MARK
 from .selectors import job_labels
@@ -44,12 +46,15 @@ def media_type(filename: str) -> str:
 
 # The column of the job a candidate applied for, in every CSV of a run with jobs.
 JOB = "job"
+# What a person should look at (evaluations.flags), codes separated by ";", in every CSV
+# that has candidates.
+FLAGS = "flags"
 
 
 def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None) -> list[str]:
     """The scored CSV's columns: the file's, then the job (a run with jobs; `jobs`: whether
-    it has, None: look), the scores, status and error (and rationale, truncated when the
-    run has them; `explained`: the explanation)."""
+    it has, None: look), the scores, status, error and flags (and rationale, truncated
+    when the run has them; `explained`: the explanation)."""
     header = list(run.columns.get("header", []))
     taken = set(header)
     if jobs is None:
@@ -58,7 +63,7 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
     added += [*run.rubric.criterion_keys] if run.rubric else []
     if run.rubric and run.rubric.rationale:
         added.append("rationale")
-    added += ["status", "error"]
+    added += ["status", "error", FLAGS]
     if _truncates(run):
         added.append("truncated")
     if explained:
@@ -82,11 +87,13 @@ def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     rows = (
         Item.objects.filter(run_id=run.pk)
         .order_by("line")
-        .values_list("id", "custom_id", "input", "extra", "status", "result", "error", "job_id")
+        .values_list(
+            "id", "custom_id", "input", "extra", "status", "result", "error", "job_id", "flags"
+        )
         .iterator(chunk_size=2000)
     )
-    for pk, custom_id, fields, extra, status, result, error, job_id in rows:
-        row = write(custom_id, fields, extra, status, result, error, job_id)
+    for pk, custom_id, fields, extra, status, result, error, job_id, found in rows:
+        row = write(custom_id, fields, extra, status, result, error, job_id, found)
         if explained:
             row.append(write.cell(explanation_text(explained.get(pk), write.criteria)))
         yield row
@@ -126,6 +133,7 @@ class _RowWriter:
         result: dict[str, Any] | None,
         error: str,
         job_id: int | None = None,
+        found: str = "",
     ) -> list[str]:
         cell = self.cell
         values = {**extra, **fields}
@@ -138,7 +146,7 @@ class _RowWriter:
         row += [str(scores.get(key, "")) for key in self.criteria]
         if self.rationale:
             row.append(cell((result or {}).get("rationale", "")))
-        row += [status, cell(error)]
+        row += [status, cell(error), found]
         if self.truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
         return row
@@ -185,7 +193,14 @@ def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iter
 def _review_row(write: _RowWriter, item: Item) -> list[str]:
     """A candidate's scored CSV row, then their decision and note, who made it and when."""
     row = write(
-        item.custom_id, item.input, item.extra, item.status, item.result, item.error, item.job_id
+        item.custom_id,
+        item.input,
+        item.extra,
+        item.status,
+        item.result,
+        item.error,
+        item.job_id,
+        item.flags,
     )
     decided_by = item.decided_by.get_username() if item.decided_by_id else ""
     decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
@@ -336,6 +351,9 @@ def write_batch_outputs(run: Run) -> File | None:
                 }
                 targets["output"].write(record)
                 continue
+            # The file is the API client's: it says what failed, not where the model
+            # servers are (the Item keeps the whole message for staff).
+            error = without_server_addresses(error)
             record = {
                 "id": f"batch_req_{line_id}",
                 "custom_id": custom_id,
@@ -455,12 +473,18 @@ def csv_chunks(
     chunk_bytes: int = 64 * 1024,
 ) -> Iterator[bytes]:
     """Rows written as CSV, in UTF-8 chunks of about `chunk_bytes` for a streamed response
-    or a file; with `bom`, a byte-order mark first so that Excel reads UTF-8."""
+    or a file. With `bom` the file is for Excel: a byte-order mark first so that Excel
+    reads UTF-8, and every cell, the header's included, through csvio.neutralize_cell.
+    Every download for Excel is written here, so none can leave a formula live (a column
+    name or a job title is as much the uploader's text as a cell); without `bom`, every
+    value goes out exactly as it came."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
     if bom:
         yield "\ufeff".encode()
     for row in rows:
+        if bom:
+            row = [neutralize_cell("" if value is None else str(value)) for value in row]
         writer.writerow(row)
         if buffer.tell() >= chunk_bytes:
             yield buffer.getvalue().encode()
@@ -498,6 +522,10 @@ def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     yield REPORT_HEADER
     blank = [""] * 9
     for key, value in report["run"].items():
+        if isinstance(value, dict):  # the token figures: one plain cell each (tokens_prompt)
+            for part, figure in value.items():
+                yield ["run", *blank, f"{key}_{part}", figure, ""]
+            continue
         shown = ", ".join(value) if isinstance(value, list) else value
         yield ["run", *blank, key, shown, ""]
     yield from _figure_rows(report["consistency"], report["impact"], job="")

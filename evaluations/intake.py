@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import csvio, prompting
+from . import csvio, flags, prompting, redact
 
 # Shown in the "Candidate ID column" choice; a column may not carry this name.
 ROW_NUMBER = "__row__"
@@ -87,6 +87,10 @@ class FileCheck:
     other_problem_rows: list[int] = field(default_factory=list)
     long_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, characters)
     long_count: int = 0
+    # Rows whose columns shown to the AI hold too little text to score (placeholders such
+    # as "Not Provided" aside): not sent to the AI, flagged too_little_text. The first few.
+    little_rows: list[int] = field(default_factory=list)
+    little_count: int = 0
     file_problem: str = ""
     # The columns that describe the job, and the candidates of each job (by job_key).
     job_columns: list[str] = field(default_factory=list)
@@ -105,6 +109,11 @@ class FileCheck:
     # like position, job, role, title, requisition), and how many values it has.
     proposed_position_column: str = ""
     proposed_position_values: int = 0
+    # The columns holding the candidate's own name: in how many rows each is filled in, and
+    # in how many of those its value does not look like a person's name (redact.
+    # looks_like_name), so that its words are not taken out of the text there.
+    name_rows: Counter[str] = field(default_factory=Counter)
+    not_names: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -113,6 +122,30 @@ class FileCheck:
     @property
     def limit_text(self) -> str:
         return f"{self.limit:,}"
+
+    @property
+    def name_notes(self) -> list[str]:
+        """Said on the check page (and by `evaluate`) for each name column that holds
+        something else than names in some rows."""
+        return [
+            f"“{column}” does not look like people's names in {n:,} of "
+            f"{self.name_rows[column]:,} rows: its words are not redacted there."
+            for column, n in self.not_names.items()
+        ]
+
+    @property
+    def little_message(self) -> str:
+        """The rows with too little text, in words ("" when there are none)."""
+        n = self.little_count
+        if not n:
+            return ""
+        return (
+            f"{_candidates(n)} ({_first(self.little_rows, n)}) "
+            f"{'has' if n == 1 else 'have'} too little text to score: once placeholders such "
+            "as “Not Provided” or “N/A” are set aside, the columns shown to the AI hold almost "
+            f"nothing. {'It is' if n == 1 else 'They are'} not sent to the AI, and marked "
+            "too_little_text in the results."
+        )
 
     @property
     def long_messages(self) -> list[str]:
@@ -218,6 +251,8 @@ def check_file(
     position_column: str = "",
     saved_jobs: dict[str, str] | None = None,
     job_map: dict[str, str] | None = None,
+    name_columns: list[str] | None = None,
+    min_text_chars: int = 0,
 ) -> FileCheck:
     """Read every row once: its problems, and how long the text the AI would see is (the
     candidate's, and what their job adds to the instructions: `job_columns`).
@@ -226,7 +261,10 @@ def check_file(
     from those instead: each candidate's `position_column` value is matched by title
     (spacing and case aside), or by `job_map` (a position's title_key → the title_key of
     the job chosen for it by hand, "" for none); positions that match nothing are counted
-    in `unmatched`. Also proposes the position column (FileCheck.proposed_position_column)."""
+    in `unmatched`. Also proposes the position column (FileCheck.proposed_position_column),
+    and counts the values of the `name_columns` that do not look like names.
+    Rows whose shown columns hold fewer than `min_text_chars` letters and digits
+    (placeholders aside) are counted as too little text to score."""
     check = FileCheck(
         id_column=id_column,
         limit=limit,
@@ -239,6 +277,7 @@ def check_file(
     job = [i for i, name in enumerate(header) if name in set(check.job_columns)]
     position_at = header.index(position_column) if check.position_column in header else None
     job_map = job_map or {}
+    names_at = [(i, name) for i, name in enumerate(header) if name in set(name_columns or [])]
     # Values seen in each column named like a position, until there are too many.
     looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
     try:
@@ -259,7 +298,17 @@ def check_file(
                 continue
             check.rows += 1
             assert values is not None
-            chars = len(prompting.candidate_text({header[i]: values[i] for i in shown}))
+            for index, column in names_at:
+                if name := values[index].strip():
+                    check.name_rows[column] += 1
+                    if not redact.looks_like_name(name):
+                        check.not_names[column] += 1
+            fields = {header[i]: values[i] for i in shown}
+            chars = len(prompting.candidate_text(fields))
+            if min_text_chars and not flags.has_enough_text(fields, min_text_chars):
+                check.little_count += 1
+                if len(check.little_rows) < _FIRST_ROWS:
+                    check.little_rows.append(row)
             for index in list(looks):
                 looks[index].add(prompting.title_key(values[index]))
                 if len(looks[index]) > MAX_POSITIONS:
@@ -301,6 +350,47 @@ def check_file(
         looks, header, check.rows
     )
     return check
+
+
+# The first rows read to see what a column holds, when proposing its use: enough to tell,
+# and bounded, as the check page reads them again at every change.
+PROPOSAL_ROWS = 2000
+# A column whose values are contact details in this share of its filled-in rows (or more)
+# holds someone's contact details.
+CONTACT_SHARE = 0.01
+
+
+def contact_columns(
+    path: str | Path, layout: csvio.CsvLayout, columns: list[str], *, rows: int = PROPOSAL_ROWS
+) -> dict[str, tuple[int, int]]:
+    """Of `columns`, those whose values are someone's contact details (a link, an e-mail
+    address or a phone number alone, or a LinkedIn profile: redact.is_contact) in at least
+    CONTACT_SHARE of their filled-in values, among the first `rows` rows: {column: (rows
+    with contact details, rows filled in)}."""
+    at = [(i, name) for i, name in enumerate(layout.header) if name in set(columns)]
+    filled: Counter[str] = Counter()
+    contacts: Counter[str] = Counter()
+    if not at:
+        return {}
+    read = 0
+    try:
+        for _row, values, problem in csvio.read_records(path, layout):
+            if problem is not None or values is None:
+                continue
+            for index, column in at:
+                if value := values[index].strip():
+                    filled[column] += 1
+                    contacts[column] += redact.is_contact(value)
+            read += 1
+            if read >= rows:
+                break
+    except csvio.CsvProblem:
+        pass  # the file check says what is wrong with the file
+    return {
+        column: (contacts[column], filled[column])
+        for _index, column in at
+        if contacts[column] and contacts[column] >= CONTACT_SHARE * filled[column]
+    }
 
 
 def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[str, set[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,8 @@ def run_progress(run: Run) -> dict[str, Any]:
         "done": run.done_count,
         "failed": run.failed_count,
         "cancelled": run.cancelled_count,
+        # Never sent to the model: too little text to score.
+        "skipped": run.skipped_count,
         "pending": pending,
         "finished": finished,
         "percent": run.percent,
@@ -260,4 +263,5 @@ def estimate_seconds(*, model: str, count: int) -> int | None:
         seconds += max(active_seconds(run), 1.0)
     if not done:
         return None
-    return int(count * seconds / done)
+    # Rounded up: a small file takes a second or so, never "0 s".
+    return math.ceil(count * seconds / done)

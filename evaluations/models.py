@@ -226,6 +226,10 @@ class RunOptions:
     rejected_count: int | None = None
     unreadable: str | None = None
     unreadable_chars: int | None = None
+    # E-mails, phone numbers, links and names hidden from the model in the jobs' text
+    # (each job counted once), and in how many jobs (services.ingest.JobRedaction).
+    job_redacted: int | None = None
+    jobs_redacted: int | None = None
     # API batches: what the caller asked for, and what validation found.
     endpoint: str | None = None
     completion_window: str | None = None
@@ -342,6 +346,8 @@ class Run(models.Model):
     done_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     cancelled_count = models.PositiveIntegerField(default=0)
+    # Candidates never sent to the model (too little text to score), set at ingest.
+    skipped_count = models.PositiveIntegerField(default=0)
     prompt_tokens = models.BigIntegerField(default=0)
     completion_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
@@ -444,13 +450,17 @@ class Run(models.Model):
 
     @property
     def percent(self) -> float:
-        """Share of candidates processed (scored or failed); cancelled ones never were."""
+        """Share of the candidates to score that were processed (scored or failed);
+        cancelled ones never were, and those with too little text are not to be scored."""
         processed = self.done_count + self.failed_count
-        return round(100.0 * processed / self.total_count, 1) if self.total_count else 0.0
+        to_score = self.total_count - self.skipped_count
+        if to_score <= 0:  # nothing to score: all there is to do is done
+            return 100.0 if self.total_count else 0.0
+        return round(100.0 * processed / to_score, 1)
 
     @property
     def finished_count(self) -> int:
-        return self.done_count + self.failed_count + self.cancelled_count
+        return self.done_count + self.failed_count + self.cancelled_count + self.skipped_count
 
     @property
     def pending_count(self) -> int:
@@ -588,6 +598,33 @@ class Decision(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
+class OrderedJSONField(models.JSONField):
+    """A JSONField that gives an object's keys back in the order they were written, on
+    every database: PostgreSQL's `jsonb` keeps them in an order of its own (shorter keys
+    first), so the column is `json` there, which keeps the text as written. For what is
+    sent to a model as it came: a request line's JSON schema, whose properties are answered
+    in the order they are listed ({"reasoning", "score"} must not become {"score",
+    "reasoning"}). No lookup that needs `jsonb` (has_key, containment) may use it."""
+
+    def db_type(self, connection: Any) -> str | None:
+        if connection.vendor == "postgresql":
+            return "json"
+        return super().db_type(connection)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        from psycopg.types.json import Json
+
+        return Json(value if prepared else self.get_prep_value(value))
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        # psycopg decodes `json` itself (in order); Django's JSONField expects text.
+        if value is not None and not isinstance(value, str):
+            return value
+        return super().from_db_value(value, expression, connection)
+
+
 class Item(models.Model):
     """One candidate (rubric run) or one request line (batch run)."""
 
@@ -596,14 +633,17 @@ class Item(models.Model):
         DONE = "done"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        # Never sent to the model: too little text to score (flags.TOO_LITTLE_TEXT).
+        SKIPPED = "skipped", "Not scored"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
     line = models.PositiveIntegerField(
         help_text="Row number in the CSV (header = 1) or JSONL line."
     )
     custom_id = models.CharField(max_length=255)
-    # Candidate fields shown to the model (rubric) or the request line (batch).
-    input = models.JSONField()
+    # Candidate fields shown to the model (rubric) or the request line (batch), in the
+    # order they were written on every database.
+    input = OrderedJSONField()
     # Columns kept for the output but never sent to the model (audit-only, ignored).
     extra = models.JSONField(default=dict, blank=True)
     # The job the candidate applied for (the file's job columns), scored against its text.
@@ -622,6 +662,9 @@ class Item(models.Model):
 
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What a person should look at, found in the candidate's text at ingest (evaluations.flags):
+    # codes separated by ";", as in the scored CSV's `flags` column.
+    flags = models.CharField(max_length=200, blank=True, default="")
     # A person's decision on the candidate and their note: the latest of `decisions`
     # (every change is kept there, with who and when).
     decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)

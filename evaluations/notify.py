@@ -1,10 +1,12 @@
-"""Tell the person who started a run that it ended."""
+"""Tell the person who started a run that it ended; who may be told (HRBATCH_NOTIFY_DOMAINS)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import get_connection, send_mail
 from django.utils import timezone
 
@@ -47,8 +49,71 @@ def run_finished(*, run: Run) -> bool:
 
 
 def recipient(run: Run) -> str:
-    """The run's notify address, else its owner's email ("" when there is neither)."""
-    return run.notify_email or (run.owner.email if run.owner else "")
+    """The run's notify address, else its owner's email ("" when there is neither).
+
+    A notify address the rules no longer allow (a run made before them, or since the
+    domains changed) is not mailed: the owner is, and the log says why.
+    """
+    own = run.owner.email if run.owner else ""
+    if run.notify_email and address_refusal(run.notify_email, owner=run.owner):
+        log.warning(
+            "run %s: not e-mailing %s, which HRBATCH_NOTIFY_DOMAINS does not allow; "
+            "e-mailing the run's owner instead",
+            run.pk,
+            run.notify_email,
+        )
+        return own
+    return run.notify_email or own
+
+
+# --- Who may be told -------------------------------------------------------------------------
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower()
+
+
+def address_allowed(address: str, *, own: list[str], domains: list[str]) -> bool:
+    """Pure policy: an address is one of `own` (case aside) or at one of `domains`."""
+    wanted = address.strip().lower()
+    return wanted in {a.strip().lower() for a in own if a} or domain_of(wanted) in domains
+
+
+def address_refusal(address: str, *, owner: Any) -> str:
+    """Why a run of `owner` may not e-mail `address` ("" when it may).
+
+    A person's run may tell their own address or one at a domain of
+    HRBATCH_NOTIFY_DOMAINS: any other would carry run and rubric names out of the
+    company. A run with no owner (started by `evaluate` on the server) may tell the
+    address of any active hrbatch account, or one at those domains.
+    """
+    if not address:
+        return ""
+    domains = list(settings.HRBATCH_NOTIFY_DOMAINS)
+    if owner is not None:
+        own = [owner.email]
+    else:
+        own = list(
+            get_user_model()
+            .objects.filter(is_active=True, email__iexact=address.strip())
+            .values_list("email", flat=True)
+        )
+    if address_allowed(address, own=own, domains=domains):
+        return ""
+    listed = ", ".join(domains) if domains else "none is listed"
+    domain = domain_of(address) or "its domain"
+    if owner is None:
+        return (
+            f"hrbatch e-mails only the address of one of its accounts or an address at a "
+            f"domain listed in HRBATCH_NOTIFY_DOMAINS ({listed}), not {address}. To allow it, "
+            f"add {domain} to HRBATCH_NOTIFY_DOMAINS."
+        )
+    mine = f"your own address ({owner.email})" if owner.email else "your own address"
+    also = f" or an address at {', '.join(domains)}" if domains else ""
+    return (
+        f"A run can e-mail only {mine}{also}, not {address}. To have it e-mailed there, "
+        f"ask your hrbatch administrator to allow {domain} (HRBATCH_NOTIFY_DOMAINS)."
+    )
 
 
 def message(run: Run) -> tuple[str, str]:
@@ -59,6 +124,8 @@ def message(run: Run) -> tuple[str, str]:
     summary = f"{run.done_count} scored, {run.failed_count} failed"
     if run.cancelled_count:
         summary += f", {run.cancelled_count} cancelled"
+    if run.skipped_count:
+        summary += f", {run.skipped_count} not scored (too little text)"
     reason = _one_line(run.status_message)
     if failed and reason:  # the counts of a run that failed say nothing; the reason does
         summary = reason if len(reason) <= 100 else reason[:99] + "…"
@@ -73,6 +140,10 @@ def message(run: Run) -> tuple[str, str]:
             f"Failed: {run.failed_count} of {run.total_count}",
             f"Cancelled: {run.cancelled_count} of {run.total_count}",
         ]
+        if run.skipped_count:
+            lines.append(
+                f"Not scored, too little text to read: {run.skipped_count} of {run.total_count}"
+            )
     lines.append(f"Duration: {metrics.format_duration(metrics.elapsed_seconds(run))}")
     if failed:
         lines.append(f"Reason: {run.status_message or 'not recorded'}")

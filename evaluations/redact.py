@@ -6,7 +6,9 @@ says. Phone numbers are found by Google's libphonenumber rules (the `phonenumber
 a pattern of digits alone also matches years ("2003-2011"), decimals ("0.416666667") and
 ID numbers, which are not phone numbers and must stay. Emails and URLs are regular enough
 for patterns. Names come from the columns marked as personal (e.g. `name`), matched as whole
-words, the full name first and then each part of three letters or more.
+words, the full name first and then each part of three letters or more, and only where the
+value looks like a person's name (`looks_like_name`): a "name" column that holds "Linux •
+Managing" would otherwise take those words out of the candidate's skills.
 
 What it does not catch, and says so in the README: names that are not in a personal column
 (a referee's name, a name only in the text), street addresses, and numbers written in a
@@ -47,6 +49,82 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 _PHONE_STRETCH = re.compile(
     r"[+(]?\d[\d \t.()/\-\u2010-\u2015]{5,}\d(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?", re.I
 )
+# What a person's name is made of: words of letters (with the hyphens, apostrophes and
+# full stops of "Mary-Jane", "O'Brien", "Dr."), at most a comma between them ("Lopez,
+# Ana"), and brackets or quotes around the whole.
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:[-'’.][^\W\d_]*)*\.?")
+_NAME_SPLIT = re.compile(r"\s*,\s*|\s+")
+_NAME_WORD_PARTS = re.compile(r"[-'’.]")
+_NAME_MAX_WORDS = 4
+# Lower-case words that belong inside names ("Ludwig van Beethoven", "da Silva").
+_PARTICLES = "van von der den de del della di da das dos du la le y e bin ibn al el ter ten zu af"
+_NAME_PARTICLES = frozenset(_PARTICLES.split())
+# Words a name column holds when it does not hold names: skills, job titles, placeholders
+# (a "Name" column of "Linux • Managing", "Python Developer" or "Not Provided"). Words
+# that are also names (Ruby, Rust, Spark, Nurse, Sales, Ai, Bi, Hunter, Dean) are left out.
+_NOT_NAMES = """
+    python java javascript typescript linux unix windows excel powerpoint sql mysql
+    postgresql oracle mongodb html css php react angular node django hadoop aws azure gcp
+    cloud docker kubernetes git tableau sap salesforce matlab kotlin golang
+    data science machine learning deep analytics analysis analyst developer development
+    engineer engineering software hardware network networking security systems system
+    manager managing management lead leading leadership director consultant consulting
+    designer design architect administrator admin assistant associate intern trainee
+    specialist coordinator officer executive supervisor technician representative
+    scientist teacher accountant accounting marketing finance financial operations
+    business project product customer service services support team teamwork
+    communication communications skills experience years senior junior head chief
+    microsoft google web mobile digital technical technology hr qa ui ux seo crm erp ml
+    etl api devops fullstack frontend backend full stack programming testing training
+    planning research writing reporting banking retail logistics
+    not provided none null unknown anonymous candidate applicant name test sample
+"""
+_NOT_NAME_WORDS = frozenset(_NOT_NAMES.split())
+
+
+def looks_like_name(value: str) -> bool:
+    """Whether `value` could be a person's name: one to four words of letters (and
+    lower-case particles such as "van"), each capitalised or in capitals (a script without
+    capitals counts), no digits, bullets or other signs, and no word that is a skill, a job
+    title or a placeholder ("Python Developer", "Linux • Managing", "Not Provided")."""
+    text = value.strip().strip("()[]{}\"'“”‘’ ")
+    if not text:
+        return False
+    words = [word for word in _NAME_SPLIT.split(text) if word]
+    if text.count(",") > 1 or not all(_NAME_WORD.fullmatch(word) for word in words):
+        return False
+    main = [word for word in words if word not in _NAME_PARTICLES]
+    if not 1 <= len(main) <= _NAME_MAX_WORDS:
+        return False
+    for word in main:
+        # Capitalised words only ("ana lopez" is not taken for a name), though a capital
+        # may follow a particle ("d'Alembert", "al-Rashid").
+        if word[0].islower() and not any(ch.isupper() for ch in word[1:]):
+            return False
+        if any(part in _NOT_NAME_WORDS for part in _NAME_WORD_PARTS.split(word.casefold())):
+            return False
+    return True
+
+
+# A link to a person's own profile: someone's contact details wherever it is.
+_PROFILE = re.compile(r"linkedin\.com/in/", re.IGNORECASE)
+# What is left of a value once its contact details are placeholders: words or numbers?
+_SOMETHING_ELSE = re.compile(r"[^\W_]")
+
+
+def is_contact(value: str) -> bool:
+    """Whether a value is someone's contact details: nothing but e-mail addresses, links
+    and phone numbers, or a link to a person's profile (linkedin.com/in/…). A job's text
+    that mentions where to apply is not; a job "title" that is a LinkedIn address is."""
+    if _PROFILE.search(value):
+        return True
+    redactor = Redactor()
+    left = redactor(value)
+    if not sum(redactor.counts.values()):
+        return False
+    for placeholder in (EMAIL, URL, PHONE):
+        left = left.replace(placeholder, "")
+    return not _SOMETHING_ELSE.search(left)
 
 
 @dataclass
@@ -136,7 +214,7 @@ class _Names:
         terms: set[str] = set()
         for name in names:
             name = " ".join((name or "").split())
-            if len(name) < 3:
+            if len(name) < 3 or not looks_like_name(name):
                 continue
             terms.add(name)
             terms.update(_WORD.findall(name))

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast
 
-from . import audit, metrics, prompting
+from . import audit, flags, metrics, prompting
 from .models import BackendProbe, ColumnRole, Item, Job, Rubric, Run
 from .openai_compat import METADATA_VALUE_MAX, completion_content
 from .rubrics import FieldChange, word_diff
@@ -167,6 +167,8 @@ def run_too_long_failed(*, run: Run) -> int:
 RESULT_SORTS = ("line", "custom_id", "status")
 # The job filter's value for the candidates who applied for no job (?job=none).
 NO_JOB = "none"
+# The flag filter's value for the candidates with any flag (?flag=any).
+ANY_FLAG = "any"
 NO_JOB_LABEL = "No job"
 
 
@@ -207,13 +209,14 @@ def results(
     at_least: dict[str, int] | None = None,
     at_most: dict[str, int] | None = None,
     job: str = "",
+    flag: str = "",
 ) -> Results:
     """A run's candidates for the results table: filtered by status, by a text found in
     the ID or the columns kept for results (`search`), by a score range per criterion
-    (`at_least`, `at_most`: the lowest and the highest score kept, both included) and by
-    the job they applied for (`job`: a Job's id, or NO_JOB); sorted by a column or a score
-    (`-overall`: best first), or with `top`, a shortlist of the best ones among those
-    filtered."""
+    (`at_least`, `at_most`: the lowest and the highest score kept, both included), by
+    the job they applied for (`job`: a Job's id, or NO_JOB) and by a flag (`flag`: one
+    of flags.ALL, or ANY_FLAG); sorted by a column or a score (`-overall`: best first),
+    or with `top`, a shortlist of the best ones among those filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
     items = _filtered(
         run_items(run),
@@ -223,6 +226,7 @@ def results(
         at_least=at_least or {},
         at_most=at_most or {},
         job=job,
+        flag=flag,
     )
     items = items.only(
         "id",
@@ -236,6 +240,7 @@ def results(
         "decision",
         "note",
         "job",
+        "flags",
     )
     key = sort.lstrip("-")
     if top > 0 and criteria:
@@ -274,18 +279,31 @@ def _filtered(
     at_least: dict[str, int],
     at_most: dict[str, int],
     job: str = "",
+    flag: str = "",
 ) -> QuerySet[Item]:
+    if flag == ANY_FLAG:
+        items = items.exclude(flags="")
+    elif flag in flags.ALL:
+        # The codes are distinct words, none part of another: a substring is the flag.
+        items = items.filter(flags__contains=flag)
     if job == NO_JOB:
         items = items.filter(job__isnull=True)
     elif job.isdigit():
         items = items.filter(job_id=int(job))
     search = search.strip()
     if search:
+        # The ID, the columns kept for the results (Item.extra) and the columns shown to
+        # the AI (Item.input): a recruiter looks for a name as for a skill. Never the
+        # audit-only columns, which the results never show.
         roles = run.columns.get("roles") or {}
-        shown = [c for c in run.columns.get("header", []) if roles.get(c) == ColumnRole.RESULTS]
+        stored = {ColumnRole.RESULTS: "extra", ColumnRole.MODEL: "input"}
         found = Q(custom_id__icontains=search)
-        for column in shown:
-            found |= Q(**{f"extra__{column}__icontains": search})
+        for index, column in enumerate(run.columns.get("header", [])):
+            if roles.get(column) in stored:
+                # The column's name as a key, whatever it holds ("__", spaces, quotes).
+                name = f"search_{index}"
+                items = items.alias(**{name: KeyTextTransform(column, stored[roles[column]])})
+                found |= Q(**{f"{name}__icontains": search})
         items = items.filter(found)
     for bound, lookup in ((at_least, "gte"), (at_most, "lte")):
         for key, value in bound.items():
@@ -411,6 +429,7 @@ def shortlists_per_job(
     search: str = "",
     at_least: dict[str, int] | None = None,
     at_most: dict[str, int] | None = None,
+    flag: str = "",
 ) -> list[JobShortlist]:
     """The `top` best candidates of each job among those filtered (50 positions, 50
     shortlists), each ranked, cut and its ties counted exactly as results(top=…) does
@@ -433,6 +452,7 @@ def shortlists_per_job(
                 at_least=at_least,
                 at_most=at_most,
                 job=value,
+                flag=flag,
             ),
         )
         for value, label in groups
@@ -794,7 +814,7 @@ def run_report_kept(run: Run) -> dict[str, Any]:
     key = ":".join(
         str(part)
         for part in (
-            "run-report-v1",
+            "run-report-v2",
             run.public_id,
             run.status,
             run.completed_at and run.completed_at.timestamp(),
@@ -808,6 +828,22 @@ def run_report_kept(run: Run) -> dict[str, Any]:
         report = run_report(run)
         cache.set(key, report, timeout=30 * 24 * 3600)
     return report
+
+
+def flag_counts(run: Run) -> dict[str, int]:
+    """How many of the run's candidates carry each flag (flags.ALL, every one listed)."""
+    counts = dict.fromkeys(flags.ALL, 0)
+    cells = (
+        Item.objects.filter(run_id=run.pk)
+        .exclude(flags="")
+        .values_list("flags")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for cell, n in cells:
+        for flag in flags.split(cell):
+            counts[flag] = counts.get(flag, 0) + n
+    return counts
 
 
 def run_report(run: Run) -> dict[str, Any]:
@@ -824,6 +860,12 @@ def run_report(run: Run) -> dict[str, Any]:
             "candidates": run.total_count,
             "scored": run.done_count,
             "redacted": run.redacted_count,
+            # The same in the jobs' text, each job counted once, and in how many jobs.
+            "redacted_in_jobs": run.opts.job_redacted or 0,
+            "jobs_redacted": run.opts.jobs_redacted or 0,
+            # Flagged for a person: text that tries to instruct the AI (scored, fenced as
+            # data), and too little text to score (not sent to the AI).
+            **flag_counts(run),
             "shortlist_size": shortlist_size(run),
             "audit_columns": audit_columns(run),
             "tokens": {

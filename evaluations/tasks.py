@@ -30,7 +30,9 @@ def sweep() -> dict[str, int]:
     return services.sweep()
 
 
-def explain_shortlist(run_id: int, user_id: int | None = None) -> int:
+def explain_shortlist(
+    run_id: int, user_id: int | None = None, item_ids: list[int] | None = None
+) -> int:
     run = Run.objects.get(pk=run_id)
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return services.run_explain_shortlist(run=run, by=user)
+    return services.run_explain_shortlist(run=run, by=user, item_ids=item_ids)

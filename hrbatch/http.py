@@ -7,10 +7,12 @@ upload size limit lives beside it, in uploads.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 
 from evaluations.export import media_type
 from evaluations.models import File
@@ -38,3 +40,9 @@ def csv_download(chunks: Iterable[bytes], filename: str) -> StreamingHttpRespons
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def download_name(name: str) -> str:
+    """A run's name as the start of a download's file name, safe on every system:
+    'March intake.csv (2)' → 'march-intake-2' ("" when nothing of it is left)."""
+    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", name, flags=re.IGNORECASE))

@@ -7,6 +7,7 @@ who is signing in. Nothing here reads Django settings at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from typing import TYPE_CHECKING
@@ -73,6 +74,34 @@ def _machine_addresses() -> list[str]:
     return found
 
 
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` reaches this machine only (127.0.0.1, ::1, localhost)."""
+    host = host.strip().strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_key_refusal(host: str, secret_key: str) -> str:
+    """Why a server must not listen on `host` with this SECRET_KEY ("" when it may).
+
+    The built-in development key is public: on any address other people can reach, they
+    could forge sign-in sessions and password-reset links with it.
+    """
+    if is_loopback(host) or not secret_key.startswith(DEVELOPMENT_KEY_PREFIX):
+        return ""
+    return (
+        f"Not starting: listening on {host or 'every address'} with hrbatch's built-in "
+        "development SECRET_KEY, which is public (anyone could forge sign-ins and "
+        "password-reset links with it). Set SECRET_KEY to a long random value, the same "
+        "on every machine, e.g. the output of: python -c 'import secrets; "
+        "print(secrets.token_urlsafe(50))'; or listen on 127.0.0.1 only."
+    )
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -98,14 +127,24 @@ def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
 ) -> HttpResponse:
     """The sign-in page again, saying in plain words why it refuses and for how long
-    (django-axes' AXES_LOCKOUT_CALLABLE)."""
+    (django-axes' AXES_LOCKOUT_CALLABLE): this account from this address, or this address
+    slowed down after failing on many accounts (hrbatch.accounts.SignInHandler)."""
     from django.conf import settings
     from django.contrib.auth.forms import AuthenticationForm
     from django.shortcuts import render
 
-    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
-    context = {"form": AuthenticationForm(request), "locked_minutes": minutes}
-    return render(request, "registration/login.html", context, status=429)
+    context: dict[str, object] = {"form": AuthenticationForm(request)}
+    wait = int(getattr(request, "signin_wait_seconds", 0) or 0)
+    if wait:
+        context["wait_seconds"] = wait
+        context["slowdown_seconds"] = settings.HRBATCH_LOGIN_SLOWDOWN_SECONDS
+        seconds = wait
+    else:
+        context["locked_minutes"] = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+        seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(max(1, seconds))
+    return response
 
 
 class WithoutTraceback(logging.Filter):

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sign-in and messages: signs out a web session idle for HRBATCH_SESSION_IDLE_MINUTES.
+    "hrbatch.accounts.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout into the "too many attempts" page.
@@ -160,11 +162,19 @@ CACHES = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # OWASP ASVS L2 (2.1.1): at least 12 characters.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+# A web session with no activity for this long is signed out on its next request; the
+# run page's polling is not activity (an unattended open page would otherwise stay signed
+# in for ever). /v1 keys have no session and are not affected. 0 turns it off.
+HRBATCH_SESSION_IDLE_MINUTES = envint("HRBATCH_SESSION_IDLE_MINUTES", 30)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
@@ -192,6 +202,14 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "hrbatch <hrbatch@localhost>")
+# "E-mail me when it is done" takes the person's own address, or one at these domains
+# (comma-separated, e.g. example.com): never an outside address, which would carry run
+# and rubric names out of the company.
+HRBATCH_NOTIFY_DOMAINS = [d.lower().lstrip("@") for d in envlist("HRBATCH_NOTIFY_DOMAINS")]
+# Password reset e-mails: at most this many an hour for one e-mail address, and for
+# requests from one network address (whether or not an account has that e-mail).
+HRBATCH_PASSWORD_RESETS_PER_ACCOUNT = envint("HRBATCH_PASSWORD_RESETS_PER_ACCOUNT", 3)
+HRBATCH_PASSWORD_RESETS_PER_ADDRESS = envint("HRBATCH_PASSWORD_RESETS_PER_ADDRESS", 10)
 
 # --- The engine -----------------------------------------------------------------
 
@@ -262,6 +280,10 @@ HRBATCH = {
     "KEEP_ALIVE": envstr("HRBATCH_KEEP_ALIVE", "30m"),
     "SEED": envint("HRBATCH_SEED", 42),
     "MAX_VALIDATION_ERRORS": envint("HRBATCH_MAX_VALIDATION_ERRORS", 100),
+    # A candidate whose columns shown to the AI hold fewer letters and digits than this,
+    # placeholders such as "Not Provided" or "N/A" aside, is not sent to the AI: it is
+    # flagged too_little_text instead of scored on nothing (evaluations.flags).
+    "MIN_TEXT_CHARS": envint("HRBATCH_MIN_TEXT_CHARS", 2),
     # Requests one API batch may hold (OpenAI allows 50,000; the reference pool is 170,000).
     "API_MAX_REQUESTS": envint("HRBATCH_API_MAX_REQUESTS", 1_000_000),
     # An unreachable server is waited for (and probed); only after this long is the run
@@ -432,3 +454,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hrbatch.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "hrbatch.security.client_ip"
 AXES_VERBOSE = False  # it logs every attempt at INFO; failures show in admin instead
+# Failures are logged (WARNING) with the account and the address they came from: masked
+# (django-axes' default), an operator could not tell who failed from where. Passwords
+# are always masked.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+# Across accounts: after HRBATCH_LOGIN_FAILURES_PER_ADDRESS failures from one address
+# within HRBATCH_LOCKOUT_MINUTES, that address may try once every
+# HRBATCH_LOGIN_SLOWDOWN_SECONDS (hrbatch.accounts.SignInHandler): a guesser is slowed to
+# a crawl, colleagues elsewhere are not affected and colleagues at that address wait
+# seconds, never a lockout.
+AXES_HANDLER = "hrbatch.accounts.SignInHandler"
+HRBATCH_LOGIN_FAILURES_PER_ADDRESS = envint("HRBATCH_LOGIN_FAILURES_PER_ADDRESS", 20)
+HRBATCH_LOGIN_SLOWDOWN_SECONDS = envint("HRBATCH_LOGIN_SLOWDOWN_SECONDS", 60)
+# A refused try is not counted as a failure: it neither extends a lockout nor restarts
+# the slow-down's wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from web.forms import SiteUrlPasswordResetForm
+from web.views.accounts import PasswordResetView
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -14,12 +13,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Before the stock auth URLs: reset links are built from SITE_URL (see the form).
-    path(
-        "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=SiteUrlPasswordResetForm),
-        name="password_reset",
-    ),
+    # Before the stock auth URLs: reset links are built from SITE_URL (see the form), sent
+    # only by e-mail, a few an hour (web.views.accounts).
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz),
     path("v1/", include("api.urls")),

@@ -35,9 +35,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 @pytest.fixture(autouse=True)
 def _data_dir(settings: Any, tmp_path: Path) -> None:
-    """Every test writes its files under its own tmp dir."""
+    """Every test writes its files under its own tmp dir, its cache (sign-in and reset
+    throttles) included."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": str(settings.DATA_DIR / "cache")}
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from evaluations import prompting, services
 from evaluations.llm import embedded
 from evaluations.models import Item, Run, RunOptions
 from evaluations.rubrics import DEFAULT_CRITERIA
-from tests.support.files import candidates_csv, read_csv, read_output, shared_data
+from tests.support.files import candidates_csv, read_csv, read_output, resumes
 from tests.support.processes import ROOT, evaluate, finish
 from tests.support.runs import start_run, upload
 
@@ -359,7 +359,7 @@ def test_pages_and_the_report_show_the_format_and_tokens_per_candidate(
 
 
 def _first_resumes(tmp_path: Path, n: int) -> Path:
-    with shared_data("resume_data_97.csv").open(encoding="utf-8-sig", newline="") as fin:
+    with resumes().open(encoding="utf-8-sig", newline="") as fin:
         rows = list(csv.reader(fin))
     path = tmp_path / f"resumes_{n}.csv"
     with path.open("w", encoding="utf-8", newline="") as fout:

@@ -188,6 +188,38 @@ def test_request_parameters_map_onto_ollama_options(
     assert 1 <= answer["score"] <= 10
 
 
+def test_a_json_schema_reaches_the_model_with_its_properties_in_the_callers_order(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """The model answers a schema's properties in the order they are listed: reasoning
+    before the score must stay so on PostgreSQL too, whose jsonb would put "score" first
+    (shorter keys first). Fails on the PostgreSQL pass of `make test` without the fix."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string", "maxLength": 40},
+            "score": {"type": "integer", "enum": [1, 2, 3]},
+            "a": {"type": "boolean"},
+        },
+        "required": ["reasoning", "score", "a"],
+    }
+    line = request_line(
+        "ordered",
+        "Rate this.",
+        response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}},
+    )
+    path = tmp_path / "ordered.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+
+    run = create_batch(path)
+
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    (request,) = fake_ollama.requests
+    assert json.dumps(request["format"]) == json.dumps(schema)
+    answer = read_jsonl(run.output_file)[0]["response"]["body"]["choices"][0]["message"]
+    assert list(json.loads(answer["content"])) == ["reasoning", "score", "a"]
+
+
 def test_num_ctx_is_sized_for_the_longest_prompt_plus_the_largest_answer(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:

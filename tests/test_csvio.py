@@ -549,6 +549,7 @@ def test_long_run_of_blank_lines_before_header(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.resumes35
 def test_a_mostly_utf8_file_with_a_few_cp1252_bytes_keeps_every_valid_character(tmp_path):
     path = damaged_resume_csv(tmp_path)
 
@@ -600,6 +601,7 @@ def test_a_genuine_windows_1252_file_is_still_read_as_windows_1252(tmp_path):
     assert good_rows(path, layout) == [(2, ["1", "Renée"]), (3, ["2", "José – Müller"])]
 
 
+@pytest.mark.resumes35
 def test_an_encoding_chosen_by_the_user_overrides_the_guess(tmp_path):
     path = damaged_resume_csv(tmp_path)
     objective = sniff(path).header.index("career_objective")

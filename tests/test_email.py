@@ -84,6 +84,7 @@ def test_a_completed_run_emails_its_owner_once_with_counts_duration_and_link(
 def test_the_duration_is_from_start_to_end_and_the_notify_address_wins(
     smtp: SmtpSink, owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
+    engine_settings.HRBATCH_NOTIFY_DOMAINS = ["example.com"]  # a team address of the company
     run = start_run(candidates_csv(tmp_path, 3), owner=owner, notify_email="hr-team@example.com")
     assert [r for r, _ in smtp.received] == [["hr-team@example.com"]]
 

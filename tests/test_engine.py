@@ -250,7 +250,7 @@ def test_pack_size_scores_k_candidates_per_request(
     assert all(r["format"]["maxItems"] == r["format"]["minItems"] for r in packed)
     first = next(r for r in packed if r["format"]["minItems"] == 4)
     assert first["format"]["items"]["minItems"] == 5
-    assert "### candidate_4" in first["messages"][1]["content"]
+    assert "\n\n<candidate_4>\n" in first["messages"][1]["content"]
     assert all(1 <= v <= 10 for i in Item.objects.filter(run=run) for v in i.scores.values())
 
 
@@ -264,7 +264,7 @@ def test_a_packed_run_measures_its_agreement_with_single_scoring_on_a_sample(
     assert len(sampled) == 10  # 40 // 4: lines 4, 8, …, 40
     singles = [r for r in fake_ollama.requests if r["format"]["items"]["type"] == "integer"]
     assert len(singles) == 10 and fake_ollama.chat_count == 10 + 10
-    assert all(r["messages"][1]["content"].startswith("Candidate:") for r in singles)
+    assert all(r["messages"][1]["content"].startswith("<candidate>\n") for r in singles)
 
     agreement = metrics.pack_agreement(run)
     assert agreement is not None

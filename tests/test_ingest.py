@@ -188,12 +188,13 @@ def test_no_id_is_guessed_unless_named_like_one_and_unique(
     assert services.guess_id_column(path=path, layout=csvio.sniff(path)) is None, why
 
 
-def test_a_human_score_in_the_real_file_starts_hidden_from_the_ai(tmp_path: Path) -> None:
-    # resume_data_97.csv carries `matched_score`, a person's judgement of each candidate:
+@pytest.mark.resumes35
+def test_a_human_score_in_the_resume_file_starts_hidden_from_the_ai(tmp_path: Path) -> None:
+    # The résumé file carries `matched_score`, a person's judgement of each candidate:
     # shown to the model, it could be copied instead of the candidate being read.
-    from tests.support.files import shared_data
+    from tests.support.files import resumes
 
-    layout = csvio.sniff(shared_data("resume_data_97.csv"))
+    layout = csvio.sniff(resumes())
     roles = services.default_roles(layout.header, None)
 
     assert roles["matched_score"] == services.ROLE_RESULTS
@@ -203,3 +204,37 @@ def test_a_human_score_in_the_real_file_starts_hidden_from_the_ai(tmp_path: Path
         assert services.default_roles([column, "skills"], None)[column] == services.ROLE_RESULTS
     for column in ("skills", "responsibilities", "career_objective"):
         assert services.default_roles([column], None)[column] == services.ROLE_MODEL
+
+
+@pytest.mark.parametrize("guessed", [True, False])
+def test_an_ats_export_is_read_by_its_resume_id_with_blank_rows_skipped(guessed: bool) -> None:
+    """An applicant-tracking export as recruiters download it (tests/fixtures: CRLF, a
+    multi-line cell, "Not Provided" placeholders, blank rows in the middle and at the end):
+    the `Resume ID` column of UUIDs is the ID, each candidate is an Item at the row a
+    spreadsheet shows, and the blank rows are skipped and said."""
+    import csv
+
+    from tests.support.files import fixture
+
+    path = fixture("ats_export_resume_id.csv")
+    with open(path, encoding="utf-8", newline="") as handle:
+        records = list(enumerate(csv.reader(handle), start=1))
+    header, data = records[0][1], records[1:]
+    rows = [(line, values) for line, values in data if any(v.strip() for v in values)]
+    blank = len(data) - len(rows)
+    assert blank >= 3 and header[0] == "Resume ID"
+
+    layout = csvio.sniff(path)
+    assert services.guess_id_column(path=path, layout=layout) == "Resume ID"
+    # Or the check page's "Row number" choice: the rows are numbered.
+    run = _ingest(path, id_column="Resume ID" if guessed else None)
+
+    assert run.status == Run.Status.VALIDATING, run.status_message
+    items = list(Item.objects.filter(run=run).order_by("line"))
+    assert [item.line for item in items] == [line for line, _ in rows]
+    expected = [values[0] for _, values in rows] if guessed else [f"row-{n}" for n, _ in rows]
+    assert [item.custom_id for item in items] == expected
+    assert f"{blank} empty rows skipped" in run.status_message
+    # Name, e-mail and phone are kept from the model; the rest is the candidate's.
+    assert {"Name", "Email", "Phone"} <= set(items[0].extra)
+    assert {"Skills", "Experience"} <= set(items[0].input)

@@ -8,6 +8,7 @@ import csv
 import html
 import itertools
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,10 @@ from django.urls import reverse
 from devtools.fake_ollama import FakeOllama
 from evaluations import csvio, metrics, prompting, services
 from evaluations.models import ColumnRole, Item, Job, Run
-from tests.support.files import real_rows, shared_data
+from tests.support.files import resume_rows, resumes
 from tests.support.processes import evaluate, finish, subprocess_env
 from tests.support.runs import start_run, upload
 
-REAL = "resume_data_97.csv"
 # age_requirement is named like the job's too, but an age limit is not what a candidate
 # should be scored against: it stays in the results, away from the model.
 JOB_COLUMNS = [
@@ -35,7 +35,12 @@ JOB_COLUMNS = [
 
 
 def _rows() -> list[dict[str, str]]:
-    return real_rows(REAL)
+    return resume_rows()
+
+
+def _job_counts() -> Counter[tuple[str, ...]]:
+    """Candidates per distinct job text, as Python's csv module reads the file."""
+    return Counter(tuple(row[c] for c in JOB_COLUMNS) for row in _rows())
 
 
 def _job_of(system: str) -> str:
@@ -44,8 +49,9 @@ def _job_of(system: str) -> str:
     return job.rsplit("\n\nScore the candidate", 1)[0] if found else ""
 
 
-def test_the_real_files_job_columns_start_as_describing_the_job_and_say_why() -> None:
-    layout = csvio.sniff(shared_data(REAL))
+@pytest.mark.resumes35
+def test_the_resume_files_job_columns_start_as_describing_the_job_and_say_why() -> None:
+    layout = csvio.sniff(resumes())
     roles = services.default_roles(layout.header, None)
 
     # The header's BOM (before job_position_name) is gone: the name matches as it reads.
@@ -72,15 +78,16 @@ def test_the_real_files_job_columns_start_as_describing_the_job_and_say_why() ->
     assert services.ROLE_JOB not in plain.values()
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db
 def test_rows_with_the_same_job_text_share_one_job_of_the_run() -> None:
     rows = _rows()
-    run = services.run_create(owner=None, input_file=upload(shared_data(REAL)), start=False)
+    run = services.run_create(owner=None, input_file=upload(resumes()), start=False)
 
-    assert run.status == Run.Status.VALIDATING and run.total_count == len(rows) == 97
-    distinct = {tuple(row[c] for c in JOB_COLUMNS) for row in rows}
+    assert run.status == Run.Status.VALIDATING and run.total_count == len(rows)
+    distinct = _job_counts()
     jobs = Job.objects.filter(run=run)
-    assert jobs.count() == len(distinct) == 25
+    assert jobs.count() == len(distinct) > 10
     assert not Item.objects.filter(run=run, job=None).exists()
     items = list(Item.objects.filter(run=run).select_related("job").order_by("line"))
     for item, row in zip(items, rows, strict=True):
@@ -104,17 +111,18 @@ def test_rows_with_the_same_job_text_share_one_job_of_the_run() -> None:
         assert item.extra["age_requirement"] == row["age_requirement"]
         assert "Age " not in job.description
     by_job = {job.pk: job.items.count() for job in jobs}
-    assert sorted(by_job.values(), reverse=True)[:2] == [7, 7]
+    assert sorted(by_job.values(), reverse=True) == sorted(distinct.values(), reverse=True)
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db(transaction=True)
 def test_each_request_carries_its_candidates_job_and_never_another_jobs(
     engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
-    run = start_run(shared_data(REAL), id_column=None)
+    run = start_run(resumes(), id_column=None)
 
     assert run.status == Run.Status.COMPLETED, run.status_message
-    assert run.done_count == 97 and len(fake_ollama.requests) == 97
+    assert run.done_count == len(_rows()) == len(fake_ollama.requests)
     jobs = {job.description: job for job in Job.objects.filter(run=run)}
     view = services.ModelView(run)
     items = {
@@ -124,7 +132,7 @@ def test_each_request_carries_its_candidates_job_and_never_another_jobs(
     bases = set()
     for request in fake_ollama.requests:
         system, user = (m["content"] for m in request["messages"])
-        item = items[user.removeprefix("Candidate:\n")]
+        item = items[user.removeprefix("<candidate>\n").removesuffix("\n</candidate>")]
         assert item.job is not None and _job_of(system) == item.job.description
         others = [text for text in jobs if text != item.job.description]
         assert not any(text in system for text in others)
@@ -139,12 +147,14 @@ def test_each_request_carries_its_candidates_job_and_never_another_jobs(
     for request in fake_ollama.requests:
         system = request["messages"][0]["content"]
         by_job.setdefault(_job_of(system), set()).add(system)
-    assert len(by_job) == 25 and all(len(systems) == 1 for systems in by_job.values())
+    assert len(by_job) == len(_job_counts())
+    assert all(len(systems) == 1 for systems in by_job.values())
     # Without jobs the prompt is what it always was: the run's hash is the rubric's.
     assert run.prompt_hash == services.plan_for_run(run).hash
     assert services.plan_for_run(run).system == services.plan_for_run(run, job="").system
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("chunk_size", [500, 5])
 def test_one_jobs_requests_reach_the_server_one_after_another(
@@ -156,16 +166,17 @@ def test_one_jobs_requests_reach_the_server_one_after_another(
         "CONCURRENCY": 1,
         "CHUNK_SIZE": chunk_size,
     }
-    run = start_run(shared_data(REAL), id_column=None)
+    run = start_run(resumes(), id_column=None)
 
     assert run.status == Run.Status.COMPLETED, run.status_message
     order = [_job_of(r["messages"][0]["content"]) for r in fake_ollama.requests]
     runs_of_one_job = [job for job, _ in itertools.groupby(order)]
-    # 25 jobs, 25 stretches: never back to a job once another one started.
-    assert len(runs_of_one_job) == len(set(order)) == 25
+    # As many stretches as jobs: never back to a job once another one started.
+    jobs = len(_job_counts())
+    assert len(runs_of_one_job) == len(set(order)) == jobs
     # In the file the jobs are interleaved: the grouping is the engine's doing.
     in_file = [row["job_position_name"] for row in _rows()]
-    assert len([job for job, _ in itertools.groupby(in_file)]) > 25
+    assert len([job for job, _ in itertools.groupby(in_file)]) > jobs
     # The run page's cache figure (from the server's timings): most of each prompt was
     # found cached, the job's prefix with the rubric's.
     saved = metrics.token_savings_pct(run)
@@ -218,14 +229,15 @@ def test_candidates_without_a_job_keep_the_prompt_of_a_run_without_jobs(
     assert len([job for job, _ in itertools.groupby(order)]) == 3
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db(transaction=True)
 def test_a_pack_holds_the_candidates_of_one_job(
     engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
-    run = start_run(shared_data(REAL), id_column=None, pack_size=4)
+    run = start_run(resumes(), id_column=None, pack_size=4)
 
     assert run.status == Run.Status.COMPLETED, run.status_message
-    assert run.done_count == 97
+    assert run.done_count == len(_rows())
     view = services.ModelView(run)
     items = {
         prompting.candidate_text(view(item)[0]): item
@@ -234,22 +246,23 @@ def test_a_pack_holds_the_candidates_of_one_job(
     packed = 0
     for request in fake_ollama.requests:
         system, user = (m["content"] for m in request["messages"])
-        if user.startswith("Candidate:\n"):  # the agreement sample, scored alone
-            candidates = [user.removeprefix("Candidate:\n")]
+        if user.startswith("<candidate>\n"):  # the agreement sample, scored alone
+            candidates = [user.removeprefix("<candidate>\n").removesuffix("\n</candidate>")]
         else:
-            candidates = re.split(r"\n\n### candidate_\d+\n", user)[1:]
+            candidates = re.findall(r"<candidate_\d+>\n(.*?)\n</candidate_\d+>", user, re.DOTALL)
             packed += len(candidates)
         assert 1 <= len(candidates) <= 4
         # Every candidate of the request applied for the job its system message names.
         assert {items[text].job.description for text in candidates} == {_job_of(system)}
-    assert packed == 97
+    assert packed == len(_rows())
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db(transaction=True)
 def test_the_item_page_shows_the_job_the_ai_saw(
     engine_settings: Any, fake_ollama: FakeOllama, owner: Any
 ) -> None:
-    run = start_run(shared_data(REAL), owner=owner, id_column=None)
+    run = start_run(resumes(), owner=owner, id_column=None)
     item = Item.objects.filter(run=run).select_related("job").order_by("line").first()
     assert item is not None and item.job is not None
     client = Client()
@@ -257,7 +270,7 @@ def test_the_item_page_shows_the_job_the_ai_saw(
 
     page = client.get(reverse("web:item", args=[run.public_id, item.pk])).content.decode()
 
-    assert f"Instructions and the job “{item.job.title}”" in page
+    assert f"Instructions and the job “{html.escape(item.job.title)}”" in page
     assert prompting.JOB_HEADING in page
     sent = next(
         r["messages"][0]["content"]
@@ -267,11 +280,12 @@ def test_the_item_page_shows_the_job_the_ai_saw(
     assert html.escape(sent, quote=False) in page or html.escape(sent) in page
 
 
+@pytest.mark.resumes35
 @pytest.mark.django_db
 def test_the_check_page_proposes_the_job_columns_and_counts_candidates_per_job(
     owner: Any,
 ) -> None:
-    file = upload(shared_data(REAL), owner)
+    file = upload(resumes(), owner)
     client = Client()
     client.force_login(owner)
 
@@ -287,9 +301,11 @@ def test_the_check_page_proposes_the_job_columns_and_counts_candidates_per_job(
         reverse("web:check_rows", args=[file.id]), {**query, "id_column": services.ROW_NUMBER}
     )
     text = checks.content.decode()
-    assert "25 jobs" in text and "job_position_name" in text
-    assert 'Senior iOS Engineer</td><td class="num">7' in text
-    assert "… and 15 more jobs" in text
+    counts = _job_counts()
+    assert f"{len(counts)} jobs" in text and "job_position_name" in text
+    (biggest, candidates), *_ = counts.most_common(1)
+    assert f'{html.escape(biggest[0])}</td><td class="num">{candidates}' in text
+    assert f"… and {len(counts) - 10} more jobs" in text
     # A person who says the file has no job: no jobs table.
     query = {k: ("model" if v == "job" else v) for k, v in query.items()}
     checks = client.get(
@@ -306,6 +322,7 @@ def _expected_job(row: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.resumes35
 def test_evaluate_job_columns_scores_each_candidate_against_their_job(
     tmp_path: Path, fake_ollama: FakeOllama
 ) -> None:
@@ -313,7 +330,7 @@ def test_evaluate_job_columns_scores_each_candidate_against_their_job(
     env = subprocess_env(tmp_path, fake_ollama)
     chosen = "job_position_name,skills_required,experiencere_requirement"
 
-    output = finish(evaluate(shared_data(REAL), out, env, "--job-columns", chosen), timeout=300)
+    output = finish(evaluate(resumes(), out, env, "--job-columns", chosen), timeout=300)
 
     listed = "job_position_name, experiencere_requirement, skills_required"  # the file's order
     assert (
@@ -324,9 +341,10 @@ def test_evaluate_job_columns_scores_each_candidate_against_their_job(
         "Not shown to the model (kept): age_requirement, a job requirement on a protected "
         "characteristic" in output
     )
-    assert "candidates for 25 jobs" in output
     rows = _rows()
-    assert len(fake_ollama.requests) == 97
+    distinct = {_expected_job(row) for row in rows}
+    assert f"candidates for {len(distinct)} jobs" in output
+    assert len(fake_ollama.requests) == len(rows)
     for request in fake_ollama.requests:
         system, user = (m["content"] for m in request["messages"])
         job = _job_of(system)
@@ -339,7 +357,7 @@ def test_evaluate_job_columns_scores_each_candidate_against_their_job(
         assert job in {_expected_job(row) for row in rows}
     with open(out, encoding="utf-8", newline="") as handle:
         scored = list(csv.DictReader(handle))
-    assert len(scored) == 97 and all(r["status"] == "done" for r in scored)
+    assert len(scored) == len(rows) and all(r["status"] == "done" for r in scored)
     # The job columns are in the download exactly as in the file.
     assert [r["skills_required"] for r in scored] == [r["skills_required"] for r in rows]
 

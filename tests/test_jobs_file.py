@@ -17,7 +17,7 @@ import pytest
 from devtools.fake_ollama import FakeOllama
 from evaluations import csvio, intake, prompting, services
 from evaluations.models import Job
-from tests.support.files import shared_data
+from tests.support.files import resume_rows, resumes
 from tests.support.jobs import (
     JOBS,
     UNMATCHED,
@@ -102,6 +102,7 @@ def test_a_jobs_file_with_a_problem_names_the_row_and_saves_nothing(
 # --- the position column ---------------------------------------------------------------
 
 
+@pytest.mark.resumes35
 def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
     path = write_candidates(tmp_path / "candidates.csv")
     layout = csvio.sniff(path)
@@ -110,12 +111,13 @@ def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
     )
     assert check.proposed_position_column == "position"
     assert check.proposed_position_values == 6  # spacing and case aside
-    # The real file: its job title column, 25 titles in 97 rows; not the requirements.
-    real = shared_data("resume_data_97.csv")
+    # The résumé file: its job title column, a title per few rows; not the requirements.
+    real = resumes()
     layout = csvio.sniff(real)
     check = intake.check_file(real, layout, id_column=None, model_columns=[], limit=10**6)
     assert check.proposed_position_column == "job_position_name"
-    assert check.proposed_position_values == 25
+    titles = {" ".join(r["job_position_name"].split()).casefold() for r in resume_rows()}
+    assert check.proposed_position_values == len(titles) > 10
     # Names like a position but free text (a value per row), or an ID: not proposed.
     assert not intake.is_position_like("job_id")
     assert not intake.is_position_like("skills_required")

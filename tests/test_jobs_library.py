@@ -24,7 +24,7 @@ from devtools.synthetic import position_titles, write_candidates_csv
 from evaluations import services
 from evaluations.models import Job, Run
 from tests.support.browser import SHOTS, chromium, served
-from tests.support.files import real_rows, write_csv
+from tests.support.files import resume_rows, write_csv
 from tests.support.runs import start_run
 
 # Every test but the browser's, which reaches the database only through the server it
@@ -349,12 +349,13 @@ def test_a_jobs_file_saves_its_jobs_and_a_changed_one_as_a_new_version(
 
 
 @database
-def test_a_jobs_file_from_the_real_datas_job_columns_is_read_with_its_extra_columns(
+@pytest.mark.resumes35
+def test_a_jobs_file_from_the_resume_files_job_columns_is_read_with_its_extra_columns(
     owner: Any, tmp_path: Path
 ) -> None:
-    """The public résumé file's job columns (nobody here wrote them), one row per position:
-    list literals, multi-line cells, long text."""
-    rows = real_rows("resume_data_97.csv")
+    """The résumé file's job columns, one row per position: list literals, multi-line
+    cells, long text (the public file's own under make test-public-data)."""
+    rows = resume_rows()
     jobs: dict[str, dict[str, str]] = {}
     for row in rows:
         title = " ".join(row["job_position_name"].split())

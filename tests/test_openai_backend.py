@@ -41,7 +41,7 @@ from evaluations.llm.openai_backend import (
     normalize_base_url,
 )
 from evaluations.models import Item, Run
-from tests.support.files import read_csv, shared_data, write_csv
+from tests.support.files import read_csv, resumes, write_csv
 from tests.support.processes import evaluate, finish, query, subprocess_env
 from tests.support.runs import start_run
 
@@ -213,10 +213,11 @@ def test_a_wrong_key_pauses_the_run_naming_the_setting(llama: LlamaServer, tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.resumes35
 def test_evaluate_scores_real_resumes_through_a_real_server(
     llama: LlamaServer, tmp_path: Path
 ) -> None:
-    rows = read_csv(shared_data("resume_data_97.csv"))[:4]
+    rows = read_csv(resumes())[:4]
     source = write_csv(tmp_path / "resumes.csv", rows)
     out = tmp_path / "scored.csv"
     with FakeOllama() as unused:  # subprocess_env's Ollama address; never called here
@@ -363,7 +364,7 @@ def test_a_real_ollama_scores_a_small_csv(
                 time.sleep(0.5)
         if not models:
             pytest.skip("ollama runs but has no model pulled; `ollama pull` one to run this test")
-        rows = read_csv(shared_data("resume_data_97.csv"))[:3]
+        rows = read_csv(resumes())[:3]
         source = write_csv(tmp_path / "resumes.csv", rows)
         with FakeOllama() as unused:
             env = subprocess_env(

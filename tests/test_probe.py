@@ -210,7 +210,7 @@ def test_the_request_shape_is_the_engines(fake_ollama: FakeOllama) -> None:
     }
     assert request.format["required"] == [c["key"] for c in DEFAULT_CRITERIA]
     assert request.messages[0]["role"] == "system"
-    assert request.messages[1]["content"].startswith("Candidate:\n")
+    assert request.messages[1]["content"].startswith("<candidate>\n")
 
 
 # --- the command as a person runs it, and a run afterwards --------------------------------

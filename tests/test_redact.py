@@ -1,7 +1,8 @@
 """Identity out of the text (issue 9, part 5): what the redactor replaces, and what it keeps.
 
-Checked on the real public résumés (which must lose nothing that is not identity) and on
-synthetic candidates whose name, e-mail and phone are known and written into their text.
+Checked on the 35-column résumé file (tests/fixtures; the public one under make
+test-public-data), which must lose nothing that is not identity, and on synthetic
+candidates whose name, e-mail and phone are known and written into their text.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import csv
 import random
 import re
 
+import pytest
+
 from devtools.synthetic import generate_candidates
-from evaluations.redact import Redactor, redact_fields
-from tests.support.files import shared_data
+from evaluations.redact import Redactor, looks_like_name, redact_fields
+from tests.support.files import resumes
 
 
 def test_emails_phones_urls_and_the_candidates_own_name_become_placeholders() -> None:
@@ -60,8 +63,9 @@ def test_every_known_identity_of_synthetic_candidates_is_caught() -> None:
     assert missed == []
 
 
-def test_the_real_resumes_lose_only_links_and_keep_their_numbers() -> None:
-    with shared_data("resume_data_97.csv").open(encoding="utf-8-sig", newline="") as fh:
+@pytest.mark.resumes35
+def test_the_resumes_lose_only_links_and_keep_their_numbers() -> None:
+    with resumes().open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     redactor = Redactor()
     changed_columns: set[str] = set()
@@ -112,3 +116,49 @@ def test_names_beside_letters_whose_lower_case_is_longer_and_names_in_signs() ->
     assert redactor.counts["name"] == 4
     again = Redactor(names=["Ana Lopez"])
     assert again("ANA LOPEZ, Ana  Lopez") == "[NAME], [NAME]  [NAME]"
+
+
+def test_a_name_is_redacted_only_where_it_looks_like_a_persons_name() -> None:
+    # A "name" column holding skills: its words stay in the text (issue 17, item 15).
+    redactor = Redactor(names=["Linux • Managing"])
+    text = "Skills: Linux • Managing teams; Linux admin."
+
+    assert redactor(text) == text
+    assert redactor.counts["name"] == 0
+    # The same Redactor on a real name still hides it.
+    assert Redactor(names=["Ana Lopez"])("Skills: Ana Lopez, Linux") == "Skills: [NAME], Linux"
+
+
+def test_what_looks_like_a_persons_name() -> None:
+    names = [
+        "Ana Lopez",
+        "Mary-Jane O'Brien",
+        "Ludwig van Beethoven",
+        "JOHN SMITH",
+        "Dr. Ana Lopez",
+        "Lopez, Ana",
+        "Zoë Ångström",
+        "José María García López",
+        "王伟",
+        "Li",
+        "(Ana)",
+    ]
+    not_names = [
+        "Linux • Managing",
+        "Python Developer",
+        "Data Engineer",
+        "C++",
+        "Not Provided",
+        "N/A",
+        "3D Modelling",
+        "SQL, Excel",
+        "www.linkedin.com/in/analopez",
+        "ana@mail.example",
+        "Ana Lopez 2",
+        "ana lopez",
+        "Project Management Communication Leadership Teamwork",
+        "",
+    ]
+
+    assert [n for n in names if not looks_like_name(n)] == []
+    assert [n for n in not_names if looks_like_name(n)] == []

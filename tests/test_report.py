@@ -105,11 +105,11 @@ def test_the_rechecks_change_the_seed_and_the_order_of_the_fields_only(
     shown = [c for c in run.columns["header"] if roles[c] == "model"]
 
     first, *others = [
-        r for r in fake_ollama.requests if "Candidate:" in r["messages"][-1]["content"]
+        r for r in fake_ollama.requests if "<candidate>" in r["messages"][-1]["content"]
     ]
     by_text: dict[str, list[dict[str, Any]]] = {}
     for request in [first, *others]:
-        lines = request["messages"][-1]["content"].splitlines()[1:]
+        lines = request["messages"][-1]["content"].splitlines()[1:-1]
         by_text.setdefault("\n".join(sorted(lines)), []).append(request)
     twice = [pair for pair in by_text.values() if len(pair) == 2]
     assert (
@@ -120,8 +120,8 @@ def test_the_rechecks_change_the_seed_and_the_order_of_the_fields_only(
     for scored, again in twice:
         assert again["options"]["seed"] != scored["options"]["seed"]
         assert again["messages"][0] == scored["messages"][0]  # the same instructions
-        body = scored["messages"][-1]["content"].splitlines()[1:]
-        reordered = again["messages"][-1]["content"].splitlines()[1:]
+        body = scored["messages"][-1]["content"].splitlines()[1:-1]
+        reordered = again["messages"][-1]["content"].splitlines()[1:-1]
         assert sorted(reordered) == sorted(body) and reordered != body
         # The fields in reverse order (whatever order the database kept them in).
         assert fields_of(reordered, shown) == fields_of(body, shown)[::-1]

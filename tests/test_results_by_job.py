@@ -2,8 +2,9 @@
 every job in one download, the job in every CSV of a run with jobs, and the consistency
 and adverse-impact figures of each job where it has enough candidates.
 
-Runs are scored on the fake Ollama server: the real résumé file with its job columns (25
-jobs of 1 to 7 candidates) and synthetic candidates with 3 large jobs, a small one, two
+Runs are scored on the fake Ollama server: the 35-column résumé file with its job columns
+(tests/fixtures: 16 jobs of 1 to 7 candidates; the public file's 25 under make
+test-public-data) and synthetic candidates with 3 large jobs, a small one, two
 jobs sharing a title and candidates without a job."""
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ from devtools.synthetic import generate_candidates
 from evaluations import export, selectors
 from evaluations.models import Item, Job, Run
 from tests.support.browser import SHOTS, chromium, served, settled
-from tests.support.files import read_csv, real_rows, shared_data, write_csv
+from tests.support.files import read_csv, resume_rows, resumes, write_csv
 from tests.support.processes import ROOT, evaluate, finish, subprocess_env
 from tests.support.runs import report_json, start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REAL = "resume_data_97.csv"
 CRITERIA = ["technical_skills", "communication", "cultural_fit", "leadership_potential", "overall"]
 LARGE = {
     "Data Engineer": "SQL; Spark; Python",
@@ -126,33 +126,35 @@ def _top(items: list[Item], n: int) -> tuple[list[Item], int]:
 # --- The filter ----------------------------------------------------------------------------
 
 
-def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
+@pytest.mark.resumes35
+def test_the_resume_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     consistency: Any, fake_ollama: FakeOllama, owner: Any
 ) -> None:
-    run = start_run(shared_data(REAL), owner=owner, id_column=None)
-    assert run.status == Run.Status.COMPLETED and run.done_count == 97, run.status_message
+    run = start_run(resumes(), owner=owner, id_column=None)
+    rows = resume_rows()
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    assert run.done_count == len(rows)
     client = _client(owner)
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
 
     # One choice per job of the file, with its candidates counted from the file itself.
-    titles = Counter(" ".join(row["job_position_name"].split()) for row in real_rows(REAL))
+    titles = Counter(" ".join(row["job_position_name"].split()) for row in rows)
     options = _job_options(page)
     assert {name: count for _, name, count in options} == dict(titles)
-    assert len(options) == 25 and "none" not in [value for value, _, _ in options]
+    assert len(options) == len(titles) > 10
+    assert "none" not in [value for value, _, _ in options]
     assert [name for _, name, _ in options] == sorted(titles, key=str.casefold)
     # The counts are the database's too.
     for value, _, count in options:
         assert Item.objects.filter(run=run, job_id=int(value)).count() == count
 
-    value, name, count = next(o for o in options if o[2] == 7)
+    value, name, count = max(options, key=lambda option: option[2])
     shown = client.get(reverse("web:run_results", args=[run.public_id]), {"job": value})
     text = shown.content.decode()
     # The job's candidates: those of the file's rows naming it, in the file's order.
-    lines = [
-        i + 2 for i, row in enumerate(real_rows(REAL)) if row["job_position_name"].strip() == name
-    ]
+    lines = [i + 2 for i, row in enumerate(rows) if row["job_position_name"].strip() == name]
     chosen = Item.objects.filter(run=run, job_id=int(value)).order_by("line")
-    assert list(chosen.values_list("line", flat=True)) == lines and len(lines) == 7
+    assert list(chosen.values_list("line", flat=True)) == lines and len(lines) == count > 2
     assert _shown_ids(text) == list(chosen.values_list("custom_id", flat=True))
     assert f'<option value="{value}" selected>' in text  # the filter shows its choice
     # The address keeps the filter: a reload or a shared link shows the same list.
@@ -172,17 +174,17 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
     assert _shown_ids(ranged) == kept
 
     # The scored CSV names each candidate's job, after the file's own columns.
-    rows = _csv(client.get(reverse("web:run_download", args=[run.public_id])))
-    header = list(rows[0])
-    assert header[header.index("job") - 1] == list(real_rows(REAL)[0])[-1]
+    downloaded = _csv(client.get(reverse("web:run_download", args=[run.public_id])))
+    header = list(downloaded[0])
+    assert header[header.index("job") - 1] == list(rows[0])[-1]
     assert header[header.index("job") + 1] == CRITERIA[0]
-    assert [r["job"] for r in rows] == [
-        " ".join(r["job_position_name"].split()) for r in real_rows(REAL)
+    assert [r["job"] for r in downloaded] == [
+        " ".join(r["job_position_name"].split()) for r in rows
     ]
     stored = read_csv(Path(run.output_file.abspath))  # the file `evaluate --out` writes
-    assert [r["job"] for r in stored] == [r["job"] for r in rows]
+    assert [r["job"] for r in stored] == [r["job"] for r in downloaded]
 
-    # Every job's best 2 in one file: 25 shortlists, each job's as its own shortlist.
+    # Every job's best 2 in one file: a shortlist per job, each as the job's own shortlist.
     per_job = _csv(
         client.get(
             reverse("web:run_shortlist_per_job_download", args=[run.public_id]), {"top": "2"}
@@ -199,18 +201,18 @@ def test_the_real_files_jobs_filter_the_results_and_each_is_too_few_to_say(
             i.input.get("career_objective", "") for i in best
         ], name
 
-    # Per job: 25 jobs, each far too few for figures of its own, said plainly.
+    # Per job: each far too few for figures of its own, said plainly.
     report = report_json(run)
-    assert len(report["jobs"]) == 25
-    assert sum(j["candidates"] for j in report["jobs"]) == 97
+    assert len(report["jobs"]) == len(titles)
+    assert sum(j["candidates"] for j in report["jobs"]) == len(rows)
     for job in report["jobs"]:
         assert job["consistency"] is None and job["impact"] is None
         assert job["consistency_note"].startswith("too few candidates to say")
         assert job["impact_note"] == "no audit-only columns in this run"
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
     assert "Per job" in page
-    assert page.count(">too few candidates to say</span>") == 25
-    assert page.count(">no audit-only columns in this run</span>") == 25
+    assert page.count(">too few candidates to say</span>") == len(titles)
+    assert page.count(">no audit-only columns in this run</span>") == len(titles)
 
 
 def test_a_list_download_keeps_to_the_job_and_the_other_filters(

@@ -8,6 +8,7 @@ a subprocess, and `manage.py serve` driven over HTTP; the test client covers the
 from __future__ import annotations
 
 import http.cookiejar
+import logging
 import re
 import socket
 import subprocess
@@ -31,7 +32,7 @@ from devtools.fake_ollama import FakeOllama
 from evaluations import services
 from evaluations.models import ApiKey, File
 from tests.support.browser import settled
-from tests.support.files import shared_data
+from tests.support.files import resumes
 from tests.support.mail import SmtpSink
 
 PASSWORD = "a-long-pass-phrase-2026"
@@ -348,7 +349,7 @@ def test_serve_logs_errors_to_stderr_and_a_rotating_file_and_throttles_sign_in(
     _create_user(env, "oscar")
     # An upload whose file was later removed from the data directory (a disk clean-up):
     # its check page crashes, and so does the worker asked to read it.
-    source = str(shared_data("resume_data_97.csv"))
+    source = str(resumes())
     make = (
         "from pathlib import Path; from django.contrib.auth.models import User; "
         "from evaluations import services; "
@@ -533,6 +534,95 @@ def test_plain_http_keeps_cookies_usable_and_the_deploy_check_says_what_is_missi
     assert result.returncode == 1 and "SECRET_KEY" in result.stderr
 
 
+# --- issue 17 (12): no public key on a public address; API clients not told where servers are
+
+
+@pytest.mark.parametrize("how", ["HOST", "--host"])
+def test_serve_refuses_to_listen_beyond_this_machine_with_the_built_in_secret_key(
+    tmp_path: Path, fake: FakeOllama, how: str
+) -> None:
+    port = str(live.free_port())
+    flags = ["--host", "0.0.0.0"] if how == "--host" else []
+    env = _env(tmp_path / "data", fake, PORT=port, **({"HOST": "0.0.0.0"} if how == "HOST" else {}))
+    result = subprocess.run(
+        [*live.MANAGE, "serve", *flags],
+        cwd=live.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Not starting: listening on 0.0.0.0 with hrbatch's built-in development " in (
+        result.stderr
+    )
+    assert "Set SECRET_KEY to a long random value" in result.stderr
+    assert "hrbatch is running" not in result.stdout
+    assert not (tmp_path / "data" / "hrbatch.sqlite3").exists()  # refused before anything
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_errors_do_not_say_where_the_model_server_is_but_the_log_and_staff_do(
+    owner: Any,
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.support.files import write_jsonl
+    from tests.support.runs import create_batch, request_line
+
+    address = fake_ollama.url  # http://127.0.0.1:<port>
+    where = address.split("://")[1]
+    _, key = services.api_key_create(owner=owner, name="nightly import")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+    staff = Client()
+    staff.force_login(
+        get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345-xyz")
+    )
+
+    # A model the server does not have: the batch fails at validation, saying so.
+    lines = [request_line("r1", model="no-such-model:1b")]
+    run = create_batch(write_jsonl(tmp_path / "unknown.jsonl", lines), owner=owner)
+    response = api.get(f"/v1/batches/{run.public_id}")
+    batch = response.json()
+    assert batch["status"] == "failed"
+    message = batch["errors"]["data"][0]["message"]
+    assert "no-such-model:1b" in message and "the model server" in message
+    assert where not in response.content.decode()
+    assert where in staff.get(f"/admin/evaluations/run/{run.pk}/change/").content.decode()
+
+    # Requests the server never answered in time: the error file says that, not where.
+    engine_settings.HRBATCH = {
+        **engine_settings.HRBATCH,
+        "REQUEST_TIMEOUT_SECONDS": 0.3,
+        "MAX_SERVER_ATTEMPTS": 1,
+    }
+    fake_ollama.latency = 2.0
+    lines = [request_line(f"q{i}", f"question {i}") for i in range(2)]
+    run = create_batch(write_jsonl(tmp_path / "slow.jsonl", lines), owner=owner)
+    batch = api.get(f"/v1/batches/{run.public_id}").json()
+    assert batch["request_counts"]["failed"] == 2, batch
+    errors = api.get(f"/v1/files/{batch['error_file_id']}/content")
+    text = b"".join(errors.streaming_content).decode()
+    assert "did not answer in time" in text and where not in text
+    failed = run.items.first()
+    assert failed is not None and where in failed.error  # kept for staff
+    page = staff.get(f"/admin/evaluations/item/{failed.pk}/change/").content.decode()
+    assert where in page
+
+    # One chat completion while the server is down: 503, and the log names the server.
+    fake_ollama.latency = 0.0
+    fake_ollama.stop()
+    body = {"model": "gemma3:12b", "messages": [{"role": "user", "content": "Hello"}]}
+    with caplog.at_level(logging.WARNING):
+        down = api.post("/v1/chat/completions", body, content_type="application/json")
+    assert down.status_code == 503
+    assert "not reachable at the model server" in down.json()["error"]["message"]
+    assert where not in down.content.decode()
+    assert f"not reachable at {address}" in caplog.text
+
+
 # --- 13. the pages work under the Content-Security-Policy, in a real browser --------------
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -591,11 +681,11 @@ def test_pages_work_in_chromium_with_no_content_security_policy_violation(
                 page.get_by_role("button", name="Sign in").click()
                 expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
 
-                # The upload page's file chooser (static JS): the real public file's name
-                # and size show as soon as it is chosen.
+                # The upload page's file chooser (static JS): the chosen file's name and
+                # size show as soon as it is chosen.
                 page.goto(url + "/runs/new/")
-                page.set_input_files("#id_file", str(shared_data("resume_data_97.csv")))
-                expect(page.locator("#chosen")).to_contain_text("resume_data_97.csv (")
+                page.set_input_files("#id_file", str(resumes()))
+                expect(page.locator("#chosen")).to_contain_text(f"{resumes().name} (")
                 shot(page, "upload")
                 page.set_input_files("#id_file", str(source))
                 expect(page.locator("#chosen")).to_contain_text("applicants-may.csv (")

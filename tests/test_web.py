@@ -20,7 +20,7 @@ from django.utils.html import escape
 from devtools.fake_ollama import FakeOllama
 from evaluations import metrics, services
 from evaluations.models import File, Item, Run
-from tests.support.files import VALID_UTF8, candidates_csv, damaged_resume_csv, shared_data
+from tests.support.files import VALID_UTF8, candidates_csv, damaged_resume_csv, resumes
 from tests.support.runs import start_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -462,42 +462,45 @@ def test_the_rows_with_problems_of_a_semicolon_file_come_back_with_semicolons(
     assert rows[1][0] == "4" and rows[1][2:] == ["c1", "Rust", "'+44 20 1234"]
 
 
-def test_the_real_resume_file_downloads_every_row_with_its_values_unchanged(
+@pytest.mark.resumes35
+def test_the_resume_file_downloads_every_row_with_its_values_unchanged(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
-    source = shared_data("resume_data_97.csv")
+    source = resumes()
     with open(source, encoding="utf-8", newline="") as handle:
         original = list(csv.reader(handle))
     run = start_run(source, owner=owner, id_column=None)
-    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, len(original) - 1)
     client = _client(owner)
 
     plain, disposition = _download(client, run)
     rows = list(csv.reader(io.StringIO(plain.decode("utf-8"))))
-    assert len(rows) == 98
+    assert len(rows) == len(original)
     # Every value as published (multi-line cells, list literals, empty cells) ...
     assert [row[:35] for row in rows[1:]] == original[1:]
     # ... under the column names as read (the stray mark inside the header is dropped).
     assert rows[0][:35] == [name.lstrip("\ufeff") for name in original[0]]
     assert all(1 <= int(row[rows[0].index("overall")]) <= 10 for row in rows[1:])
-    assert 'filename="resume_data_97-scored.csv"' in disposition
+    assert f'filename="{source.stem}-scored.csv"' in disposition
 
     excel, _ = _download(client, run, excel="1")
     rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig"))))
-    assert len(rows) == 98 and rows[1][1] == original[1][1]  # career objectives stay as text
+    # Career objectives stay as text.
+    assert len(rows) == len(original) and rows[1][1] == original[1][1]
 
 
-def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_never_saw(
+@pytest.mark.resumes35
+def test_the_resume_file_shortlists_the_best_and_shows_positions_the_ai_never_saw(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
-    source = shared_data("resume_data_97.csv")
+    source = resumes()
     with open(source, encoding="utf-8", newline="") as handle:
         original = list(csv.reader(handle))
     header = [name.lstrip("\ufeff") for name in original[0]]
     roles = services.default_roles(header, None)
     roles["positions"] = services.ROLE_RESULTS  # who they were, kept for the results only
     run = start_run(source, owner=owner, id_column=None, roles=roles)
-    assert (run.status, run.done_count) == (Run.Status.COMPLETED, 97)
+    assert (run.status, run.done_count) == (Run.Status.COMPLETED, len(original) - 1)
 
     page = _client(owner).get(
         reverse("web:run", args=[run.public_id]), {"top": "10", "sort": "line"}
@@ -533,7 +536,7 @@ def test_the_real_resume_file_shortlists_the_best_and_shows_positions_the_ai_nev
         for message in request["messages"]
         for line in message["content"].splitlines()
     ]
-    assert len(fake_ollama.requests) == 97
+    assert len(fake_ollama.requests) == len(original) - 1
     assert not any(line.startswith("positions:") for line in lines)
     assert any(line.startswith("career_objective:") for line in lines)
 
@@ -815,6 +818,7 @@ def _check_page_upload(client: Client, path: Path) -> File:
     return File.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[-1])
 
 
+@pytest.mark.resumes35
 def test_the_check_page_counts_unreadable_characters_and_previews_another_encoding(
     owner: Any, tmp_path: Path
 ) -> None:
@@ -838,6 +842,7 @@ def test_the_check_page_counts_unreadable_characters_and_previews_another_encodi
     assert VALID_UTF8[:20] in as_utf8 and "7 characters in 3 rows" in as_utf8
 
 
+@pytest.mark.resumes35
 def test_a_damaged_utf8_file_is_scored_whole_and_downloads_its_valid_characters(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
@@ -924,16 +929,19 @@ def _original(value: str) -> str:
     return value[1:] if value.startswith("'") else value
 
 
-def test_the_real_file_without_an_id_column_starts_as_it_is_and_downloads_complete(
+@pytest.mark.resumes35
+def test_the_resume_file_without_an_id_column_starts_as_it_is_and_downloads_complete(
     owner: Any, engine_settings: Any, fake_ollama: FakeOllama
 ) -> None:
-    source = shared_data("resume_data_97.csv")
+    source = resumes()
+    with open(source, encoding="utf-8", newline="") as handle:
+        original = list(csv.reader(handle))
     client = _client(owner)
     response = _upload(client, source.name, source.read_bytes())
     prepare = client.get(response["Location"])
     page = prepare.content.decode()
     assert prepare.status_code == 200
-    assert "<dd>97</dd>" in page and "<dd>35</dd>" in page
+    assert f"<dd>{len(original) - 1}</dd>" in page and "<dd>35</dd>" in page
     # No column is an ID: the rows are numbered, and that is a real, selected choice.
     assert f'value="{services.ROW_NUMBER}" selected' in page
 
@@ -946,14 +954,12 @@ def test_the_real_file_without_an_id_column_starts_as_it_is_and_downloads_comple
     started = client.post(response["Location"], _form_as_shown(prepare))
     assert started.status_code == 302, started.content.decode()[:3000]
     run = Run.objects.get(owner=owner)
-    assert run.status == Run.Status.COMPLETED and run.total_count == 97
+    assert run.status == Run.Status.COMPLETED and run.total_count == len(original) - 1
     assert run.columns["id_column"] is None
 
-    with open(source, encoding="utf-8", newline="") as handle:
-        original = list(csv.reader(handle))
     header = [name.lstrip("\ufeff") for name in original[0]]
     rows = _download_rows(client, run)
-    assert len(rows) == 97
+    assert len(rows) == len(original) - 1
     assert list(rows[0])[: len(header)] == header  # every original column, in order
     for line, (values, row) in enumerate(zip(original[1:], rows, strict=True), start=2):
         assert [_original(row[name]) for name in header] == values, f"row {line}"
@@ -1139,7 +1145,7 @@ def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
     long_item = Item.objects.get(run=run, custom_id="c2")
     assert long_item.result["truncated"]["kept"] == kept
     sent = [r["messages"][-1]["content"] for r in fake_ollama.requests]
-    assert max(len(text) for text in sent) == len("Candidate:\n") + kept
+    assert max(len(text) for text in sent) == len("<candidate>\n\n</candidate>") + kept
 
     results = client.get(reverse("web:run_results", args=[run.public_id])).content
     assert results.decode().count("truncated") == 1

@@ -151,6 +151,13 @@ class PrepareForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.header = header
+        self.user = user
+        domains = settings.HRBATCH_NOTIFY_DOMAINS
+        self.fields["notify_email"].help_text = (
+            "Your own address"
+            + (f" or one at {', '.join(domains)}" if domains else "")
+            + ". Leave empty for no e-mail."
+        )
         # Row number is a real choice (not an empty value), so that a file without an
         # ID column can be started as it is.
         self.fields["id_column"].choices = [(services.ROW_NUMBER, "Row number (no ID column)")] + [
@@ -168,6 +175,13 @@ class PrepareForm(forms.Form):
                 initial=initial_roles.get(column, services.ROLE_MODEL),
                 required=False,
             )
+
+    def clean_notify_email(self) -> str:
+        address = self.cleaned_data.get("notify_email") or ""
+        refusal = services.notify_address_refusal(owner=self.user, address=address)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return address
 
     def role_fields(self) -> list[forms.BoundField]:
         return [self[f"role_{i}"] for i in range(len(self.header))]

@@ -33,7 +33,7 @@ urlpatterns = [
     path("runs/<str:public_id>/rename/", runs.run_rename, name="run_rename"),
     path(
         "runs/<str:public_id>/explain-shortlist/",
-        runs.run_explain_shortlist,
+        results.run_explain_shortlist,
         name="run_explain_shortlist",
     ),
     # Pause, resume, cancel, retry: after every other runs/<id>/<word>/ address.

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -43,6 +45,7 @@ __all__ = [
     "model_list",
     "resolve_backend",
     "served_model",
+    "without_server_addresses",
 ]
 
 T = TypeVar("T")
@@ -66,6 +69,32 @@ def normalize_host(host: str) -> str:
 
 def ollama_hosts() -> list[str]:
     return [normalize_host(h) for h in settings.HRBATCH["OLLAMA_HOSTS"]]
+
+
+# What API clients read instead of an LLM server's address.
+SERVER_WORDS = "the model server"
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>,;()]*[^\s'\"<>,;().:]", re.IGNORECASE)
+_REPEATED = re.compile(rf"{SERVER_WORDS}(?:(?:,| and) {SERVER_WORDS})+")
+
+
+def without_server_addresses(text: str) -> str:
+    """`text` with the LLM servers' addresses replaced by "the model server".
+
+    For /v1 clients: where hrbatch's model servers run is internal (OWASP ASVS 7.4.1,
+    errors reveal no infrastructure). The full message stays in the server log and on the
+    staff pages. Every URL goes, and so does each configured server's host name and
+    host:port wherever it stands alone (an error may name it without its scheme).
+    """
+    if not text:
+        return text
+    text = _URL.sub(SERVER_WORDS, text)
+    names: set[str] = set()
+    for url in [*ollama_hosts(), *settings.HRBATCH["OPENAI_BASE_URLS"]]:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        names.update(n for n in (parts.netloc, parts.hostname) if n)
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", SERVER_WORDS, text)
+    return _REPEATED.sub(f"{SERVER_WORDS}s", text)
 
 
 def make_backend(name: str) -> Backend:

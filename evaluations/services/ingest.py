@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from .. import csvio, intake, notify, prompting
+from .. import csvio, flags, intake, notify, prompting, redact
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
 from .jobs import JobsChoice, saved_job_texts
@@ -235,6 +236,34 @@ def default_roles(
     return roles
 
 
+def contact_job_columns(
+    *, path: str | Path, layout: csvio.CsvLayout, roles: dict[str, str]
+) -> dict[str, str]:
+    """Of the columns `roles` has describe the job, those whose values are someone's
+    contact details (a candidate's own LinkedIn address where the job's title goes): not
+    a description of the job, so kept in the results instead. {column: why, in words}."""
+    jobs = [c for c in layout.header if roles.get(c) == ROLE_JOB]
+    found = intake.contact_columns(path, layout, jobs) if jobs else {}
+    return {
+        column: (
+            f"its values are links, e-mail addresses or phone numbers in {n:,} of {filled:,} "
+            "rows: someone's contact details, not a description of the job, so it is kept "
+            "in the results only"
+        )
+        for column, (n, filled) in found.items()
+    }
+
+
+def proposed_roles(
+    *, path: str | Path, layout: csvio.CsvLayout, id_column: str | None
+) -> dict[str, str]:
+    """default_roles, with the file's values looked at: a column named like the job's that
+    holds contact details is kept in the results (contact_job_columns)."""
+    roles = default_roles(layout.header, id_column)
+    contacts = contact_job_columns(path=path, layout=layout, roles=roles)
+    return {**roles, **dict.fromkeys(contacts, ROLE_RESULTS)}
+
+
 def answer_format_setting() -> str:
     """The answer format new runs start with (HRBATCH_ANSWER_FORMAT, checked when the
     settings load: a typo stops the app at start)."""
@@ -279,6 +308,43 @@ def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
         top=[(check.job_titles[key], n) for key, n in check.jobs.most_common(top)],
         without_job=check.without_job,
     )
+
+
+class JobRedaction:
+    """Identity out of the jobs' text, as services.privacy takes it out of the candidates'
+    (a job column may hold a candidate's own profile link, a saved job a contact address):
+    e-mails, phone numbers and links, and in a job read from the candidate's own row, the
+    candidate's name. Counts what it hid in each job once (`hidden`, by job key)."""
+
+    def __init__(self, header: list[str]):
+        self.names_at = [i for i, column in enumerate(header) if is_name_column(column)]
+        self.region = str(settings.HRBATCH["PHONE_REGION"])
+        self.saved: dict[int, tuple[str, Counter[str]]] = {}
+        self.hidden: dict[str, int] = {}
+
+    def row(self, job: dict[str, str], values: list[str]) -> tuple[dict[str, str], Counter[str]]:
+        """One row's job columns, redacted with that row's names."""
+        redactor = redact.Redactor(names=[values[i] for i in self.names_at], region=self.region)
+        return {column: redactor(value) for column, value in job.items()}, redactor.counts
+
+    def saved_job(self, job: Job) -> tuple[str, Counter[str]]:
+        """A saved job's text, redacted once for the run (no candidate's name: it is the
+        team's text, the same for every candidate)."""
+        if job.pk not in self.saved:
+            redactor = redact.Redactor(region=self.region)
+            self.saved[job.pk] = (redactor(job.model_text), redactor.counts)
+        return self.saved[job.pk]
+
+    def count(self, key: str, counts: Counter[str]) -> None:
+        self.hidden.setdefault(key, sum(counts.values()))
+
+    @property
+    def total(self) -> int:
+        return sum(self.hidden.values())
+
+    @property
+    def jobs(self) -> int:
+        return sum(1 for n in self.hidden.values() if n)
 
 
 class JobBook:
@@ -400,7 +466,7 @@ def file_check(
     except csvio.CsvProblem as problem:
         return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
     roles = roles_with_position(
-        dict(roles or default_roles(layout.header, id_column)),
+        dict(roles or proposed_roles(path=input_file.abspath, layout=layout, id_column=id_column)),
         jobs.position_column if jobs else "",
     )
     model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
@@ -416,6 +482,8 @@ def file_check(
         position_column=jobs.position_column if jobs else "",
         saved_jobs=saved_job_texts() if jobs else None,
         job_map=jobs.mapping if jobs else None,
+        name_columns=[c for c in layout.header if is_name_column(c)],
+        min_text_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
     )
 
 
@@ -457,7 +525,7 @@ def run_ingest(*, run: Run) -> Run:
         return run_fail_validation(run=run, errors=problems)
 
     header = layout.header
-    roles = dict(roles or default_roles(header, id_column))
+    roles = dict(roles or proposed_roles(path=path, layout=layout, id_column=id_column))
     unknown = sorted(set(roles) - set(header))
     bad_roles = sorted({r for r in roles.values() if r not in ROLES})
     if unknown or bad_roles:
@@ -485,6 +553,7 @@ def run_ingest(*, run: Run) -> Run:
     job_indexes = [header.index(c) for c in job_columns]
     title_column = job_title_column(job_columns) if job_columns else ""
     jobs = JobBook(run)
+    hiding = JobRedaction(header) if run.columns.get("redact", True) else None
     # Or the jobs are saved jobs matched by the candidates' position column, as chosen
     # when the run was made (run_create's `jobs`): then the file's job columns stay in
     # the results only.
@@ -532,8 +601,9 @@ def run_ingest(*, run: Run) -> Run:
     rejected = 0
     warnings = 0
     writer = ItemWriter(run.pk)
-    # Rows of (line, custom_id, input, extra, job key or "").
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
+    min_chars = int(conf["MIN_TEXT_CHARS"])
+    # Rows of (line, custom_id, input, extra, job key or "", flags).
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]] = []
     batch_jobs: dict[str, tuple[str, str, int | None]] = {}
     total = 0
     max_chars = 0
@@ -556,13 +626,20 @@ def run_ingest(*, run: Run) -> Run:
                 continue  # keep reading to report every problem, but insert nothing more
             fields = {header[i]: values[i] for i in model_columns}
             based_on: int | None = None
+            hidden: Counter[str] = Counter()
             if position_at is not None:
                 pk = position_map.get(prompting.title_key(values[position_at]))
                 job = saved.get(pk) if pk else None
                 title, text = (job.title, job.model_text) if job else ("", "")
+                if job and hiding is not None:
+                    text, hidden = hiding.saved_job(job)
                 based_on = job.pk if job else None
             elif job_columns:
-                title, text = job_text({header[i]: values[i] for i in job_indexes}, title_column)
+                job_values = {header[i]: values[i] for i in job_indexes}
+                if hiding is not None:
+                    # The title too: rows whose job differs only by a link are one job.
+                    job_values, hidden = hiding.row(job_values, values)
+                title, text = job_text(job_values, title_column)
             else:
                 title, text = "", ""
             # What the job adds to this candidate's prompt counts against what it can hold.
@@ -578,6 +655,8 @@ def run_ingest(*, run: Run) -> Run:
             key = job_key(text) if text else ""
             if key:
                 batch_jobs.setdefault(key, (title, text, based_on))
+                if hiding is not None:
+                    hiding.count(key, hidden)
             batch.append(
                 (
                     row,
@@ -585,6 +664,8 @@ def run_ingest(*, run: Run) -> Run:
                     fields,
                     {header[i]: values[i] for i in [*other_columns, *job_indexes]},
                     key,
+                    # Worked out from the text alone, before any model reads it.
+                    flags.join(flags.candidate_flags(fields, min_chars=min_chars)),
                 )
             )
             if len(batch) >= conf["INGEST_BATCH"]:
@@ -600,13 +681,23 @@ def run_ingest(*, run: Run) -> Run:
         Item.objects.filter(run_id=run.pk).delete()
         Job.objects.filter(run_id=run.pk).delete()
         return run_fail_validation(run=run, errors=errors or left_out)
+    # Candidates with nothing to read are never sent to the model, and never retried.
+    skipped = Item.objects.filter(run_id=run.pk, flags__contains=flags.TOO_LITTLE_TEXT).update(
+        status=Item.Status.SKIPPED, error=flags.TOO_LITTLE_MESSAGE
+    )
     errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
     notes = []
     if rejected:
         notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
     if warnings:
         notes.append(f"{warnings} empty row{'s' if warnings != 1 else ''} skipped.")
+    if skipped:
+        notes.append(
+            f"{skipped} candidate{'s' if skipped != 1 else ''} with too little text to score "
+            f"({'is' if skipped == 1 else 'are'} not sent to the AI)."
+        )
     run.total_count = total
+    run.skipped_count = skipped
     run.max_input_chars = max_chars
     run.errors = errors
     run.opts = run.opts.replace(
@@ -614,19 +705,30 @@ def run_ingest(*, run: Run) -> Run:
         # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
         unreadable=unreadable.message(),
         unreadable_chars=unreadable.unreadable_chars,
+        # Shown beside the candidates' figure in the run's report.
+        job_redacted=hiding.total if hiding else None,
+        jobs_redacted=hiding.jobs if hiding else None,
     )
     run.status_message = " ".join(notes)
     run.save(
-        update_fields=["total_count", "max_input_chars", "errors", "options", "status_message"]
+        update_fields=[
+            "total_count",
+            "skipped_count",
+            "max_input_chars",
+            "errors",
+            "options",
+            "status_message",
+        ]
     )
     return run
 
 
 def _with_jobs(
-    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]], ids: dict[str, int]
-) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]]:
+    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]], ids: dict[str, int]
+) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]]:
     return [
-        (line, cid, body, extra, ids[key] if key else None) for line, cid, body, extra, key in rows
+        (line, cid, body, extra, ids[key] if key else None, found)
+        for line, cid, body, extra, key, found in rows
     ]
 
 
@@ -638,7 +740,7 @@ class ItemWriter:
     their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
     """
 
-    _VARYING = ("line", "custom_id", "input", "extra", "job")
+    _VARYING = ("line", "custom_id", "input", "extra", "job", "flags")
 
     def __init__(self, run_id: int):
         self.using = router.db_for_write(Item)
@@ -666,21 +768,23 @@ class ItemWriter:
     def insert(
         self,
         rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
-        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None]],
+        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]],
     ) -> int:
-        """Rows of (line, custom_id, input, extra[, job id]), in one short transaction."""
+        """Rows of (line, custom_id, input, extra[, job id, flags]), in one short
+        transaction."""
         if not rows:
             return 0
-        line_at, custom_id_at, input_at, extra_at, job_at = self.slots
+        line_at, custom_id_at, input_at, extra_at, job_at, flags_at = self.slots
         prepare = self.json_field.get_db_prep_save
         params = []
-        for line, custom_id, body, extra, *job in rows:
+        for line, custom_id, body, extra, *rest in rows:
             values = list(self.template)
             values[line_at] = line
             values[custom_id_at] = custom_id
             values[input_at] = prepare(body, self.connection)
             values[extra_at] = prepare(extra, self.connection)
-            values[job_at] = job[0] if job else None
+            values[job_at] = rest[0] if rest else None
+            values[flags_at] = rest[1] if len(rest) > 1 else ""
             params.append(values)
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)

@@ -6,6 +6,10 @@ sent, emails, phone numbers, links and the candidate's own name (from the run's 
 columns) are replaced with placeholders (`evaluations.redact`). On by default; a run can
 switch it off (`run.columns["redact"]`). The engine and the "what the AI saw" page both ask
 this module, so they show the same text.
+
+The fields come out in the file's column order on every database: PostgreSQL's `jsonb`
+keeps an object's keys in an order of its own (shorter keys first), and the order of the
+fields is part of what the model reads.
 """
 
 from __future__ import annotations
@@ -33,11 +37,18 @@ class ModelView:
         header = run.columns.get("header", [])
         self.name_columns = [c for c in header if is_name_column(c)]
         self.region = str(settings.HRBATCH["PHONE_REGION"])
+        self.place = {column: index for index, column in enumerate(header)}
+
+    def in_file_order(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """`fields` (an Item's input or extra, as the database gave them back) in the
+        file's column order."""
+        last = len(self.place)
+        return dict(sorted(fields.items(), key=lambda field: self.place.get(field[0], last)))
 
     def __call__(self, item: Item) -> tuple[dict[str, Any], Counter[str]]:
+        shown = self.in_file_order(item.input or {})
         if not self.enabled:
-            return dict(item.input), Counter()
-        shown = item.input or {}
+            return shown, Counter()
         # A name column is usually kept for results only (in `extra`); read `extra` only
         # for those, so that a caller that deferred it pays no query.
         names = [

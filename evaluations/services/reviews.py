@@ -122,10 +122,19 @@ def _chat(request: ChatRequest) -> Any:
     return call
 
 
-def run_explain_shortlist(*, run: Run, by: Any = None, size: int | None = None) -> int:
-    """Explain every shortlisted candidate that has no explanation yet; how many were."""
+def run_explain_shortlist(
+    *, run: Run, by: Any = None, size: int | None = None, item_ids: list[int] | None = None
+) -> int:
+    """Explain every shortlisted candidate that has no explanation yet; how many were.
+    The shortlist is the run's (its best `size`), or with `item_ids` the one a person had
+    on screen (a top N among the filters they chose), in that order."""
+    if item_ids is None:
+        items = shortlist(run, size)
+    else:
+        found = Item.objects.filter(run_id=run.pk, pk__in=item_ids).in_bulk()
+        items = [found[pk] for pk in item_ids if pk in found]
     done = 0
-    for item in shortlist(run, size):
+    for item in items:
         if item.explanations.exists():
             continue
         item_explain(item=item, by=by)

@@ -112,6 +112,9 @@ def run_create(
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
+    refusal = notify_address_refusal(owner=owner, address=notify_email)
+    if refusal:
+        raise InputError(refusal)
     ensure_free_space(size=input_file.bytes)
     options = RunOptions(pack_size=pack_size, created_by=lease_holder() if dedupe_key else None)
     run = _run_insert(
@@ -149,6 +152,12 @@ def run_create(
         outcome = _disk_full_at_creation(run)
         raise InputError(disk_full_message(2 * input_file.bytes, outcome=outcome)) from exc
     return run
+
+
+def notify_address_refusal(*, owner: AbstractBaseUser | None, address: str) -> str:
+    """Why a run of `owner` may not e-mail `address` when it ends ("" when it may): the
+    web form and `evaluate` say it before anything is made; run_create refuses it."""
+    return notify.address_refusal(address.strip(), owner=owner)
 
 
 def _disk_full_at_creation(run: Run) -> str:
@@ -318,12 +327,15 @@ def run_start(*, run: Run) -> Run:
         )
         opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
         run.prompt_hash = plan.hash
-        if pack > 1 and run.total_count:
+        # The samples are drawn among the candidates to score (not those with too little
+        # text), so that they keep their size.
+        to_score = run.total_count - run.skipped_count
+        if pack > 1 and to_score > 0:
             # About 2% of the candidates (10 to 50) are also scored alone: the agreement
             # sample that shows what packing costs in fidelity.
-            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, run.total_count // 50))
-            opts = opts.replace(agreement_stride=max(1, run.total_count // sample))
-        opts = opts.replace(consistency_stride=consistency_stride(run.total_count))
+            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, to_score // 50))
+            opts = opts.replace(agreement_stride=max(1, to_score // sample))
+        opts = opts.replace(consistency_stride=consistency_stride(to_score))
     else:  # an API batch: one num_ctx for its longest request, the default answer budget
         num_ctx = batch_num_ctx(
             longest_chars=run.max_input_chars,
@@ -376,8 +388,11 @@ def run_start(*, run: Run) -> Run:
             # Waiting for a free worker until one claims some of it (run_scoring_began).
             last_progress_at=None,
         )
-        if updated:
-            run_dispatch(run=run)
+        if updated and not run_dispatch(run=run):
+            # Nothing to send (every candidate had too little text to score): the run
+            # ends now, as it would after its last answer.
+            run_id = run.pk
+            transaction.on_commit(lambda: run_finalize_if_done(run_id=run_id))
     run.refresh_from_db()
     return run
 
@@ -583,7 +598,10 @@ def run_rerun(
         id_column=run.columns.get("id_column"),
         roles=run.columns.get("roles"),
         pack_size=run.pack_size,
-        notify_email=run.notify_email,
+        # An address the rules no longer allow is dropped: the owner is told instead.
+        notify_email=""
+        if notify_address_refusal(owner=owner or run.owner, address=run.notify_email)
+        else run.notify_email,
         name=f"{run.name} (rerun)",
         skip_invalid=bool(run.columns.get("skip_invalid")),
         long_rows=run.columns.get("long_rows") or "",
@@ -733,12 +751,16 @@ def run_note_outage(*, run: Run, message: str) -> bool:
     """Say that the LLM server stopped answering; the workers keep probing it.
 
     Conditional: the first worker to notice sets the time, the others find it set.
+    The log keeps which server it was (API clients are not told where the servers are).
     """
-    return bool(
+    noted = bool(
         _sharing_the_server(run)
         .filter(outage_since=None)
         .update(outage_since=timezone.now(), outage_message=message)
     )
+    if noted:
+        log.warning("run %s: waiting for the LLM server: %s", run.pk, message)
+    return noted
 
 
 def run_clear_outage(*, run: Run) -> bool:
@@ -792,6 +814,11 @@ def run_scoring_began(*, run_id: int) -> bool:
 
 # --- Runs: finalize ----------------------------------------------------------------------
 
+# Every Item has ended: scored, failed, cancelled, or never to be sent (too little text).
+_NOTHING_PENDING = Q(
+    total_count=F("done_count") + F("failed_count") + F("cancelled_count") + F("skipped_count")
+)
+
 
 def _second_pass(run_id: int) -> bool:
     """Give the failed Items of a run that has nothing left pending one more try.
@@ -801,7 +828,7 @@ def _second_pass(run_id: int) -> bool:
     Failures with a lasting reason (too long, refused by the server) cost at most one
     request and fail again with the same reason.
     """
-    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    nothing_pending = _NOTHING_PENDING
     with transaction.atomic():
         # The claim is one conditional UPDATE: of several workers finishing at once,
         # exactly one starts the second pass.
@@ -838,7 +865,7 @@ def run_finalize_if_done(*, run_id: int) -> bool:
         items_cancel_unclaimed(run_id=run_id)
     elif _second_pass(run_id):
         return False
-    nothing_pending = Q(total_count=F("done_count") + F("failed_count") + F("cancelled_count"))
+    nothing_pending = _NOTHING_PENDING
     for current, final in (
         (Run.Status.CANCELLING, Run.Status.CANCELLED),
         (Run.Status.IN_PROGRESS, Run.Status.COMPLETED),

@@ -4,7 +4,9 @@
 
    - <form data-confirm="Question?">: asks before submitting.
    - the upload form (#upload-form): file name and size shown, size checked before sending,
-     upload progress. */
+     upload progress.
+   - <details id="…" data-keep-open>: stays open (or closed) when htmx swaps it in again, as
+     the run's progress card every 2 s. */
 (function () {
   "use strict";
 
@@ -46,6 +48,19 @@
     progress.hidden = false;
     if (e.detail.lengthComputable) { progress.value = e.detail.loaded / e.detail.total * 100; }
   });
+  /* --- details kept open across swaps --- */
+  var keptOpen = {};
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (d.id && d.hasAttribute && d.hasAttribute("data-keep-open")) { keptOpen[d.id] = d.open; }
+  }, true);  /* toggle does not bubble: caught on its way down */
+  document.addEventListener("htmx:afterSwap", function () {
+    Object.keys(keptOpen).forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d && d.open !== keptOpen[id]) { d.open = keptOpen[id]; }
+    });
+  });
+
   document.addEventListener("htmx:beforeRequest", function (e) {
     if (e.target.id !== "upload-form") { return; }
     var button = document.getElementById("upload-button");

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 SHOTS = live.ROOT / "test-artifacts" / "browser"
+# How long a browser test waits for an outcome (a page, a run's end, an explanation) before
+# it calls the app wedged: a safety net, never a budget. The tests run beside real inference
+# on shared two-core machines, where the same step takes a second or a minute; a test waits
+# for what the person would see, however long the machine takes.
+PATIENCE_MS = 15 * 60_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -24,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def settled(page: Page, timeout: float = 20_000) -> None:
+def settled(page: Page, timeout: float = PATIENCE_MS) -> None:
     """Wait until htmx has swapped in and wired up its last answer.
 
     A person's next click comes long after; a test's comes at once, and a control that
@@ -57,9 +62,11 @@ def served(env: dict[str, str], password: str, first_name: str = "") -> Iterator
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, never a browser Playwright downloads."""
-    from playwright.sync_api import sync_playwright
+    """Debian's Chromium, headless, never a browser Playwright downloads; `expect` waits
+    up to PATIENCE_MS (give each page `page.set_default_timeout(PATIENCE_MS)` too)."""
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=PATIENCE_MS)
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -1,15 +1,19 @@
-"""Files the tests write and read: candidate CSVs, batch JSONL, scored output, and the
-public data in ../shared/data (files nobody here wrote; see its README)."""
+"""Files the tests write and read: candidate CSVs, batch JSONL, scored output, the suite's
+own fixtures (tests/fixtures/, written here) and the public data in ../shared/data (files
+nobody here wrote; read only by `make test-public-data`)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from evaluations.models import Run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _shared_data() -> Path:
@@ -26,18 +30,39 @@ SHARED_DATA = _shared_data()
 
 
 def shared_data(name: str) -> Path:
+    """A public file of ../shared/data: for tests/public_data only (`make test-public-data`);
+    a clone of the repository has no ../shared beside it."""
     path = SHARED_DATA / name
-    assert path.is_file(), f"{path} is missing: the project expects ../shared/data beside it"
+    assert path.is_file(), f"{path} is missing: make test-public-data expects ../shared/data"
     return path
 
 
-def real_rows(name: str) -> list[dict[str, str]]:
-    """A public file of ../shared/data as Python's csv module reads it, the BOM some
-    headers carry stripped by hand: something to check hrbatch against that it did not
-    compute."""
-    with open(shared_data(name), encoding="utf-8", newline="") as handle:
+def fixture(name: str) -> Path:
+    path = FIXTURES / name
+    assert path.is_file(), path
+    return path
+
+
+def resumes() -> Path:
+    """The 35-column résumé file (see tests/fixtures/README.md): the suite's own, shaped
+    like the public `resume_data_97.csv` with every quirk of it; `make test-public-data`
+    runs the tests marked `resumes35` again on the public file itself, named by
+    HRBATCH_TEST_RESUMES."""
+    chosen = os.environ.get("HRBATCH_TEST_RESUMES")
+    return Path(chosen).resolve() if chosen else fixture("resumes_35_columns.csv")
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    """A CSV as Python's csv module reads it, the BOM some headers carry (at the start, or
+    in the middle as in the résumé files) stripped by hand: something to check hrbatch
+    against that it did not compute."""
+    with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return [{key.lstrip("\ufeff"): value for key, value in row.items()} for row in rows]
+
+
+def resume_rows() -> list[dict[str, str]]:
+    return rows_of(resumes())
 
 
 def write_csv(
@@ -92,9 +117,9 @@ DAMAGED_CHARS, DAMAGED_ROWS = 7, 3
 
 
 def damaged_resume_csv(directory: Path, name: str = "resume_data_97.csv") -> Path:
-    """The public résumé file, edited by two tools: a UTF-8 editor typed `VALID_UTF8` into
-    row 2, then a Windows-1252 tool wrote a few single bytes into rows 3, 5 and 6."""
-    data = shared_data("resume_data_97.csv").read_bytes()
+    """The résumé file, edited by two tools: a UTF-8 editor typed `VALID_UTF8` into row 2,
+    then a Windows-1252 tool wrote a few single bytes into rows 3, 5 and 6."""
+    data = resumes().read_bytes()
     edits = {b"Big data analytics": VALID_UTF8.encode(), **DAMAGE}
     for before, after in edits.items():
         assert data.count(before) == 1, before

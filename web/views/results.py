@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, selectors, services
+from evaluations import export, flags, selectors, services
 from evaluations.models import Run
 from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user
@@ -47,6 +48,20 @@ def _job(request: HttpRequest) -> str:
     return job if job == selectors.NO_JOB or job.isdigit() else ""
 
 
+def _flag(request: HttpRequest) -> str:
+    """The flag chosen in the filter: ?flag=instructions_in_text, ?flag=any (anything
+    else is no filter)."""
+    flag = request.GET.get("flag", "")
+    return flag if flag == selectors.ANY_FLAG or flag in flags.ALL else ""
+
+
+# The flag filter's choices: (value, words).
+FLAG_CHOICES = [
+    (selectors.ANY_FLAG, "any flag"),
+    *((flag, flags.LABELS[flag]) for flag in flags.ALL),
+]
+
+
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
     top = request.GET.get("top", "")
     return selectors.results(
@@ -58,6 +73,7 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
         at_least=_at_least(request),
         at_most=_at_most(request),
         job=_job(request),
+        flag=_flag(request),
     )
 
 
@@ -93,6 +109,9 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     return {
         "jobs": jobs,
         "job_filter": job,
+        "flag_filter": _flag(request),
+        "flag_choices": FLAG_CHOICES,
+        "flag_labels": flags.LABELS,
         "job_names": {int(c.value): c.label for c in jobs if c.value.isdigit()},
         # The per-job shortlist's form carries the filters in effect, but not the
         # shortlist of the whole run nor the page.
@@ -113,6 +132,8 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         "top": top if shortlist else "",
         "shortlist": shortlist,
         "search": request.GET.get("q", ""),
+        # Filters other than the search: an empty list then says no candidate matches.
+        "filtered": bool(at_least or at_most or job or found.status),
         "at_least": at_least,
         "at_most": at_most,
         "empty_ranges": [
@@ -152,7 +173,8 @@ def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHtt
     items = selectors.review_items(run, found)
     which = f"top-{found.shortlist.size}" if found.shortlist else "list"
     rows = export.review_rows(run, items, excel=True)
-    return http.csv_download(export.csv_chunks(rows, bom=True), f"{run.public_id}-{which}.csv")
+    base = http.download_name(run.name) or "candidates"
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-{which}.csv")
 
 
 @login_required
@@ -171,6 +193,7 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         search=request.GET.get("q", ""),
         at_least=_at_least(request),
         at_most=_at_most(request),
+        flag=_flag(request),
     )
     shortlists = (
         (
@@ -182,6 +205,35 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         for one in lists
     )
     rows = export.job_shortlist_rows(run, shortlists, excel=True)
-    return http.csv_download(
-        export.csv_chunks(rows, bom=True), f"{run.public_id}-top-{size}-per-job.csv"
+    base = http.download_name(run.name) or "candidates"
+    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-top-{size}-per-job.csv")
+
+
+@login_required
+@require_POST
+def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Explain the shortlist's candidates in the background (one model call each): the
+    shortlist on screen (the results' query), else the run's own (the report's)."""
+    run = get_run_for_user(request, public_id)
+    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
+        messages.error(request, "A run's shortlist can be explained once the run has ended.")
+        return redirect("web:run", run.public_id)
+    # The shortlist on screen (?top=N with its sort and filters, from the results), whose
+    # count its button shows; else the run's own, the report's.
+    found = _found(run, request)
+    item_ids = [item.pk for item in found.items] if found.shortlist else None
+    count = len(item_ids) if item_ids is not None else selectors.shortlist_size(run)
+    services.enqueue_on_commit(
+        "evaluations.tasks.explain_shortlist",
+        run.pk,
+        request.user.pk,
+        item_ids,
+        group=run.public_id,
     )
+    messages.success(
+        request,
+        f"Explaining the {count} shortlisted candidates; each candidate's page shows its "
+        "explanation once it is ready.",
+    )
+    query = request.GET.urlencode()  # back to the list as it was
+    return redirect(reverse("web:run", args=[run.public_id]) + (f"?{query}" if query else ""))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,12 +19,12 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, metrics, prompting, selectors, services
+from evaluations import export, flags, metrics, prompting, selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
+from hrbatch.accounts import not_activity
 from web.views.access import HtmxHttpRequest, get_run_for_user, visible_files, visible_runs
 from web.views.results import results_context
 
@@ -99,6 +98,8 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
 
 
+# Polling, not a person: it must not keep an unattended page's session alive for ever.
+@not_activity
 @login_required
 @require_GET
 def run_progress(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
@@ -163,7 +164,7 @@ def run_rename(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _download_name(run: Run) -> str:
     """The run's name as a file name: 'March intake.csv (2)' → 'march-intake-2'."""
-    return slugify(re.sub(r"\.(csv|tsv|txt)\b", "", run.name, flags=re.IGNORECASE))
+    return http.download_name(run.name)
 
 
 @login_required
@@ -197,10 +198,11 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     seen = []
     answer_schema = ""
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
+    view = services.ModelView(run)  # the file's column order, whatever the database
     if run.kind == Run.Kind.RUBRIC and run.rubric:
         # The job's text closes the instructions, as in the request the engine sent.
         plan = services.plan_for_run(run, pack_size=1, job=item.job.description if item.job else "")
-        shown, _ = services.ModelView(run)(item)  # identity hidden as the engine hid it
+        shown, _ = view(item)  # identity hidden as the engine hid it
         seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
         # The shape the answer was held to (the grammar the server built from it).
         answer_schema = json.dumps(plan.schema(1))
@@ -221,17 +223,18 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "answer_schema": answer_schema,
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
-            "candidate_text": prompting.candidate_text(item.input),
+            "candidate_text": prompting.candidate_text(view.in_file_order(item.input)),
             **_neighbours(run, item),
             **_explanation_context(run, item),
             "decision_choices": [("", "No decision yet"), *Decision.choices],
             "history": list(item.decisions.select_related("by")[:50]),
             "kept_out": {
                 k: v
-                for k, v in (item.extra or {}).items()
+                for k, v in view.in_file_order(item.extra or {}).items()
                 if k not in audit_only and k not in job_columns
             },
             "job": item.job,
+            **_flags_context(item),
             "audit_only": audit_only,
             "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (
@@ -245,6 +248,36 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
     )
 
 
+# How an order hidden in a candidate's text was written, in words (injection.Finding.how).
+_HOW_WORDS = {
+    "plain": "",
+    "signs for letters": "written with digits or signs for letters",
+    "spaced out": "written with its letters spaced out",
+    "run together": "written with its words run together",
+    "backwards": "written backwards",
+    "rot13": "written in ROT13",
+}
+
+
+def _flags_context(item: Item) -> dict[str, Any]:
+    """The candidate's flags, and for text that tries to instruct the AI, where (the
+    passages found, as the detector read them)."""
+    item_flags = flags.split(item.flags)
+    found = []
+    if flags.INSTRUCTIONS_IN_TEXT in item_flags:
+        for finding in flags.instructions_found(item.input or {}):
+            how = finding.how.replace("base64, ", "")
+            words = _HOW_WORDS.get(how, how)
+            if finding.how.startswith("base64"):
+                words = ", ".join(w for w in ("hidden in base64", words) if w)
+            found.append({"excerpt": finding.excerpt, "how": words})
+    return {
+        "item_flags": item_flags,
+        "flag_labels": flags.LABELS,
+        "instructions_found": found[:5],
+    }
+
+
 HIDDEN_WORDS = {
     "email": ("e-mail address", "e-mail addresses"),
     "phone": ("phone number", "phone numbers"),
@@ -255,10 +288,9 @@ HIDDEN_WORDS = {
 
 def _hidden_words(counts: dict[str, int]) -> str:
     """{"email": 1, "phone": 2} -> "1 e-mail address and 2 phone numbers"."""
+    # In HIDDEN_WORDS' order, not the stored one (jsonb keeps keys in an order of its own).
     parts = [
-        f"{n} {HIDDEN_WORDS[kind][n != 1]}"
-        for kind, n in counts.items()
-        if n and kind in HIDDEN_WORDS
+        f"{n} {HIDDEN_WORDS[kind][n != 1]}" for kind in HIDDEN_WORDS if (n := counts.get(kind))
     ]
     return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
 
@@ -278,6 +310,7 @@ def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
     labels = {
         c["key"]: c.get("label") or c["key"] for c in (run.rubric.criteria if run.rubric else [])
     }
+    disagreeing = set(explanation.disagreements)
     # In the rubric's order (PostgreSQL's jsonb keeps keys in an order of its own).
     rows = [
         {"label": label, **explanation.criteria[key]}
@@ -287,7 +320,8 @@ def _explanation_context(run: Run, item: Item) -> dict[str, Any]:
     return {
         "explanation": explanation,
         "explanation_rows": rows,
-        "disagreement_labels": [labels.get(k, k) for k in explanation.disagreements],
+        # In the rubric's order too.
+        "disagreement_labels": [label for key, label in labels.items() if key in disagreeing],
     }
 
 
@@ -322,22 +356,3 @@ def item_explain(request: HttpRequest, public_id: str, item_id: int) -> HttpResp
     except services.InputError as exc:
         messages.error(request, exc.message)
     return redirect(f"{reverse('web:item', args=[run.public_id, item.pk])}#explanation")
-
-
-@login_required
-@require_POST
-def run_explain_shortlist(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Explain the shortlist's candidates in the background (one model call each)."""
-    run = get_run_for_user(request, public_id)
-    if run.kind != Run.Kind.RUBRIC or not run.is_terminal:
-        messages.error(request, "A run's shortlist can be explained once the run has ended.")
-    else:
-        services.enqueue_on_commit(
-            "evaluations.tasks.explain_shortlist", run.pk, request.user.pk, group=run.public_id
-        )
-        messages.success(
-            request,
-            f"Explaining the {selectors.shortlist_size(run)} shortlisted candidates; each "
-            "candidate's page shows its explanation once it is ready.",
-        )
-    return redirect("web:run", run.public_id)

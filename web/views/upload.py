@@ -184,6 +184,9 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     # like the position applied for: from the start only when the file has no job columns
     # and some of its positions are saved jobs.
     default_roles = services.default_roles(layout.header, id_guess)
+    # A column named like the job's whose values are contact details stays in the results.
+    contacts = services.contact_job_columns(path=file.abspath, layout=layout, roles=default_roles)
+    default_roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
     saved = services.saved_jobs()
     proposed, positions = intake.propose_position_column(file.abspath, layout)
     matching = bool(positions & set(saved)) and services.ROLE_JOB not in default_roles.values()
@@ -208,6 +211,10 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         initial=initial,
         user=request.user,
     )
+    if importing:
+        # Reading a jobs file is not a Start: the page comes back with the person's
+        # choices as they were, without what Start would refuse ("Scoring did not start").
+        form.errors.clear()
     check: intake.FileCheck | None = None
     jobs: services.JobsChoice | None = None
     if request.method == "POST" and not importing and form.is_valid():
@@ -280,7 +287,7 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                     form.role_fields(),
                     examples,
                     [
-                        services.role_reason(column, header=layout.header)
+                        contacts.get(column) or services.role_reason(column, header=layout.header)
                         for column in layout.header
                     ],
                     strict=False,
@@ -462,9 +469,10 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
         yield ["row", "problem", *layout.header]
         for row, values, row_problem in _row_problems(file, layout, id_column):
             if row_problem.code != "empty_row":
-                yield [row, row_problem.message, *(csvio.neutralize_cell(v) for v in values or [])]
+                yield [row, row_problem.message, *(values or [])]
 
-    # With the upload's separator and a byte-order mark, for the Excel that saved it.
+    # With the upload's separator and a byte-order mark, for the Excel that saved it
+    # (csv_chunks then guards every cell, the header's included, against formulas).
     chunks = export.csv_chunks(rows(), delimiter=layout.delimiter, bom=True)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
     return http.csv_download(chunks, f"{name}-rows-with-problems.csv")

@@ -146,10 +146,13 @@ class Command(BaseCommand):
         audit_columns: list[str],
         job_columns: list[str] | None = None,
         quiet_jobs: bool = False,
+        contacts: dict[str, str] | None = None,
     ) -> dict[str, str]:
         """The web page's default column uses, with --job-columns and --audit-column on
         top; says which columns describe the job, which are audit only and which are kept
-        from the model for being judgements."""
+        from the model for being judgements. `contacts`: the columns named like the job's
+        whose values are contact details, kept in the results (and why)."""
+        contacts = contacts or {}
         for column in job_columns or []:
             if column not in header:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -161,6 +164,7 @@ class Command(BaseCommand):
             if column == id_column:
                 raise CommandError(f"--job-columns {column}: that is the candidate ID column.")
         roles = services.default_roles(header, id_column, job_columns=job_columns)
+        roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
         for column in audit_columns:
             if column not in roles:
                 near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
@@ -185,7 +189,8 @@ class Command(BaseCommand):
         for column in header:
             if roles[column] in (services.ROLE_RESULTS, services.ROLE_AUDIT_ONLY):
                 why = (
-                    services.role_reason(column, header=header, job_columns=jobs)
+                    contacts.get(column)
+                    or services.role_reason(column, header=header, job_columns=jobs)
                     or "marked with --audit-column"
                 )
                 if column in audit_columns:
@@ -199,6 +204,9 @@ class Command(BaseCommand):
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
         locks.migrate()  # another evaluate may be starting on this data directory too
+        refusal = services.notify_address_refusal(owner=None, address=opts["notify"])
+        if refusal:  # before anything is copied or made
+            raise CommandError(f"--notify: {refusal}")
 
         sha256 = services.sha256_of(source)
         run = None if opts["fresh"] else selectors.run_find_resumable(sha256=sha256)
@@ -247,8 +255,13 @@ class Command(BaseCommand):
                 os.replace(partial, out)
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Done: {run.done_count} scored, {run.failed_count} failed, of "
-                    f"{run.total_count}. Wrote {out}"
+                    f"Done: {run.done_count} scored, {run.failed_count} failed"
+                    + (
+                        f", {run.skipped_count} not scored (too little text)"
+                        if run.skipped_count
+                        else ""
+                    )
+                    + f", of {run.total_count}. Wrote {out}"
                 )
             )
             agreement = metrics.pack_agreement(run)
@@ -378,8 +391,21 @@ class Command(BaseCommand):
             else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
         )
         matching = bool(opts["jobs"] or opts["job_column"] or opts["map_job"])
+        # As on the web page: a column named like the job's that holds contact details.
+        contacts = (
+            services.contact_job_columns(
+                path=source, layout=layout, roles=services.default_roles(layout.header, id_column)
+            )
+            if job_columns is None
+            else {}
+        )
         roles = self._roles(
-            layout.header, id_column, opts["audit_column"], job_columns, quiet_jobs=matching
+            layout.header,
+            id_column,
+            opts["audit_column"],
+            job_columns,
+            quiet_jobs=matching,
+            contacts=contacts,
         )
         input_file = None
         try:
@@ -411,9 +437,13 @@ class Command(BaseCommand):
                 for message in check.long_messages[:20] if "long_rows" in refusals else []:
                     self.stderr.write(f"  - {message}")
                 raise CommandError(" ".join(refusals.values()))
+            for note in check.name_notes:
+                self.stdout.write(note)
             if check.empty_rows:
                 n = check.empty_rows
                 self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
+            if check.little_count:
+                self.stdout.write(check.little_message)
             run = services.run_create(
                 owner=None,
                 input_file=input_file,

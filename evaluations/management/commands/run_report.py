@@ -58,6 +58,15 @@ class Command(BaseCommand):
                 f"answer {tokens['output_tokens_per_candidate']}"
             )
         out(f"Hidden from the model in the text: {run['redacted']} e-mails, phones, links, names")
+        if run.get("redacted_in_jobs"):
+            out(
+                f"Hidden from the model in the jobs' text: {run['redacted_in_jobs']} more "
+                f"(in {run['jobs_redacted']} job{'s' if run['jobs_redacted'] != 1 else ''})"
+            )
+        out(
+            f"Flagged: {run['instructions_in_text']} with text that tries to instruct the AI, "
+            f"{run['too_little_text']} with too little text to score (not sent to the AI)"
+        )
         consistency = report["consistency"]
         out("")
         out(f"Consistency: {consistency['reading']}")

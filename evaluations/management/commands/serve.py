@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations import lifeline, locks
 from evaluations.llm import resolve_backend
+from hrbatch import security
 
 
 class Command(BaseCommand):
@@ -28,6 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from waitress import serve
 
+        refusal = security.public_key_refusal(opts["host"], str(settings.SECRET_KEY))
+        if refusal:
+            raise CommandError(refusal)  # exit status 1, before anything is started
         if not os.environ.get("SITE_URL"):
             _serve_links_on(opts["host"], opts["port"])
         locks.migrate()  # one process at a time on this data directory
@@ -47,15 +51,6 @@ class Command(BaseCommand):
         if backend == "ollama":
             backend += f" at {', '.join(settings.HRBATCH['OLLAMA_HOSTS'])}"
         self.stdout.write(f"LLM backend: {backend}")
-        if opts["host"] not in ("127.0.0.1", "localhost", "::1") and settings.SECRET_KEY.startswith(
-            "hrbatch-insecure-"
-        ):
-            self.stdout.write(
-                self.style.WARNING(
-                    "Listening beyond this machine with the built-in development SECRET_KEY: "
-                    "set SECRET_KEY to a long random value (the same on every machine)."
-                )
-            )
         if choice.notice:
             self.stdout.write(self.style.WARNING(choice.notice))
 
