@@ -255,7 +255,7 @@ def test_a_batch_waiting_for_a_worker_also_says_the_server_is_unreachable(
             20,
             "the queued batch's metadata to say the server is unreachable",
         )
-        assert f"not reachable at {fake_ollama.url}" in metadata(queued)["server_unreachable"]
+        assert "Ollama is not reachable" in metadata(queued)["server_unreachable"]
     finally:
         fake_ollama.start()
         worker.join(timeout=60)
