@@ -89,7 +89,8 @@ def _no_room_from(statement: str, *, lasting: int = 1) -> Iterator[list[str]]:
     """The disk is full from the first SQL statement starting with `statement` that this
     process runs, for `lasting` statements: its file size limit is 0 meanwhile (any write
     fails with EFBIG, SIGXFSZ ignored), as if the disk filled at that moment and was freed
-    after. Yields the statements that met the full disk."""
+    after. Yields the statements that met the full disk. The database is SQLite's file,
+    written by this process (the default, and how `make test` runs this file)."""
     met: list[str] = []
     room = resource.getrlimit(resource.RLIMIT_FSIZE)
 
