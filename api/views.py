@@ -231,6 +231,8 @@ def batch_object(run: Run) -> dict[str, Any]:
             # (Where the server runs is internal: the run's page for staff says it.)
             "server_unreachable": without_server_addresses(figures["server_unreachable"])[:512]
             or None,
+            # Waiting behind other runs for a free worker: its place in that queue.
+            "queue_position": figures["queue_position"],
         }
         for key, value in live.items():
             # The caller's own metadata keys always win.

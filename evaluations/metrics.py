@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import vram
@@ -23,7 +23,9 @@ def run_progress(run: Run) -> dict[str, Any]:
     pending = run.pending_count
     throughput = _throughput(run, now)
     eta = int(pending / throughput) if throughput and pending and run.is_live else None
-    if run.outage_since:  # nothing can be scored until the server answers again
+    if run.outage_since or clock_stopped_at(run):
+        # Nothing is scored until the server answers again, the run is resumed, or a
+        # worker takes it: no time left is promised meanwhile.
         eta = None
     return {
         "status": run.status,
@@ -56,17 +58,67 @@ def run_progress(run: Run) -> dict[str, Any]:
             if run.outage_since and run.is_live
             else None
         ),
+        # Started, none of it taken by a worker yet while other runs hold the workers:
+        # its place among the runs waiting (1: next).
+        "queue_position": queue_position(run),
     }
 
 
+def clock_stopped_at(run: Run) -> datetime | None:
+    """When the scoring clock stopped, while it is stopped: the run is paused, waits for
+    the LLM server, or waits for a free worker (started or resumed, none of it claimed
+    since: `last_progress_at` is empty). Never before `resumed_at`: the time stopped
+    before it is already counted in `paused_seconds` (services.runs books each stop
+    when it ends, and moves `resumed_at` to that moment)."""
+    if run.is_terminal or run.in_progress_at is None:
+        return None
+    stops = []
+    if run.status == Run.Status.PAUSED and run.paused_at is not None:
+        stops.append(run.paused_at)
+    if run.outage_since is not None:
+        stops.append(run.outage_since)
+    if run.status == Run.Status.IN_PROGRESS and run.last_progress_at is None:
+        stops.append(run.resumed_at or run.in_progress_at)
+    if not stops:
+        return None
+    began = min(stops)
+    return max(began, run.resumed_at) if run.resumed_at is not None else began
+
+
+def queue_position(run: Run) -> int | None:
+    """Where a run that waits for a free worker stands among the runs waiting (1: it is
+    next), while other runs hold the workers; None when it is not waiting for one."""
+    if (
+        run.status != Run.Status.IN_PROGRESS
+        or run.in_progress_at is None
+        or run.last_progress_at is not None
+        or run.outage_since is not None  # it says that it waits for the server instead
+    ):
+        return None
+    waiting = Run.objects.filter(
+        status=Run.Status.IN_PROGRESS,
+        last_progress_at=None,
+        in_progress_at__isnull=False,
+        outage_since=None,
+    )
+    scoring = Run.objects.filter(status=Run.Status.IN_PROGRESS, last_progress_at__isnull=False)
+    if not scoring.exclude(pk=run.pk).exists():
+        return None  # no other run holds the workers: it is being taken now
+    since = run.resumed_at or run.in_progress_at
+    ahead = waiting.filter(Q(resumed_at__lt=since) | Q(resumed_at=since, pk__lt=run.pk)).count()
+    return ahead + 1
+
+
 def active_seconds(run: Run, now: Any = None) -> float:
-    """Time spent scoring: from the start of scoring (or creation) to the end (or now),
-    less the time spent paused. The clock stops while the run is paused."""
-    start = run.in_progress_at or run.created_at
+    """Time spent scoring: from the start of scoring to the end (or now), less the time
+    the clock was stopped (paused, waiting for the LLM server or for a free worker, see
+    clock_stopped_at). Nothing before the run first started scoring."""
+    start = run.in_progress_at
+    if start is None:
+        return 0.0
     end = run.completed_at or run.cancelled_at or run.failed_at or run.expired_at
     if end is None:
-        paused = run.status == Run.Status.PAUSED and run.paused_at is not None
-        end = run.paused_at if paused else (now or timezone.now())
+        end = clock_stopped_at(run) or now or timezone.now()
     return max((end - start).total_seconds() - run.paused_seconds, 0.0)
 
 
@@ -100,8 +152,10 @@ def _throughput(run: Run, now: Any) -> float | None:
         seconds = active_seconds(run, now)
         return (run.done_count + run.failed_count) / seconds if seconds > 0 else None
     window = settings.HRBATCH["THROUGHPUT_WINDOW_SECONDS"]
-    paused = run.status == Run.Status.PAUSED and run.paused_at is not None
-    end = run.paused_at if paused else now
+    # Stopped (paused, an outage, waiting for a worker): the window before the stop. It
+    # never reaches back past the end of the last stop either (`resumed_at`), so that the
+    # speed right after an outage is not diluted by it.
+    end = clock_stopped_at(run) or now
     since = max(end - timedelta(seconds=window), run.resumed_at or run.in_progress_at)
     seconds = (end - since).total_seconds()
     if seconds <= 0:

@@ -559,6 +559,14 @@ def consistency_report(run: Run) -> dict[str, Any]:
     figures["cutoff"] = cutoff
     labels = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
     figures["reading"] = audit.consistency_reading(figures, labels)
+    least = job_consistency_min()
+    if figures["criteria"] and figures["sample"] < least:
+        # No verdict on fewer than HRBATCH_CONSISTENCY_MIN (a run cut short, a small one):
+        # the figures are shown, the words "stable" or "unstable" are not earned.
+        figures["reading"] = (
+            f"Too few candidates were re-scored to say whether the scores are stable: "
+            f"{figures['sample']} re-scored, at least {least} needed (HRBATCH_CONSISTENCY_MIN)."
+        )
     return figures
 
 

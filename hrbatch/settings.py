@@ -356,11 +356,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"without_traceback": {"()": "hrbatch.security.WithoutTraceback"}},
+    "filters": {
+        "without_traceback": {"()": "hrbatch.security.WithoutTraceback"},
+        # A full disk is one plain sentence, not a traceback per failed write.
+        "disk_full_once": {"()": "hrbatch.diskfull.DiskFullOnce"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["disk_full_once"],
+        },
         "file": {
-            "class": "logging.handlers.RotatingFileHandler",
+            "class": "hrbatch.diskfull.QuietFileHandler",
+            "filters": ["disk_full_once"],
             "filename": str(LOG_DIR / "hrbatch.log"),
             "maxBytes": envint("HRBATCH_LOG_MAX_MB", 10) * 1024 * 1024,
             "backupCount": 5,

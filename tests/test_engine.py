@@ -146,16 +146,28 @@ def test_items_fail_with_their_reason_after_the_last_attempt(
     assert {r["status"] for r in read_output(run)} == {"failed"}
 
 
-def test_an_unreachable_server_pauses_the_run_with_an_actionable_message(
-    engine_settings: Any, tmp_path: Path
+def test_a_server_unreachable_at_start_is_waited_for_with_an_actionable_message(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
-    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OLLAMA_HOSTS": ["127.0.0.1:9"]}
+    fake_ollama.stop()
     run = start_run(candidates_csv(tmp_path, 3))
 
-    assert run.status == Run.Status.PAUSED
-    assert "not reachable at http://127.0.0.1:9" in run.status_message
-    assert "ollama serve" in run.status_message
-    assert run.total_count == 3  # the ingested candidates wait for a resume
+    # An outage, not a pause: the run waits, saying why and what to do.
+    assert run.status == Run.Status.IN_PROGRESS and run.outage_since is not None
+    assert f"not reachable at {fake_ollama.url}" in run.outage_message
+    assert "ollama serve" in run.outage_message
+    assert run.total_count == 3 and fake_ollama.chat_count == 0
+    assert metrics.run_progress(run)["elapsed_seconds"] == 0  # nothing is scoring yet
+
+    services.sweep()  # still down: it keeps waiting
+    run.refresh_from_db()
+    assert run.status == Run.Status.IN_PROGRESS and run.outage_since is not None
+
+    fake_ollama.start()
+    services.sweep()  # the periodic recovery starts it once a host answers
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 3
+    assert run.outage_since is None and run.model_digest
 
 
 def test_a_model_that_is_not_pulled_pauses_the_run_with_the_pull_command(

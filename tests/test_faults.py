@@ -27,6 +27,7 @@ from devtools import live
 from devtools.fake_ollama import FakeOllama
 from devtools.synthetic import write_candidates_csv
 from tests.support.files import read_csv
+from tests.support.output import Output
 from tests.support.processes import (
     done_ids,
     evaluate,
@@ -107,33 +108,6 @@ def test_a_comma_list_of_ollama_hosts_works_for_check_evaluate_and_serve(tmp_pat
 # --- 23: an outage is a state: shown at once, waited out, resumed by itself ---------------
 
 
-class _Output:
-    """Read a process's output while it runs (the test acts on what a person would see)."""
-
-    def __init__(self, process: subprocess.Popen[str]):
-        self.process = process
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def has(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def finish(self, timeout: float = 120) -> str:
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
-
-
 def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_back(
     tmp_path: Path,
 ) -> None:
@@ -142,7 +116,7 @@ def test_evaluate_says_the_server_is_unreachable_waits_and_finishes_when_it_is_b
     out = tmp_path / "scored.csv"
     with FakeOllama(slots=4, latency=0.05) as fake:
         env = subprocess_env(tmp_path, fake)
-        output = _Output(evaluate(source, out, env))
+        output = Output(evaluate(source, out, env))
         wait_for(lambda: len(done_ids(env)) >= 30, 60, "30 candidates scored")
 
         fake.stop()  # the server goes away mid-run...
@@ -233,6 +207,64 @@ def test_the_run_page_and_the_api_say_the_server_is_unreachable_until_it_answers
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waiting_for_a_worker_also_says_the_server_is_unreachable(
+    engine_settings: Any,
+    fake_ollama: FakeOllama,
+    owner: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evaluations import engine, services
+    from evaluations.models import Item, Run
+    from tests.support.files import write_jsonl
+    from tests.support.runs import create_batch, request_line
+
+    engine_settings.HRBATCH = {**engine_settings.HRBATCH, "OUTAGE_PAUSE_SECONDS": 3600}
+    # Both batches start; the test runs the first one's worker itself, and no worker is
+    # free for the second one, which waits in the queue.
+    monkeypatch.setattr("evaluations.tasks.process_chunk", lambda *args, **kwargs: 0)
+    scoring = create_batch(
+        write_jsonl(tmp_path / "a.jsonl", [request_line(f"a{i}", f"q {i}") for i in range(4)]),
+        owner=owner,
+    )
+    queued = create_batch(
+        write_jsonl(tmp_path / "b.jsonl", [request_line(f"b{i}", f"q {i}") for i in range(3)]),
+        owner=owner,
+    )
+    _, key = services.api_key_create(owner=owner, name="script")
+    api = Client(headers={"Authorization": f"Bearer {key}"})
+
+    def metadata(run: Run) -> dict[str, str]:
+        return api.get(f"/v1/batches/{run.public_id}").json()["metadata"] or {}
+
+    fake_ollama.stop()
+    ids = list(Item.objects.filter(run=scoring).order_by("id").values_list("id", flat=True))
+
+    def work() -> None:
+        try:
+            engine.process_chunk(scoring.pk, ids[0], ids[-1])
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        wait_for(
+            lambda: "server_unreachable" in metadata(queued),
+            20,
+            "the queued batch's metadata to say the server is unreachable",
+        )
+        assert "Ollama is not reachable" in metadata(queued)["server_unreachable"]
+    finally:
+        fake_ollama.start()
+        worker.join(timeout=60)
+    assert Run.objects.get(pk=scoring.pk).status == Run.Status.COMPLETED
+    # The server answers again: neither batch says otherwise any more.
+    assert "server_unreachable" not in metadata(queued)
+    assert Run.objects.get(pk=queued.pk).status == Run.Status.IN_PROGRESS
+
+
 # --- 24: server errors have their own, longer budget, and a second pass -----------------
 
 
@@ -300,7 +332,7 @@ def test_rerunning_after_kill_9_resumes_at_once_not_after_the_lease(tmp_path: Pa
         requests_before = len(fake.requests)
 
         started = time.monotonic()
-        rerun = _Output(evaluate(source, out, env))
+        rerun = Output(evaluate(source, out, env))
         # The rows the dead workers held are scored without waiting out their lease.
         wait_for(lambda: leased <= done_ids(env), 70, "the dead workers' rows to be scored")
         resumed_after = time.monotonic() - started
@@ -564,7 +596,7 @@ def test_the_run_page_in_a_browser_shows_the_outage_and_then_the_finished_run(
         follower = None
         try:
             time.sleep(3)  # the cluster's first stats land in the shared cache
-            follower = _Output(evaluate(source, tmp_path / "scored.csv", env))
+            follower = Output(evaluate(source, tmp_path / "scored.csv", env))
             wait_for(lambda: len(done_ids(env)) >= 20, 60, "20 candidates scored")
             # Slower from here, so that the run is still going when the browser is up and
             # the server goes away, however slowly a busy machine starts Chromium.

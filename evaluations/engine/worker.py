@@ -17,16 +17,18 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from hrbatch import diskfull
 
 from .. import prompting, selectors, services
 from ..llm import Backend, BackendError, ChatResult, make_backend
@@ -34,6 +36,7 @@ from ..models import Item, Run
 from .handlers import RECHECKS, Handler, TooLong, handler_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STATUS_CHECK_SECONDS = 1.0
 FLUSH_SECONDS = 0.25
@@ -43,6 +46,9 @@ FLUSH_ITEMS = 100
 OUTAGE_BACKOFF_MAX = 30.0
 # Server errors and timeouts are retried for longer, but never more than this far apart.
 SERVER_BACKOFF_MAX = 60.0
+# While the disk is full, writing is tried again this soon, then less often.
+DISK_RETRY_SECONDS = 1.0
+DISK_RETRY_MAX = 30.0
 
 
 class Loop:
@@ -84,11 +90,17 @@ class _Job:
     # Requests that found no server at all (an outage): not attempts, only probes.
     probes: int = field(compare=False, default=0)
     # An extra request for an Item already scored (handlers.RECHECKS: alone when it was
-    # scored in a pack; again under a change that should not matter): best effort, no
-    # retry. `calibrating` is the Item's result so far, `then` the rechecks still to do.
+    # scored in a pack; again under a change that should not matter). `calibrating` is
+    # the Item's result so far, `then` the rechecks still to do, `answer` and `share` the
+    # scoring answer and how many Items it scored: the Item is written with its rechecks,
+    # so a kill before they come back leaves it pending (scored again, rechecked again)
+    # rather than scored and out of the sample. An outage or a server error is waited out
+    # and retried as for any request; an answer that cannot be read is given up.
     calibrating: dict[str, Any] | None = field(compare=False, default=None)
     recheck: str = field(compare=False, default="")
     then: tuple[str, ...] = field(compare=False, default=())
+    answer: ChatResult | None = field(compare=False, default=None)
+    share: int = field(compare=False, default=1)
 
 
 @dataclass
@@ -99,10 +111,9 @@ class _Writes:
     done: list[tuple[Item, dict[str, Any], ChatResult, int]] = field(default_factory=list)
     failed: list[tuple[Item, str]] = field(default_factory=list)
     errors: list[tuple[Item, str]] = field(default_factory=list)
-    calibrated: list[tuple[Item, dict[str, Any]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.attempts or self.done or self.failed or self.errors or self.calibrated)
+        return bool(self.attempts or self.done or self.failed or self.errors)
 
 
 def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
@@ -120,7 +131,7 @@ def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None =
         return worker.work()
     finally:
         worker.close()
-        services.run_finalize_if_done(run_id=run_id)
+        worker._durably(partial(services.run_finalize_if_done, run_id=run_id))
 
 
 class ChunkWorker:
@@ -189,7 +200,7 @@ class ChunkWorker:
                 lease_until=now + self.lease,
                 lease_holder=services.lease_holder(),
             )
-        return list(
+        claimed = list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
             # is usually a column kept for results; deferred, it cost a query per candidate.
@@ -198,11 +209,15 @@ class ChunkWorker:
             )
             .order_by(*self.ORDER)
         )
+        if claimed:
+            # The run no longer waits for a free worker: its scoring clock starts.
+            services.run_scoring_began(run_id=self.run.pk)
+        return claimed
 
     # -- the loop ---------------------------------------------------------------------
 
     def work(self) -> int:
-        items = self._claim()
+        items = self._durably(self._claim)
         if not items:
             return 0
         handler = handler_for(self.run)
@@ -234,7 +249,7 @@ class ChunkWorker:
             queue.append(self._job(pack))
         if not queue:
             self.flush()
-            self._release()
+            self._durably(self._release)
             return self.finished
 
         self.loop = Loop(self.run.backend)
@@ -269,14 +284,12 @@ class ChunkWorker:
                 time.sleep(timeout)
             for future in done:
                 job = in_flight.pop(future)
-                if job.calibrating is not None:
-                    self._calibrated(handler, job, future, queue)
-                    continue
                 try:
                     answer = future.result()
                 except BackendError as exc:
                     if exc.blocks_run:
-                        for item in job.items:  # the request never ran: not an attempt
+                        for item in [] if job.recheck else job.items:
+                            # The request never ran: not an attempt.
                             self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
                         if not exc.transient:
                             # Not an outage: only a person can fix it (pull the model, set
@@ -304,18 +317,27 @@ class ChunkWorker:
                         job.probes += 1
                         self._wait(waiting, job, delay)
                         continue
+                    if job.recheck:
+                        self._recheck_failed(waiting, job, queue, retry=exc.transient)
+                        continue
                     self._retry_or_fail(
                         waiting, job, str(exc), retry=exc.transient, server=exc.transient
                     )
                     continue
                 except Exception as exc:  # a bug or an unexpected library error
                     log.exception("request failed for run %s", self.run.pk)
+                    if job.recheck:
+                        self._recheck_failed(waiting, job, queue, retry=False)
+                        continue
                     self._retry_or_fail(waiting, job, f"unexpected error: {exc!r}", retry=True)
                     continue
                 outage_since = None
                 if self.outage_noted:
                     services.run_clear_outage(run=self.run)
                     self.outage_noted = False
+                if job.recheck:
+                    self._calibrated(handler, job, answer, queue)
+                    continue
                 try:
                     results = handler.results(job.items, answer)
                 except TooLong as exc:
@@ -327,10 +349,12 @@ class ChunkWorker:
                     continue
                 share = len(job.items)
                 for item, result in zip(job.items, results, strict=True):
-                    self.writes.done.append((item, result, answer, share))
                     rechecks = handler.rechecks(item)
                     if rechecks:
-                        queue.append(self._recheck(item, result, rechecks))
+                        # Sent next, so that its Item is written soon (with its rechecks).
+                        queue.appendleft(self._recheck(item, result, rechecks, answer, share))
+                    else:
+                        self.writes.done.append((item, result, answer, share))
             if not stopping:
                 # Refill the freed slots before writing: the server never waits on SQLite.
                 self._send(handler, queue, waiting, in_flight)
@@ -340,10 +364,11 @@ class ChunkWorker:
                 self.flush()
                 last_flush = now
             if now - last_renew >= self.lease.total_seconds() / 3:
-                self._renew()
+                self._durably(self._renew)
                 last_renew = now
+        self._rechecks_left([*queue, *waiting])
         self.flush()
-        self._release()
+        self._durably(self._release)
         return self.finished
 
     def _send(
@@ -367,7 +392,14 @@ class ChunkWorker:
             for item in [] if job.recheck else job.items:
                 self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
 
-    def _recheck(self, item: Item, result: dict[str, Any], rechecks: tuple[str, ...]) -> _Job:
+    def _recheck(
+        self,
+        item: Item,
+        result: dict[str, Any],
+        rechecks: tuple[str, ...],
+        answer: ChatResult | None,
+        share: int,
+    ) -> _Job:
         return _Job(
             ready_at=0.0,
             seq=next(self.seq),
@@ -375,27 +407,54 @@ class ChunkWorker:
             calibrating=result,
             recheck=rechecks[0],
             then=rechecks[1:],
+            answer=answer,
+            share=share,
         )
 
     def _calibrated(
-        self,
-        handler: Handler,
-        job: _Job,
-        future: concurrent.futures.Future[ChatResult],
-        queue: deque[_Job],
+        self, handler: Handler, job: _Job, answer: ChatResult, queue: deque[_Job]
     ) -> None:
         assert job.calibrating is not None
         result = job.calibrating
         try:
-            (again,) = handler.results(job.items, future.result(), recheck=job.recheck)
-        except Exception:  # a sample is best effort; the Item already has its scores
+            (again,) = handler.results(job.items, answer, recheck=job.recheck)
+        except Exception:  # an answer that cannot be read: the Item keeps its scores
             log.debug("%s recheck failed for item %s", job.recheck, job.items[0].pk, exc_info=True)
         else:
             result = {**result, RECHECKS[job.recheck]: handler.recheck_value(again)}
+        self._recheck_next(job, result, queue)
+
+    def _recheck_next(self, job: _Job, result: dict[str, Any], queue: deque[_Job]) -> None:
+        """The Item's next recheck, or, with none left, the Item written with its result."""
+        assert job.answer is not None
         if job.then:
-            queue.append(self._recheck(job.items[0], result, job.then))
-        elif any(key in result for key in RECHECKS.values()):  # at least one came back
-            self.writes.calibrated.append((job.items[0], result))
+            queue.appendleft(self._recheck(job.items[0], result, job.then, job.answer, job.share))
+        else:
+            self.writes.done.append((job.items[0], result, job.answer, job.share))
+
+    def _recheck_failed(
+        self, waiting: list[_Job], job: _Job, queue: deque[_Job], *, retry: bool
+    ) -> None:
+        """A server error is retried within HRBATCH_MAX_SERVER_ATTEMPTS, with backoff;
+        past it, or for any other failure, this recheck is given up."""
+        job.server_errors += 1
+        if retry and job.server_errors < self.max_server_attempts:
+            delay = min(self.backoff * 2 ** (job.server_errors - 1), SERVER_BACKOFF_MAX)
+            self._wait(waiting, job, delay)
+            return
+        assert job.calibrating is not None
+        self._recheck_next(job, job.calibrating, queue)
+
+    def _rechecks_left(self, jobs: list[_Job]) -> None:
+        """Rechecks not sent when the worker stops. Paused: their Items stay pending, to be
+        scored and rechecked again on resume. Cancelled: the Items keep their scores,
+        without the rechecks (a cancel cancels what is not scored)."""
+        status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
+        if status not in (Run.Status.CANCELLING, Run.Status.CANCELLED):
+            return
+        for job in jobs:
+            if job.recheck and job.calibrating is not None and job.answer is not None:
+                self.writes.done.append((job.items[0], job.calibrating, job.answer, job.share))
 
     def _job(self, items: list[Item]) -> _Job:
         return _Job(ready_at=0.0, seq=next(self.seq), items=items)
@@ -433,10 +492,43 @@ class ChunkWorker:
 
     # -- writing ----------------------------------------------------------------------
 
+    def _durably(self, write: Callable[[], T]) -> T:
+        """`write()`; while the disk is full, wait and try again, the results in hand kept
+        (the requests in flight finish meanwhile, none is sent), and go on once there is
+        room. Said once, in plain words (hrbatch.diskfull), never as a traceback per try.
+
+        The lease may run out meanwhile: what another worker takes over is not written
+        twice (writes are conditional on the lease)."""
+        delay = DISK_RETRY_SECONDS
+        waited = False
+        while True:
+            try:
+                result = write()
+            except (DatabaseError, OSError) as exc:
+                if not services.is_disk_full(exc):
+                    raise
+                if not waited:
+                    waited = True
+                    log.warning("Writing results of run %s failed: %s", self.run.pk, exc)
+                    services.run_note_disk_full(run=self.run)
+                diskfull.report()
+                # A fresh connection for the next try: the failed write may have left the
+                # database connection unusable.
+                connections[self.using].close()
+                time.sleep(delay)
+                delay = min(delay * 2, DISK_RETRY_MAX)
+                continue
+            if waited:
+                diskfull.clear()
+                services.run_clear_disk_full(run=self.run)
+            return result
+
     def flush(self) -> None:
         writes, self.writes = self.writes, _Writes()
-        if not writes:
-            return
+        if writes:
+            self._durably(partial(self._write, writes))
+
+    def _write(self, writes: _Writes) -> None:
         now = timezone.now()
         done = failed = prompt = completion = cached = eval_ns = redacted = 0
         with transaction.atomic():
@@ -497,8 +589,6 @@ class ChunkWorker:
                 if failed_rows:
                     cursor.executemany(self._failed_sql, failed_rows)
             done, failed = len(done_rows), len(failed_rows)
-            for item, result in writes.calibrated:
-                Item.objects.filter(pk=item.pk, status=Item.Status.DONE).update(result=result)
             if done or failed:
                 Run.objects.filter(pk=self.run.pk).update(
                     done_count=F("done_count") + done,

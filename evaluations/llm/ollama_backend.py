@@ -108,14 +108,21 @@ class OllamaBackend(Backend):
         return sorted(seen.values(), key=lambda m: m.name)
 
     async def model_info(self, model: str) -> ModelInfo:
-        """Check the model on every host: a run needs it wherever requests may go."""
+        """Check the model on every host that answers: a run needs it wherever requests
+        may go. A host that is down is no reason not to start (requests go to the others,
+        and to it once it is back); only when none answers is the server unreachable."""
         infos = await asyncio.gather(
             *(self._model_info_on(host, model) for host in self.hosts), return_exceptions=True
         )
-        for result in infos:
-            if isinstance(result, Exception):
+        answered = [result for result in infos if not isinstance(result, Unreachable)]
+        for result in answered:
+            if isinstance(result, BaseException):
                 raise result
-        return infos[0]  # type: ignore[return-value]
+        if not answered:
+            if len(self.hosts) > 1:
+                raise _none_answered(self.hosts) from infos[0]  # type: ignore[misc]
+            raise infos[0]  # type: ignore[misc]
+        return answered[0]  # type: ignore[return-value]
 
     async def _model_info_on(self, host: str, model: str) -> ModelInfo:
         client = self._client(host)

@@ -226,12 +226,19 @@ class OpenAIBackend(Backend):
         return sorted(seen.values(), key=lambda m: m.name)
 
     async def model_info(self, model: str) -> ModelInfo:
-        """The model on every server (a run needs it wherever requests may go); with no model
-        named, the one model the servers serve. Also learns each server's schema dialect,
-        with a one-token request, so the run can say which one it used."""
+        """The model on every server that answers (a run needs it wherever requests may go);
+        with no model named, the one model the servers serve. Also learns each server's
+        schema dialect, with a one-token request, so the run can say which one it used."""
         found: ModelInfo | None = None
+        down: list[Unreachable] = []
         for url in self.base_urls:
-            models = await self._models_on(url)
+            try:
+                models = await self._models_on(url)
+            except Unreachable as exc:
+                # A server that is down is no reason not to start: requests go to the
+                # others (and to it once it is back); only when none answers is it an outage.
+                down.append(exc)
+                continue
             names = [m.name for m in models]
             if not model:
                 if len(names) != 1:
@@ -250,7 +257,10 @@ class OpenAIBackend(Backend):
             info = next(m for m in models if m.name == model)
             found = found or info
             await self._learn_dialect(url, model)
-        assert found is not None
+        if found is None:
+            if len(self.base_urls) > 1:
+                raise _none_answered(self.base_urls) from down[0]
+            raise down[0]
         dialects = sorted({self.dialect(url) for url in self.base_urls})
         found.details["structured_output"] = ", ".join(dialects)
         return found

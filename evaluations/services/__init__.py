@@ -92,7 +92,7 @@ from .probes import (
     vram_check,
 )
 from .processes import holder_alive, lease_holder
-from .recovery import leases_release_dead, sweep
+from .recovery import clusters_alive, leases_release_dead, queue_recover, sweep
 from .reviews import item_decide, item_explain, run_explain_shortlist
 from .rubrics import rubric_default, rubric_get, rubric_save
 from .runs import (
@@ -104,6 +104,7 @@ from .runs import (
     items_cancel_unclaimed,
     notify_address_refusal,
     run_cancel,
+    run_clear_disk_full,
     run_clear_outage,
     run_create,
     run_dispatch,
@@ -111,6 +112,7 @@ from .runs import (
     run_finalize_if_done,
     run_ingest_and_start,
     run_name_suggestion,
+    run_note_disk_full,
     run_note_outage,
     run_pause,
     run_redispatch,
@@ -118,6 +120,7 @@ from .runs import (
     run_rerun,
     run_resume,
     run_retry_failed,
+    run_scoring_began,
     run_start,
 )
 from .tasks_queue import enqueue_on_commit
@@ -157,6 +160,7 @@ __all__ = [
     "batches",
     "candidate_chars_limit",
     "chunk_size_for",
+    "clusters_alive",
     "contact_job_columns",
     "csv_layout",
     "default_roles",
@@ -190,6 +194,7 @@ __all__ = [
     "notify_address_refusal",
     "plan_for_run",
     "probe_candidates",
+    "queue_recover",
     "redacts",
     "role_reason",
     "role_reasons",
@@ -198,6 +203,7 @@ __all__ = [
     "rubric_save",
     "run_cancel",
     "run_chars_limit",
+    "run_clear_disk_full",
     "run_clear_outage",
     "run_create",
     "run_dispatch",
@@ -210,6 +216,7 @@ __all__ = [
     "run_ingest",
     "run_ingest_and_start",
     "run_name_suggestion",
+    "run_note_disk_full",
     "run_note_outage",
     "run_pause",
     "run_redispatch",
@@ -217,6 +224,7 @@ __all__ = [
     "run_rerun",
     "run_resume",
     "run_retry_failed",
+    "run_scoring_began",
     "run_start",
     "run_too_long_failed",
     "run_vram_warning",

@@ -3,19 +3,18 @@ layout of a CSV file as every door reads it (within the column limit)."""
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError
 from django.utils import timezone
+
+from hrbatch.diskfull import is_disk_full
 
 from .. import csvio
 from ..models import File, Run
@@ -27,16 +26,14 @@ def _safe_name(filename: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "upload"
 
 
-# Writes that failed because the disk (or the process's file size limit) is full.
-_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-
-
-def disk_full_message(need: int | None = None) -> str:
+def disk_full_message(need: int | None = None, *, outcome: str = "Nothing was started.") -> str:
+    """The refusal in words; `outcome` says what became of the work (services.runs says
+    otherwise when a run could not be removed, never a false "nothing was started")."""
     free = shutil.disk_usage(settings.DATA_DIR).free
     needs = f"; this needs about {need / 1e6:,.0f} MB" if need else ""
     return (
         f"The server's disk is too full to take this file ({free / 1e6:,.0f} MB free{needs}). "
-        "Nothing was started. Delete old runs and files, or ask the administrator to free "
+        f"{outcome} Delete old runs and files, or ask the administrator to free "
         f"space in {settings.DATA_DIR}, then try again."
     )
 
@@ -48,22 +45,6 @@ def ensure_free_space(*, size: int) -> None:
     need = 2 * size + settings.HRBATCH["MIN_FREE_MB"] * 1024 * 1024
     if shutil.disk_usage(settings.DATA_DIR).free < need:
         raise InputError(disk_full_message(need))
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether a failed write (file or database) was the disk being full."""
-    for error in (exc, exc.__cause__):
-        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
-            return True
-        if getattr(error, "sqlstate", None) == "53100":  # PostgreSQL: disk_full
-            return True
-        text = str(error).lower()
-        # SQLite: SQLITE_FULL, or SQLITE_IOERR_WRITE when the write hit a size limit.
-        if isinstance(error, DatabaseError | sqlite3.Error) and (
-            "disk is full" in text or "disk i/o error" in text
-        ):
-            return True
-    return False
 
 
 def file_create(

@@ -6,6 +6,7 @@ run from several machines at once.
 
 from __future__ import annotations
 
+import os
 import socket
 from datetime import timedelta
 from typing import Any
@@ -19,7 +20,13 @@ from .. import notify
 from ..models import Item, Run
 from .batches import batch_expire_overdue
 from .processes import holder_alive
-from .runs import run_dispatch, run_finalize, run_finalize_if_done, run_redispatch
+from .runs import (
+    run_dispatch,
+    run_finalize,
+    run_finalize_if_done,
+    run_redispatch,
+    run_start,
+)
 
 
 def _dead_holders(now: Any) -> list[str]:
@@ -49,6 +56,54 @@ def leases_release_dead() -> int:
     ).update(lease_token=None, lease_until=None)
 
 
+def clusters_alive() -> bool:
+    """Whether a django-q2 worker cluster is running: one registered in the shared cache,
+    and on this machine still a live process (its stats outlive it by a few seconds)."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    return any(_stat_alive(stat) for stat in Stat.get_all(broker=get_broker()))
+
+
+def _stat_alive(stat: Any) -> bool:
+    if getattr(stat, "host", None) != socket.gethostname():
+        return True  # another machine's: its stats expire with it
+    try:
+        os.kill(int(stat.pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def queue_recover() -> int:
+    """Hand out again the work that a worker cluster which is gone had queued or taken,
+    at once, as the leases of dead processes are (`serve` starting after a `kill -9`, an
+    `evaluate` taking over from the one it followed). Returns the tasks handed out again.
+
+    With the database broker and no cluster running, the tasks a dead cluster had taken
+    are unlocked: the broker would otherwise hold them until their retry time (an hour,
+    HRBATCH_TASK_TIMEOUT). With Redis, or while another cluster runs (whose tasks cannot
+    be told from the dead one's), the running runs are dispatched again instead: a
+    duplicate task finds nothing to claim, so this is safe to over-do.
+    """
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    leases_release_dead()
+    if Conf.ORM and not clusters_alive():
+        now = timezone.now()
+        return (
+            OrmQ.objects.using(Conf.ORM)
+            .filter(key=get_broker().list_key, lock__gt=now)
+            .update(lock=now)
+        )
+    handed = 0
+    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS):
+        handed += run_redispatch(run=run)
+    return handed
+
+
 def sweep() -> dict[str, int]:
     """Periodic recovery: re-queue Items of dead workers, finish stuck runs.
 
@@ -76,8 +131,13 @@ def sweep() -> dict[str, int]:
                 run_dispatch(run=run)
                 report["redispatched"] += 1
 
+    # Runs started while no LLM host answered start once one does.
+    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS, in_progress_at=None):
+        run_start(run=run)
+
     stall_before = now - timedelta(seconds=conf["STALL_SECONDS"])
-    for run in Run.objects.filter(status=Run.Status.IN_PROGRESS).exclude(pk__in=run_ids):
+    running = Run.objects.filter(status=Run.Status.IN_PROGRESS, in_progress_at__isnull=False)
+    for run in running.exclude(pk__in=run_ids):
         if run.pending_count == 0:
             continue
         last = max(filter(None, [run.dispatched_at, run.last_progress_at, run.in_progress_at]))

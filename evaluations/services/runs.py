@@ -20,6 +20,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
+from hrbatch import diskfull
+
 from .. import export, notify, prompting
 from ..llm import (
     BackendError,
@@ -29,6 +31,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
+from ..metrics import clock_stopped_at
 from ..models import File, Item, Job, Rubric, Run, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from ..selectors import REPORT_KEEP_FROM, concurrency_for, run_report_kept
@@ -146,9 +149,8 @@ def run_create(
     except (OSError, DatabaseError) as exc:
         if not is_disk_full(exc):
             raise
-        # No half-made run (in progress with nothing queued): it goes, with its rows.
-        _discard_run(run)
-        raise InputError(disk_full_message(2 * input_file.bytes)) from exc
+        outcome = _disk_full_at_creation(run)
+        raise InputError(disk_full_message(2 * input_file.bytes, outcome=outcome)) from exc
     return run
 
 
@@ -158,22 +160,49 @@ def notify_address_refusal(*, owner: AbstractBaseUser | None, address: str) -> s
     return notify.address_refusal(address.strip(), owner=owner)
 
 
-def _discard_run(run: Run) -> None:
-    """Remove a run that could not be created whole; if even that cannot be written,
-    leave it failed with the reason rather than looking like it runs."""
+def _disk_full_at_creation(run: Run) -> str:
+    """What became of a run whose creation found the disk full, in words: never "nothing
+    was started" while something was.
+
+    A run still being read goes, with its rows (no half-made run); if even that cannot be
+    written, it is left failed, or as it is, and said so. A run that had started (its
+    status committed, its tasks not all queued) keeps its candidates and is paused with
+    the reason, to be resumed once there is room."""
+    status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    live = Run.objects.filter(status=Run.Status.IN_PROGRESS).exclude(pk=run.pk).exists()
+    others = " Runs already in progress wait for room and go on by themselves." if live else ""
+    if status in (Run.Status.IN_PROGRESS, Run.Status.PAUSED):
+        paused = run_pause(
+            run=run,
+            reason="The server's disk filled up as this run started. Free space, then resume it.",
+        )
+        kept = "it is paused" if paused or run.status == Run.Status.PAUSED else "it waits"
+        return (
+            f"Run {run.public_id} had started: its {run.total_count:,} candidates are kept and "
+            f"{kept}; resume it once there is room (`evaluate` resumes it when run again)." + others
+        )
+    if status is None:
+        return "Nothing was started." + others
     try:
         with transaction.atomic():
             Item.objects.filter(run_id=run.pk).delete()
             Run.objects.filter(pk=run.pk).delete()
     except DatabaseError:
-        log.exception("could not remove run %s after a full disk", run.pk)
-        with contextlib.suppress(DatabaseError):
-            Run.objects.filter(pk=run.pk).update(
-                status=Run.Status.FAILED,
-                failed_at=timezone.now(),
-                status_message="The server's disk was full while this run was created.",
-                dedupe_key=None,
-            )
+        log.warning("could not remove run %s after a full disk", run.pk)
+    else:
+        return "Nothing was started." + others
+    with contextlib.suppress(DatabaseError):
+        if Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED,
+            failed_at=timezone.now(),
+            status_message="The server's disk was full while this run was created.",
+            dedupe_key=None,
+        ):
+            return f"Run {run.public_id} could not be created whole and is marked failed." + others
+    return (
+        f"Run {run.public_id} could not be created whole, nor removed: nothing of it is "
+        "scored; delete it once there is room." + others
+    )
 
 
 class RunAlreadyStarted(Exception):
@@ -259,6 +288,10 @@ def run_start(*, run: Run) -> Run:
     try:
         info = call_once(backend, lambda b: b.model_info(model))
     except BackendError as exc:
+        if exc.transient:
+            # No host answers: an outage is a state, not an error (DESIGN.md). The run
+            # waits, saying so, and starts by itself once a host answers.
+            return _run_wait_for_server(run, backend=choice.name, model=model, message=str(exc))
         run.backend, run.model = choice.name, model
         if run.status != Run.Status.PAUSED or run.paused_at is None:
             run.paused_at = timezone.now()  # a failed resume keeps the pause's start
@@ -332,11 +365,16 @@ def run_start(*, run: Run) -> Run:
     run.opts = opts
     now = timezone.now()
     with transaction.atomic():
-        # A new run (validating) starts; a paused one resumes.
-        startable = Q(status=Run.Status.VALIDATING) | Q(status__in=Run.ALLOWED_FROM["resume"])
+        # A new run (validating) starts, or one that waited for the server to answer; a
+        # paused one resumes.
+        startable = (
+            Q(status=Run.Status.VALIDATING)
+            | Q(status__in=Run.ALLOWED_FROM["resume"])
+            | Q(status=Run.Status.IN_PROGRESS, in_progress_at=None)
+        )
         updated = Run.objects.filter(startable, pk=run.pk).update(
             resumed_at=now,
-            paused_seconds=_book_pause(run, now),
+            paused_seconds=_book_stop(run, now),
             backend=run.backend,
             model=run.model,
             model_digest=run.model_digest,
@@ -347,7 +385,8 @@ def run_start(*, run: Run) -> Run:
             status_message="",
             outage_since=None,
             outage_message="",
-            last_progress_at=now,
+            # Waiting for a free worker until one claims some of it (run_scoring_began).
+            last_progress_at=None,
         )
         if updated and not run_dispatch(run=run):
             # Nothing to send (every candidate had too little text to score): the run
@@ -356,6 +395,46 @@ def run_start(*, run: Run) -> Run:
             transaction.on_commit(lambda: run_finalize_if_done(run_id=run_id))
     run.refresh_from_db()
     return run
+
+
+def _run_wait_for_server(run: Run, *, backend: str, model: str, message: str) -> Run:
+    """run_start when no host of the LLM server answers: the run is in progress and waits
+    as in an outage, saying why (outage_message), instead of pausing.
+
+    A run that scored before (resumed) goes to its workers, which probe the server with
+    backoff as in any outage. One that never started has no model details yet (its
+    context size, the model's digest): it is not handed out, and run_start is tried again
+    (services.recovery.sweep, every few seconds under `evaluate`) until a host answers.
+    Its `in_progress_at` stays empty until then: no scoring time is counted meanwhile.
+    """
+    now = timezone.now()
+    startable = (
+        Q(status=Run.Status.VALIDATING)
+        | Q(status__in=Run.ALLOWED_FROM["resume"])
+        | Q(status=Run.Status.IN_PROGRESS, in_progress_at=None)
+    )
+    with transaction.atomic():
+        updated = Run.objects.filter(startable, pk=run.pk).update(
+            status=Run.Status.IN_PROGRESS,
+            backend=backend,
+            model=model,
+            resumed_at=now,
+            paused_seconds=_book_stop(run, now),
+            status_message="",
+            outage_since=run.outage_since or now,
+            outage_message=message,
+            last_progress_at=None,
+        )
+        if updated and run.in_progress_at is not None:
+            run_dispatch(run=run)
+    run.refresh_from_db()
+    return run
+
+
+def run_waits_to_start(run: Run) -> bool:
+    """Whether `run` was started while no LLM host answered and waits for one before its
+    first dispatch (see _run_wait_for_server)."""
+    return run.status == Run.Status.IN_PROGRESS and run.in_progress_at is None
 
 
 def chunk_size_for(total: int) -> int:
@@ -452,8 +531,8 @@ def run_redispatch(*, run: Run) -> int:
     Safe to over-do: a task claims only Items nobody holds, so a duplicate finds nothing.
     Used when a person restarts after a crash (the broker may have lost queued tasks).
     """
-    if not run.may("redispatch"):
-        return 0
+    if not run.may("redispatch") or run_waits_to_start(run):
+        return 0  # a run that waits to start is started by run_start, not handed out
     with transaction.atomic():
         return run_dispatch(run=run)
 
@@ -480,8 +559,16 @@ def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
         if not count:
             return 0
         Run.objects.filter(pk=run.pk).update(failed_count=F("failed_count") - count)
+        now = timezone.now()
+        # The time it stood completed is not scoring time: booked as a stop.
+        idle = (now - run.completed_at).total_seconds() if run.completed_at else 0.0
         reopened = Run.objects.filter(pk=run.pk, status=Run.Status.COMPLETED).update(
-            status=Run.Status.IN_PROGRESS, completed_at=None, notified_at=None
+            status=Run.Status.IN_PROGRESS,
+            completed_at=None,
+            notified_at=None,
+            paused_seconds=F("paused_seconds") + max(idle, 0.0),
+            resumed_at=now,
+            last_progress_at=None,
         )
         run.refresh_from_db()
         if run.status == Run.Status.IN_PROGRESS:
@@ -575,24 +662,22 @@ def run_pause(*, run: Run, reason: str = "") -> bool:
     return bool(updated)
 
 
-def _book_pause(run: Run, now: Any) -> Any:
-    """Run.paused_seconds plus the pause that ends now, for the UPDATE that resumes or
-    cancels a paused run that had been scoring, so that figures leave the pause out.
+def _book_stop(run: Run, now: Any) -> Any:
+    """Run.paused_seconds plus the stop of the scoring clock that ends now (a pause, an
+    outage, the wait for a free worker: metrics.clock_stopped_at), for an UPDATE that
+    also sets `resumed_at` to `now`, so that the speed, the time left, the elapsed time
+    and the e-mail's duration count only the time the run was scoring.
 
-    Conditional in the database: only a row still in the very pause this copy of the run
-    measured books it, so a stale copy (someone resumed meanwhile) books nothing twice.
+    Conditional in the database: only a row whose `resumed_at` is still the one this copy
+    of the run read books it, so a stale copy (someone booked meanwhile) books nothing
+    twice.
     """
-    if run.status != Run.Status.PAUSED or run.paused_at is None or run.in_progress_at is None:
+    stopped = clock_stopped_at(run)
+    if stopped is None:
         return F("paused_seconds")
-    seconds = max((now - run.paused_at).total_seconds(), 0.0)
-    return Case(
-        When(
-            status=Run.Status.PAUSED,
-            paused_at=run.paused_at,
-            then=F("paused_seconds") + seconds,
-        ),
-        default=F("paused_seconds"),
-    )
+    seconds = max((now - stopped).total_seconds(), 0.0)
+    unchanged = Q(resumed_at=run.resumed_at) if run.resumed_at else Q(resumed_at=None)
+    return Case(When(unchanged, then=F("paused_seconds") + seconds), default=F("paused_seconds"))
 
 
 def run_resume(*, run: Run) -> bool:
@@ -613,7 +698,8 @@ def run_cancel(*, run: Run) -> bool:
             .update(
                 status=Run.Status.CANCELLING,
                 cancelling_at=now,
-                paused_seconds=_book_pause(run, now),
+                paused_seconds=_book_stop(run, now),
+                resumed_at=now,
             )
         )
         if updated:
@@ -651,6 +737,16 @@ def items_cancel_unclaimed(*, run_id: int, token: str | None = None, reason: str
     return count
 
 
+def _sharing_the_server(run: Run) -> QuerySet[Run]:
+    """The runs that wait on the same LLM server as `run`: the live ones on its backend
+    (the hosts are the deployment's), queued ones included, which no worker of theirs
+    has told yet (a queued API batch's metadata says that the server is unreachable)."""
+    return Run.objects.filter(
+        Q(pk=run.pk)
+        | Q(backend=run.backend, status=Run.Status.IN_PROGRESS, in_progress_at__isnull=False)
+    )
+
+
 def run_note_outage(*, run: Run, message: str) -> bool:
     """Say that the LLM server stopped answering; the workers keep probing it.
 
@@ -658,9 +754,9 @@ def run_note_outage(*, run: Run, message: str) -> bool:
     The log keeps which server it was (API clients are not told where the servers are).
     """
     noted = bool(
-        Run.objects.filter(pk=run.pk, outage_since=None).update(
-            outage_since=timezone.now(), outage_message=message
-        )
+        _sharing_the_server(run)
+        .filter(outage_since=None)
+        .update(outage_since=timezone.now(), outage_message=message)
     )
     if noted:
         log.warning("run %s: waiting for the LLM server: %s", run.pk, message)
@@ -668,10 +764,50 @@ def run_note_outage(*, run: Run, message: str) -> bool:
 
 
 def run_clear_outage(*, run: Run) -> bool:
-    """The server answers again: scoring goes on by itself."""
+    """The server answers again: scoring goes on by itself. The outage is booked as a
+    stop of the scoring clock (_book_stop), for each run that waited on the server."""
+    cleared = False
+    for waited in _sharing_the_server(run).filter(outage_since__isnull=False):
+        now = timezone.now()
+        cleared |= bool(
+            Run.objects.filter(pk=waited.pk, outage_since=waited.outage_since).update(
+                outage_since=None,
+                outage_message="",
+                paused_seconds=_book_stop(waited, now),
+                resumed_at=now,
+            )
+        )
+    return cleared
+
+
+def run_note_disk_full(*, run: Run) -> None:
+    """Say on a running run (its page, the API, `evaluate`) that its results wait for room
+    on the server's disk. Best effort: a full disk may not take even this."""
+    with contextlib.suppress(DatabaseError):
+        Run.objects.filter(pk=run.pk, status=Run.Status.IN_PROGRESS, status_message="").update(
+            status_message=diskfull.message()
+        )
+
+
+def run_clear_disk_full(*, run: Run) -> None:
+    """The disk has room again: the run's note goes."""
+    with contextlib.suppress(DatabaseError):
+        Run.objects.filter(pk=run.pk, status_message__startswith=diskfull.HEADLINE).update(
+            status_message=""
+        )
+
+
+def run_scoring_began(*, run_id: int) -> bool:
+    """A worker claimed some of a run that waited for one since it was (re)started: its
+    scoring clock starts now (the wait is booked as a stop, _book_stop). Once per (re)start:
+    conditional on `last_progress_at` still being empty."""
+    run = Run.objects.filter(pk=run_id, last_progress_at=None).first()
+    if run is None:
+        return False
+    now = timezone.now()
     return bool(
-        Run.objects.filter(pk=run.pk, outage_since__isnull=False).update(
-            outage_since=None, outage_message=""
+        Run.objects.filter(pk=run_id, last_progress_at=None).update(
+            last_progress_at=now, paused_seconds=_book_stop(run, now), resumed_at=now
         )
     )
 
@@ -750,7 +886,18 @@ def run_finalize(*, run: Run, final: str) -> bool:
     # `expired_at` set (batches.batch_expire_overdue): it ends `expired`, not cancelled.
     if run.expired_at is not None:
         final = Run.Status.EXPIRED
-    output = export.write_outputs(run)
+    try:
+        output = export.write_outputs(run)
+    except (OSError, DatabaseError) as exc:
+        if is_disk_full(exc):
+            # Not written: back to where it was, so that the next try claims it again
+            # (the worker tries again once there is room).
+            back = (
+                Run.Status.IN_PROGRESS if final == Run.Status.COMPLETED else Run.Status.CANCELLING
+            )
+            with contextlib.suppress(DatabaseError):
+                Run.objects.filter(pk=run.pk, status=Run.Status.FINALIZING).update(status=back)
+        raise
     now = timezone.now()
     fields: dict[str, Any] = {"status": final}
     if final != Run.Status.EXPIRED:

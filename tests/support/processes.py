@@ -28,8 +28,15 @@ def subprocess_env(tmp_path: Path, fake: FakeOllama, **extra: str) -> dict[str, 
     return live.app_env(tmp_path / "data", fake, **settings)
 
 
-def evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """`manage.py evaluate` started in its own process group (kill -9 takes the cluster)."""
+def evaluate(
+    source: Path,
+    out: Path,
+    env: dict[str, str],
+    *args: str,
+    preexec_fn: Callable[[], Any] | None = None,
+) -> subprocess.Popen[str]:
+    """`manage.py evaluate` started in its own process group (kill -9 takes the cluster);
+    `preexec_fn` runs in it before it starts (a signal disposition, a resource limit)."""
     return subprocess.Popen(
         [sys.executable, "manage.py", "evaluate", str(source), "--out", str(out), *args],
         cwd=ROOT,
@@ -38,6 +45,7 @@ def evaluate(source: Path, out: Path, env: dict[str, str], *args: str) -> subpro
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group: kill -9 takes the whole cluster
+        preexec_fn=preexec_fn,
     )
 
 

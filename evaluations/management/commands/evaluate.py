@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -17,11 +16,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations import csvio, export, intake, locks, metrics, prompting, selectors, services
 from evaluations.models import File, Run
+from hrbatch import diskfull
 
 SWEEP_SECONDS = 5.0
+# How often a follower (an evaluate whose run another process's workers score) checks
+# that those workers still run, to take over their work when they have gone.
+TAKEOVER_SECONDS = 2.0
 
 
 class Command(BaseCommand):
+    # The worker cluster this process started (None while it follows another's).
+    cluster: Any = None
     help = (
         "Score a candidate CSV with the local LLM and write the scored CSV. Re-running the "
         "same command after an interruption resumes the unfinished run of the same file."
@@ -220,7 +225,7 @@ class Command(BaseCommand):
             # Keyed by the file's content: the same file started twice at once is one run.
             run = self._create(source, opts, dedupe_key=None if opts["fresh"] else f"cli:{sha256}")
 
-        cluster = _ensure_cluster()
+        self.cluster = _ensure_cluster()
         try:
             run = self._watch(run)
         except KeyboardInterrupt:
@@ -229,8 +234,8 @@ class Command(BaseCommand):
             )
             sys.exit(130)
         finally:
-            if cluster is not None:
-                _stop_cluster(cluster)
+            if self.cluster is not None:
+                _stop_cluster(self.cluster)
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
@@ -485,15 +490,42 @@ class Command(BaseCommand):
 
     def _watch(self, run: Run) -> Run:
         tty = self.stdout.isatty()
-        last_sweep = last_line = 0.0
+        last_sweep = last_line = last_look = 0.0
         waiting_for_server = ""
+        disk_full_said = 0.0  # when the full disk was last said (0: the disk has room)
         while True:
             run.refresh_from_db()
             now = time.monotonic()
+            if self.cluster is None and now - last_look >= TAKEOVER_SECONDS:
+                last_look = now
+                if run.is_live and not services.clusters_alive():
+                    self._take_over(tty)
+                    last_sweep = 0.0
             if now - last_sweep >= SWEEP_SECONDS:
                 # Recover from dead workers without waiting for the scheduled sweep.
-                services.sweep()
+                try:
+                    services.sweep()
+                except (db.DatabaseError, OSError) as exc:
+                    if not services.is_disk_full(exc):
+                        raise
+                    diskfull.report()  # said below, with what the workers found
                 last_sweep = now
+            if diskfull.since() is not None and not disk_full_said:
+                # Once (the workers wait for room and say nothing here themselves), again
+                # only if it lasts.
+                disk_full_said = now
+                if tty:
+                    self.stdout.write("")
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{diskfull.message()} (Ctrl-C stops waiting; the run is kept.)"
+                    )
+                )
+            elif disk_full_said and diskfull.since() is None:
+                disk_full_said = 0.0
+                self.stdout.write("There is room on the disk again; scoring goes on.")
+            elif disk_full_said and now - disk_full_said >= diskfull.SAY_AGAIN_SECONDS:
+                disk_full_said = 0.0  # still full: said again on the next turn
             figures = metrics.run_progress(run)
             if figures["server_unreachable"] != waiting_for_server:
                 # An outage is a state: say it once when it starts and once when it ends.
@@ -524,6 +556,21 @@ class Command(BaseCommand):
                 raise CommandError(f"The run is paused: {run.status_message}")
             time.sleep(0.5)
 
+    def _take_over(self, tty: bool) -> None:
+        """The process whose workers scored the run this one follows (another evaluate,
+        or serve) has gone: score the rest here, starting with what it held or had
+        queued, at once."""
+        if tty:
+            self.stdout.write("")
+        self.stdout.write(
+            self.style.WARNING(
+                "The process that was scoring this run has stopped; this evaluate goes on "
+                "with its work."
+            )
+        )
+        services.queue_recover()
+        self.cluster = _ensure_cluster()
+
 
 def _bar(f: dict[str, Any], width: int = 30) -> str:
     total = f["total"] or 1
@@ -532,6 +579,8 @@ def _bar(f: dict[str, Any], width: int = 30) -> str:
     eta = f["eta_seconds"]
     eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
     status = "waiting for the LLM server" if f["server_unreachable"] else f["status"]
+    if f["queue_position"]:
+        status = f"waiting for a free worker (position {f['queue_position']})"
     return (
         f"[{'#' * filled}{'.' * (width - filled)}] {f['finished']}/{f['total']} "
         f"done {f['done']}  failed {f['failed']}  "
@@ -551,29 +600,18 @@ def _stop_cluster(cluster: Any, timeout: float = 15.0) -> None:
             child.kill()
 
 
-def _alive(stat: Any) -> bool:
-    """A cluster's stats outlive it by a few seconds; on this host, ask the OS."""
-    if getattr(stat, "host", None) != socket.gethostname():
-        return True
-    try:
-        os.kill(int(stat.pid), 0)
-    except (OSError, TypeError, ValueError):
-        return False
-    return True
-
-
 def _ensure_cluster() -> Any:
     """Start a worker cluster in this process unless one is already running."""
     from django_q.brokers import get_broker
     from django_q.cluster import Cluster
-    from django_q.status import Stat
 
-    broker = get_broker()
-    if any(_alive(stat) for stat in Stat.get_all(broker=broker)):
+    if services.clusters_alive():
         return None
-    cluster = Cluster(broker)
+    cluster = Cluster(get_broker())
     # The cluster forks: a child must not share (and later close) our database socket.
     db.connections.close_all()
+    # Its processes share our terminal: a full disk is said once, by us (_watch).
+    diskfull.leave_it_to_this_process()
     cluster.start()
     # Cluster() took over SIGINT to stop itself; we want Ctrl-C to reach our loop too.
     signal.signal(signal.SIGINT, signal.default_int_handler)

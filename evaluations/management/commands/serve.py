@@ -55,10 +55,11 @@ class Command(BaseCommand):
         call_command("collectstatic", verbosity=0, interactive=False)
         if not opts["no_workers"]:
             # Work of a previous serve that was killed restarts now, not after its leases
-            # run out or the next scheduled sweep.
+            # run out or the next scheduled sweep; what its workers had queued, too.
             from evaluations import services
 
             services.sweep()
+            services.queue_recover()
         # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
         from hrbatch.wsgi import application
 
