@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -578,6 +579,14 @@ def test_the_run_page_says_reading_the_file_while_the_file_is_read(
     assert "Reading the file…" in runs and "0 / 0" not in runs
 
 
+@pytest.fixture
+def still_clock() -> Any:
+    """The clock held still for a test that writes "N seconds ago" and reads the figures
+    back: on a busy machine the moments between its own steps would count as run time."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
+
+
 def _running(run: Run, *, started: float, done: int, until: float) -> None:
     """The run as if it had started `started` seconds ago and scored `done` candidates
     evenly until `until` seconds ago (the engine records these same columns)."""
@@ -599,7 +608,7 @@ def _running(run: Run, *, started: float, done: int, until: float) -> None:
 
 
 def test_elapsed_time_and_speed_leave_out_the_time_a_run_was_paused(
-    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, still_clock: Any
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
     # It scored 20 candidates in its first 40 seconds, then was paused for a minute.
@@ -624,7 +633,7 @@ def test_elapsed_time_and_speed_leave_out_the_time_a_run_was_paused(
 
 
 def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran(
-    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, still_clock: Any
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 40), owner=owner, start=False)
     # 9 candidates scored over 20 seconds, right up to the moment someone pressed Cancel,
@@ -660,7 +669,7 @@ def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran
 
 
 def test_a_run_paused_then_cancelled_counts_only_the_time_it_ran(
-    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+    owner: Any, engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path, still_clock: Any
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 20), owner=owner, start=False)
     _running(run, started=300, done=10, until=280)  # 10 in 20 s, then paused for 280 s
