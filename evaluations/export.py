@@ -49,6 +49,17 @@ JOB = "job"
 # What a person should look at (evaluations.flags), codes separated by ";", in every CSV
 # that has candidates.
 FLAGS = "flags"
+# The row of the uploaded file (header = 1) in every CSV of candidates; and, in a run with
+# copies (Item.copy_of), the row a copy repeats, whose scores it took.
+ROW = "row"
+COPY_OF_ROW = "copy_of_row"
+# A shortlist or list download of a run with copies: the rows of each candidate's copies,
+# listed with it rather than taking places of their own.
+COPY_ROWS = "copy_rows"
+
+
+def _has_copies(run: Run) -> bool:
+    return bool(run.opts.copy_count)
 
 
 def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None) -> list[str]:
@@ -66,6 +77,9 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
     added += ["status", "error", FLAGS]
     if _truncates(run):
         added.append("truncated")
+    added.append(ROW)
+    if _has_copies(run):
+        added.append(COPY_OF_ROW)
     if explained:
         added.append(EXPLANATION)
     # Never overwrite an original column that happens to share a name.
@@ -84,16 +98,20 @@ def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
     explained = newest_explanations(run)
     write = _RowWriter(run, excel=excel)
     yield scored_header(run, explained=bool(explained), jobs=write.jobs is not None)
+    columns = [
+        *("id", "custom_id", "input", "extra", "status", "result", "error", "job_id", "flags"),
+        "line",
+    ]
+    # A copy names the row it repeats (a join only in a run that has copies).
+    columns.append("copy_of__line" if write.copies else "copy_of_id")
     rows = (
         Item.objects.filter(run_id=run.pk)
         .order_by("line")
-        .values_list(
-            "id", "custom_id", "input", "extra", "status", "result", "error", "job_id", "flags"
-        )
+        .values_list(*columns)
         .iterator(chunk_size=2000)
     )
-    for pk, custom_id, fields, extra, status, result, error, job_id, found in rows:
-        row = write(custom_id, fields, extra, status, result, error, job_id, found)
+    for pk, custom_id, fields, extra, status, result, error, job_id, found, line, copy_of in rows:
+        row = write(custom_id, fields, extra, status, result, error, job_id, found, line, copy_of)
         if explained:
             row.append(write.cell(explanation_text(explained.get(pk), write.criteria)))
         yield row
@@ -122,6 +140,7 @@ class _RowWriter:
         self.criteria = run.rubric.criterion_keys if run.rubric else []
         self.rationale = bool(run.rubric and run.rubric.rationale)
         self.truncates = _truncates(run)
+        self.copies = _has_copies(run)
         self.cell = neutralize_cell if excel else str
 
     def __call__(
@@ -134,6 +153,8 @@ class _RowWriter:
         error: str,
         job_id: int | None = None,
         found: str = "",
+        line: int | None = None,
+        copy_of_line: int | None = None,
     ) -> list[str]:
         cell = self.cell
         values = {**extra, **fields}
@@ -149,6 +170,9 @@ class _RowWriter:
         row += [status, cell(error), found]
         if self.truncates:
             row.append("yes" if (result or {}).get("truncated") else "")
+        row.append("" if line is None else str(line))
+        if self.copies:
+            row.append("" if copy_of_line is None else str(copy_of_line))
         return row
 
     def job(self, job_id: int | None) -> str:
@@ -183,15 +207,20 @@ def review_rows(run: Run, items: Iterable[Item], *, excel: bool = False) -> Iter
     """A shortlist or a filtered list in its order: a rank, the scored CSV's columns, then
     each candidate's decision and note, who made it and when."""
     write = _RowWriter(run, excel=excel)
-    header = scored_header(run, jobs=write.jobs is not None)
+    header = [*scored_header(run, jobs=write.jobs is not None), *_copy_rows_header(write)]
     taken = set(header)
     yield ["rank", *header, *(f"hrbatch_{c}" if c in taken else c for c in REVIEW_COLUMNS)]
     for rank, item in enumerate(items, start=1):
         yield [str(rank), *_review_row(write, item)]
 
 
+def _copy_rows_header(write: _RowWriter) -> list[str]:
+    return [COPY_ROWS] if write.copies else []
+
+
 def _review_row(write: _RowWriter, item: Item) -> list[str]:
-    """A candidate's scored CSV row, then their decision and note, who made it and when."""
+    """A candidate's scored CSV row (and its copies' rows, selectors.with_copies), then
+    their decision and note, who made it and when."""
     row = write(
         item.custom_id,
         item.input,
@@ -201,7 +230,11 @@ def _review_row(write: _RowWriter, item: Item) -> list[str]:
         item.error,
         item.job_id,
         item.flags,
+        item.line,
+        getattr(item, "copy_of_line", None),
     )
+    if write.copies:
+        row.append(", ".join(str(line) for line in getattr(item, "copy_rows", [])))
     decided_by = item.decided_by.get_username() if item.decided_by_id else ""
     decided_at = item.decided_at.isoformat(timespec="seconds") if item.decided_at else ""
     explained = next(iter(item.explanations.all()), None)  # newest first (prefetched)
@@ -233,7 +266,7 @@ def job_shortlist_rows(
     many were scored and how many more are tied with its last candidate. `shortlists`:
     (job's name, its candidates in rank order, tied beyond, scored) per job."""
     write = _RowWriter(run, excel=excel)
-    header = scored_header(run, jobs=False)
+    header = [*scored_header(run, jobs=False), *_copy_rows_header(write)]
     taken = set(header)
     named = [f"hrbatch_{c}" if c in taken else c for c in [JOB, *REVIEW_COLUMNS]]
     yield [named[0], "rank", *header, *named[1:], JOB_SCORED, JOB_TIED]

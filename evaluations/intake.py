@@ -10,8 +10,10 @@ Pure reading (no database): the file is streamed through csvio, never held in me
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +42,19 @@ _KEEP_PROBLEMS = 100
 
 def is_id_like(column: str) -> bool:
     return bool(_ID_LIKE.match(column.strip()))
+
+
+def candidate_key(values: Iterable[str], job: str = "") -> bytes:
+    """What makes two rows the same candidate: the same text shown to the AI (each column's
+    value, spacing and case aside) for the same job (`job`: its prompting.job_key, "" for
+    none). The check page counts copies by it and the ingest scores each key once.
+
+    16 bytes of BLAKE2b: a set of them for 170,000 rows stays a few MB."""
+    digest = hashlib.blake2b(job.encode(), digest_size=16)
+    for value in values:
+        # str.split() also splits on the unit separator, so no value can forge a border.
+        digest.update(b"\x1f" + " ".join(value.split()).casefold().encode())
+    return digest.digest()
 
 
 def guess_id_column(path: str | Path, layout: csvio.CsvLayout) -> str | None:
@@ -114,6 +129,34 @@ class FileCheck:
     # looks_like_name), so that its words are not taken out of the text there.
     name_rows: Counter[str] = field(default_factory=Counter)
     not_names: Counter[str] = field(default_factory=Counter)
+
+    # Rows that repeat an earlier row's candidate for the same job (candidate_key): each
+    # distinct candidate is scored once, its copies take its scores. The first few as
+    # (row, the row it repeats).
+    copy_count: int = 0
+    copy_rows: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def distinct(self) -> int:
+        """The candidates the AI will read: the rows that can be scored, copies and rows
+        with too little text aside."""
+        return self.rows - self.copy_count - self.little_count
+
+    @property
+    def copies_said(self) -> str:
+        """The copies in words, with the first rows ("" when there are none)."""
+        n = self.copy_count
+        if not n:
+            return ""
+        named = ", ".join(f"row {row} repeats row {first}" for row, first in self.copy_rows[:3])
+        more = f" and {n - 3:,} more" if n > 3 else ""
+        return (
+            f"{_rows(n)} {'repeats' if n == 1 else 'repeat'} an earlier row: the same "
+            f"candidate for the same job, spacing and case aside ({named}{more}). "
+            f"{self.distinct:,} distinct candidate{'' if self.distinct == 1 else 's'} will be "
+            "sent to the AI, each once; every copy takes its scores and is listed with it in "
+            "the results and shortlists."
+        )
 
     @property
     def ok(self) -> bool:
@@ -282,6 +325,8 @@ def check_file(
     names_at = [(i, name) for i, name in enumerate(header) if name in person_names]
     # Values seen in each column named like a position, until there are too many.
     looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
+    # The first row of each distinct candidate-and-job (candidate_key).
+    firsts: dict[bytes, int] = {}
     try:
         for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
             if problem is not None:
@@ -307,7 +352,8 @@ def check_file(
                         check.not_names[column] += 1
             fields = {header[i]: values[i] for i in shown}
             chars = len(prompting.candidate_text(fields))
-            if min_text_chars and not flags.has_enough_text(fields, min_text_chars):
+            little = bool(min_text_chars) and not flags.has_enough_text(fields, min_text_chars)
+            if little:
                 check.little_count += 1
                 if len(check.little_rows) < _FIRST_ROWS:
                     check.little_rows.append(row)
@@ -315,8 +361,8 @@ def check_file(
                 looks[index].add(prompting.title_key(values[index]))
                 if len(looks[index]) > MAX_POSITIONS:
                     del looks[index]
+            text = ""
             if saved_jobs is not None:
-                text = ""
                 if position_at is not None and (title := " ".join(values[position_at].split())):
                     key = prompting.title_key(title)
                     check.positions[key] += 1
@@ -342,6 +388,13 @@ def check_file(
                     check.job_titles.setdefault(key, title)
                 else:
                     check.without_job += 1
+            key = candidate_key((values[i] for i in shown), prompting.job_key(text) if text else "")
+            # Too little text is never scored: such rows are not copies either.
+            first = row if little else firsts.setdefault(key, row)
+            if first != row:
+                check.copy_count += 1
+                if len(check.copy_rows) < _KEEP_PROBLEMS:
+                    check.copy_rows.append((row, first))
             if chars > limit:
                 check.long_count += 1
                 if len(check.long_rows) < _KEEP_PROBLEMS:

@@ -37,6 +37,9 @@ def run_progress(run: Run) -> dict[str, Any]:
         "skipped": run.skipped_count,
         "pending": pending,
         "finished": finished,
+        # Rows that repeat another candidate for the same job: never sent, they take its
+        # scores (counted in `done` and `failed` with it).
+        "copies": int(run.opts.copy_count or 0),
         "percent": run.percent,
         "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
         "eta_seconds": eta,
@@ -172,8 +175,13 @@ def _throughput(run: Run, now: Any) -> float | None:
 def per_candidate_tokens(run: Run) -> dict[str, float | None]:
     """What each scored candidate cost the model, retries and check samples included:
     prompt tokens (and the share the server's cache spared) and output tokens. Output
-    tokens are what a GPU pays for most (one decoding step per token)."""
+    tokens are what a GPU pays for most (one decoding step per token). Copies of another
+    row cost nothing (never sent), so they are not counted."""
     done = run.done_count
+    if run.opts.copy_count:
+        done -= Item.objects.filter(
+            run_id=run.pk, status=Item.Status.DONE, copy_of__isnull=False
+        ).count()
     return {
         "prompt_tokens_per_candidate": round(run.prompt_tokens / done, 1) if done else None,
         "output_tokens_per_candidate": round(run.completion_tokens / done, 1) if done else None,

@@ -208,6 +208,10 @@ class RunOptions:
     # Every Nth candidate is scored again with another seed and its fields in reverse
     # order: the run's consistency (selectors.consistency_report).
     consistency_stride: int | None = None
+    # A run with copies (copy_count): the rows of its samples, drawn from its distinct
+    # candidates (every Nth of them) rather than every Nth row.
+    agreement_lines: list[int] | None = None
+    consistency_lines: list[int] | None = None
     # How many candidates the run's shortlist holds (None: selectors.shortlist_size's
     # default); the adverse-impact report's "selected" on the shortlist basis.
     shortlist_size: int | None = None
@@ -224,6 +228,9 @@ class RunOptions:
     concurrency_source: str | None = None
     # Ingest figures: rows left out, and bytes that could not be decoded.
     rejected_count: int | None = None
+    # Rows that repeat an earlier row's candidate for the same job (Item.copy_of): never
+    # sent to the model, they take its scores.
+    copy_count: int | None = None
     unreadable: str | None = None
     unreadable_chars: int | None = None
     # E-mails, phone numbers, links and names hidden from the model in the jobs' text
@@ -649,6 +656,13 @@ class Item(models.Model):
     # The job the candidate applied for (the file's job columns), scored against its text.
     job = models.ForeignKey(
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    # A copy of an earlier row: the same text for the same job, spacing and case aside
+    # (intake.candidate_key). It is never sent to the model: it takes its first row's
+    # scores (or failure) when that row is done, and results and shortlists list it with
+    # that row. Set at ingest; the first row's erasure makes the copy stand alone.
+    copy_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -6,10 +6,11 @@ Services write; selectors read (HackSoft's split). Nothing here changes the data
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -228,6 +229,11 @@ def results(
         job=job,
         flag=flag,
     )
+    if run.opts.copy_count:
+        # One line per distinct candidate: a copy is listed with its first row (its rows
+        # said there, with_copies), unless the filters leave that row out (a search for the
+        # copy's own ID finds the copy).
+        items = items.exclude(copy_of__in=items.values("pk"))
     items = items.only(
         "id",
         "custom_id",
@@ -241,6 +247,7 @@ def results(
         "note",
         "job",
         "flags",
+        "copy_of",
     )
     key = sort.lstrip("-")
     if top > 0 and criteria:
@@ -268,6 +275,42 @@ def results(
         sort = "line"
         items = items.order_by("line")
     return Results(items=items, sort=sort, status=status)
+
+
+# A candidate's copies named on its line of the results, before "and N more".
+COPIES_NAMED = 5
+
+
+def with_copies(run: Run, items: Iterable[Item]) -> Iterator[Item]:
+    """The Items, each with its copies' rows (`copy_rows`, in the file's order, and
+    `copies_said`: "and 2 copies: rows 7, 19") and, for a copy listed alone, the row it
+    repeats (`copy_of_line`); two queries per 2,000 Items, none in a run without copies."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, 2000)):
+        rows: dict[int, list[int]] = {}
+        firsts: dict[int, int] = {}
+        if run.opts.copy_count:
+            copies = Item.objects.filter(run_id=run.pk, copy_of__in=[i.pk for i in chunk])
+            for first, line in copies.order_by("line").values_list("copy_of_id", "line"):
+                rows.setdefault(first, []).append(line)
+            alone = [i.copy_of_id for i in chunk if i.copy_of_id is not None]
+            if alone:
+                firsts = dict(Item.objects.filter(pk__in=alone).values_list("pk", "line"))
+        for item in chunk:
+            item.copy_rows = rows.get(item.pk, [])  # type: ignore[attr-defined]
+            item.copies_said = copies_said(item.copy_rows)  # type: ignore[attr-defined]
+            item.copy_of_line = firsts.get(item.copy_of_id or 0)  # type: ignore[attr-defined]
+            yield item
+
+
+def copies_said(rows: list[int]) -> str:
+    """[7, 19] -> "and 2 copies: rows 7, 19" ("" for none)."""
+    n = len(rows)
+    if not n:
+        return ""
+    named = ", ".join(str(row) for row in rows[:COPIES_NAMED])
+    more = f" and {n - COPIES_NAMED:,} more" if n > COPIES_NAMED else ""
+    return f"and {n:,} {'copy' if n == 1 else 'copies'}: row{'' if n == 1 else 's'} {named}{more}"
 
 
 def _filtered(
@@ -472,8 +515,15 @@ def shortlist_size(run: Run, scored: int | None = None) -> int:
     scored candidates, a job's): the size set on the run, else the best 10%."""
     if run.opts.shortlist_size:
         return int(run.opts.shortlist_size)
-    scored = run.done_count if scored is None else scored
+    scored = distinct_done(run) if scored is None else scored
     return max(1, min(SHORTLIST_MAX, math.ceil(scored * SHORTLIST_SHARE)))
+
+
+def distinct_done(run: Run) -> int:
+    """The run's scored candidates, each counted once: its copies (Item.copy_of) aside."""
+    if not run.opts.copy_count:
+        return run.done_count
+    return Item.objects.filter(run_id=run.pk, status=Item.Status.DONE, copy_of=None).count()
 
 
 def shortlist(run: Run, size: int | None = None) -> list[Item]:
@@ -485,7 +535,8 @@ def score_distributions(run: Run) -> dict[str, dict[int, int]]:
     """How many scored candidates got each score 1-10, per criterion (counted in the
     database: one grouped query per criterion)."""
     criteria = run.rubric.criterion_keys if run.rubric else []
-    done = Item.objects.filter(run_id=run.pk, status=Item.Status.DONE)
+    # Each candidate once: a copy has its first row's scores.
+    done = Item.objects.filter(run_id=run.pk, status=Item.Status.DONE, copy_of=None)
     out: dict[str, dict[int, int]] = {}
     for key in criteria:
         rows = done.annotate(score=_score(key)).values("score").annotate(n=Count("id"))
@@ -527,7 +578,8 @@ def _audit_rows(
     picked = {f"audit_{i}": KT(f"extra__{c}") for i, c in enumerate(columns)}
     picked |= {f"score_{i}": _score(k) for i, k in enumerate(criteria)}
     rows = (
-        Item.objects.filter(which or Q(), run_id=run.pk, status=Item.Status.DONE)
+        # Each candidate once (a copy is not another person), as in the shortlist.
+        Item.objects.filter(which or Q(), run_id=run.pk, status=Item.Status.DONE, copy_of=None)
         .annotate(**picked)
         .values_list("job_id", "pk", *picked)
         .iterator(chunk_size=2000)
@@ -607,7 +659,11 @@ def jobs_report(run: Run) -> list[dict[str, Any]]:
         for row in Item.objects.filter(run_id=run.pk)
         .order_by()
         .values("job_id")
-        .annotate(n=Count("id"), scored=Count("id", filter=Q(status=Item.Status.DONE)))
+        .annotate(
+            n=Count("id"),
+            # Each candidate once, as in the job's shortlist.
+            scored=Count("id", filter=Q(status=Item.Status.DONE, copy_of=None)),
+        )
     }
     pairs: dict[int | None, list[tuple[dict[str, int], dict[str, int]]]] = {}
     for job_id, result in Item.objects.filter(
@@ -859,6 +915,9 @@ def run_report(run: Run) -> dict[str, Any]:
             "answer_format": run.answer_format,
             "candidates": run.total_count,
             "scored": run.done_count,
+            # Rows that repeat another candidate: they take its scores, and the figures
+            # below count each candidate once.
+            "copies": int(run.opts.copy_count or 0),
             "redacted": run.redacted_count,
             # The same in the jobs' text, each job counted once, and in how many jobs.
             "redacted_in_jobs": run.opts.job_redacted or 0,
@@ -889,18 +948,20 @@ def run_report(run: Run) -> dict[str, Any]:
 
 
 def review_items(run: Run, found: Results) -> Iterable[Item]:
-    """The candidates of a results view, whole (for a download), in the view's order."""
+    """The candidates of a results view, whole (for a download), in the view's order,
+    each with its copies' rows (with_copies)."""
     if isinstance(found.items, list):
         pks = [item.pk for item in found.items]
         whole = (
             Item.objects.select_related("decided_by").prefetch_related("explanations").in_bulk(pks)
         )
-        return [whole[pk] for pk in pks]
-    return (
+        return list(with_copies(run, [whole[pk] for pk in pks]))
+    return with_copies(
+        run,
         found.items.defer(None)
         .select_related("decided_by")
         .prefetch_related("explanations")
-        .iterator(chunk_size=2000)
+        .iterator(chunk_size=2000),
     )
 
 

@@ -282,7 +282,7 @@ def test_a_candidate_too_long_for_the_context_is_flagged_not_truncated(
         {
             "id": f"c{i}",
             "position": "Data Analyst",
-            "cover_note": "I like data. " * (3 if i else 2000),
+            "cover_note": "I like data. " * (2 + i if i else 2000),
         }
         for i in range(4)
     ]

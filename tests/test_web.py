@@ -1170,7 +1170,11 @@ def test_retrying_a_row_that_was_too_long_offers_to_score_its_first_characters(
 ) -> None:
     engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
     rows = [
-        {"id": f"c{i}", "position": "Analyst", "cover_note": "I like data. " * (3000 if i else 3)}
+        {
+            "id": f"c{i}",
+            "position": "Analyst",
+            "cover_note": "I like data. " * (3000 + i if i else 3),
+        }
         for i in range(3)
     ]
     from tests.support.files import write_csv

@@ -100,6 +100,9 @@ class RubricHandler:
         self.stride = int(opts.agreement_stride or 0)
         # Every run re-scores a sample under a change that should not matter (issue 9).
         self.consistency_stride = int(opts.consistency_stride or 0)
+        # A run with copies names its samples' rows (distinct candidates only).
+        self.agreement_lines = _lines(opts.agreement_lines)
+        self.consistency_lines = _lines(opts.consistency_lines)
         # Identity out of the text before it is sent; what was hidden, per Item.
         self.view = services.ModelView(run)
         self.hidden: dict[int, dict[str, int]] = {}
@@ -146,9 +149,9 @@ class RubricHandler:
 
     def rechecks(self, item: Item) -> tuple[str, ...]:
         found = []
-        if self.single is not None and self.stride > 0 and item.line % self.stride == 0:
+        if self.single is not None and _sampled(item, self.stride, self.agreement_lines):
             found.append(RECHECK_SINGLE)
-        if self.consistency_stride > 0 and item.line % self.consistency_stride == 0:
+        if _sampled(item, self.consistency_stride, self.consistency_lines):
             found.append(RECHECK_CONSISTENCY)
         return tuple(found)
 
@@ -219,6 +222,18 @@ class RubricHandler:
 
     def recheck_value(self, result: dict[str, Any]) -> Any:
         return result["scores"]
+
+
+def _lines(lines: list[int] | None) -> frozenset[int] | None:
+    return None if lines is None else frozenset(lines)
+
+
+def _sampled(item: Item, stride: int, lines: frozenset[int] | None) -> bool:
+    """Whether the Item is in a sample: its row named (a run with copies), else every
+    `stride`-th row."""
+    if stride <= 0:
+        return False
+    return item.line in lines if lines is not None else item.line % stride == 0
 
 
 class BatchHandler:

@@ -188,8 +188,13 @@ class ChunkWorker:
 
     def _claim(self) -> list[Item]:
         now = timezone.now()
+        # Copies of another row are never sent: they take its scores (flush).
         chunk = Item.objects.filter(
-            run_id=self.run.pk, id__gte=self.lo, id__lte=self.hi, status=Item.Status.PENDING
+            run_id=self.run.pk,
+            id__gte=self.lo,
+            id__lte=self.hi,
+            status=Item.Status.PENDING,
+            copy_of=None,
         )
         if self.jobs is not None:
             of_jobs = Q(job_id__in=[job for job in self.jobs if job is not None])
@@ -583,12 +588,14 @@ class ChunkWorker:
                 for item, error in writes.failed
                 if item.pk in held
             ]
+            copies_done, copies_failed = self._copies(writes, held, now)
             with connections[self.using].cursor() as cursor:
-                if done_rows:
-                    cursor.executemany(self._done_sql, done_rows)
-                if failed_rows:
-                    cursor.executemany(self._failed_sql, failed_rows)
-            done, failed = len(done_rows), len(failed_rows)
+                if done_rows or copies_done:
+                    cursor.executemany(self._done_sql, done_rows + copies_done)
+                if failed_rows or copies_failed:
+                    cursor.executemany(self._failed_sql, failed_rows + copies_failed)
+            done = len(done_rows) + len(copies_done)
+            failed = len(failed_rows) + len(copies_failed)
             if done or failed:
                 Run.objects.filter(pk=self.run.pk).update(
                     done_count=F("done_count") + done,
@@ -601,6 +608,36 @@ class ChunkWorker:
                     last_progress_at=now,
                 )
         self.finished += done + failed
+
+    def _copies(
+        self, writes: _Writes, held: set[int], now: Any
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The rows of _done_sql and _failed_sql that give the copies of the Items this
+        flush finishes their result (never sent: no tokens, no time) or their failure.
+
+        Their pending copies are locked first (PostgreSQL), so that a cancel meanwhile
+        cannot also count them; nobody else writes a copy (it is never claimed)."""
+        finished = {item.pk: result for item, result, _, _ in writes.done if item.pk in held}
+        errors = {item.pk: error for item, error in writes.failed if item.pk in held}
+        if not finished and not errors:
+            return [], []
+        copies = (
+            Item.objects.select_for_update()
+            .filter(copy_of__in=[*finished, *errors], status=Item.Status.PENDING)
+            .values_list("pk", "copy_of_id")
+        )
+        done: list[tuple[Any, ...]] = []
+        failed: list[tuple[Any, ...]] = []
+        when = self._time(now)
+        for pk, first in copies:
+            if first in finished:
+                # The first row's scores, not its consistency rechecks: the sample is of
+                # distinct candidates.
+                result = {k: v for k, v in finished[first].items() if k not in Item.RECHECK_KEYS}
+                done.append((self._json(result), None, None, None, None, None, when, pk))
+            else:
+                failed.append((errors[first], when, pk))
+        return done, failed
 
     def _renew(self) -> None:
         Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING).update(

@@ -624,9 +624,13 @@ def run_ingest(*, run: Run) -> Run:
     warnings = 0
     writer = ItemWriter(run.pk)
     min_chars = int(conf["MIN_TEXT_CHARS"])
-    # Rows of (line, custom_id, input, extra, job key or "", flags).
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]] = []
+    # Rows of (line, custom_id, input, extra, job key or "", flags, the line it copies or
+    # None).
+    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str, int | None]] = []
     batch_jobs: dict[str, tuple[str, str, int | None]] = {}
+    # Each distinct candidate-and-job is scored once (intake.candidate_key): its first row
+    # by key, and the Item ids of first rows once inserted.
+    copies = _Copies(run.pk)
     total = 0
     max_chars = 0
     unreadable = csvio.ReadStats()
@@ -679,6 +683,8 @@ def run_ingest(*, run: Run) -> Run:
                 batch_jobs.setdefault(key, (title, text, based_on))
                 if hiding is not None:
                     hiding.count(key, hidden)
+            # Worked out from the text alone, before any model reads it.
+            found = flags.join(flags.candidate_flags(fields, min_chars=min_chars))
             batch.append(
                 (
                     row,
@@ -686,19 +692,22 @@ def run_ingest(*, run: Run) -> Run:
                     fields,
                     {header[i]: values[i] for i in [*other_columns, *job_indexes]},
                     key,
-                    # Worked out from the text alone, before any model reads it.
-                    flags.join(flags.candidate_flags(fields, min_chars=min_chars)),
+                    found,
+                    # Too little text is never scored: such rows are not copies either.
+                    None
+                    if flags.TOO_LITTLE_TEXT in found
+                    else copies.first_of(row, fields.values(), key),
                 )
             )
             if len(batch) >= conf["INGEST_BATCH"]:
-                total += writer.insert(_with_jobs(batch, jobs.resolve(batch_jobs)))
+                total += copies.insert(writer, batch, jobs.resolve(batch_jobs))
                 batch, batch_jobs = [], {}
                 # Shown while a large file is being read.
                 Run.objects.filter(pk=run.pk).update(total_count=total)
     except csvio.CsvProblem as problem:
         errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
         skip_invalid = False  # a file-level problem: nothing in it can be trusted
-    total += writer.insert(_with_jobs(batch, jobs.resolve(batch_jobs)))
+    total += copies.insert(writer, batch, jobs.resolve(batch_jobs))
     if (errors and not skip_invalid) or total == 0:
         Item.objects.filter(run_id=run.pk).delete()
         Job.objects.filter(run_id=run.pk).delete()
@@ -724,6 +733,7 @@ def run_ingest(*, run: Run) -> Run:
     run.errors = errors
     run.opts = run.opts.replace(
         rejected_count=rejected,
+        copy_count=copies.count or None,
         # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
         unreadable=unreadable.message(),
         unreadable_chars=unreadable.unreadable_chars,
@@ -745,13 +755,51 @@ def run_ingest(*, run: Run) -> Run:
     return run
 
 
-def _with_jobs(
-    rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str]], ids: dict[str, int]
-) -> list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]]:
-    return [
-        (line, cid, body, extra, ids[key] if key else None, found)
-        for line, cid, body, extra, key, found in rows
-    ]
+class _Copies:
+    """The copies of one ingest: rows whose candidate an earlier row already has, for the
+    same job (intake.candidate_key), spacing and case aside. A copy's Item points to the
+    first row's (Item.copy_of), so the first row is inserted before its copies."""
+
+    def __init__(self, run_id: int):
+        self.run_id = run_id
+        self.firsts: dict[bytes, int] = {}  # key -> the line of its first row
+        self.ids: dict[int, int] = {}  # a first row's line -> its Item id
+        self.count = 0
+
+    def first_of(self, line: int, values: Any, job: str) -> int | None:
+        """The line this row copies, or None for the first row of its candidate."""
+        first = self.firsts.setdefault(intake.candidate_key(values, job), line)
+        if first == line:
+            return None
+        self.count += 1
+        return first
+
+    def insert(
+        self,
+        writer: ItemWriter,
+        rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str, int | None]],
+        jobs: dict[str, int],
+    ) -> int:
+        """Insert a batch of rows: the first rows, then (their ids known) the copies."""
+        firsts = [row for row in rows if row[6] is None]
+        inserted = writer.insert(
+            [
+                (line, cid, body, extra, jobs[key] if key else None, found)
+                for line, cid, body, extra, key, found, _ in firsts
+            ]
+        )
+        if firsts:
+            lines = [row[0] for row in firsts]
+            inserted_ids = Item.objects.filter(
+                run_id=self.run_id, line__gte=min(lines), line__lte=max(lines), copy_of=None
+            ).values_list("line", "pk")
+            self.ids.update(inserted_ids)
+        copies = [
+            (line, cid, body, extra, jobs[key] if key else None, found, self.ids[first])
+            for line, cid, body, extra, key, found, first in rows
+            if first is not None
+        ]
+        return inserted + writer.insert(copies)
 
 
 class ItemWriter:
@@ -762,7 +810,7 @@ class ItemWriter:
     their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
     """
 
-    _VARYING = ("line", "custom_id", "input", "extra", "job", "flags")
+    _VARYING = ("line", "custom_id", "input", "extra", "job", "flags", "copy_of")
 
     def __init__(self, run_id: int):
         self.using = router.db_for_write(Item)
@@ -790,13 +838,14 @@ class ItemWriter:
     def insert(
         self,
         rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
-        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]],
+        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]]
+        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str, int | None]],
     ) -> int:
-        """Rows of (line, custom_id, input, extra[, job id, flags]), in one short
-        transaction."""
+        """Rows of (line, custom_id, input, extra[, job id, flags[, the Item it copies]]),
+        in one short transaction."""
         if not rows:
             return 0
-        line_at, custom_id_at, input_at, extra_at, job_at, flags_at = self.slots
+        line_at, custom_id_at, input_at, extra_at, job_at, flags_at, copy_at = self.slots
         prepare = self.json_field.get_db_prep_save
         params = []
         for line, custom_id, body, extra, *rest in rows:
@@ -807,6 +856,7 @@ class ItemWriter:
             values[extra_at] = prepare(extra, self.connection)
             values[job_at] = rest[0] if rest else None
             values[flags_at] = rest[1] if len(rest) > 1 else ""
+            values[copy_at] = rest[2] if len(rest) > 2 else None
             params.append(values)
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)

@@ -328,14 +328,21 @@ def run_start(*, run: Run) -> Run:
         opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
         run.prompt_hash = plan.hash
         # The samples are drawn among the candidates to score (not those with too little
-        # text), so that they keep their size.
-        to_score = run.total_count - run.skipped_count
+        # text, nor the copies of another row, which are never sent), so that they keep
+        # their size.
+        copies = int(opts.copy_count or 0)
+        to_score = run.total_count - run.skipped_count - copies
         if pack > 1 and to_score > 0:
             # About 2% of the candidates (10 to 50) are also scored alone: the agreement
             # sample that shows what packing costs in fidelity.
             sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, to_score // 50))
             opts = opts.replace(agreement_stride=max(1, to_score // sample))
         opts = opts.replace(consistency_stride=consistency_stride(to_score))
+        if copies:
+            opts = opts.replace(
+                agreement_lines=_sampled_lines(run, opts.agreement_stride),
+                consistency_lines=_sampled_lines(run, opts.consistency_stride),
+            )
     else:  # an API batch: one num_ctx for its longest request, the default answer budget
         num_ctx = batch_num_ctx(
             longest_chars=run.max_input_chars,
@@ -437,6 +444,20 @@ def run_waits_to_start(run: Run) -> bool:
     return run.status == Run.Status.IN_PROGRESS and run.in_progress_at is None
 
 
+def _sampled_lines(run: Run, stride: int | None) -> list[int] | None:
+    """The rows of every `stride`-th distinct candidate, in the file's order: a run with
+    copies samples these rather than every `stride`-th row, most of which may be copies."""
+    if not stride:
+        return None
+    firsts = (
+        Item.objects.filter(run_id=run.pk, copy_of=None)
+        .exclude(status=Item.Status.SKIPPED)
+        .order_by("line")
+    )
+    lines = firsts.values_list("line", flat=True).iterator(chunk_size=5000)
+    return list(itertools.islice(lines, stride - 1, None, stride))
+
+
 def chunk_size_for(total: int) -> int:
     """Spread small runs over every worker; cap chunks so a lost task costs little."""
     conf = settings.HRBATCH
@@ -452,8 +473,11 @@ def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
     on whole jobs, so the server's slots keep one job's prompt prefix cached while its
     candidates are scored, and two workers work on different jobs rather than interleave
     them."""
-    pending = Item.objects.filter(run_id=run.pk, status=Item.Status.PENDING, lease_token=None)
-    size = chunk_size_for(run.total_count)
+    # Copies of another row are not sent: they take its scores (engine.worker).
+    pending = Item.objects.filter(
+        run_id=run.pk, status=Item.Status.PENDING, lease_token=None, copy_of=None
+    )
+    size = chunk_size_for(run.total_count - int(run.opts.copy_count or 0))
     if GROUP_BY_JOB and Job.objects.filter(run_id=run.pk).exists():
         return _dispatch_by_job(run, pending, ids, size)
     if ids is None:

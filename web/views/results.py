@@ -109,6 +109,8 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         page = Paginator(found.items, max(found.shortlist.size, 1)).get_page(1)
     else:
         page = Paginator(found.items, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    # Each candidate's copies are listed on its line (and a copy alone names its row).
+    page.object_list = list(selectors.with_copies(run, page.object_list))
     roles = run.columns.get("roles") or {}
     # Who the candidate is (name, position…): the columns kept for the results only, which
     # never reach the model (they live in Item.extra, not Item.input).

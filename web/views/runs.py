@@ -194,7 +194,8 @@ def run_file(request: HttpRequest, public_id: str, file_id: str) -> FileResponse
 @require_GET
 def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpResponse:
     run = get_run_for_user(request, public_id)
-    item = get_object_or_404(selectors.run_items(run).select_related("job"), pk=item_id)
+    item = get_object_or_404(selectors.run_items(run).select_related("job", "copy_of"), pk=item_id)
+    (item,) = selectors.with_copies(run, [item])  # the rows of its copies
     seen = []
     answer_schema = ""
     truncated = (item.result or {}).get("truncated") if run.kind == Run.Kind.RUBRIC else None
@@ -224,6 +225,9 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
             "candidate_text": prompting.candidate_text(view.in_file_order(item.input)),
+            "copy_rows": item.copy_rows,  # type: ignore[attr-defined]
+            # "2 copies: rows 7, 19"
+            "copies_said": item.copies_said.removeprefix("and "),  # type: ignore[attr-defined]
             **_neighbours(run, item),
             **_explanation_context(run, item),
             "decision_choices": [("", "No decision yet"), *Decision.choices],

@@ -441,6 +441,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
             if check.little_count:
                 self.stdout.write(check.little_message)
+            if check.copy_count:
+                self.stdout.write(check.copies_said)
             run = services.run_create(
                 owner=None,
                 input_file=input_file,
@@ -481,8 +483,10 @@ class Command(BaseCommand):
         if opts.unreadable:
             self.stdout.write(self.style.WARNING(opts.unreadable))
         jobs = run.jobs.count()
+        copies = int(opts.copy_count or 0)
         self.stdout.write(
             f"Run {run.public_id}: {run.total_count} candidates"
+            + (f" ({run.total_count - copies:,} distinct, each sent once)" if copies else "")
             + (f" for {jobs} job{'s' if jobs != 1 else ''}" if jobs else "")
             + f", model {run.model} ({run.backend})."
         )
