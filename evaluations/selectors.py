@@ -16,9 +16,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
 from django.db.models.fields.json import KT, KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Rank, RowNumber
 
 from . import audit, flags, metrics, prompting
 from .models import BackendProbe, ColumnRole, Item, Job, Rubric, Run
@@ -211,13 +220,15 @@ def results(
     at_most: dict[str, int] | None = None,
     job: str = "",
     flag: str = "",
+    job_search: str = "",
 ) -> Results:
     """A run's candidates for the results table: filtered by status, by a text found in
     the ID or the columns kept for results (`search`), by a score range per criterion
     (`at_least`, `at_most`: the lowest and the highest score kept, both included), by
-    the job they applied for (`job`: a Job's id, or NO_JOB) and by a flag (`flag`: one
-    of flags.ALL, or ANY_FLAG); sorted by a column or a score (`-overall`: best first),
-    or with `top`, a shortlist of the best ones among those filtered."""
+    the job they applied for (`job`: a Job's id, or NO_JOB; `job_search`: a text found in
+    its title) and by a flag (`flag`: one of flags.ALL, or ANY_FLAG); sorted by a column
+    or a score (`-overall`: best first), or with `top`, a shortlist of the best ones among
+    those filtered."""
     criteria = run.rubric.criterion_keys if run.rubric else []
     items = _filtered(
         run_items(run),
@@ -228,12 +239,9 @@ def results(
         at_most=at_most or {},
         job=job,
         flag=flag,
+        job_search=job_search,
     )
-    if run.opts.copy_count:
-        # One line per distinct candidate: a copy is listed with its first row (its rows
-        # said there, with_copies), unless the filters leave that row out (a search for the
-        # copy's own ID finds the copy).
-        items = items.exclude(copy_of__in=items.values("pk"))
+    items = _distinct(run, items)
     items = items.only(
         "id",
         "custom_id",
@@ -253,7 +261,7 @@ def results(
     if top > 0 and criteria:
         # A shortlist is the N best scored candidates: by the chosen score (best first),
         # else by overall; never the first N rows of the file.
-        key = key if key in criteria else ("overall" if "overall" in criteria else criteria[-1])
+        key = _shortlist_key(sort, criteria)
         ranked = _rank_by(
             items.filter(status=Item.Status.DONE), criteria, key, best_first=True
         ).exclude(rank_score=None)
@@ -275,6 +283,21 @@ def results(
         sort = "line"
         items = items.order_by("line")
     return Results(items=items, sort=sort, status=status)
+
+
+def _shortlist_key(sort: str, criteria: list[str]) -> str:
+    """The score a shortlist ranks by: the one sorted by, else overall (else the last)."""
+    key = sort.lstrip("-")
+    return key if key in criteria else ("overall" if "overall" in criteria else criteria[-1])
+
+
+def _distinct(run: Run, items: QuerySet[Item]) -> QuerySet[Item]:
+    """One line per distinct candidate: a copy is listed with its first row (its rows said
+    there, with_copies), unless the filters leave that row out (a search for the copy's own
+    ID finds the copy)."""
+    if not run.opts.copy_count:
+        return items
+    return items.exclude(copy_of__in=items.values("pk"))
 
 
 # A candidate's copies named on its line of the results, before "and N more".
@@ -323,16 +346,25 @@ def _filtered(
     at_most: dict[str, int],
     job: str = "",
     flag: str = "",
+    job_search: str = "",
 ) -> QuerySet[Item]:
     if flag == ANY_FLAG:
         items = items.exclude(flags="")
     elif flag in flags.ALL:
         # The codes are distinct words, none part of another: a substring is the flag.
         items = items.filter(flags__contains=flag)
+    job_search = job_search.strip()
+    if job and job_search:
+        # A job chosen, then another text searched: the search wins unless that job is
+        # among those it finds.
+        chosen = Job.objects.filter(run_id=run.pk, pk=int(job) if job.isdigit() else None)
+        job = job if chosen.filter(title__icontains=job_search).exists() else ""
     if job == NO_JOB:
         items = items.filter(job__isnull=True)
     elif job.isdigit():
         items = items.filter(job_id=int(job))
+    elif job_search:
+        items = items.filter(job__title__icontains=job_search)
     search = search.strip()
     if search:
         # The ID, the columns kept for the results (Item.extra) and the columns shown to
@@ -456,11 +488,15 @@ def job_choices(run: Run) -> list[JobChoice]:
 @dataclasses.dataclass
 class JobShortlist:
     """One job's shortlist: the job's name ("" for the candidates without a job), the
-    filter value that picks its candidates, and its results (a shortlist)."""
+    filter value that picks its candidates, its candidates' ids in rank order, how many
+    more of them have the same scores as its last one, and how many of the job's
+    candidates were scored (and kept by the filters)."""
 
     label: str
     value: str
-    found: Results
+    pks: list[int]
+    tied_beyond: int
+    scored: int
 
 
 def shortlists_per_job(
@@ -473,33 +509,95 @@ def shortlists_per_job(
     at_least: dict[str, int] | None = None,
     at_most: dict[str, int] | None = None,
     flag: str = "",
+    job_search: str = "",
 ) -> list[JobShortlist]:
     """The `top` best candidates of each job among those filtered (50 positions, 50
     shortlists), each ranked, cut and its ties counted exactly as results(top=…) does
     for the whole run; jobs in the order of their names, the candidates without a job
-    last as one more group. With `job`, that job's only."""
-    groups = [(str(pk), label) for pk, label in job_labels(run).items()]
+    last as one more group. With `job`, that job's only.
+
+    One query whatever the number of jobs: the database ranks each job's candidates
+    (window functions partitioned by job) and returns the first `top` of each with what
+    the cut needs. A query per job took 30 s at 2,322 jobs."""
+    criteria = run.rubric.criterion_keys if run.rubric else []
+    groups = [(pk, str(pk), label) for pk, label in job_labels(run).items()]
     if Item.objects.filter(run_id=run.pk, job__isnull=True).exists():
-        groups.append((NO_JOB, ""))
+        groups.append((None, NO_JOB, ""))
     if job:
-        groups = [(value, label) for value, label in groups if value == job]
-    return [
-        JobShortlist(
-            label=label,
-            value=value,
-            found=results(
-                run,
-                top=top,
-                sort=sort,
-                search=search,
-                at_least=at_least,
-                at_most=at_most,
-                job=value,
-                flag=flag,
-            ),
+        groups = [group for group in groups if group[1] == job]
+    if not criteria or not groups:
+        return []
+    items = _filtered(
+        run_items(run),
+        run,
+        criteria,
+        search=search,
+        at_least=at_least or {},
+        at_most=at_most or {},
+        job=job,
+        flag=flag,
+        job_search=job_search,
+    )
+    key = _shortlist_key(sort, criteria)
+    ranked = _rank_by(
+        _distinct(run, items).filter(status=Item.Status.DONE), criteria, key, best_first=True
+    ).exclude(rank_score=None)
+    per_job = [F("job_id")]
+    scores = [F("rank_score").desc(), F("rank_others").desc()]
+    rows = (
+        ranked.order_by()
+        .annotate(
+            # Its place in the job, ties broken by row as the results page does.
+            position=Window(RowNumber(), partition_by=per_job, order_by=[*scores, "line"]),
+            # The place of the first of the job's candidates with the same scores.
+            tie_start=Window(Rank(), partition_by=per_job, order_by=scores),
+            scored=Window(Count("id"), partition_by=per_job),
+            same=Window(Count("id"), partition_by=[*per_job, "rank_score", "rank_others"]),
         )
-        for value, label in groups
-    ]
+        .filter(position__lte=top)
+        .values_list("job_id", "position", "pk", "tie_start", "scored", "same")
+    )
+    found: dict[int | None, list[tuple[int, int, int, int, int]]] = {}
+    for job_id, *row in rows:
+        found.setdefault(job_id, []).append(tuple(row))  # type: ignore[arg-type]
+    shortlists = []
+    for pk, value, label in groups:
+        chosen = sorted(found.get(pk, []))
+        tied_beyond = 0
+        if len(chosen) == top:
+            # The job's candidates with the last one's scores, less those in the list.
+            _, _, tie_start, _, same = chosen[-1]
+            tied_beyond = same - (top - tie_start + 1)
+        scored = chosen[0][3] if chosen else 0
+        shortlists.append(JobShortlist(label, value, [c[1] for c in chosen], tied_beyond, scored))
+    return shortlists
+
+
+def job_shortlist_items(
+    run: Run, shortlists: Iterable[JobShortlist]
+) -> Iterator[tuple[JobShortlist, list[Item]]]:
+    """Each job's shortlist with its candidates, whole (for a download, with their copies'
+    rows), read a few thousand at a time whatever the number of jobs."""
+    batch: list[JobShortlist] = []
+    size = 0
+    for one in [*shortlists, None]:
+        if one is not None:
+            batch.append(one)
+            size += len(one.pks)
+            if size < REVIEW_BATCH:
+                continue
+        pks = [pk for shortlist in batch for pk in shortlist.pks]
+        whole = (
+            Item.objects.select_related("decided_by").prefetch_related("explanations").in_bulk(pks)
+        )
+        items = {item.pk: item for item in with_copies(run, [whole[pk] for pk in pks])}
+        for shortlist in batch:
+            yield shortlist, [items[pk] for pk in shortlist.pks]
+        batch, size = [], 0
+
+
+# Candidates read at once for a download.
+REVIEW_BATCH = 2000
 
 
 # --- The run's report: distributions, shortlist, consistency, adverse impact ------------------

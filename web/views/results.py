@@ -71,6 +71,11 @@ FLAG_CHOICES = [
 ]
 
 
+def _job_search(request: HttpRequest) -> str:
+    """The text typed in the job search (?job_q=…): with many jobs, a part of a title."""
+    return request.GET.get("job_q", "").strip()
+
+
 def _found(run: Run, request: HttpRequest) -> selectors.Results:
     return selectors.results(
         run,
@@ -82,7 +87,28 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
         at_most=_at_most(request),
         job=_job(request),
         flag=_flag(request),
+        job_search=_job_search(request),
     )
+
+
+# Up to this many jobs, the job filter is a list of them all; with more (an export with
+# thousands of positions), a search on their titles, then a list of those that match.
+JOB_LIST_MAX = 100
+
+
+def _job_filter(
+    jobs: list[selectors.JobChoice], job: str, job_search: str
+) -> dict[str, Any]:
+    """The job filter's choices: every job, or with more than JOB_LIST_MAX, those whose
+    name holds the text searched (when they are few enough to list) and the one chosen."""
+    if len(jobs) <= JOB_LIST_MAX:
+        return {"job_options": jobs, "many_jobs": False, "job_matches": len(jobs)}
+    typed = job_search.casefold()
+    matching = [c for c in jobs if typed in c.label.casefold()] if typed else []
+    options = matching if len(matching) <= JOB_LIST_MAX else []
+    if job and not any(c.value == job for c in options):
+        options = [c for c in jobs if c.value == job] + options
+    return {"job_options": options, "many_jobs": True, "job_matches": len(matching)}
 
 
 # The per-job shortlist's size until someone picks another.
@@ -119,6 +145,9 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     job = _job(request)
     return {
         "jobs": jobs,
+        **_job_filter(jobs, job, _job_search(request)),
+        "job_search": _job_search(request),
+        "job_list_max": JOB_LIST_MAX,
         "job_filter": job,
         "flag_filter": _flag(request),
         "flag_choices": FLAG_CHOICES,
@@ -205,15 +234,11 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         at_least=_at_least(request),
         at_most=_at_most(request),
         flag=_flag(request),
+        job_search=_job_search(request),
     )
     shortlists = (
-        (
-            one.label,
-            selectors.review_items(run, one.found),
-            one.found.shortlist.tied_beyond if one.found.shortlist else 0,
-            one.found.shortlist.scored if one.found.shortlist else 0,
-        )
-        for one in lists
+        (one.label, items, one.tied_beyond, one.scored)
+        for one, items in selectors.job_shortlist_items(run, lists)
     )
     rows = export.job_shortlist_rows(run, shortlists, excel=True)
     base = http.download_name(run.name) or "candidates"

@@ -69,14 +69,26 @@ def run_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     # Before and while it runs: would its context × requests in flight fit the GPU?
     context["vram_warning"] = services.run_vram_warning(run=run)
     if run.is_terminal and run.kind == Run.Kind.RUBRIC and run.done_count:
-        context.update(_report_context(run))
+        context.update(_report_context(run, request))
     return render(request, "web/run_detail.html", context)
 
 
-def _report_context(run: Run) -> dict[str, Any]:
+# The run page's "Per job" table shows this many jobs at a time (an export may have
+# thousands of positions: the whole table made the page 1 MB); the report CSV has them all.
+REPORT_JOBS_PER_PAGE = 50
+
+
+def _report_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     report = selectors.run_report_kept(run)
     size = report["run"]["shortlist_size"]
+    # The jobs with figures of their own first (by name), then those with too few
+    # candidates to say: with thousands of positions, most.
+    jobs = sorted(report["jobs"], key=lambda job: not (job["consistency"] or job["impact"]))
     return {
+        "report_jobs": Paginator(jobs, REPORT_JOBS_PER_PAGE).get_page(
+            request.GET.get("jobs_page")
+        ),
+        "report_jobs_with_figures": sum(bool(j["consistency"] or j["impact"]) for j in jobs),
         "report": report,
         "labels": {c["key"]: c.get("label") or c["key"] for c in run.rubric.criteria},
         "impact_bases": [
