@@ -241,7 +241,7 @@ def results(
         flag=flag,
         job_search=job_search,
     )
-    items = _distinct(run, items)
+    items = _distinct(run, items, search=search)
     items = items.only(
         "id",
         "custom_id",
@@ -291,12 +291,16 @@ def _shortlist_key(sort: str, criteria: list[str]) -> str:
     return key if key in criteria else ("overall" if "overall" in criteria else criteria[-1])
 
 
-def _distinct(run: Run, items: QuerySet[Item]) -> QuerySet[Item]:
+def _distinct(run: Run, items: QuerySet[Item], *, search: str) -> QuerySet[Item]:
     """One line per distinct candidate: a copy is listed with its first row (its rows said
     there, with_copies), unless the filters leave that row out (a search for the copy's own
     ID finds the copy)."""
     if not run.opts.copy_count:
         return items
+    if not search.strip():
+        # A copy has its first row's text, job, status and scores: only a search (on the
+        # ID and the columns kept for results) can keep one without the other.
+        return items.filter(copy_of=None)
     return items.exclude(copy_of__in=items.values("pk"))
 
 
@@ -540,7 +544,10 @@ def shortlists_per_job(
     )
     key = _shortlist_key(sort, criteria)
     ranked = _rank_by(
-        _distinct(run, items).filter(status=Item.Status.DONE), criteria, key, best_first=True
+        _distinct(run, items, search=search).filter(status=Item.Status.DONE),
+        criteria,
+        key,
+        best_first=True,
     ).exclude(rank_score=None)
     per_job = [F("job_id")]
     scores = [F("rank_score").desc(), F("rank_others").desc()]
