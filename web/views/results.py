@@ -96,9 +96,7 @@ def _found(run: Run, request: HttpRequest) -> selectors.Results:
 JOB_LIST_MAX = 100
 
 
-def _job_filter(
-    jobs: list[selectors.JobChoice], job: str, job_search: str
-) -> dict[str, Any]:
+def _job_filter(jobs: list[selectors.JobChoice], job: str, job_search: str) -> dict[str, Any]:
     """The job filter's choices: every job, or with more than JOB_LIST_MAX, those whose
     name holds the text searched (when they are few enough to list) and the one chosen."""
     if len(jobs) <= JOB_LIST_MAX:

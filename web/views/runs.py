@@ -85,9 +85,7 @@ def _report_context(run: Run, request: HttpRequest) -> dict[str, Any]:
     # candidates to say: with thousands of positions, most.
     jobs = sorted(report["jobs"], key=lambda job: not (job["consistency"] or job["impact"]))
     return {
-        "report_jobs": Paginator(jobs, REPORT_JOBS_PER_PAGE).get_page(
-            request.GET.get("jobs_page")
-        ),
+        "report_jobs": Paginator(jobs, REPORT_JOBS_PER_PAGE).get_page(request.GET.get("jobs_page")),
         "report_jobs_with_figures": sum(bool(j["consistency"] or j["impact"]) for j in jobs),
         "report": report,
         "labels": {c["key"]: c.get("label") or c["key"] for c in run.rubric.criteria},
