@@ -166,7 +166,7 @@ def test_the_per_job_download_costs_the_same_queries_for_130_jobs_as_for_5(
         for pk, label in labels.items():
             best = selectors.results(run, top=2, job=str(pk)).items
             assert [int(r["row"]) for r in by_job[label]] == [i.line for i in best], label
-    assert counted[JOBS] == counted[5], counted
+    assert counted[JOBS] <= counted[5], counted  # no more for 26 times the jobs
 
 
 def test_the_run_page_and_the_results_cost_the_same_queries_whatever_the_jobs(
