@@ -328,3 +328,34 @@ def test_a_copys_page_says_whose_scores_it_took(
     copies = list(Item.objects.filter(copy_of=copy.copy_of_id).order_by("line"))
     assert said and int(said.group(1)) == len(copies), text
     assert said.group(2).rstrip(", ").split(", ")[:5] == [str(c.line) for c in copies][:5]
+
+
+def test_rows_with_too_little_text_are_not_copies_of_one_another(
+    engine_settings: Any, fake_ollama: FakeOllama, owner: Any, tmp_path: Path
+) -> None:
+    # Placeholders say the same nothing in every row: those rows are not scored at all
+    # (too_little_text), so they are not one candidate and its copies either.
+    rows = [
+        {"id": "e1", "Resume": "Not Provided"},
+        {"id": "a1", "Resume": "Python, SQL; 5 years at Infosys."},
+        {"id": "e2", "Resume": "N/A"},
+        {"id": "a2", "Resume": "PYTHON,  SQL; 5 years at Infosys."},
+        {"id": "e3", "Resume": "Not Provided"},
+    ]
+    path = write_csv(tmp_path / "c.csv", rows)
+    page = (
+        _client(owner)
+        .get(reverse("web:check_rows", args=[upload(path, owner).id]), {"id_column": "id"})
+        .content.decode()
+    )
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "1 row repeats an earlier row" in text and "row 5 repeats row 3" in text, text
+    assert "1 distinct candidate will be sent to the AI" in text
+
+    run = start_run(path, owner=owner)
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    items = {i.custom_id: i for i in Item.objects.filter(run=run)}
+    assert items["a2"].copy_of_id == items["a1"].pk
+    assert all(items[e].copy_of_id is None for e in ("e1", "e2", "e3"))
+    assert {items[e].status for e in ("e1", "e2", "e3")} == {Item.Status.SKIPPED}
+    assert (run.opts.copy_count, fake_ollama.chat_count) == (1, 1)
