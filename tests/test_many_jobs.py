@@ -83,6 +83,9 @@ def test_the_run_page_shows_its_per_job_table_a_page_at_a_time(many_jobs: Run, o
         table = re.search(r'<table class="table compact per-job-figures">.*?</table>', part, re.S)
         seen |= set(re.findall(r'<tr><th scope="row">([^<]*)</th>', table.group(0)))
     assert seen == {job_title(k) for k in range(JOBS)}
+    # A page that is not a number, or past the last: the first, or the last, never an error.
+    for wrong in ("x", "-1", "9" * 30):
+        assert client.get(url, {"jobs_page": wrong}).status_code == 200
 
 
 def test_with_many_jobs_the_results_find_a_job_by_part_of_its_title(
