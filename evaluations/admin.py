@@ -430,23 +430,33 @@ class JobAdmin(admin.ModelAdmin):
 
     A saved job is changed here as in the web app, through services.job_save: saving makes
     a new version under the admin's name, never an edit in place, so the runs that used a
-    version keep it. A run's copy is what that run's candidates were scored against: only
-    looked at, never changed."""
+    version keep it; the admin being staff, it is a version of the team's job (a person's
+    copy edited here becomes the team's job of that title). A run's copy is what that
+    run's candidates were scored against: only looked at, never changed."""
 
     list_display = (
         "title",
         "version_shown",
         "kind",
+        "sharing",
         "created_by",
         "created_at",
         "run",
         "candidates",
     )
     list_filter = (JobKindFilter,)
-    list_select_related = ("run", "created_by")
+    list_select_related = ("run", "created_by", "owner")
     search_fields = ("title",)
     form = SavedJobForm
-    _SAVED_INFO = ("version", "created_by", "created_at", "based_on", "web_page", "history")
+    _SAVED_INFO = (
+        "version",
+        "sharing",
+        "created_by",
+        "created_at",
+        "based_on",
+        "web_page",
+        "history",
+    )
     _RUN_FIELDS = ("title", "run", "based_on", "key", "created_at", "description")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
@@ -471,6 +481,12 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="kind", ordering="run")
     def kind(self, job: Job) -> str:
         return "A run's copy" if job.run_id else "Saved"
+
+    @admin.display(description="The team's or whose copy", ordering="owner")
+    def sharing(self, job: Job) -> str:
+        if job.run_id:
+            return "—"
+        return "The team's" if job.is_shared else f"Copy of {job.owner}"
 
     @admin.display(description="candidates", ordering="candidate_count")
     def candidates(self, job: Job) -> int:
@@ -520,7 +536,10 @@ class JobAdmin(admin.ModelAdmin):
         # The admin reports and links to what was saved: the new version, not the old one.
         obj.pk, obj.version, obj.title = saved.pk, saved.version, saved.title
         if edited is None or saved.pk != edited.pk:
-            self.message_user(request, f"Saved as version {saved.version}.", messages.SUCCESS)
+            whose = "the team's job" if saved.is_shared else f"{saved.owner}'s copy"
+            self.message_user(
+                request, f"Saved as version {saved.version}. ({whose})", messages.SUCCESS
+            )
 
 
 @admin.register(ApiKey)

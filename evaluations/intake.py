@@ -242,10 +242,14 @@ class FileCheck:
             if cli:
                 how = (
                     "map each with --map-job 'Position in the file=Saved job title', or "
-                    "--map-job 'Position in the file=' to score its candidates without a job"
+                    "--map-job 'Position in the file=' to score its candidates without a job "
+                    "(--map-job '*=' for every position that matches no job)"
                 )
             else:
-                how = "choose a job for each below, or “Score without a job”"
+                how = (
+                    "choose a job for each below, or “Score without a job” (“Score every "
+                    "unmatched position without a job” for all of them)"
+                )
             refusals["jobs"] = (
                 f"{n:,} position{'' if n == 1 else 's'} in '{self.position_column}' "
                 f"match{'es' if n == 1 else ''} no job: {shown}{more}. To start, {how}."
@@ -296,6 +300,7 @@ def check_file(
     job_map: dict[str, str] | None = None,
     name_columns: list[str] | None = None,
     min_text_chars: int = 0,
+    rest: str | None = None,
 ) -> FileCheck:
     """Read every row once: its problems, and how long the text the AI would see is (the
     candidate's, and what their job adds to the instructions: `job_columns`).
@@ -304,8 +309,9 @@ def check_file(
     from those instead: each candidate's `position_column` value is matched by title
     (spacing and case aside), or by `job_map` (a position's title_key → the title_key of
     the job chosen for it by hand, "" for none); positions that match nothing are counted
-    in `unmatched`. Also proposes the position column (FileCheck.proposed_position_column),
-    and counts the values of the `name_columns` that do not look like names.
+    in `unmatched`, unless `rest` says where they go ("": without a job; a title_key: that
+    job). Also proposes the position column (FileCheck.proposed_position_column), and
+    counts the values of the `name_columns` that do not look like names.
     Rows whose shown columns hold fewer than `min_text_chars` letters and digits
     (placeholders aside) are counted as too little text to score."""
     check = FileCheck(
@@ -368,6 +374,8 @@ def check_file(
                     check.positions[key] += 1
                     check.position_titles.setdefault(key, title)
                     target = job_map.get(key, key)
+                    if rest is not None and key not in job_map and key not in saved_jobs:
+                        target = rest
                     if target:
                         text = saved_jobs.get(target, "")
                         if not text:
@@ -475,18 +483,73 @@ def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[
     return column, (looks[header.index(column)] - {""}) if column else set()
 
 
+def too_many_values(distinct: int, rows: int) -> bool:
+    """Whether a column with `distinct` different values in `rows` rows says something of
+    each candidate rather than of the job they applied for: more than one value for every
+    two rows (an export's `Job Title` with 2,322 values in 2,900 rows is the candidate's
+    own title, not a position)."""
+    return distinct > max(2, rows // 2)
+
+
 def _proposal(looks: dict[int, set[str]], header: list[str], rows: int) -> tuple[str, int]:
     """Of the columns named like a position, one with few distinct values: at least two
     and at most one for every two rows (a value per candidate is free text)."""
     few = [
         (len(values - {""}), i)
         for i, values in looks.items()
-        if 1 < len(values - {""}) <= max(2, rows // 2)
+        if len(values - {""}) > 1 and not too_many_values(len(values - {""}), rows)
     ]
     if not few:
         return "", 0
     count, index = min(few, key=lambda pair: (_position_rank(header[pair[1]]), pair[1]))
     return header[index], count
+
+
+def column_values(
+    path: str | Path, layout: csvio.CsvLayout, columns: list[str]
+) -> tuple[int, dict[str, int]]:
+    """The readable rows of a file, and how many different values (spacing and case aside,
+    blanks left out) each of `columns` holds: what tells a column about the job from one
+    about each candidate (too_many_values). Values are kept as hashes, so a long text
+    column costs little memory."""
+    at = {column: layout.header.index(column) for column in columns if column in layout.header}
+    seen: dict[str, set[int]] = {column: set() for column in at}
+    rows = 0
+    try:
+        for _row, values, problem in csvio.read_records(path, layout):
+            if problem is not None or values is None:
+                continue
+            rows += 1
+            for column, index in at.items():
+                if key := prompting.title_key(values[index]):
+                    seen[column].add(hash(key))
+    except csvio.CsvProblem:
+        pass  # the check names the problem; what was read so far still tells
+    return rows, {column: len(values) for column, values in seen.items()}
+
+
+def count_positions(
+    path: str | Path, layout: csvio.CsvLayout, column: str
+) -> tuple[Counter[str], dict[str, str]]:
+    """The candidates of each position in `column` (by title_key; blanks left out) over
+    every readable row, and each position's title as first written: the check page's
+    table of positions, whichever column a person picks."""
+    counts: Counter[str] = Counter()
+    titles: dict[str, str] = {}
+    if column not in layout.header:
+        return counts, titles
+    index = layout.header.index(column)
+    try:
+        for _row, values, problem in csvio.read_records(path, layout):
+            if problem is not None or values is None:
+                continue
+            if title := " ".join(values[index].split()):
+                key = prompting.title_key(title)
+                counts[key] += 1
+                titles.setdefault(key, title)
+    except csvio.CsvProblem:
+        pass  # the row checks name the problem
+    return counts, titles
 
 
 # A column that may say which position the candidate applied for: named like one, and

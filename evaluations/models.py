@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from django.conf import settings
 from django.db import models
@@ -153,6 +153,9 @@ class File(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Deleted through the API: the bytes are gone, the row stays for the runs that used it.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A candidate file's check page: what the person chose so far (IntakeSpec), until Start
+    # or Delete. Read and written only through `spec`.
+    intake = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -163,6 +166,10 @@ class File(models.Model):
     @property
     def abspath(self) -> Path:
         return Path(settings.DATA_DIR) / self.path
+
+    @property
+    def spec(self) -> IntakeSpec:
+        return IntakeSpec.from_json(self.intake)
 
 
 class ColumnRole(models.TextChoices):
@@ -264,6 +271,66 @@ class RunOptions:
 
     def replace(self, **changes: Any) -> RunOptions:
         return dataclasses.replace(self, **changes)
+
+
+class JsonBag:
+    """The typed view of a JSON field, as RunOptions is: read from and written to a dict,
+    a field left at None not stored, and keys this version does not know (`unknown`) kept
+    as they are through a read and a write. (RunOptions has the same three methods of its
+    own, from before this class.)"""
+
+    unknown: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Self:
+        data = dict(data or {})
+        names = {f.name for f in dataclasses.fields(cls)} - {"unknown"}  # type: ignore[arg-type]
+        known = {key: data.pop(key) for key in list(data) if key in names}
+        return cls(**known, unknown=data)
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.unknown)
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name != "unknown" and value is not None:
+                out[f.name] = value
+        return out
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclasses.dataclass
+class IntakeSpec(JsonBag):
+    """What a person chose on an upload's check page, kept with the File (`File.intake`)
+    until the run is started or the upload deleted: going to "Type this job" and back, or
+    reloading, finds every choice as it was left. Values are kept as the page sent them;
+    the page checks them again when it reads them back (a column may not exist in the
+    file any more, a rubric may be gone)."""
+
+    encoding: str | None = None
+    # A column's name, or intake.ROW_NUMBER for "Row number".
+    id_column: str | None = None
+    # Column name -> ColumnRole value.
+    roles: dict[str, str] | None = None
+    rubric: int | None = None
+    model: str | None = None
+    name: str | None = None
+    notify_email: str | None = None
+    skip_invalid: bool | None = None
+    redact: bool | None = None
+    long_rows: str | None = None
+    # Where the candidates' jobs come from ("columns" or "saved"), and the position column.
+    jobs_from: str | None = None
+    position_column: str | None = None
+    # Positions mapped by hand: a position's title_key -> the title_key of the saved job it
+    # is scored against ("" for none). Kept here rather than posted with Start, so that a
+    # file with thousands of positions never sends thousands of fields.
+    job_map: dict[str, str] | None = None
+    # "Score every unmatched position without a job": positions that match no saved job
+    # and were not mapped by hand are scored on the rubric alone.
+    unmatched_without_job: bool | None = None
+    unknown: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 RunAction = Literal["pause", "resume", "cancel", "retry_failed", "redispatch"]
@@ -495,19 +562,40 @@ class Run(models.Model):
 class JobQuerySet(models.QuerySet["Job"]):
     def saved(self) -> JobQuerySet:
         """Jobs kept for reuse (typed in the web app or read from a jobs file), every
-        version; a run's own jobs are copies made when it started."""
+        version, everyone's; a run's own jobs are copies made when it started."""
         return self.filter(run=None)
 
+    def visible_to(self, user: Any) -> JobQuerySet:
+        """The saved jobs a person sees and may use: the team's (shared) and their own
+        copies; never another person's copy. None: the command line, the team's only."""
+        if user is None:
+            return self.saved().filter(owner=None)
+        return self.saved().filter(models.Q(owner=None) | models.Q(owner=user.pk))
+
     def latest_saved(self) -> JobQuerySet:
-        """The newest version of each saved job."""
-        newer = Job.objects.filter(
-            run=None, title_key=models.OuterRef("title_key"), version__gt=models.OuterRef("version")
+        """The newest version of each saved job (a job: its title and its owner, or none
+        for the team's)."""
+
+        def newer(owner: Any) -> models.Exists:
+            return models.Exists(
+                Job.objects.filter(
+                    run=None,
+                    title_key=models.OuterRef("title_key"),
+                    owner=owner,
+                    version__gt=models.OuterRef("version"),
+                )
+            )
+
+        # In SQL, NULL never equals NULL: the team's jobs (no owner) are compared apart.
+        return self.saved().filter(
+            models.Q(owner__isnull=True) & ~newer(None)
+            | models.Q(owner__isnull=False) & ~newer(models.OuterRef("owner"))
         )
-        return self.saved().exclude(models.Exists(newer))
 
     def lineage(self, job: Job) -> JobQuerySet:
-        """Every version of a saved job: the same title, spacing and case aside."""
-        return self.saved().filter(title_key=job.title_key).order_by("-version")
+        """Every version of a saved job: the same title (spacing and case aside) and the
+        same owner (or the team's), newest first."""
+        return self.saved().filter(title_key=job.title_key, owner=job.owner_id).order_by("-version")
 
 
 class Job(models.Model):
@@ -520,11 +608,14 @@ class Job(models.Model):
       (prompting.job_section), made when the run read its file: from the file's job
       columns, or copied from a saved job (`based_on`), so later edits never change what
       a finished run was scored against;
-    - a saved job (`run` empty), kept for reuse by the whole team: typed or pasted in the
-      web app, or read from a jobs file. Versioned like rubrics: every change is a new
+    - a saved job (`run` empty), kept for reuse: typed or pasted in the web app, or read
+      from a jobs file. Governed like rubrics, since its text is part of the model's
+      instructions: a job with no owner is the team's, changed only by staff (and the
+      command line); anyone else's edit or import is their own copy (owner = them), which
+      only they see and which scores only their runs. Versioned: every change is a new
       version with who made it, and the versions of one job share its title (spacing and
-      case aside, `title_key`). Its `description` is what the job asks for, as written;
-      the model reads it after "Job: <title>" (`model_text`).
+      case aside, `title_key`) and its owner. Its `description` is what the job asks for,
+      as written; the model reads it after "Job: <title>" (`model_text`).
     """
 
     title = models.CharField(max_length=500)
@@ -547,6 +638,8 @@ class Job(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="jobs",
+        help_text="Empty for the team's saved job; otherwise the one person who sees and uses "
+        "this copy.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -570,16 +663,39 @@ class Job(models.Model):
             models.UniqueConstraint(
                 fields=["run", "key"], condition=models.Q(run__isnull=False), name="job_run_key"
             ),
+            # NULLs are distinct in unique indexes: the team's jobs and personal copies
+            # each get their own constraint (as rubrics do).
             models.UniqueConstraint(
                 fields=["title_key", "version"],
-                condition=models.Q(run__isnull=True),
+                condition=models.Q(run__isnull=True, owner__isnull=True),
                 name="job_saved_title_version",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "title_key", "version"],
+                condition=models.Q(run__isnull=True, owner__isnull=False),
+                name="job_personal_title_version",
             ),
         ]
         ordering = ["title", "id"]
 
     def __str__(self) -> str:
-        return self.title if self.run_id else f"{self.title} v{self.version}"
+        if self.run_id:
+            return self.title
+        if self.owner_id is None:
+            return f"{self.title} v{self.version}"
+        return f"{self.title} v{self.version} ({self.owner}'s copy)"
+
+    @property
+    def is_shared(self) -> bool:
+        """A saved job of the whole team (not a person's own copy)."""
+        return self.owner_id is None
+
+    def may_edit(self, user: Any) -> bool:
+        """Whether `user`'s edit makes a new version of this job (else it becomes their
+        own copy): staff for the team's jobs, the owner for a copy."""
+        if user is None:
+            return True  # the command line acts as the administrator
+        return bool(user.is_staff) if self.is_shared else self.owner_id == user.pk
 
     @property
     def model_text(self) -> str:

@@ -54,33 +54,40 @@ def rubric_newest(*, name: str, owner: Any = None) -> Rubric | None:
 # --- Saved jobs ---------------------------------------------------------------------------
 
 
-def _runs_by_title_key(title_key: str | None = None) -> dict[str, int]:
-    """How many runs scored candidates against some version of each saved job (a run copies
-    the saved version it used into a Job of its own, `based_on` that version)."""
+def _runs_by_job(
+    title_key: str | None = None, owner: Any = None
+) -> dict[tuple[str, int | None], int]:
+    """How many runs scored candidates against some version of each saved job, by (title
+    key, owner id): a run copies the saved version it used into a Job of its own,
+    `based_on` that version. With `title_key`, only that job of `owner` (None: the team's)."""
     copies = Job.objects.filter(run__isnull=False, based_on__run=None)
     if title_key is not None:
-        copies = copies.filter(based_on__title_key=title_key)
+        copies = copies.filter(based_on__title_key=title_key, based_on__owner=owner)
     used = (
-        copies.order_by().values("based_on__title_key").annotate(runs=Count("run", distinct=True))
+        copies.order_by()
+        .values("based_on__title_key", "based_on__owner")
+        .annotate(runs=Count("run", distinct=True))
     )
-    return {row["based_on__title_key"]: row["runs"] for row in used}
+    return {(row["based_on__title_key"], row["based_on__owner"]): row["runs"] for row in used}
 
 
-def saved_jobs_list() -> list[Job]:
-    """The newest version of each saved job, by title, each with `run_count`: the runs
-    that used any of its versions. Saved jobs are the whole team's, so everyone sees all."""
-    counts = _runs_by_title_key()
-    jobs = list(Job.objects.latest_saved().select_related("created_by").order_by("title_key"))
+def saved_jobs_list(user: Any) -> list[Job]:
+    """The newest version of each saved job `user` sees (the team's, then their own
+    copies), by title, each with `run_count`: the runs that used any of its versions."""
+    counts = _runs_by_job()
+    jobs = list(Job.objects.visible_to(user).latest_saved().select_related("created_by", "owner"))
+    jobs.sort(key=lambda job: (not job.is_shared, job.title_key))
     for job in jobs:
-        job.run_count = counts.get(job.title_key, 0)  # type: ignore[attr-defined]
+        job.run_count = counts.get((job.title_key, job.owner_id), 0)  # type: ignore[attr-defined]
     return jobs
 
 
-def saved_job_newest(title: str) -> Job | None:
-    """The newest version of the saved job with this title (spacing and case aside)."""
+def saved_job_newest(title: str, owner: Any = None) -> Job | None:
+    """The newest version of the saved job with this title (spacing and case aside), of
+    `owner` (None: the team's)."""
     return (
         Job.objects.saved()
-        .filter(title_key=prompting.title_key(title))
+        .filter(title_key=prompting.title_key(title), owner=owner)
         .order_by("-version")
         .first()
     )
@@ -88,7 +95,7 @@ def saved_job_newest(title: str) -> Job | None:
 
 def saved_job_run_count(job: Job) -> int:
     """How many runs, anyone's, used any version of this saved job."""
-    return _runs_by_title_key(job.title_key).get(job.title_key, 0)
+    return _runs_by_job(job.title_key, job.owner_id).get((job.title_key, job.owner_id), 0)
 
 
 def saved_job_versions(job: Job) -> list[Job]:

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.db.models import F
 
 from evaluations import selectors, services
-from evaluations.models import Rubric
+from evaluations.models import IntakeSpec, Rubric
 
 ROLE_CHOICES = [
     (services.ROLE_ID, "Candidate ID"),
@@ -60,18 +60,19 @@ WITHOUT_JOB = "__none__"
 MAP_PREFIX = "map:"
 
 
-def job_choice_from(data: Any) -> services.JobsChoice | None:
-    """The jobs a person chose on the check page (the form, or the row checks' query):
-    None for the file's own job columns; else the position column and the positions mapped
-    by hand ("map:<position>" = a saved job's title_key, or WITHOUT_JOB)."""
+def job_choice_from(data: Any, spec: IntakeSpec) -> services.JobsChoice | None:
+    """The jobs a person chose on the check page: None for the file's own job columns;
+    else the position column (the form, or the row checks' query) and what the page keeps
+    server-side (`spec`, the file's IntakeSpec): the positions mapped by hand (a
+    position's title_key → a saved job's title_key, "" for no job), and whether the
+    positions that match no job are scored without one."""
     if data.get("jobs_from") != JOBS_FROM_SAVED:
         return None
-    mapping = {
-        name.removeprefix(MAP_PREFIX): ("" if value == WITHOUT_JOB else value)
-        for name, value in data.items()
-        if name.startswith(MAP_PREFIX) and value
-    }
-    return services.JobsChoice(position_column=data.get("position_column") or "", mapping=mapping)
+    return services.JobsChoice(
+        position_column=data.get("position_column") or "",
+        mapping=dict(spec.job_map or {}),
+        rest="" if spec.unmatched_without_job else None,
+    )
 
 
 _CHOOSE_ID = (
@@ -191,8 +192,8 @@ class PrepareForm(forms.Form):
         value = self.cleaned_data.get("id_column") or services.ROW_NUMBER
         return None if value == services.ROW_NUMBER else value
 
-    def job_choice(self) -> services.JobsChoice | None:
-        return job_choice_from({**self.data.dict(), **self.cleaned_data})
+    def job_choice(self, spec: IntakeSpec) -> services.JobsChoice | None:
+        return job_choice_from({**self.data.dict(), **self.cleaned_data}, spec)
 
     def roles(self) -> dict[str, str]:
         id_column = self.chosen_id_column()

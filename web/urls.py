@@ -11,6 +11,9 @@ urlpatterns = [
     path("runs/new/", upload.upload, name="upload"),
     path("uploads/<str:file_id>/", upload.prepare, name="prepare"),
     path("uploads/<str:file_id>/check/", upload.check_rows, name="check_rows"),
+    path("uploads/<str:file_id>/choices/", upload.prepare_save, name="prepare_save"),
+    path("uploads/<str:file_id>/positions/", upload.positions, name="positions"),
+    path("uploads/<str:file_id>/positions/map/", upload.position_map, name="position_map"),
     path("uploads/<str:file_id>/encoding/", upload.encoding_preview, name="encoding_preview"),
     path("uploads/<str:file_id>/rejected.csv", upload.rejected_rows, name="rejected_rows"),
     path("uploads/<str:file_id>/delete/", upload.upload_delete, name="upload_delete"),
@@ -61,6 +64,9 @@ urlpatterns = [
     path("jobs/", jobs.jobs_list, name="jobs"),
     path("jobs/new/", jobs.job_edit, name="job_new"),
     path("jobs/import/", jobs.jobs_import, name="jobs_import"),
+    path(
+        "jobs/import/<str:token>/problems.csv", jobs.jobs_file_problems, name="jobs_file_problems"
+    ),
     path("jobs/<int:pk>/", jobs.job_detail, name="job"),
     path("jobs/<int:pk>/edit/", jobs.job_edit, name="job_edit"),
     path("jobs/<int:pk>/changes/", jobs.job_diff, name="job_diff"),

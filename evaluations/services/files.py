@@ -8,16 +8,17 @@ import re
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
 from hrbatch.diskfull import is_disk_full
 
 from .. import csvio
-from ..models import File, Run
+from ..models import File, IntakeSpec, Run
 from .common import InputError
 
 
@@ -107,10 +108,44 @@ def file_delete(*, file: File) -> None:
 
 
 def upload_delete(*, file: File) -> None:
-    """Delete a candidate file that was uploaded but never started (its bytes go)."""
+    """Delete a candidate file that was uploaded but never started (its bytes go, and the
+    choices made on its check page)."""
     if Run.objects.filter(input_file=file).exists():
         raise InputError(f"{file.filename} is used by a run, so it stays.")
     file_delete(file=file)
+    File.objects.filter(pk=file.pk).update(intake={})
+
+
+def file_choices_update(
+    *,
+    file: File,
+    changes: dict[str, Any] | None = None,
+    job_map: dict[str, str | None] | None = None,
+) -> IntakeSpec:
+    """Keep what a person chose on a file's check page (IntakeSpec), until Start or
+    Delete: `changes` replaces those fields; `job_map` maps positions by hand (a
+    position's title_key -> a saved job's title_key, "" for no job, None to forget the
+    mapping). Read and written under a row lock: two choices made at once both stay."""
+    with transaction.atomic():
+        locked = File.objects.select_for_update().only("intake").get(pk=file.pk)
+        spec = locked.spec.replace(**(changes or {}))
+        if job_map:
+            mapped = dict(spec.job_map or {})
+            for position, target in job_map.items():
+                if target is None:
+                    mapped.pop(position, None)
+                else:
+                    mapped[position] = target
+            spec = spec.replace(job_map=mapped)
+        File.objects.filter(pk=file.pk).update(intake=spec.to_json())
+    file.intake = spec.to_json()
+    return spec
+
+
+def file_choices_clear(*, file: File) -> None:
+    """Forget a file's check page choices (the run was started with them)."""
+    File.objects.filter(pk=file.pk).update(intake={})
+    file.intake = {}
 
 
 def sha256_of(path: Path) -> str:

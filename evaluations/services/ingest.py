@@ -8,12 +8,15 @@ here it is applied to a stored File with the run's choices, and the rows become 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import connections, router, transaction
 from django.utils import timezone
 
@@ -136,6 +139,28 @@ def job_column_reasons(header: list[str]) -> dict[str, str]:
                 "the candidate's"
             )
     return reasons
+
+
+def job_columns_in(*, path: Path, layout: csvio.CsvLayout) -> tuple[list[str], dict[str, str]]:
+    """The columns named like the job's (job_column_reasons) that the file's values confirm,
+    and those they do not, each with why. A title column with a different value for most
+    candidates (an export's `Job Title`: 2,322 values in 2,900 rows) names each candidate's
+    own title, not the job they applied for: it is not proposed as describing the job (the
+    positions' table would have a row per candidate)."""
+    named = list(job_column_reasons(layout.header))
+    titles = [c for c in named if intake.is_position_like(c) or _JOB_TITLE.search(c)]
+    if not titles:
+        return named, {}
+    rows, distinct = intake.column_values(path, layout, titles)
+    own = {
+        column: (
+            f"a different value for most candidates ({distinct[column]:,} values in "
+            f"{rows:,} rows): each candidate's own title, not the job they applied for"
+        )
+        for column in titles
+        if intake.too_many_values(distinct.get(column, 0), rows)
+    }
+    return [c for c in named if c not in own], own
 
 
 def is_name_column(column: str) -> bool:
@@ -279,9 +304,11 @@ def contact_job_columns(
 def proposed_roles(
     *, path: str | Path, layout: csvio.CsvLayout, id_column: str | None
 ) -> dict[str, str]:
-    """default_roles, with the file's values looked at: a column named like the job's that
-    holds contact details is kept in the results (contact_job_columns)."""
-    roles = default_roles(layout.header, id_column)
+    """default_roles, with the file's values looked at: a title column with a value per
+    candidate is theirs, not the job's (job_columns_in), and a column named like the job's
+    that holds contact details is kept in the results (contact_job_columns)."""
+    job_columns, _own = job_columns_in(path=Path(path), layout=layout)
+    roles = default_roles(layout.header, id_column, job_columns=job_columns)
     contacts = contact_job_columns(path=path, layout=layout, roles=roles)
     return {**roles, **dict.fromkeys(contacts, ROLE_RESULTS)}
 
@@ -469,11 +496,13 @@ def file_check(
     pack_size: int = 1,
     encoding: str = "",
     jobs: JobsChoice | None = None,
+    owner: AbstractBaseUser | None = None,
 ) -> intake.FileCheck:
     """Every row of the file read once with these choices: its problems, rows too long
     for the model, and (FileCheck.refusals) whether Start must be refused and why.
-    With `jobs`, candidates are matched to the saved jobs by their position column
-    (positions that match none are refused until mapped by hand or scored without a job).
+    With `jobs`, candidates are matched to `owner`'s saved jobs (services.jobs.saved_jobs)
+    by their position column (positions that match none are refused until mapped by hand,
+    or scored without a job).
 
     The web check page and `manage.py evaluate` both ask this before a run is made, so
     they refuse the same files for the same reasons: duplicate or missing IDs or unreadable
@@ -502,11 +531,45 @@ def file_check(
         job_columns=job_columns,
         job_title_column=job_title_column(job_columns) if job_columns else "",
         position_column=jobs.position_column if jobs else "",
-        saved_jobs=saved_job_texts() if jobs else None,
+        saved_jobs=saved_job_texts(owner) if jobs else None,
         job_map=jobs.mapping if jobs else None,
         name_columns=[c for c in layout.header if is_name_column(c)],
         min_text_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
+        rest=jobs.rest if jobs else None,
     )
+
+
+@dataclasses.dataclass
+class Positions:
+    """The positions of a file's position column: the candidates of each (by title_key,
+    blanks left out) and its title as first written."""
+
+    column: str
+    counts: Counter[str]
+    titles: dict[str, str]
+
+
+# A file's positions are read once per column and encoding, then kept a while: the check
+# page pages and searches through thousands of them without reading the file again.
+_POSITIONS_SECONDS = 3600
+
+
+def file_positions(*, input_file: File, column: str, encoding: str = "") -> Positions:
+    """The positions in `column` of a stored candidate file (intake.count_positions), read
+    once and kept in the cache (the file's content, the column and the encoding name them)."""
+    name = hashlib.sha256(f"{input_file.sha256}\n{encoding}\n{column}".encode()).hexdigest()
+    key = f"hrbatch:positions:{name}"
+    found = cache.get(key)
+    if isinstance(found, Positions):
+        return found
+    try:
+        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
+    except csvio.CsvProblem:
+        return Positions(column=column, counts=Counter(), titles={})
+    counts, titles = intake.count_positions(input_file.abspath, layout, column)
+    positions = Positions(column=column, counts=counts, titles=titles)
+    cache.set(key, positions, _POSITIONS_SECONDS)
+    return positions
 
 
 def run_chars_limit(*, run: Run) -> int:
@@ -582,6 +645,7 @@ def run_ingest(*, run: Run) -> Run:
     position_at: int | None = None
     saved: dict[int, Job] = {}
     position_map: dict[str, int | None] = {}
+    rest_pk: int | None = None
     if chosen:
         column = chosen.get("position_column") or ""
         if column not in header:
@@ -594,7 +658,9 @@ def run_ingest(*, run: Run) -> Run:
             )
         position_at = header.index(column)
         position_map = dict(chosen.get("map") or {})
-        wanted = {pk for pk in position_map.values() if pk}
+        # The job for positions not in the map ("score every other position against…").
+        rest_pk = chosen.get("rest")
+        wanted = {pk for pk in [*position_map.values(), rest_pk] if pk}
         saved = {job.pk: job for job in Job.objects.filter(pk__in=wanted, run=None)}
     id_index = header.index(id_column) if id_column else None
 
@@ -654,7 +720,8 @@ def run_ingest(*, run: Run) -> Run:
             based_on: int | None = None
             hidden: Counter[str] = Counter()
             if position_at is not None:
-                pk = position_map.get(prompting.title_key(values[position_at]))
+                position = prompting.title_key(values[position_at])
+                pk = position_map.get(position, rest_pk) if position else None
                 job = saved.get(pk) if pk else None
                 title, text = (job.title, job.model_text) if job else ("", "")
                 if job and hiding is not None:

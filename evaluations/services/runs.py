@@ -107,8 +107,8 @@ def run_create(
     (services.privacy).
     With `dedupe_key`, a run holding the same key that has not ended raises
     RunAlreadyStarted instead. With `jobs`, each candidate is scored against the saved
-    job their position column names (the versions saved now; a rerun passes the stored
-    choice on as it is).
+    job their position column names (the versions pinned when Start was pressed, else
+    `owner`'s newest now; a rerun passes the stored choice on as it is).
     """
     if pack_size < 1 or pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
@@ -133,7 +133,7 @@ def run_create(
             "encoding": encoding,
             "long_rows": long_rows,
             "redact": redact,
-            "jobs": jobs.for_run() if isinstance(jobs, JobsChoice) else jobs,
+            "jobs": jobs.for_run(owner) if isinstance(jobs, JobsChoice) else jobs,
         },
         notify_email=notify_email,
         name=_run_name(name) or input_file.filename,

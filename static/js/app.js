@@ -6,13 +6,19 @@
    - the upload form (#upload-form): file name and size shown, size checked before sending,
      upload progress.
    - <details id="…" data-keep-open>: stays open (or closed) when htmx swaps it in again, as
-     the run's progress card every 2 s. */
+     the run's progress card every 2 s.
+   - <input data-no-submit>: Enter does not submit the form around it (the check page's
+     search among positions answers as one types). */
 (function () {
   "use strict";
 
   document.addEventListener("submit", function (e) {
     var question = e.target.getAttribute && e.target.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { e.preventDefault(); }
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && e.target.hasAttribute && e.target.hasAttribute("data-no-submit")) { e.preventDefault(); }
   });
 
   /* --- upload --- */

@@ -49,11 +49,15 @@ def get_rubric_for_user(request: HttpRequest, pk: int, *, to_edit: bool = False)
     return get_object_or_404(rubrics, pk=pk)
 
 
-def get_saved_job(pk: int) -> Job:
-    """A saved job, any version: saved jobs are the whole team's, so every signed-in person
-    may see and change them. A run's own copy of a job answers 404 here: it is seen on its
-    run's pages, which check who may see the run."""
-    return get_object_or_404(Job.objects.saved().select_related("created_by"), pk=pk)
+def get_saved_job(request: HttpRequest, pk: int, *, to_edit: bool = False) -> Job:
+    """A saved job, any version, if this person may see it: the team's jobs and their own
+    copies; staff may also look at (not edit) anyone's copy. Another person's copy, and a
+    run's own copy of a job (seen on its run's pages, which check who may see the run),
+    answer 404, not 403, so that they do not leak."""
+    jobs = Job.objects.saved().select_related("created_by", "owner")
+    if to_edit or not request.user.is_staff:
+        jobs = jobs.visible_to(request.user)
+    return get_object_or_404(jobs, pk=pk)
 
 
 def usable_rubric(request: HttpRequest, pk: str) -> Rubric | None:

@@ -1,24 +1,30 @@
 """Saved jobs: the list, one version with its history and runs, what a version changed,
-the editor, and reading a jobs file. Saved jobs are the whole team's: any signed-in person
-may add a version, and every version records who wrote it."""
+the editor, and reading a jobs file. A job's text is part of the model's instructions, so
+saved jobs are governed as rubrics are: the team's jobs are changed by staff; anyone else's
+edit or import is their own copy, which only they see and use (services.job_owner). Every
+version records who wrote it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from evaluations import selectors, services
+from evaluations import csvio, export, selectors, services
 from evaluations.models import Job
-from hrbatch import uploads
+from hrbatch import http, uploads
 from web.forms import JobForm, JobsFileForm
 from web.views.access import get_saved_job, safe_next, visible_runs
 
@@ -29,14 +35,14 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/jobs_list.html",
-        {"jobs": selectors.saved_jobs_list(), "next": safe_next(request)},
+        {"jobs": selectors.saved_jobs_list(request.user), "next": safe_next(request)},
     )
 
 
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_saved_job(pk)
+    job = get_saved_job(request, pk)
     uses = list(selectors.saved_job_uses(job, visible_runs(request)))
     seen_runs = len({use.run_id for use in uses})
     return render(
@@ -49,6 +55,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "uses": uses,
             # Runs are private to their owners (staff aside): only how many others there are.
             "other_runs": selectors.saved_job_run_count(job) - seen_runs,
+            "may_edit": job.may_edit(request.user),
             "next": safe_next(request),
         },
     )
@@ -58,7 +65,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def job_diff(request: HttpRequest, pk: int) -> HttpResponse:
     """What this version changed from the one it was edited from (or the one before it)."""
-    job = get_saved_job(pk)
+    job = get_saved_job(request, pk)
     previous = job.previous()
     return render(
         request,
@@ -74,7 +81,7 @@ def job_diff(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def job_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """A new job, or a new version of one: saving never changes a version in place."""
-    job = get_saved_job(pk) if pk else None
+    job = get_saved_job(request, pk, to_edit=True) if pk else None
     next_url = safe_next(request)
     form = JobForm(
         request.POST or None,
@@ -84,10 +91,11 @@ def job_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "description": job.description if job else "",
         },
     )
+    owner = services.job_owner(job=job, author=request.user)
     error = ""
     if request.method == "POST" and form.is_valid():
         title = form.cleaned_data["title"]
-        newest_before = selectors.saved_job_newest(title)
+        newest_before = selectors.saved_job_newest(title, owner)
         try:
             saved = services.job_save(
                 job=job,
@@ -108,7 +116,10 @@ def job_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "web/job_form.html",
         {
             "job": job,
-            "newest": selectors.saved_job_newest(job.title) if job else None,
+            "newest": selectors.saved_job_newest(job.title, owner) if job else None,
+            # Saving makes (or adds to) the person's own copy rather than the team's job.
+            "own_copy": owner is not None,
+            "copy_of_team_job": job is not None and job.is_shared and owner is not None,
             "form": form,
             "error": error,
             "next": next_url,
@@ -118,23 +129,30 @@ def job_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 def _saved_message(edited: Job | None, newest_before: Job | None, saved: Job) -> str:
+    yours = "" if saved.is_shared else " Only you see and use it; the team's jobs are unchanged."
     if newest_before is not None and saved.pk == newest_before.pk:
         return f"Nothing changed: version {saved.version} of “{saved.title}” stays the newest."
+    if edited is not None and edited.is_shared and not saved.is_shared:
+        return (
+            f"Saved as your own copy of “{saved.title}” (version {saved.version}): your runs "
+            f"score its candidates against it. Only you see it; the team's {edited} is "
+            "unchanged for everyone else (staff change the team's jobs)."
+        )
     if edited is not None and edited.title_key != saved.title_key:
         return (
             f"Saved as version {saved.version} of “{saved.title}”. A different title is a "
-            f"different job: “{edited.title}” stays as it was."
+            f"different job: “{edited.title}” stays as it was.{yours}"
         )
     if edited is None and saved.version > 1:
         return (
             f"A job called “{saved.title}” was already saved: saved as version "
-            f"{saved.version} of it."
+            f"{saved.version} of it.{yours}"
         )
     if edited is None:
-        return f"Saved as version 1 of “{saved.title}”."
+        return f"Saved as version 1 of “{saved.title}”.{yours}"
     return (
         f"Saved as version {saved.version}. Version {edited.version} stays as it was: runs "
-        "that used it keep it."
+        f"that used it keep it.{yours}"
     )
 
 
@@ -146,32 +164,94 @@ def _too_large_message() -> str:
     )
 
 
-def jobs_upload_read(
-    request: HttpRequest, uploaded: UploadedFile
-) -> tuple[services.JobsImport | None, str]:
-    """A jobs file sent from the jobs page or from the check page ("Read jobs file"), read
-    the one same way: its jobs saved, or why not with nothing saved (over the upload size
-    limit, which uploads.limit_upload set before the body was read; the disk too full; a
-    problem in the file)."""
-    if uploads.too_large(request):
-        return None, _too_large_message()
-    try:
-        # The file itself is not kept: each job in it is saved as a version, with who
-        # imported it, which is all a later run or a person looking back needs.
-        imported = services.jobs_import_upload(
-            chunks=uploaded.chunks(), author=request.user, size=uploaded.size
-        )
-    except services.InputError as exc:
-        return None, exc.message
-    return imported, ""
-
-
 @login_required
 @csrf_exempt  # only so that the size limit is set before the body is read (as web:upload)
 def jobs_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not uploads.limit_upload(request):
         return _import_page(request, error=_too_large_message(), status=413)
     return _jobs_import(request)
+
+
+@dataclass
+class JobsFileRead:
+    """What reading a jobs file on a page did: the jobs saved, or why nothing was, and
+    when its problems are many or are repeated titles, the refused file kept a while
+    (`kept`, its token) for the download of every problem and for the ways out."""
+
+    filename: str
+    imported: services.JobsImport | None = None
+    error: str = ""
+    kept: str = ""
+    problems: int = 0
+    repeated: int = 0
+
+
+# A refused jobs file is kept (for the ways out) only up to this size: a jobs file holds
+# one row per job, and a bigger one is more likely the candidates chosen by mistake.
+_KEEP_MAX_BYTES = 10 * 1024 * 1024
+
+
+def read_jobs_file(
+    request: HttpRequest, uploaded: UploadedFile | None, *, repeated: str = ""
+) -> JobsFileRead | None:
+    """Read the jobs file a page sent (the jobs page, or "Read jobs file" on the check
+    page), the one same way: `uploaded`, or the one kept after a refusal (`jobs_kept`)
+    read again with a way out for repeated titles (`repeated`: keep the first, or number
+    them); its jobs saved, or why not with nothing saved (over the upload size limit, the
+    disk too full, a problem in the file). None when there is neither."""
+    if repeated not in (services.REPEATED_KEEP_FIRST, services.REPEATED_NUMBER):
+        repeated = ""
+    if uploaded is None:
+        kept = services.jobs_file_kept(token=request.POST.get("jobs_kept", ""), owner=request.user)
+        if kept is None:
+            return None
+        filename, data = kept
+        chunks: Iterable[bytes] = [data]
+        size = len(data)
+    else:
+        filename, chunks = uploaded.name or "jobs.csv", uploaded.chunks()
+        size = uploaded.size or 0
+        if uploads.too_large(request):
+            # Over the upload size limit, which uploads.limit_upload set before the body
+            # was read: nothing read, nothing kept.
+            return JobsFileRead(filename=filename, error=_too_large_message())
+    found = JobsFileRead(filename=filename)
+    try:
+        # The file itself is not kept: each job in it is saved as a version, with who
+        # imported it, which is all a later run or a person looking back needs.
+        found.imported = services.jobs_import_upload(
+            chunks=chunks, author=request.user, size=size, repeated=repeated
+        )
+    except services.JobsFileProblems as exc:
+        found.error, found.problems, found.repeated = exc.message, len(exc.problems), exc.repeated
+        if uploaded is None:
+            found.kept = request.POST.get("jobs_kept", "")
+        elif (uploaded.size or 0) <= _KEEP_MAX_BYTES:
+            uploaded.seek(0)
+            found.kept = services.jobs_file_keep(
+                data=uploaded.read(), filename=filename, owner=request.user
+            )
+    except services.InputError as exc:
+        found.error = exc.message
+    return found
+
+
+@login_required
+@require_GET
+def jobs_file_problems(request: HttpRequest, token: str) -> StreamingHttpResponse:
+    """Every problem of a refused jobs file (kept a while for its owner), as a CSV."""
+    kept = services.jobs_file_kept(token=token, owner=request.user)
+    if kept is None:
+        raise Http404("This jobs file is no longer kept: read it again to see its problems.")
+    filename, data = kept
+
+    def rows() -> Iterator[list[Any]]:
+        yield ["row", "problem"]
+        for row, message in services.jobs_upload_problems(data=data):
+            yield [row or "", csvio.neutralize_cell(message)]
+
+    name = slugify(filename.rsplit(".", 1)[0]) or "jobs"
+    return http.csv_download(export.csv_chunks(rows(), bom=True), f"{name}-problems.csv")
 
 
 @csrf_protect
@@ -181,12 +261,16 @@ def _jobs_import(request: HttpRequest) -> HttpResponse:
     form = JobsFileForm(request.POST, request.FILES)
     if uploads.too_large(request):
         return _import_page(request, form, error=_too_large_message(), status=413)
-    if not form.is_valid():
+    repeated = request.POST.get("repeated", "")
+    valid = form.is_valid()
+    read = None if valid else read_jobs_file(request, None, repeated=repeated)
+    if read is None and not valid:
         return _import_page(request, form, status=400)
-    uploaded = form.cleaned_data["file"]
-    imported, error = jobs_upload_read(request, uploaded)
-    if imported is None:
-        return _import_page(request, form, error=error, status=400)
+    read = read or read_jobs_file(request, form.cleaned_data["file"], repeated=repeated)
+    assert read is not None
+    if read.imported is None:
+        return _import_page(request, JobsFileForm(), read=read, status=400)
+    imported = read.imported
     outcome: dict[int, str] = {}
     for label, jobs in (
         ("New", imported.created),
@@ -195,9 +279,7 @@ def _jobs_import(request: HttpRequest) -> HttpResponse:
     ):
         outcome.update({job.pk: label for job in jobs})
     rows = [(job, outcome[job.pk]) for job in imported.jobs]
-    return _import_page(
-        request, filename=uploaded.name, imported=imported, rows=rows, next_url=safe_next(request)
-    )
+    return _import_page(request, read=read, rows=rows, next_url=safe_next(request))
 
 
 def _import_page(
@@ -206,17 +288,18 @@ def _import_page(
     *,
     error: str = "",
     status: int = 200,
-    filename: str = "",
-    imported: services.JobsImport | None = None,
+    read: JobsFileRead | None = None,
     rows: list[tuple[Job, str]] | None = None,
     next_url: str = "",
 ) -> HttpResponse:
     context = {
         "form": form or JobsFileForm(),
-        "error": error,
+        "error": error or (read.error if read else ""),
         "limit_bytes": settings.HRBATCH_MAX_UPLOAD_BYTES,
-        "filename": filename,
-        "imported": imported,
+        "filename": read.filename if read else "",
+        "imported": read.imported if read else None,
+        "read": read,
+        "own_copies": not request.user.is_staff,
         "rows": rows or [],
         "next": next_url or safe_next(request),
     }

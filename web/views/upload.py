@@ -3,15 +3,19 @@ and start a run; or delete an upload that was never started."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from evaluations import csvio, export, intake, metrics, selectors, services
 from evaluations.llm import available_models, make_backend, resolve_backend
-from evaluations.models import File
+from evaluations.models import File, IntakeSpec
 from hrbatch import http, uploads
 from web.forms import (
     JOBS_FROM_COLUMNS,
@@ -31,7 +35,7 @@ from web.forms import (
     job_choice_from,
 )
 from web.views.access import HtmxHttpRequest, get_file_for_user, usable_rubric
-from web.views.jobs import jobs_upload_read
+from web.views.jobs import JobsFileRead, read_jobs_file
 
 # --- upload -----------------------------------------------------------------------------
 
@@ -183,7 +187,10 @@ def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
 @csrf_protect
 def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     file = get_file_for_user(request, file_id)
+    spec = file.spec
     encoding = _chosen_encoding(request)
+    if request.method == "GET" and "encoding" not in request.GET:
+        encoding = _valid_encoding(spec.encoding)  # as the person left it
     layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(request, "web/prepare.html", {"file": file, "problem": problem}, status=400)
@@ -206,11 +213,13 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     # Jobs: the file's own job columns, or saved jobs matched by the column that looks
     # like the position applied for: from the start only when the file has no job columns
     # and some of its positions are saved jobs.
-    default_roles = services.default_roles(layout.header, id_guess)
+    # A title column with a value per candidate is theirs, not the job's (job_columns_in).
+    job_columns, own_titles = services.job_columns_in(path=file.abspath, layout=layout)
+    default_roles = services.default_roles(layout.header, id_guess, job_columns=job_columns)
     # A column named like the job's whose values are contact details stays in the results.
     contacts = services.contact_job_columns(path=file.abspath, layout=layout, roles=default_roles)
     default_roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
-    saved = services.saved_jobs()
+    saved = services.saved_jobs(request.user)
     proposed, positions = intake.propose_position_column(file.abspath, layout)
     matching = bool(positions & set(saved)) and services.ROLE_JOB not in default_roles.values()
     initial = {
@@ -224,8 +233,17 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     }
     data = request.POST or None
     importing = request.method == "POST" and "import_jobs" in request.POST
+    jobs_read: JobsFileRead | None = None
     if importing:
-        data = _import_jobs(request)
+        data, jobs_read = _import_jobs(request)
+    if request.method == "POST":
+        # Kept until Start or Delete, whatever happens next (IntakeSpec).
+        spec = services.file_choices_update(
+            file=file, changes=_choices_from(request.POST, layout.header)
+        )
+    else:
+        initial = _initial_from(spec, initial, request, header=layout.header, models=models)
+        default_roles = {**default_roles, **_roles_from(spec, layout.header)}
     form = PrepareForm(
         data,
         header=layout.header,
@@ -245,7 +263,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         id_column = form.chosen_id_column()
         # The same check as the CLI's (services): refuse Start, next to the field that
         # fixes it, rather than make a run that fails at once.
-        jobs = form.job_choice()
+        jobs = form.job_choice(spec)
         check = services.file_check(
             input_file=file,
             id_column=id_column,
@@ -253,8 +271,22 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             rubric=data["rubric"],
             encoding=encoding,
             jobs=jobs,
+            owner=request.user,
         )
         refusals = check.refusals(skip_invalid=data["skip_invalid"], long_rows=data["long_rows"])
+        if jobs is not None and jobs.position_column and not refusals:
+            # What the page showed is what the run uses: the saved versions are pinned
+            # now, unless one changed since the page showed them (then shown again).
+            resolution = services.jobs_resolve(
+                choice=jobs,
+                owner=request.user,
+                positions=services.file_positions(
+                    input_file=file, column=jobs.position_column, encoding=encoding
+                ).counts,
+            )
+            if changed := _jobs_changed(request.POST, resolution):
+                refusals["jobs"] = changed
+            jobs = dataclasses.replace(jobs, pinned=resolution.pinned)
         for field, message in refusals.items():
             field = {"__all__": None, "jobs": "position_column"}.get(field, field)
             form.add_error(field, message)
@@ -280,6 +312,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             except services.InputError as exc:
                 form.add_error(None, exc.message)
             else:
+                services.file_choices_clear(file=file)  # started: nothing left to keep
                 return redirect("web:run", run.public_id)
     estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
     chosen_model = form["model"].value() or default_model
@@ -309,18 +342,20 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                     form.role_fields(),
                     examples,
                     [
-                        contacts.get(column) or reason
+                        own_titles.get(column) or contacts.get(column) or reason
                         for column, reason in services.role_reasons(layout.header).items()
                     ],
                     strict=False,
                 )
             ),
             "backend": choice,
-            "saved_jobs": services.saved_jobs() if importing else saved,
+            "saved_jobs": services.saved_jobs(request.user) if importing else saved,
+            "jobs_read": jobs_read,
             "proposed_position": (proposed, len(positions)),
             "estimate": estimate,
             "vram_warning": vram_warning,
             "checks": _checks_context(
+                request,
                 file,
                 check,
                 id_column=form["id_column"].value() or "",
@@ -328,6 +363,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 long_rows_errors=form.errors.get("long_rows", []),
                 jobs=services.job_summary(check=check),
                 choice=jobs,
+                encoding=encoding,
             )
             if check
             else None,
@@ -336,23 +372,117 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     )
 
 
-def _import_jobs(request: HttpRequest) -> Any:
+def _import_jobs(request: HttpRequest) -> tuple[Any, JobsFileRead | None]:
     """ "Read jobs file" on the check page: the jobs saved (or what is wrong with the file,
-    nothing saved), and the page again with the person's choices as they were, now
-    matching by position against the saved jobs."""
-    upload = request.FILES.get("jobs_file")
-    if upload is None:
+    nothing saved, and the ways out: every problem as a download, and for repeated titles
+    "keep the first" or "number them"), and the page again with the person's choices as
+    they were, now matching by position against the saved jobs."""
+    way_out = request.POST.get("import_jobs", "")
+    read = read_jobs_file(request, request.FILES.get("jobs_file"), repeated=way_out)
+    if read is None:
         messages.error(request, "Choose a jobs file first (a CSV with title and description).")
+    elif read.imported is None:
+        messages.error(request, f"{read.filename}: {read.error}")
     else:
-        found, error = jobs_upload_read(request, upload)  # as the jobs page reads it
-        if found is None:
-            messages.error(request, f"{upload.name}: {error}")
-        else:
-            messages.success(request, f"{upload.name}: {found.summary}")
+        messages.success(request, f"{read.filename}: {read.imported.summary}")
     data = request.POST.copy()
-    if upload is not None:
+    if read is not None and read.imported is not None:
         data["jobs_from"] = JOBS_FROM_SAVED
-    return data
+    return data, read
+
+
+def _valid_encoding(value: str | None) -> str:
+    return value if value and value in dict(csvio.ENCODING_CHOICES) else ""
+
+
+def _choices_from(data: QueryDict, header: list[str]) -> dict[str, Any]:
+    """The check page's choices in a post of its form, as IntakeSpec keeps them (the
+    positions mapped by hand are kept apart, by position_map)."""
+    changes: dict[str, Any] = {}
+    if "encoding" in data:
+        changes["encoding"] = _valid_encoding(data["encoding"])
+    for name in ("id_column", "model", "name", "notify_email", "jobs_from", "position_column"):
+        if name in data:
+            changes[name] = data[name]
+    if "long_rows" in data:
+        changes["long_rows"] = data["long_rows"]
+    roles = {
+        column: data[f"role_{index}"]
+        for index, column in enumerate(header)
+        if data.get(f"role_{index}") in services.ROLES
+    }
+    if roles:
+        changes["roles"] = roles
+    if str(data.get("rubric", "")).isdigit():
+        changes["rubric"] = int(data["rubric"])
+    if "id_column" in data:  # the whole form: an unticked box is not sent
+        changes["skip_invalid"] = "skip_invalid" in data
+        changes["redact"] = "redact" in data
+    return changes
+
+
+def _initial_from(
+    spec: IntakeSpec,
+    initial: dict[str, Any],
+    request: HttpRequest,
+    *,
+    header: list[str],
+    models: list[str],
+) -> dict[str, Any]:
+    """The check page's fields as the person left them (IntakeSpec), where still valid;
+    a rubric just chosen on the rubric pages (?rubric=) comes first."""
+    out = dict(initial)
+    if spec.id_column == services.ROW_NUMBER or spec.id_column in header:
+        out["id_column"] = spec.id_column
+    if spec.rubric and "rubric" not in request.GET and usable_rubric(request, str(spec.rubric)):
+        out["rubric"] = spec.rubric
+    if spec.model in models:
+        out["model"] = spec.model
+    for name in ("name", "notify_email", "skip_invalid", "redact"):
+        if getattr(spec, name) is not None:
+            out[name] = getattr(spec, name)
+    if spec.long_rows in (services.LONG_ROWS_LEAVE_OUT, services.LONG_ROWS_TRUNCATE):
+        out["long_rows"] = spec.long_rows
+    if spec.jobs_from in (JOBS_FROM_COLUMNS, JOBS_FROM_SAVED):
+        out["jobs_from"] = spec.jobs_from
+    if spec.position_column == "" or spec.position_column in header:
+        out["position_column"] = spec.position_column
+    return out
+
+
+def _roles_from(spec: IntakeSpec, header: list[str]) -> dict[str, str]:
+    return {
+        column: role
+        for column, role in (spec.roles or {}).items()
+        if column in header and role in services.ROLES
+    }
+
+
+def _jobs_changed(data: QueryDict, resolution: services.JobsResolution) -> str:
+    """Why Start must show the positions again ("" when the saved job versions and the
+    mapping are those the page showed, carried by its form): someone saved a newer version
+    of a job meanwhile, or the mapping changed in another window."""
+    again = "Check the job each position is scored against below, then press Start again."
+    if not data.get("jobs_digest"):
+        return f"The jobs each position is scored against were not shown yet. {again}"
+    shown = {int(pk) for pk in data.get("jobs_versions", "").split(",") if pk.isdigit()}
+    now = {job.pk: job for job in resolution.targets.values() if job is not None}
+    newer = [job for pk, job in sorted(now.items()) if pk not in shown]
+    if newer:
+        named = "; ".join(
+            f"“{job.title}” is now {'' if job.is_shared else 'your copy, '}version "
+            f"{job.version} ({job.created_by.get_username() if job.created_by else 'command line'}"
+            f", {job.created_at:%d %b %H:%M})"
+            for job in newer[:3]
+        )
+        more = f" and {len(newer) - 3} more" if len(newer) > 3 else ""
+        return f"Saved jobs changed since this page was shown: {named}{more}. {again}"
+    if shown != set(now) or data.get("jobs_digest") != resolution.digest:
+        return (
+            "The job chosen for some positions changed since this page was shown (in another "
+            f"window?). {again}"
+        )
+    return ""
 
 
 def _id_column_param(value: str | None) -> str | None:
@@ -361,6 +491,7 @@ def _id_column_param(value: str | None) -> str | None:
 
 
 def _checks_context(
+    request: HttpRequest,
     file: File,
     check: intake.FileCheck,
     *,
@@ -369,12 +500,15 @@ def _checks_context(
     long_rows_errors: list[str],
     jobs: services.JobSummary | None = None,
     choice: services.JobsChoice | None = None,
+    encoding: str = "",
 ) -> dict[str, Any]:
     """What the row checks partial shows (in the page after a refused Start, or alone),
     with the jobs the job columns describe, or the positions matched to saved jobs."""
     return {
         "jobs": jobs if choice is None else None,
-        "positions": _positions(file, check, choice) if choice is not None else None,
+        "positions": _positions(request, file, choice, encoding=encoding)
+        if choice is not None and choice.position_column
+        else None,
         "file": file,
         "problem": check.file_problem,
         "problems": check.problems,
@@ -388,42 +522,141 @@ def _checks_context(
     }
 
 
-def _positions(file: File, check: intake.FileCheck, choice: services.JobsChoice) -> dict[str, Any]:
-    """The positions in the position column, each with its candidates and the saved job
-    it is scored against (a select, to map it by hand): those that match no job first."""
-    saved = services.saved_jobs()
-    options = [(key, f"{job.title} (v{job.version})") for key, job in saved.items()]
-    options.sort(key=lambda option: option[1].casefold())
+# Positions in one page of the check page's table: a file may have thousands (an export's
+# free-text title column), and the page stays as light with 2,322 as with 5.
+POSITIONS_PAGE = 25
+# Up to this many saved jobs, each row's select lists them all; with more, the closest few
+# by title (and the one chosen) and "Another saved job…", which lists them all for that row.
+ALL_JOBS_IN_SELECT = 60
+_CLOSEST = 8
+# The select's value that asks for every saved job in one row's select.
+MORE_JOBS = "__more__"
+
+
+def _page_number(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 7 else 1
+
+
+def _positions(
+    request: HttpRequest,
+    file: File,
+    choice: services.JobsChoice,
+    *,
+    encoding: str,
+    query: str | None = None,
+    page: int | None = None,
+    expand: str = "",
+) -> dict[str, Any]:
+    """One page of the positions in the position column (search and paging server-side,
+    those that match no job first), each with its candidates and the saved job version it
+    is scored against (title, version, author, a link to read its text) in a select to map
+    it by hand; and, for Start, the versions shown (jobs_versions, jobs_digest)."""
+    data = request.POST if request.method == "POST" else request.GET
+    query = (data.get("positions_q", "") if query is None else query).strip()[:200]
+    page = _page_number(data.get("positions_page")) if page is None else page
+    positions = services.file_positions(
+        input_file=file, column=choice.position_column, encoding=encoding
+    )
+    resolution = services.jobs_resolve(
+        choice=choice, owner=request.user, positions=positions.counts
+    )
+    saved = resolution.saved
+    counts = positions.counts
+    order = sorted(counts, key=lambda key: (key not in resolution.unmatched, -counts[key], key))
+    if query:
+        wanted = query.casefold()
+        order = [
+            key for key in order if wanted in key or wanted in positions.titles[key].casefold()
+        ]
+    pages = max(1, -(-len(order) // POSITIONS_PAGE))
+    page = min(max(page, 1), pages)
+    shown = order[(page - 1) * POSITIONS_PAGE : page * POSITIONS_PAGE]
+    labels = {
+        key: f"{job.title} ({'' if job.is_shared else 'your copy '}v{job.version})"
+        for key, job in saved.items()
+    }
+    every = sorted(labels, key=lambda key: labels[key].casefold())
+    # The options are the same for every row: written once, each row marks its own.
+    all_html = str(format_html_join("", '<option value="{}">{}</option>', _pairs(every, labels)))
+    few = len(saved) <= ALL_JOBS_IN_SELECT
+    words = {key: set(_words(key)) for key in saved} if not few else {}
     rows = []
-    for key, count in check.positions.most_common():
+    for key in shown:
         if key in choice.mapping:
             chosen = choice.mapping[key] or WITHOUT_JOB
         else:
             chosen = key if key in saved else ""
+        if few or key == expand:
+            options = all_html
+        else:
+            # The saved jobs closest to this position by title, and the one chosen.
+            mine = set(_words(key))
+            closest = sorted(saved, key=lambda job: (-len(mine & words[job]), labels[job]))
+            picked = [job for job in closest[:_CLOSEST] if mine & words[job]]
+            if chosen in saved and chosen not in picked:
+                picked.insert(0, chosen)
+            options = str(
+                format_html_join("", '<option value="{}">{}</option>', _pairs(picked, labels))
+            ) + str(
+                format_html(
+                    '<option value="{}">Another saved job… ({} in all)</option>',
+                    MORE_JOBS,
+                    len(saved),
+                )
+            )
+        if chosen and chosen != WITHOUT_JOB:
+            value = str(format_html('<option value="{}">', chosen))
+            options = options.replace(value, value[:-1] + " selected>", 1)
         rows.append(
             {
+                "key": key,
                 "name": MAP_PREFIX + key,
-                "title": check.position_titles[key],
-                "count": count,
+                "title": positions.titles[key],
+                "count": counts[key],
                 "chosen": chosen,
-                "unmatched": key in check.unmatched,
+                "options": mark_safe(options),  # built by format_html_join above
+                "job": resolution.targets.get(key),
+                "unmatched": key in resolution.unmatched,
                 "by_title": key in saved and key not in choice.mapping,
+                "by_rest": key not in saved
+                and key not in choice.mapping
+                and key not in resolution.unmatched,
             }
         )
-    rows.sort(key=lambda row: not row["unmatched"])
+    unmatched_candidates = sum(counts[key] for key in resolution.unmatched)
     return {
         "column": choice.position_column,
+        "count": len(counts),
         "rows": rows,
-        "options": options,
         "without_job_value": WITHOUT_JOB,
-        "unmatched": len(check.unmatched),
-        "jobs": len(check.jobs),
-        "without_job": check.without_job,
+        "unmatched": len(resolution.unmatched),
+        "unmatched_candidates": unmatched_candidates,
+        "rest_without_job": choice.rest == "",
+        "jobs": len(resolution.versions),
+        "without_job": sum(counts[key] for key, job in resolution.targets.items() if job is None),
         "saved_count": len(saved),
-        # "Type this job": the new job's page, its title filled in, and back here after.
+        "query": query,
+        "page": page,
+        "pages": pages,
+        "found": len(order),
+        "first": (page - 1) * POSITIONS_PAGE + 1 if shown else 0,
+        "last": (page - 1) * POSITIONS_PAGE + len(shown),
+        "versions": ",".join(str(pk) for pk in resolution.versions),
+        "digest": resolution.digest,
+        "file": file,
+        # "Type this job" and "Read": a job's pages, and back here after (the page keeps
+        # every choice meanwhile: IntakeSpec).
         "new_job": reverse("web:job_new"),
         "back": reverse("web:prepare", args=[file.id]),
     }
+
+
+def _pairs(keys: list[str], labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(key, labels[key]) for key in keys]
+
+
+def _words(title_key: str) -> list[str]:
+    return [word for word in re.split(r"\W+", title_key) if len(word) > 1]
 
 
 def _row_problems(
@@ -451,7 +684,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         role = request.GET.get(f"role_{index}")
         roles[column] = role if role in services.ROLES else defaults[column]
     rubric = usable_rubric(request, request.GET.get("rubric", ""))
-    choice = job_choice_from(request.GET)
+    choice = job_choice_from(request.GET, file.spec)
     if choice is not None and not choice.position_column:
         choice = None  # nothing to match by yet: the form says to choose the column
     check = services.file_check(
@@ -461,15 +694,19 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         rubric=rubric,
         encoding=encoding,
         jobs=choice,
+        owner=request.user,
     )
     checks = _checks_context(
+        request,
         file,
         check,
         id_column=request.GET.get("id_column") or services.ROW_NUMBER,
-        long_rows=request.GET.get("long_rows", ""),
+        # On the page's first check the choice is not drawn yet: as the person left it.
+        long_rows=request.GET.get("long_rows") or file.spec.long_rows or "",
         long_rows_errors=[],
         jobs=services.job_summary(check=check),
         choice=choice,
+        encoding=encoding,
     )
     # The positions' table lives in the jobs step: swapped in there, out of band.
     checks["oob"] = True
@@ -497,6 +734,84 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
     chunks = export.csv_chunks(rows(), delimiter=layout.delimiter, bom=True)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
     return http.csv_download(chunks, f"{name}-rows-with-problems.csv")
+
+
+# --- the check page's choices, kept until Start or Delete --------------------------------
+
+
+@login_required
+@require_POST
+def prepare_save(request: HttpRequest, file_id: str) -> HttpResponse:
+    """Keep the check page's choices as they change (an htmx post of its form): going to
+    "Type this job" and back, or reloading, finds them as they were (IntakeSpec)."""
+    file = get_file_for_user(request, file_id)
+    layout, _problem = _layout_or_problem(file, _chosen_encoding(request))
+    header = layout.header if layout is not None else []
+    services.file_choices_update(file=file, changes=_choices_from(request.POST, header))
+    return HttpResponse(status=204)
+
+
+def _table_choice(request: HttpRequest, file: File) -> services.JobsChoice | None:
+    """The jobs choice a positions table request stands for: the position column it was
+    sent with, else the one kept (IntakeSpec)."""
+    data = request.POST if request.method == "POST" else request.GET
+    spec = file.spec
+    column = data.get("position_column", spec.position_column or "")
+    return job_choice_from({"jobs_from": JOBS_FROM_SAVED, "position_column": column}, spec)
+
+
+def _positions_response(request: HttpRequest, file: File, *, expand: str = "") -> HttpResponse:
+    choice = _table_choice(request, file)
+    encoding = _chosen_encoding(request)
+    table = (
+        _positions(request, file, choice, encoding=encoding, expand=expand)
+        if choice is not None and choice.position_column
+        else None
+    )
+    return render(request, "web/_job_matching.html", {"m": table})
+
+
+@login_required
+@require_GET
+def positions(request: HttpRequest, file_id: str) -> HttpResponse:
+    """The positions' table of the check page: one page of it, or a search (htmx)."""
+    return _positions_response(request, get_file_for_user(request, file_id))
+
+
+@login_required
+@require_POST
+def position_map(request: HttpRequest, file_id: str) -> HttpResponse:
+    """Map a position by hand (`position`: its title_key; its select `map:<position>`:
+    a saved job's title_key, WITHOUT_JOB, or "" to forget the mapping), or score every
+    position that matches no job without one (`unmatched`: "without_job", or "choose" to
+    undo): kept server-side with the file (IntakeSpec), never posted with Start. Answers
+    the table again, and tells the row checks to look again."""
+    file = get_file_for_user(request, file_id)
+    unmatched = request.POST.get("unmatched")
+    if unmatched in ("without_job", "choose"):
+        services.file_choices_update(
+            file=file, changes={"unmatched_without_job": unmatched == "without_job"}
+        )
+    else:
+        position = request.POST.get("position", "")
+        value = request.POST.get(MAP_PREFIX + position, "")
+        if not position or len(position) > 500:
+            return HttpResponse("Which position?", status=400)
+        if value == MORE_JOBS:
+            # Nothing chosen yet: the table again, every saved job in this row's select.
+            return _positions_response(request, file, expand=position)
+        if value == WITHOUT_JOB:
+            target: str | None = ""
+        elif not value:
+            target = None  # back to its own title's job, if any
+        elif value in services.saved_jobs(request.user):
+            target = value
+        else:
+            return HttpResponse("There is no such saved job.", status=400)
+        services.file_choices_update(file=file, job_map={position: target})
+    response = _positions_response(request, file)
+    response["HX-Trigger"] = "jobs-mapped"
+    return response
 
 
 # --- an upload never started ----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -94,6 +95,15 @@ class Command(BaseCommand):
             "spacing aside.",
         )
         parser.add_argument(
+            "--jobs-repeated",
+            choices=["keep-first", "number"],
+            default=None,
+            help="When rows of the jobs file repeat a title (spacing and case aside): keep the "
+            "first row of each title, or keep them all, the first under its title and the "
+            "others numbered ('Nurse #2', 'Nurse #3'). By default such a file is refused, "
+            "every problem listed.",
+        )
+        parser.add_argument(
             "--job-column",
             default=None,
             metavar="COL",
@@ -108,7 +118,9 @@ class Command(BaseCommand):
             default=[],
             metavar="'POSITION=JOB TITLE'",
             help="Score the candidates of a position that matches no job title against this "
-            "saved job (repeatable); 'POSITION=' (nothing after =) scores them without a job.",
+            "saved job (repeatable); 'POSITION=' (nothing after =) scores them without a job; "
+            "'*=' scores every other position that matches no job without one ('*=JOB TITLE': "
+            "against that job), however many there are.",
         )
         parser.add_argument(
             "--no-redact",
@@ -147,6 +159,7 @@ class Command(BaseCommand):
         job_columns: list[str] | None = None,
         quiet_jobs: bool = False,
         contacts: dict[str, str] | None = None,
+        named: bool = False,
     ) -> dict[str, str]:
         """The web page's default column uses, with --job-columns and --audit-column on
         top; says which columns describe the job, which are audit only and which are kept
@@ -182,7 +195,9 @@ class Command(BaseCommand):
                 f"Kept in the results (the jobs come from the saved jobs): {', '.join(jobs)}."
             )
         elif jobs:
-            how = "--job-columns" if job_columns is not None else "named like the job's"
+            how = (
+                "--job-columns" if job_columns is not None and not named else "named like the job's"
+            )
             self.stdout.write(
                 f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
             )
@@ -299,7 +314,25 @@ class Command(BaseCommand):
         """--jobs / --job-column / --map-job: the jobs file saved, and the choice to match
         the candidates' positions to the saved jobs."""
         if opts["jobs"]:
-            imported = services.jobs_import(path=Path(opts["jobs"]), author=None)
+            repeated = (opts.get("jobs_repeated") or "").replace("-", "_")
+            try:
+                imported = services.jobs_import(
+                    path=Path(opts["jobs"]), author=None, repeated=repeated
+                )
+            except services.JobsFileProblems as exc:
+                for _row, message in exc.problems:  # every one, not only the first few
+                    self.stderr.write(f"  - {message}")
+                way_out = (
+                    " Or read it as it is with --jobs-repeated keep-first (the first row of "
+                    "each title) or --jobs-repeated number (the others numbered)."
+                    if exc.repeated
+                    else ""
+                )
+                raise CommandError(
+                    f"{opts['jobs']}: {len(exc.problems)} problem"
+                    f"{'s' if len(exc.problems) != 1 else ''} (listed above); nothing was "
+                    f"saved. Fix the jobs file and run again.{way_out}"
+                ) from exc
             self.stdout.write(f"Jobs file {opts['jobs']}: {imported.summary}")
         column = opts["job_column"] or ""
         if column and column not in header:
@@ -314,12 +347,14 @@ class Command(BaseCommand):
                 "with --jobs JOBS.csv (columns title, description)."
             )
         mapping: dict[str, str] = {}
+        rest: str | None = None
         for given in opts["map_job"]:
             position, sep, target = given.partition("=")
             if not sep or not position.strip():
                 raise CommandError(
                     f"--map-job {given!r}: write it as 'Position in the file=Job title' (or "
-                    "'Position in the file=' to score its candidates without a job)."
+                    "'Position in the file=' to score its candidates without a job, or '*=' "
+                    "for every position that matches no job)."
                 )
             key = prompting.title_key(target)
             if key and key not in saved:
@@ -328,8 +363,11 @@ class Command(BaseCommand):
                     f"--map-job {given!r}: no saved job is called {target.strip()!r}. Saved "
                     f"jobs: {titles}."
                 )
-            mapping[prompting.title_key(position)] = key
-        return services.JobsChoice(position_column=column, mapping=mapping)
+            if position.strip() == "*":  # all the rest, however many
+                rest = key
+            else:
+                mapping[prompting.title_key(position)] = key
+        return services.JobsChoice(position_column=column, mapping=mapping, rest=rest)
 
     def _position_column(
         self, source: Path, layout: csvio.CsvLayout, jobs: services.JobsChoice
@@ -347,16 +385,19 @@ class Command(BaseCommand):
             f"Matching jobs by column '{column}' ({len(values)} distinct "
             "values; choose another with --job-column)."
         )
-        return services.JobsChoice(position_column=column, mapping=jobs.mapping)
+        return dataclasses.replace(jobs, position_column=column)
 
     def _say_matches(self, check: Any, jobs: services.JobsChoice) -> None:
         by_hand = len(set(check.positions) & set(jobs.mapping))
-        by_title = len(check.positions) - by_hand - len(check.unmatched)
+        saved = set(services.saved_jobs())
+        by_title = len((set(check.positions) & saved) - set(jobs.mapping))
+        by_rest = len(check.positions) - by_hand - by_title - len(check.unmatched)
+        rest = f", {by_rest} by --map-job '*='" if jobs.rest is not None else ""
         n = check.without_job
         self.stdout.write(
             f"Positions in '{check.position_column}': {len(check.positions)} ({by_title} "
-            f"matched to a job by title, {by_hand} mapped with --map-job); {n:,} candidate"
-            f"{'s' if n != 1 else ''} scored without a job."
+            f"matched to a job by title, {by_hand} mapped with --map-job{rest}); {n:,} "
+            f"candidate{'s' if n != 1 else ''} scored without a job."
         )
         for key, count in check.unmatched.most_common(50):
             self.stderr.write(
@@ -388,12 +429,24 @@ class Command(BaseCommand):
             else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
         )
         matching = bool(opts["jobs"] or opts["job_column"] or opts["map_job"])
+        named = False
+        if job_columns is None:
+            # As the check page: a title column with a value per candidate is theirs.
+            kept, own = services.job_columns_in(path=source, layout=layout)
+            for column, why in own.items():
+                self.stdout.write(
+                    f"Not taken for the job: {column}, {why} (name it with --job-columns to "
+                    "use it as the job's)."
+                )
+            job_columns, named = (kept, True) if own else (None, False)
         # As on the web page: a column named like the job's that holds contact details.
         contacts = (
             services.contact_job_columns(
-                path=source, layout=layout, roles=services.default_roles(layout.header, id_column)
+                path=source,
+                layout=layout,
+                roles=services.default_roles(layout.header, id_column, job_columns=job_columns),
             )
-            if job_columns is None
+            if job_columns is None or named
             else {}
         )
         roles = self._roles(
@@ -403,6 +456,7 @@ class Command(BaseCommand):
             job_columns,
             quiet_jobs=matching,
             contacts=contacts,
+            named=named,
         )
         input_file = None
         try:
@@ -443,6 +497,13 @@ class Command(BaseCommand):
                 self.stdout.write(check.little_message)
             if check.copy_count:
                 self.stdout.write(check.copies_said)
+            if jobs is not None:
+                # The saved versions the check matched, pinned for the run.
+                positions = services.file_positions(
+                    input_file=input_file, column=jobs.position_column
+                ).counts
+                resolution = services.jobs_resolve(choice=jobs, owner=None, positions=positions)
+                jobs = dataclasses.replace(jobs, pinned=resolution.pinned)
             run = services.run_create(
                 owner=None,
                 input_file=input_file,

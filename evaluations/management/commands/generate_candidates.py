@@ -1,5 +1,7 @@
 """``manage.py generate_candidates N --out FILE.csv [--positions P] [--jobs-out JOBS.csv]``:
-write synthetic applicants as CSV, and the jobs they applied for beside them."""
+write synthetic applicants as CSV, and the jobs they applied for beside them; with
+``--shape talentalign``, an export shaped like the `talentalign` one (a `Resume ID`, a
+`Job Title` per candidate, "Not Provided" placeholders)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devtools.synthetic import MAX_POSITIONS, write_candidates_csv, write_jobs_csv
+from devtools.synthetic import (
+    MAX_POSITIONS,
+    write_candidates_csv,
+    write_jobs_csv,
+    write_talentalign_csv,
+)
 
 
 def _positive_int(value: str) -> int:
@@ -54,6 +61,15 @@ class Command(BaseCommand):
             help=f"Number of distinct job titles, 1-{MAX_POSITIONS} (default 50).",
         )
         parser.add_argument(
+            "--shape",
+            choices=["hrbatch", "talentalign"],
+            default="hrbatch",
+            help="The file's shape: hrbatch's own columns (id, name, position, skills, …), "
+            "or 'talentalign', an export with a Resume ID, a Job Title per candidate (about "
+            "8 different titles for every 10 rows), 'Not Provided' placeholders and a Name "
+            "column that sometimes holds skills.",
+        )
+        parser.add_argument(
             "--jobs-out",
             default="",
             metavar="JOBS.csv",
@@ -83,6 +99,24 @@ class Command(BaseCommand):
             raise CommandError("--jobs-out must be another file than --out.")
 
         started = time.perf_counter()
+        if options.get("shape") == "talentalign":
+            if jobs_out:
+                raise CommandError(
+                    "--jobs-out goes with hrbatch's own shape: a talentalign export names no "
+                    "position applied for."
+                )
+            target = "stdout" if out == "-" else out
+            try:
+                count = write_talentalign_csv(
+                    _StdoutWriter(self) if out == "-" else out, n, seed=seed
+                )
+            except OSError as exc:
+                raise CommandError(f"cannot write {out}: {exc}") from exc
+            (self.stderr if out == "-" else self.stdout).write(
+                f"Wrote {count} candidates (talentalign shape) to {target} in "
+                f"{time.perf_counter() - started:.1f}s"
+            )
+            return
         if out == "-":
             count = write_candidates_csv(_StdoutWriter(self), n, seed=seed, positions=positions)
             target = "stdout"
