@@ -39,9 +39,7 @@ def _timed(label: str, call: Any, rows: list[tuple[str, str, str, str]]) -> Any:
     seconds = time.perf_counter() - started
     body = response.content if not response.streaming else b""
     selects = len(re.findall(rb"<select", body))
-    rows.append(
-        (label, f"{seconds * 1000:,.0f} ms", f"{len(body) / 1024:,.0f} KB", f"{selects:,}")
-    )
+    rows.append((label, f"{seconds * 1000:,.0f} ms", f"{len(body) / 1024:,.0f} KB", f"{selects:,}"))
     return response
 
 
@@ -92,7 +90,9 @@ def main() -> None:
     checks = reverse("web:check_rows", args=[upload.id])
     page = _timed("check page (GET)", lambda: client.get(prepare), rows).content.decode()
     proposed = re.search(r"Proposed: <strong>([^<]*)</strong>", page)
-    form["model"] = re.search(r'<option value="([^"]*)" selected>', page.split('id="id_model"')[1])[1]  # type: ignore[index]
+    # The model the page proposes (the embedded one here).
+    model = page.split('id="id_model"')[1]
+    form["model"] = re.search(r'<option value="([^"]*)" selected>', model)[1]  # type: ignore[index]
     _timed("row checks, as proposed", lambda: client.get(checks, form), rows)
 
     saved = {**form, "jobs_from": "saved", "position_column": "Job Title"}

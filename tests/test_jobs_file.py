@@ -519,3 +519,139 @@ def test_evaluate_the_50_position_case_generated_with_itswrite_jobs_file(
             if f"work_history: {row['work_history']}" in user and row["skills"] in user
         }
         assert theirs == {title}, user[:300]
+
+
+# --- a jobs file with repeated titles: every problem, and the ways out -----------------------
+
+
+def _repeating_jobs_file(path: Path) -> Path:
+    """Nine jobs, then 51 rows that repeat their titles (another spelling, another text)."""
+    rows = [{"title": f"Role {n}", "description": f"Does the work of role {n}."} for n in range(9)]
+    rows += [
+        {"title": f"role  {n % 9}", "description": f"Another text for role {n % 9} ({n})."}
+        for n in range(51)
+    ]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["title", "description"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.django_db
+def test_a_jobs_file_with_repeated_titles_offers_every_problem_and_the_ways_out(
+    tmp_path: Path, owner: Any, colleague: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(owner)
+    with open(_repeating_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
+        refused = client.post(reverse("web:jobs_import"), {"file": handle})
+    assert refused.status_code == 400 and not Job.objects.exists()
+    page = refused.content.decode()
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    assert "Row 11 repeats the title “role 0” of row 2" in text
+    assert "(and 46 more problems)" in text
+    # Every problem, as a download.
+    link = re.search(r'href="(/jobs/import/[^"]+/problems\.csv)"', page)
+    assert link and "Download all 51 problems of jobs.csv" in text
+    download = client.get(link[1])
+    assert download.status_code == 200
+    listed = list(csv.reader(b"".join(download.streaming_content).decode("utf-8-sig").splitlines()))
+    assert listed[0] == ["row", "problem"] and len(listed) == 52
+    assert [row[0] for row in listed[1:]] == [str(row) for row in range(11, 62)]
+    # Nobody else may read it.
+    other = Client()
+    other.force_login(colleague)
+    assert other.get(link[1]).status_code == 404
+
+    # The ways out, without choosing the file again: keep the first row of each title…
+    token = re.search(r'name="jobs_kept" value="([^"]+)"', page)[1]  # type: ignore[index]
+    assert "51 rows repeat the title of an earlier row" in text
+    kept = client.post(reverse("web:jobs_import"), {"jobs_kept": token, "repeated": "keep_first"})
+    assert kept.status_code == 200
+    assert "9 jobs read, 9 new." in kept.content.decode()
+    assert Job.objects.saved().get(title="Role 0").description == "Does the work of role 0."
+
+    # … or keep them all, the first under its title and the others numbered.
+    Job.objects.all().delete()
+    numbered = client.post(reverse("web:jobs_import"), {"jobs_kept": token, "repeated": "number"})
+    assert "60 jobs read, 60 new." in numbered.content.decode()
+    titles = set(Job.objects.saved().values_list("title", flat=True))
+    assert {"Role 0", "role 0 #2", "role 0 #7", "Role 8", "role 8 #6"} <= titles
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_page_reads_a_jobs_file_with_repeated_titles_keeping_the_first(
+    tmp_path: Path, owner: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.support.runs import upload
+
+    file = upload(write_candidates(tmp_path / "candidates.csv"), owner)
+    client = Client()
+    client.force_login(owner)
+    prepare = reverse("web:prepare", args=[file.id])
+    with open(_repeating_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
+        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+    body = page.content.decode()
+    assert "jobs.csv: The jobs file was not read, nothing was saved" in html.unescape(body)
+    assert "Download all 51 problems of jobs.csv" in body
+    assert re.search(r'<button type="submit" name="import_jobs" value="keep_first"', body)
+    token = re.search(r'name="jobs_kept" value="([^"]+)"', body)[1]  # type: ignore[index]
+
+    again = client.post(
+        prepare, {**_start_form(file), "import_jobs": "keep_first", "jobs_kept": token}
+    )
+    assert "jobs.csv: 9 jobs read, 9 new." in again.content.decode()
+    assert Job.objects.saved().count() == 9
+    assert re.search(r'value="saved"[^>]*checked', again.content.decode())
+
+
+def test_evaluate_lists_every_problem_of_a_jobs_file_and_numbers_repeated_titles_when_told(
+    tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    env = subprocess_env(tmp_path, fake_ollama)
+    candidates = write_candidates(tmp_path / "candidates.csv")
+    jobs = _repeating_jobs_file(tmp_path / "jobs.csv")
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "evaluate",
+            str(candidates),
+            "--out",
+            str(tmp_path / "x.csv"),
+            "--jobs",
+            str(jobs),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.count("repeats the title") == 51
+    assert "51 problems (listed above); nothing was saved" in refused.stderr
+    assert "--jobs-repeated keep-first" in refused.stderr
+
+    output = finish(
+        evaluate(
+            candidates,
+            tmp_path / "scored.csv",
+            env,
+            "--jobs",
+            str(jobs),
+            "--jobs-repeated",
+            "number",
+            "--map-job",
+            "*=",
+        ),
+        300,
+    )
+    assert "Jobs file " + str(jobs) + ": 60 jobs read, 60 new." in output
