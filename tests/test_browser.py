@@ -620,7 +620,7 @@ def test_a_jobs_file_read_on_the_check_page_and_an_unmatched_position_mapped(
 
     page.get_by_role("button", name="Start scoring 18 candidates").click()
     expect(page.locator(".error-summary")).to_contain_text("“Warehouse Lead” (3 candidates)")
-    page.get_by_label(UNMATCHED).select_option(label="Operations Manager (v1)")
+    page.get_by_label(UNMATCHED).select_option(label="Operations Manager (your copy v1)")
     settled(page)
     expect(page.locator("#jobs-matching")).not_to_contain_text("matches no saved job")
     _shot(page, "24-jobs-position-mapped")

@@ -346,11 +346,15 @@ def test_the_check_page_reads_a_jobs_file_lists_the_unmatched_position_and_start
 
     # "Read jobs file" on the check page: saved, and the page comes back matching by position.
     with open(write_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
-        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
-    assert page.status_code == 200
+        page = client.post(
+            prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle}, follow=True
+        )
+    # Answered by a redirect to the page (Back or Reload never send the file again).
+    assert page.status_code == 200 and page.redirect_chain[0][1] == 302
     text = page.content.decode()
     assert "jobs.csv: 5 jobs read, 5 new." in text
-    assert '<input type="radio" name="jobs_from" value="saved"' in text
+    assert re.search(r'<input type="radio" name="jobs_from" value="saved"[^>]*checked', text)
+    assert "Scoring did not start" not in text
     assert Job.objects.saved().count() == 5 and not Run.objects.exists()
     # The next file with these positions starts out matched to the saved jobs.
     assert re.search(r'value="saved"[^>]*checked', client.get(prepare).content.decode())
@@ -597,7 +601,9 @@ def test_the_check_page_reads_a_jobs_file_with_repeated_titles_keeping_the_first
     client.force_login(owner)
     prepare = reverse("web:prepare", args=[file.id])
     with open(_repeating_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
-        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+        page = client.post(
+            prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle}, follow=True
+        )
     body = page.content.decode()
     assert "jobs.csv: The jobs file was not read, nothing was saved" in html.unescape(body)
     assert "Download all 51 problems of jobs.csv" in body
@@ -605,7 +611,9 @@ def test_the_check_page_reads_a_jobs_file_with_repeated_titles_keeping_the_first
     token = re.search(r'name="jobs_kept" value="([^"]+)"', body)[1]  # type: ignore[index]
 
     again = client.post(
-        prepare, {**_start_form(file), "import_jobs": "keep_first", "jobs_kept": token}
+        prepare,
+        {**_start_form(file), "import_jobs": "keep_first", "jobs_kept": token},
+        follow=True,
     )
     assert "jobs.csv: 9 jobs read, 9 new." in again.content.decode()
     assert Job.objects.saved().count() == 9

@@ -338,10 +338,12 @@ def _as_file(chunks: Iterable[bytes]) -> Iterator[str]:
         Path(name).unlink(missing_ok=True)
 
 
-def jobs_upload_problems(*, data: bytes) -> list[tuple[int | None, str]]:
-    """Every problem of a jobs file held as bytes (the web app's kept upload)."""
+def jobs_upload_problems(*, data: bytes) -> tuple[list[tuple[int | None, str]], int]:
+    """Every problem of a jobs file held as bytes (the web app's kept upload), and how
+    many of its rows repeat an earlier row's title."""
     with _as_file([data]) as name:
-        return jobs_file_problems(name)[1]
+        _jobs, problems, repeats = jobs_file_problems(name)
+    return problems, repeats
 
 
 # A jobs file that was refused is kept this long (in the cache, never in the database), so

@@ -236,6 +236,17 @@ def read_jobs_file(
     return found
 
 
+def kept_jobs_file(request: HttpRequest, token: str) -> JobsFileRead | None:
+    """A refused jobs file this person kept (JobsFileRead: its name, how many problems, how
+    many repeated titles), for the ways out shown again on the next page; None if none."""
+    kept = services.jobs_file_kept(token=token, owner=request.user) if token else None
+    if kept is None:
+        return None
+    filename, data = kept
+    problems, repeated = services.jobs_upload_problems(data=data)
+    return JobsFileRead(filename=filename, kept=token, problems=len(problems), repeated=repeated)
+
+
 @login_required
 @require_GET
 def jobs_file_problems(request: HttpRequest, token: str) -> StreamingHttpResponse:
@@ -247,7 +258,7 @@ def jobs_file_problems(request: HttpRequest, token: str) -> StreamingHttpRespons
 
     def rows() -> Iterator[list[Any]]:
         yield ["row", "problem"]
-        for row, message in services.jobs_upload_problems(data=data):
+        for row, message in services.jobs_upload_problems(data=data)[0]:
             yield [row or "", csvio.neutralize_cell(message)]
 
     name = slugify(filename.rsplit(".", 1)[0]) or "jobs"

@@ -7,6 +7,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -35,7 +37,7 @@ from web.forms import (
     job_choice_from,
 )
 from web.views.access import HtmxHttpRequest, get_file_for_user, usable_rubric
-from web.views.jobs import JobsFileRead, read_jobs_file
+from web.views.jobs import JobsFileRead, kept_jobs_file, read_jobs_file
 
 # --- upload -----------------------------------------------------------------------------
 
@@ -176,6 +178,7 @@ def _rubric_to_offer(request: HttpRequest) -> int:
 
 @login_required
 @csrf_exempt  # only so that a jobs file's size limit is set before the body is read; see _prepare
+@never_cache  # Back must show the choices as they are now, not as the page was drawn
 def prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     # "Read jobs file" sends a file with the page's choices: the file is held to the upload
     # size limit as on the jobs page, and the choices are read whatever the file's size.
@@ -194,6 +197,15 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(request, "web/prepare.html", {"file": file, "problem": problem}, status=400)
+    if request.method == "POST" and "import_jobs" in request.POST:
+        # "Read jobs file": the choices kept (the jobs now matched by position when it was
+        # read), then the page again by GET, so that Back and Reload never send it twice.
+        data, jobs_read = _import_jobs(request)
+        services.file_choices_update(file=file, changes=_choices_from(data, layout.header))
+        target = reverse("web:prepare", args=[file.id])
+        if jobs_read is not None and jobs_read.kept:
+            target += "?" + urlencode({"jobs_kept": jobs_read.kept})
+        return redirect(target + "#field-jobs_file")
     unreadable = csvio.ReadStats()
     try:
         rows = csvio.count_records(file.abspath, layout, stats=unreadable)
@@ -232,10 +244,8 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
     }
     data = request.POST or None
-    importing = request.method == "POST" and "import_jobs" in request.POST
-    jobs_read: JobsFileRead | None = None
-    if importing:
-        data, jobs_read = _import_jobs(request)
+    # Back from "Read jobs file" refused: the way out of its problems.
+    jobs_read = kept_jobs_file(request, request.GET.get("jobs_kept", ""))
     if request.method == "POST":
         # Kept until Start or Delete, whatever happens next (IntakeSpec).
         spec = services.file_choices_update(
@@ -258,7 +268,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         form.errors.clear()
     check: intake.FileCheck | None = None
     jobs: services.JobsChoice | None = None
-    if request.method == "POST" and not importing and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         id_column = form.chosen_id_column()
         # The same check as the CLI's (services): refuse Start, next to the field that
@@ -349,7 +359,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
                 )
             ),
             "backend": choice,
-            "saved_jobs": services.saved_jobs(request.user) if importing else saved,
+            "saved_jobs": saved,
             "jobs_read": jobs_read,
             "proposed_position": (proposed, len(positions)),
             "estimate": estimate,
@@ -368,7 +378,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
             if check
             else None,
         },
-        status=400 if request.method == "POST" and not importing else 200,
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -669,6 +679,7 @@ def _row_problems(
 
 @login_required
 @require_GET
+@never_cache
 def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
     """The problems a run of this file would meet with these choices (an htmx partial):
     the ID column, the columns shown to the AI and the rubric (rows too long for it)."""
@@ -773,6 +784,7 @@ def _positions_response(request: HttpRequest, file: File, *, expand: str = "") -
 
 @login_required
 @require_GET
+@never_cache
 def positions(request: HttpRequest, file_id: str) -> HttpResponse:
     """The positions' table of the check page: one page of it, or a search (htmx)."""
     return _positions_response(request, get_file_for_user(request, file_id))
