@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0011_job_created_by_help'),
+        ('evaluations', '0012_item_input_in_order'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
