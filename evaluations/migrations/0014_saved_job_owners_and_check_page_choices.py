@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0012_item_input_in_order'),
+        ('evaluations', '0013_item_flags'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
