@@ -105,7 +105,9 @@ def test_reading_a_jobs_file_is_no_refused_start_and_a_bad_one_reads_as_an_error
     prepare = reverse("web:prepare", args=[file.id])
 
     with open(write_jobs_file(tmp_path / "jobs.csv"), "rb") as handle:
-        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+        page = client.post(
+            prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle}, follow=True
+        )
     html = page.content.decode()
     assert page.status_code == 200
     assert '<p class="flash flash-success" role="status">jobs.csv: 5 jobs read, 5 new.</p>' in html
@@ -115,7 +117,9 @@ def test_reading_a_jobs_file_is_no_refused_start_and_a_bad_one_reads_as_an_error
     bad = tmp_path / "bad.csv"
     bad.write_text("colour,size\nred,big\n", encoding="utf-8")
     with open(bad, "rb") as handle:
-        page = client.post(prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle})
+        page = client.post(
+            prepare, {**_start_form(file), "import_jobs": "1", "jobs_file": handle}, follow=True
+        )
     html = page.content.decode()
     assert re.search(r'<p class="flash flash-error" role="alert">bad\.csv: [^<]+</p>', html), (
         re.findall(r'<p class="flash[^>]*>[^<]*', html)

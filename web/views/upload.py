@@ -262,10 +262,6 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         initial=initial,
         user=request.user,
     )
-    if importing:
-        # Reading a jobs file is not a Start: the page comes back with the person's
-        # choices as they were, without what Start would refuse ("Scoring did not start").
-        form.errors.clear()
     check: intake.FileCheck | None = None
     jobs: services.JobsChoice | None = None
     if request.method == "POST" and form.is_valid():
