@@ -372,7 +372,9 @@ def test_recruiter_pages_in_the_browser(tmp_path: Path) -> None:
             assert red == danger != green, (red, danger, green)
 
             # Every position mapped; the long title's dropdown stays in its card.
-            page.get_by_label("data engineer", exact=True).select_option(label=f"{LONG_TITLE} (v1)")
+            page.get_by_label("data engineer", exact=True).select_option(
+                label=f"{LONG_TITLE} (your copy v1)"
+            )
             settled(page)
             page.get_by_label("Warehouse Lead", exact=True).select_option(
                 label="Score without a job"
