@@ -570,7 +570,8 @@ def _read_on_the_check_page(client: Client, upload: Any, jobs: Path) -> Any:
             "name": "Spring intake",
             "notify_email": "",
         }
-        return client.post(reverse("web:prepare", args=[upload.id]), form)
+        # Answered by a redirect to the page (its choices kept): the page that follows.
+        return client.post(reverse("web:prepare", args=[upload.id]), form, follow=True)
 
 
 @database
