@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0013_item_flags'),
+        ('evaluations', '0014_item_copy_of'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
