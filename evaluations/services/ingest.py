@@ -304,11 +304,12 @@ def contact_job_columns(
 def proposed_roles(
     *, path: str | Path, layout: csvio.CsvLayout, id_column: str | None
 ) -> dict[str, str]:
-    """default_roles, with the file's values looked at: a title column with a value per
-    candidate is theirs, not the job's (job_columns_in), and a column named like the job's
-    that holds contact details is kept in the results (contact_job_columns)."""
-    job_columns, _own = job_columns_in(path=Path(path), layout=layout)
-    roles = default_roles(layout.header, id_column, job_columns=job_columns)
+    """default_roles, with the file's values looked at: a column named like the job's that
+    holds contact details is kept in the results (contact_job_columns). (What a person is
+    proposed, on the check page and by evaluate, also leaves out a title column with a
+    value per candidate: job_columns_in. A run made without roles, as tests and benchmarks
+    make them, keeps every column named like the job's.)"""
+    roles = default_roles(layout.header, id_column)
     contacts = contact_job_columns(path=path, layout=layout, roles=roles)
     return {**roles, **dict.fromkeys(contacts, ROLE_RESULTS)}
 
