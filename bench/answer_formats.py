@@ -44,15 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
-# ../shared/data beside the checkout (or beside a folder of worktrees holding it).
-DEFAULT_FILE = next(
-    (
-        parent / "shared" / "data" / "resume_data_97.csv"
-        for parent in C.ROOT.parents
-        if (parent / "shared" / "data").is_dir()
-    ),
-    C.ROOT.parent / "shared" / "data" / "resume_data_97.csv",
-)
+DEFAULT_FILE = C.PUBLIC_RESUMES
 
 
 def main() -> int:

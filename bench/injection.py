@@ -28,16 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import code_version, foreign_note, machine_busy  # noqa: E402
+from bench._common import PUBLIC_RESUMES, code_version, foreign_note, machine_busy  # noqa: E402
 from devtools.injections import ATTACKS, BENIGN, HELD_OUT, Attack, attack_candidates  # noqa: E402
 from devtools.synthetic import generate_candidates  # noqa: E402
 from evaluations import flags, injection  # noqa: E402
 
-# ../shared/data beside the project (or beside a folder holding it, for a git worktree).
-REAL = next(
-    (f / "shared" / "data" / "resume_data_97.csv" for f in ROOT.parents if (f / "shared").is_dir()),
-    ROOT.parent / "shared" / "data" / "resume_data_97.csv",
-)
+REAL = PUBLIC_RESUMES
 # The default of HRBATCH_MIN_TEXT_CHARS.
 MIN_CHARS = 2
 

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C
 
-DEFAULT_FILE = C.ROOT.parent / "shared" / "data" / "resume_data_97.csv"
+DEFAULT_FILE = C.PUBLIC_RESUMES
 
 
 def ranks(values: list[float]) -> list[float]:

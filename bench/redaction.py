@@ -26,14 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._common import PUBLIC_RESUMES  # noqa: E402
 from devtools.synthetic import generate_candidates  # noqa: E402
 from evaluations.redact import Redactor  # noqa: E402
 
-# ../shared/data beside the project (or beside a folder holding it, for a git worktree).
-REAL = next(
-    (f / "shared" / "data" / "resume_data_97.csv" for f in ROOT.parents if (f / "shared").is_dir()),
-    ROOT.parent / "shared" / "data" / "resume_data_97.csv",
-)
+REAL = PUBLIC_RESUMES
 NAIVE_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 WAYS = [
     "Contact {name} at {email} or {phone}.",
