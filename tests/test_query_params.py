@@ -181,3 +181,34 @@ def test_the_api_refuses_a_seed_past_64_bits_before_the_llm_server_sees_it(
     )
     assert answered.status_code == 200, answered.content
     assert fake_ollama.requests[-1]["options"]["seed"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS)
+def test_the_positions_table_and_start_read_any_page_or_job_version_number(
+    owner: Any, tmp_path: Path, value: str
+) -> None:
+    from evaluations import csvio
+    from tests.support.jobs import write_candidates, write_jobs_file
+
+    file = upload(write_candidates(tmp_path / "candidates.csv"), owner)
+    services.jobs_import(path=write_jobs_file(tmp_path / "jobs.csv"), author=owner)
+    header = csvio.sniff(file.abspath).header
+    roles = services.default_roles(header, "applicant_id")
+    form = {
+        "id_column": "applicant_id",
+        "rubric": str(services.rubric_default().pk),
+        "model": "gemma3:12b",
+        "jobs_from": "saved",
+        "position_column": "position",
+        **{f"role_{i}": roles[c] for i, c in enumerate(header)},
+    }
+    client = _client(owner)
+    # The positions table's page number: junk reads as the first page.
+    table = client.get(f"/uploads/{file.id}/positions/", {**form, "positions_page": value})
+    assert table.status_code == 200 and "Warehouse Lead" in table.content.decode()
+    # The job versions Start carries: junk is no version shown, so Start asks again.
+    started = client.post(
+        f"/uploads/{file.id}/", {**form, "jobs_versions": f"{value},1", "jobs_digest": "x"}
+    )
+    assert started.status_code == 400, started.content.decode()[:2000]
+    assert not Run.objects.exists()

@@ -419,8 +419,8 @@ def _choices_from(data: QueryDict, header: list[str]) -> dict[str, Any]:
     }
     if roles:
         changes["roles"] = roles
-    if str(data.get("rubric", "")).isdigit():
-        changes["rubric"] = int(data["rubric"])
+    if (rubric := http.whole_number(data.get("rubric"), low=1, high=http.MAX_ID)) is not None:
+        changes["rubric"] = rubric
     if "id_column" in data:  # the whole form: an unticked box is not sent
         changes["skip_invalid"] = "skip_invalid" in data
         changes["redact"] = "redact" in data
@@ -471,7 +471,11 @@ def _jobs_changed(data: QueryDict, resolution: services.JobsResolution) -> str:
     again = "Check the job each position is scored against below, then press Start again."
     if not data.get("jobs_digest"):
         return f"The jobs each position is scored against were not shown yet. {again}"
-    shown = {int(pk) for pk in data.get("jobs_versions", "").split(",") if pk.isdigit()}
+    shown = {
+        pk
+        for value in data.get("jobs_versions", "").split(",")
+        if (pk := http.whole_number(value, low=1, high=http.MAX_ID)) is not None
+    }
     now = {job.pk: job for job in resolution.targets.values() if job is not None}
     newer = [job for pk, job in sorted(now.items()) if pk not in shown]
     if newer:
@@ -540,7 +544,7 @@ MORE_JOBS = "__more__"
 
 
 def _page_number(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and len(value) < 7 else 1
+    return http.whole_number(value, low=1, high=999_999) or 1
 
 
 def _positions(
