@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 _holder: tuple[int, str] | None = None
 
@@ -24,6 +25,17 @@ def lease_holder() -> str:
     if _holder is None or _holder[0] != pid:  # a forked worker is another process
         _holder = (pid, f"{socket.gethostname()}:{pid}:{psutil.Process().create_time():.2f}")
     return _holder[1]
+
+
+def pid_alive(pid: Any) -> bool:
+    """Whether a process of this machine runs: it exists and is not a zombie (dead, not
+    yet reaped: os.kill(pid, 0) still finds it)."""
+    import psutil
+
+    try:
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except (TypeError, ValueError, psutil.Error):
+        return False
 
 
 def holder_alive(holder: str) -> bool:

@@ -6,7 +6,6 @@ run from several machines at once.
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from django.utils import timezone
 from .. import notify
 from ..models import Item, Run
 from .batches import batch_expire_overdue
-from .processes import holder_alive
+from .processes import holder_alive, pid_alive
 from .runs import (
     run_dispatch,
     run_finalize,
@@ -68,11 +67,10 @@ def clusters_alive() -> bool:
 def _stat_alive(stat: Any) -> bool:
     if getattr(stat, "host", None) != socket.gethostname():
         return True  # another machine's: its stats expire with it
-    try:
-        os.kill(int(stat.pid), 0)
-    except (OSError, TypeError, ValueError):
-        return False
-    return True
+    # A zombie is dead: the cluster of a serve killed with `kill -9` is one until something
+    # reaps it (seen for seconds under a container's init), and counting it alive left the
+    # tasks it had taken locked for an hour.
+    return pid_alive(stat.pid)
 
 
 def queue_recover() -> int:
