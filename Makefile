@@ -16,7 +16,8 @@ test: install
 	.venv/bin/python -m pytest
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_engine.py tests/test_ingest.py \
 		tests/test_web.py tests/test_admin.py tests/test_batches.py tests/test_rubrics.py \
-		tests/test_report.py tests/test_review.py tests/test_privacy.py
+		tests/test_report.py tests/test_review.py tests/test_privacy.py tests/test_duplicates.py \
+		tests/test_many_jobs.py tests/test_scoring_clock.py tests/test_injection.py
 	# Saved jobs and their matching (the evaluate subprocesses share DATABASE_URL's database).
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python -m pytest tests/test_jobs_file.py -k "not evaluate"
 
