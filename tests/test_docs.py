@@ -10,6 +10,7 @@ without a broken link.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shlex
@@ -169,9 +170,9 @@ def _named_paths(text: str) -> set[str]:
     for span in re.findall(r"`([^`\n]+)`", text):
         for token in span.split():
             token = token.strip("(),;:")
-            if token.startswith(REPO_FOLDERS) or token in REPO_FILES:
-                if re.fullmatch(r"[\w./-]+", token) and "…" not in token:
-                    paths.add(token)
+            named = token.startswith(REPO_FOLDERS) or token in REPO_FILES
+            if named and re.fullmatch(r"[\w./-]+", token):
+                paths.add(token)
     return paths
 
 
@@ -291,8 +292,9 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path, fake: FakeOllama) -> No
     for line in lines[1:4]:
         said = _run(line, env, work)
     assert "Consistency" in said or "consistency" in said
-    scored = (work / "scored.csv").read_text(encoding="utf-8").splitlines()
-    assert len(scored) == 201 and "overall" in scored[0]
+    with open(work / "scored.csv", encoding="utf-8", newline="") as handle:
+        scored = list(csv.DictReader(handle))
+    assert len(scored) == 200 and all(row["overall"] for row in scored)
     key = _run(lines[4], env, work).strip()
     assert key.startswith("hrb_")
     assert "export HRBATCH_KEY=hrb_..." in readme
@@ -311,5 +313,5 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path, fake: FakeOllama) -> No
     finally:
         live.stop_serve(process)
     assert done.returncode == 0, done.stderr
-    answered = [line.split()[0] for line in done.stdout.splitlines()]
-    assert answered == ["cand-1", "cand-2"], done.stdout
+    answered = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("cand-")]
+    assert sorted(answered) == ["cand-1", "cand-2"], done.stdout
