@@ -11,6 +11,7 @@ without a broken link.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 import shlex
@@ -89,6 +90,7 @@ def _command_lines(text: str) -> list[str]:
     return lines
 
 
+@functools.cache
 def _help(command: str) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", command, "--help"],
