@@ -1,5 +1,5 @@
 # The two set-up commands (see README): `make run` and `make test`.
-.PHONY: install run test test-public-data test-fast lint
+.PHONY: install run test test-public-data test-fast lint docs
 
 POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
@@ -40,3 +40,8 @@ test-fast:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# The manual under docs/ as a site, built strictly into build/site/ (a broken link fails it).
+# `.venv/bin/python -m mkdocs serve` shows it at http://127.0.0.1:8000 while you edit.
+docs: install
+	NO_MKDOCS_2_WARNING=1 .venv/bin/python -m mkdocs build --strict
