@@ -7,14 +7,14 @@ import pytest
 
 from evaluations import flags
 from evaluations.models import Item, Run
-from tests.support.files import real_rows, shared_data
+from tests.support.files import rows_of, shared_data
 from tests.support.runs import start_run
 
 REAL = "resume_data_97.csv"
 
 
 def test_real_résumés_raise_at_most_one_percent_of_false_alarms() -> None:
-    rows = real_rows(REAL)
+    rows = rows_of(shared_data(REAL))
 
     # Every column of each row: more text than the AI is shown, so more chances to be wrong.
     alarms = [
