@@ -125,7 +125,7 @@ def test_speed_and_time_left_right_after_an_outage_leave_the_outage_out(
     run.refresh_from_db()
     assert metrics.run_progress(run)["eta_seconds"] is None  # nothing is promised meanwhile
 
-    assert services.run_clear_outage(run=run)  # the server answers again...
+    assert services.runs.run_clear_outage(run=run)  # the server answers again...
     answered = time.monotonic()
     time.sleep(0.5)
     # ...and 20 more are scored since
