@@ -20,8 +20,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from evaluations.llm import without_server_addresses
-from evaluations.openai_compat import RequestProblem
+from evaluations import selectors
+from evaluations.services.common import RequestProblem
 
 
 class ApiError(Exception):
@@ -52,7 +52,7 @@ class ApiError(Exception):
         body = {
             "error": {
                 # Never where the model servers are: the server log has the full message.
-                "message": without_server_addresses(self.message),
+                "message": selectors.public_message(self.message),
                 "type": self.type,
                 "param": self.param,
                 "code": self.code,

@@ -16,25 +16,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 
-from evaluations import metrics, selectors, services
-from evaluations.llm import (
-    BackendError,
-    ModelNotFound,
-    model_list,
-    resolve_backend,
-    without_server_addresses,
-)
+from evaluations import selectors, services
 from evaluations.models import File, Run
-from evaluations.openai_compat import (
-    CHAT_COMPLETIONS,
-    BatchCreateBody,
-    JsonTooDeep,
-    RequestProblem,
-    body_problem,
-    load_json,
-    validate,
-)
 from evaluations.services import batches
+from evaluations.services.common import BackendError, ModelNotFound, RequestProblem
 from hrbatch import uploads
 from hrbatch.http import file_download, whole_number
 
@@ -52,14 +37,9 @@ CONSISTENCY_KEY = "hrbatch_consistency"
 
 def _json_body(request: ApiRequest) -> dict[str, Any]:
     try:
-        body = load_json(request.body or b"{}")
-    except JsonTooDeep as exc:
-        raise ApiError(400, f"The request body cannot be read: {exc}.") from exc
-    except ValueError as exc:
-        raise ApiError(400, f"The request body is not valid JSON: {exc}.") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return body
+        return batches.request_json(request.body)
+    except services.InputError as exc:
+        raise ApiError(400, exc.message) from exc
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -221,20 +201,7 @@ def batch_object(run: Run) -> dict[str, Any]:
     # Progress figures while requests are still to run: in the statuses a cancel can stop
     # (validating, in progress, paused), not once the outputs are being written.
     if run.can_cancel:
-        figures = metrics.run_progress(run)
-        live = {
-            "completion_pct": figures["percent"],
-            "eta_seconds": figures["eta_seconds"],
-            "throughput_req_per_sec": figures["throughput_per_sec"],
-            "token_savings_pct": figures["token_savings_pct"],
-            # Said at once while the LLM server is down; the batch goes on when it answers.
-            # (Where the server runs is internal: the run's page for staff says it.)
-            "server_unreachable": without_server_addresses(figures["server_unreachable"])[:512]
-            or None,
-            # Waiting behind other runs for a free worker: its place in that queue.
-            "queue_position": figures["queue_position"],
-        }
-        for key, value in live.items():
+        for key, value in selectors.batch_live_figures(run).items():
             # The caller's own metadata keys always win.
             if key not in metadata and value is not None:
                 metadata[key] = str(value)
@@ -245,22 +212,11 @@ def batch_object(run: Run) -> dict[str, Any]:
             metadata[CONSISTENCY_KEY] = selectors.batch_consistency_metadata(consistency)
     errors = None
     if run.errors and run.status == Run.Status.FAILED:
-        errors = {
-            "object": "list",
-            "data": [
-                {
-                    "code": e.get("code"),
-                    "message": without_server_addresses(e.get("message") or ""),
-                    "param": e.get("param"),
-                    "line": e.get("line"),
-                }
-                for e in run.errors
-            ],
-        }
+        errors = {"object": "list", "data": selectors.batch_errors(run)}
     return {
         "id": run.public_id,
         "object": "batch",
-        "endpoint": opts.endpoint or CHAT_COMPLETIONS,
+        "endpoint": selectors.batch_endpoint(run),
         "model": run.model or None,
         "errors": errors,
         "input_file_id": run.input_file_id,
@@ -324,7 +280,7 @@ def batches_view(request: ApiRequest) -> HttpResponse:
 
 def _create_batch(request: ApiRequest) -> HttpResponse:
     try:
-        spec = validate(BatchCreateBody, _json_body(request), code=None)
+        spec = batches.batch_create_spec(_json_body(request))
     except RequestProblem as problem:
         raise ApiError.invalid(problem) from None
     file = _files(request).filter(pk=spec.input_file_id).first()
@@ -368,15 +324,15 @@ def batch_cancel(request: ApiRequest, batch_id: str) -> HttpResponse:
 
 @api_view(("GET",))
 def models_view(request: ApiRequest) -> HttpResponse:
-    choice = resolve_backend()
+    backend, models = selectors.models_served()
     data = [
         {
             "id": model.name,
             "object": "model",
             "created": int(model.modified_at.timestamp()) if model.modified_at else STARTED_AT,
-            "owned_by": choice.name,
+            "owned_by": backend,
         }
-        for model in model_list(choice)
+        for model in models
     ]
     return JsonResponse({"object": "list", "data": data})
 
@@ -385,12 +341,8 @@ def models_view(request: ApiRequest) -> HttpResponse:
 def chat_completions(request: ApiRequest) -> HttpResponse:
     """One request through the same backend, for OpenAI-compatible tools."""
     body = _json_body(request)
-    problem = body_problem(body)
-    if problem:
-        raise ApiError.invalid(problem)
-    choice = resolve_backend()
     try:
-        completion = batches.complete(body, backend_name=choice.name)
+        completion = batches.chat_complete(body=body)
     except RequestProblem as exc:
         raise ApiError.invalid(exc) from exc
     except ModelNotFound as exc:

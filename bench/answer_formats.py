@@ -131,7 +131,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
             )
             t0 = time.monotonic()
             with C.SelfPeak() as use:
-                services.run_start(run=run)
+                services.runs.run_start(run=run)
                 run, _, _, t_end = C.wait_for_run(run.pk, args.timeout, t0=t0, poll=0.2)
             seconds = t_end if t_end is not None else time.monotonic() - t0
             assert run.answer_format == fmt, (run.answer_format, fmt)

@@ -85,7 +85,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         )
         t0 = time.monotonic()
         with C.SelfPeak() as usage:
-            services.run_start(run=run)  # sync mode: returns when every task has run
+            services.runs.run_start(run=run)  # sync mode: returns when every task has run
             run, _, _, t_terminal = C.wait_for_run(run.pk, 1800, t0=t0, poll=0.1)
         seconds = t_terminal or (time.monotonic() - t0)
         sent = fake.chat_count

@@ -105,7 +105,7 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
         )
         t0 = time.monotonic()
         with C.SelfPeak() as mem:
-            services.run_start(run=run)  # sync mode: returns when every task has run
+            services.runs.run_start(run=run)  # sync mode: returns when every task has run
             run, _, _, t_terminal = C.wait_for_run(run.pk, args.timeout, t0=t0, poll=0.1)
         seconds = t_terminal or (time.monotonic() - t0)
         runs.append((k, run, seconds))

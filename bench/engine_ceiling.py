@@ -7,7 +7,7 @@ Phases (each printed with its target):
   2. ingest: `services.run_create(..., start=False)` in this process → rows/s, peak RSS
   3. process: a fake Ollama (latency 0, 16 slots, `python -m devtools.fake_ollama` subprocess)
      and a real `manage.py qcluster` subprocess (as `manage.py serve` runs it); the clock
-     starts at `services.run_start` (dispatch) and stops when every Item is finished and
+     starts at `services.runs.run_start` (dispatch) and stops when every Item is finished and
      when the run is `completed` (the worker also writes the scored CSV while finalizing)
      → candidates/s; peak RSS of every process of the cluster tree, sampled every 0.5 s;
      CPU seconds per process, with the fake server's share shown apart (on a 2-core machine
@@ -132,7 +132,7 @@ def _bench(args: argparse.Namespace, data_dir: Path, fake: object) -> int:
         extra=lambda: _wal_bytes(data_dir),
     ).start()
     t0 = time.monotonic()
-    run = services.run_start(run=run)
+    run = services.runs.run_start(run=run)
     dispatch_s = time.monotonic() - t0
     if run.status != Run.Status.IN_PROGRESS:
         print(f"run did not start: {run.status} {run.status_message}")
@@ -175,7 +175,7 @@ def _bench(args: argparse.Namespace, data_dir: Path, fake: object) -> int:
     print()
     print(
         f"Results (N={n}, {os.cpu_count()} CPUs, SQLite WAL, workers={workers}, "
-        f"concurrency={conf['CONCURRENCY']}, chunk={services.chunk_size_for(run.total_count)})"
+        f"concurrency={conf['CONCURRENCY']}, chunk={services.runs.chunk_size_for(run.total_count)})"
     )
     rows_out = [
         [

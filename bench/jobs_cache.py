@@ -8,7 +8,7 @@ message (instructions + rubric + the job + the answer's format): the same bytes 
 candidate of that job. The
 server can reuse that prefix only while it is still in its cache. Sent in the file's order
 (jobs interleaved, as hrbatch did before jobs), a slot mostly holds another job's prefix;
-sent job by job (services.run_dispatch chunks a run per job, the worker sends a chunk by
+sent job by job (services.runs.run_dispatch chunks a run per job, the worker sends a chunk by
 job), the slots keep the current job's prefix.
 
 The 50-position case as a user has it (`generate_candidates --positions N --jobs-out`):
@@ -30,8 +30,9 @@ run: the cached share of prompt tokens, how the run page shows it
 
 Tasks run inline in this process (django-q2 sync mode), the consistency sample is off
 (HRBATCH_CONSISTENCY_PCT=0) so that both orders score exactly the same requests, and the
-interleaved order is obtained by turning the grouping off
-(services.runs.GROUP_BY_JOB = False, ChunkWorker.ORDER = ("id",)).
+interleaved order is the run's own option (RunOptions.jobs_interleaved, set before it
+starts): services.runs.run_dispatch then chunks it in the file's order, and the worker sends a
+chunk dispatched that way in the file's order.
 """
 
 from __future__ import annotations
@@ -109,11 +110,7 @@ def _score(
     by their position column (as `evaluate --jobs` does); (run, seconds from run_start to
     completed). Says how much CPU other processes took meanwhile."""
     from evaluations import services
-    from evaluations.engine import ChunkWorker
-    from evaluations.services import runs
 
-    runs.GROUP_BY_JOB = grouped
-    ChunkWorker.ORDER = ChunkWorker.GROUPED if grouped else ("id",)
     services.jobs_import(path=jobs_path, author=None)
     run = services.run_create(
         owner=None,
@@ -122,9 +119,12 @@ def _score(
         start=False,
         jobs=services.JobsChoice(position_column="position"),
     )
+    if not grouped:
+        run.opts = run.opts.replace(jobs_interleaved=True)
+        run.save(update_fields=["options"])
     t0 = time.monotonic()
     with C.SelfPeak() as usage:
-        services.run_start(run=run)  # sync mode: returns when every task has run
+        services.runs.run_start(run=run)  # sync mode: returns when every task has run
         run, _, _, t_terminal = C.wait_for_run(run.pk, timeout, t0=t0, poll=0.1)
     seconds = t_terminal or (time.monotonic() - t0)
     label = "grouped by job" if grouped else "interleaved"

@@ -133,7 +133,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         run = services.run_create(
             owner=user, input_file=C.upload(path), id_column=None, backend="ollama", start=False
         )
-        services.run_start(run=run)
+        services.runs.run_start(run=run)
         run, _, _, _ = C.wait_for_run(run.pk, 1800, poll=0.2)
     print(
         f"  scored: {run.status}, {run.done_count} done, {run.jobs.count()} jobs, in "

@@ -187,7 +187,7 @@ def tokens_of_run(public_id: str) -> Tokens:
 
 
 def measure(args: argparse.Namespace) -> None:
-    from evaluations import probe, services
+    from evaluations import knee, services
 
     report = services.backend_probe_run(
         backend=args.backend,
@@ -197,7 +197,7 @@ def measure(args: argparse.Namespace) -> None:
     )
     steps = report.measurement.steps
     print(f"Measured: {report.backend} at {report.where or '(in-process)'}, model {report.model}")
-    for line in probe.format_table(steps):
+    for line in knee.format_table(steps):
         print("  " + line)
     best = max(steps, key=lambda s: s.req_per_s)
     print(

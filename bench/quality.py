@@ -122,7 +122,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         flush=True,
     )
     t0 = time.monotonic()
-    services.run_start(run=run)
+    services.runs.run_start(run=run)
     run, _, _, t_end = C.wait_for_run(run.pk, args.timeout, t0=t0, poll=0.5)
     seconds = t_end if t_end is not None else time.monotonic() - t0
     print(

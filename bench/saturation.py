@@ -6,7 +6,7 @@
 A fake Ollama with P slots and a fixed latency L can answer at most P/L requests per
 second (default 8 / 0.1 s = 80/s). For each WORKERSxCONCURRENCY setting, a real
 `manage.py qcluster` subprocess (fresh, with HRBATCH_WORKERS / HRBATCH_CONCURRENCY set)
-scores N candidates against it; the clock runs from `services.run_start` (dispatch) to
+scores N candidates against it; the clock runs from `services.runs.run_start` (dispatch) to
 the last Item finished. Printed per setting: candidates/s and % of P/L (target >= 95%),
 the steady-state rate (10% → 90% of the run), time to the first result, the fake's
 max_in_flight and its mean slot occupancy (sampled every 10 ms).
@@ -171,7 +171,7 @@ def _bench(
             occupancy = Occupancy(fake).start()
             sampler = C.TreeSampler(roots={"cluster": cluster.pid, "driver": os.getpid()}).start()
             t0 = time.monotonic()
-            run = services.run_start(run=run)
+            run = services.runs.run_start(run=run)
             dispatch = time.monotonic() - t0
             if run.status != Run.Status.IN_PROGRESS:
                 print(f"  {label}: run did not start: {run.status} {run.status_message}")
@@ -201,7 +201,7 @@ def _bench(
             [
                 label,
                 workers * concurrency,
-                services.chunk_size_for(run.total_count),
+                services.runs.chunk_size_for(run.total_count),
                 f"{finished}/{run.total_count}"
                 + ("" if run.failed_count == 0 else f" ({run.failed_count} failed)"),
                 f"{t_finished:.2f} s" if t_finished else "timeout",

@@ -96,10 +96,13 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     # executemany on code that predates it ---------------------------------------------------
     run_b = new_run()
     table = Item._meta.db_table
-    writer_cls = getattr(services, "ItemWriter", None)
+    try:
+        from evaluations.services.items import ItemWriter as writer_cls
+    except ImportError:  # code from before services.items held it
+        writer_cls = getattr(services, "ItemWriter", None)
     t0 = time.perf_counter()
     if writer_cls is not None:
-        label = "I-B. ingest: services.ItemWriter executemany (today)"
+        label = "I-B. ingest: services.items.ItemWriter executemany (today)"
         writer = writer_cls(run_b.pk)
         for i in range(0, n, ingest_batch):
             writer.insert(

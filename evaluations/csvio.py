@@ -203,7 +203,6 @@ def sniff(
     Raises :class:`CsvProblem`.
     """
     path = Path(path)
-    sample_bytes = max(int(sample_bytes), 64)
     forced = encoding or None
     if forced is not None and forced not in _ENCODING_LABELS:
         raise CsvProblem(
@@ -211,6 +210,30 @@ def sniff(
             "offered, or save the file as CSV UTF-8 and upload it again.",
             "bad_encoding",
         )
+    encoding, text, whole = _sample(path, max(int(sample_bytes), 64), forced)
+    default = "\t" if encoding.startswith("utf-16") else ","
+    delimiter = _detect_delimiter(text, whole, default=default)
+    layout = CsvLayout(
+        encoding=encoding,
+        encoding_label=_ENCODING_LABELS[encoding],
+        delimiter=delimiter,
+        delimiter_label=_DELIMITER_LABELS[delimiter],
+        header=[],
+    )
+    header, row = _read_header(path, layout, max_columns=max_columns, whole=whole)
+    return CsvLayout(
+        encoding=layout.encoding,
+        encoding_label=layout.encoding_label,
+        delimiter=layout.delimiter,
+        delimiter_label=layout.delimiter_label,
+        header=header,
+        header_row=row,
+    )
+
+
+def _sample(path: Path, sample_bytes: int, forced: str | None) -> tuple[str, str, bool]:
+    """(encoding, the decoded text of the first `sample_bytes` bytes with text in them,
+    whether that is the whole file): what the encoding and the delimiter are told from."""
     with path.open("rb") as f:
         raw = f.read(sample_bytes)
         whole = f.read(1) == b""
@@ -222,41 +245,42 @@ def sniff(
             )
         _check_magic(raw)
         encoding, text = _decode_sample(raw, whole, forced)
-        if not text.strip("\ufeff \t\r\n\x0b\x0c"):
-            if whole:
+        if text.strip("\ufeff \t\r\n\x0b\x0c"):
+            return encoding, text, whole
+        if whole:
+            raise _blank_file_problem()
+        if encoding.startswith("utf-16"):
+            # Pathological; let the header search stream through it.
+            return encoding, "", whole
+        # A (huge) run of blank lines before the data: find the first chunk with text in
+        # it and detect on that instead.
+        while True:
+            raw = f.read(sample_bytes)
+            if not raw:
                 raise _blank_file_problem()
-            if encoding.startswith("utf-16"):
-                text = ""  # pathological; let the header search below stream through it
-            else:
-                # A (huge) run of blank lines before the data: find the first chunk with
-                # text in it and detect on that instead.
-                while True:
-                    raw = f.read(sample_bytes)
-                    if not raw:
-                        raise _blank_file_problem()
-                    if raw.strip():
-                        break
-                whole = f.read(1) == b""
-                bom_encoding = encoding if encoding == "utf-8-sig" else None
-                encoding, text = _decode_sample(raw, whole, forced)
-                if bom_encoding and encoding == "utf-8":
-                    encoding = bom_encoding
+            if raw.strip():
+                break
+        whole = f.read(1) == b""
+        bom_encoding = encoding if encoding == "utf-8-sig" else None
+        encoding, text = _decode_sample(raw, whole, forced)
+        if bom_encoding and encoding == "utf-8":
+            encoding = bom_encoding
+        return encoding, text, whole
 
-    default = "\t" if encoding.startswith("utf-16") else ","
-    delimiter = _detect_delimiter(text, whole, default=default)
-    layout = CsvLayout(
-        encoding=encoding,
-        encoding_label=_ENCODING_LABELS[encoding],
-        delimiter=delimiter,
-        delimiter_label=_DELIMITER_LABELS[delimiter],
-        header=[],
-    )
+
+def _read_header(
+    path: Path, layout: CsvLayout, *, max_columns: int | None, whole: bool
+) -> tuple[list[str], int]:
+    """(the column names, the row they are on): the first row that is not blank. When the
+    sample was the `whole` file, a file with no data row after it is refused here."""
     _ensure_field_size_limit()
     with _open_text(path, layout) as f:
         record = _Record()
         limit = max_columns + 1 if max_columns else None
         reader = csv.reader(
-            _bounded(f, delimiter, limit, record), delimiter=delimiter, strict=False
+            _bounded(f, layout.delimiter, limit, record),
+            delimiter=layout.delimiter,
+            strict=False,
         )
         row = 0
         header_raw: list[str] | None = None
@@ -283,26 +307,22 @@ def sniff(
             raise _too_many_columns_problem(record.values or len(header_raw), max_columns, row)
         record.reset()
         header = _clean_header(header_raw, row, layout)
-        if whole:
-            has_data = False
-            try:
-                for rec in reader:
-                    if rec and not _is_blank("".join(rec)):
-                        has_data = True
-                        break
-                    record.reset()
-            except (csv.Error, UnicodeDecodeError):
-                has_data = True  # something is there; read_records will report it
-            if not has_data:
-                raise _header_only_problem(row)
-    return CsvLayout(
-        encoding=layout.encoding,
-        encoding_label=layout.encoding_label,
-        delimiter=layout.delimiter,
-        delimiter_label=layout.delimiter_label,
-        header=header,
-        header_row=row,
-    )
+        if whole and not _has_data(reader, record):
+            raise _header_only_problem(row)
+    return header, row
+
+
+def _has_data(reader: Iterator[list[str]], record: _Record) -> bool:
+    """Whether a row that is not blank follows (anything unreadable counts: read_records
+    will report it)."""
+    try:
+        for rec in reader:
+            if rec and not _is_blank("".join(rec)):
+                return True
+            record.reset()
+    except (csv.Error, UnicodeDecodeError):
+        return True
+    return False
 
 
 def _check_magic(raw: bytes) -> None:
@@ -786,9 +806,8 @@ def _iter_records(
     path: str | Path, layout: CsvLayout, id_index: int | None, stats: ReadStats
 ) -> Iterator[tuple[int, list[str] | None, RowProblem | None]]:
     width = len(layout.header)
-    id_name = layout.header[id_index] if id_index is not None else ""
+    ids = _IdCheck(layout.header[id_index] if id_index is not None else "")
     check_encoding = not layout.encoding.startswith("utf-16")
-    seen: dict[str, int] = {}
     data_records = 0
     surrogate = _SURROGATE.search
     record = _Record()
@@ -833,55 +852,57 @@ def _iter_records(
                     if last.endswith("\r"):
                         rec[-1] = last[:-1]
                     if id_index is not None:
-                        key = rec[id_index].strip()
-                        if not key:
-                            yield (
-                                row,
-                                rec,
-                                RowProblem(
-                                    row,
-                                    "missing_id",
-                                    f"Row {row} has no value in the ID column '{id_name}'. "
-                                    "Each candidate needs a unique ID.",
-                                ),
-                            )
-                            continue
-                        first = seen.setdefault(key, row)
-                        if first != row:
-                            yield (
-                                row,
-                                rec,
-                                RowProblem(
-                                    row,
-                                    "duplicate_id",
-                                    f"Row {row} has the same ID '{key}' as row {first}. "
-                                    "Each candidate needs a unique ID.",
-                                ),
-                            )
-                            continue
-                    yield row, rec, None
+                        yield row, rec, ids.problem(row, rec[id_index].strip())
+                    else:
+                        yield row, rec, None
                 break
             except csv.Error:
                 record.reset()
                 row += 1
                 data_records += 1
                 prev_line = reader.line_num
-                yield (
-                    row,
-                    None,
-                    RowProblem(
-                        row,
-                        "field_too_long",
-                        f"Row {row} contains a value longer than {FIELD_SIZE_LIMIT // 1_000_000} "
-                        'million characters, which usually means a quotation mark (") is '
-                        "missing. Check the quotation marks on that row and upload the file "
-                        "again.",
-                    ),
-                )
+                yield row, None, _field_too_long(row)
             except UnicodeDecodeError:
                 raise _file_encoding_problem(layout, row + 1) from None
     if data_records == 0:
         raise _header_only_problem(layout.header_row)
+
+
+class _IdCheck:
+    """Each candidate's ID, checked as the rows come: there, and used once."""
+
+    def __init__(self, id_name: str):
+        self.id_name = id_name
+        self.seen: dict[str, int] = {}
+
+    def problem(self, row: int, key: str) -> RowProblem | None:
+        if not key:
+            return RowProblem(
+                row,
+                "missing_id",
+                f"Row {row} has no value in the ID column '{self.id_name}'. "
+                "Each candidate needs a unique ID.",
+            )
+        first = self.seen.setdefault(key, row)
+        if first != row:
+            return RowProblem(
+                row,
+                "duplicate_id",
+                f"Row {row} has the same ID '{key}' as row {first}. "
+                "Each candidate needs a unique ID.",
+            )
+        return None
+
+
+def _field_too_long(row: int) -> RowProblem:
+    return RowProblem(
+        row,
+        "field_too_long",
+        f"Row {row} contains a value longer than {FIELD_SIZE_LIMIT // 1_000_000} "
+        'million characters, which usually means a quotation mark (") is '
+        "missing. Check the quotation marks on that row and upload the file "
+        "again.",
+    )
 
 
 def _empty_row(row: int) -> RowProblem:

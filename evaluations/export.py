@@ -29,7 +29,6 @@ from .csvio import neutralize_cell
 from .llm import without_server_addresses
 from .models import Explanation, File, Item, Run
 from .openai_compat import TOO_LONG_MARK
-from .selectors import job_labels
 
 # The types stored files are served with. Never guessed from the name an uploader chose:
 # a file named x.html must come back as a download, not as a page of this site.
@@ -69,7 +68,7 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
     header = list(run.columns.get("header", []))
     taken = set(header)
     if jobs is None:
-        jobs = bool(job_labels(run))
+        jobs = bool(run.job_labels())
     added = [JOB] if jobs else []
     added += [*run.rubric.criterion_keys] if run.rubric else []
     if run.rubric and run.rubric.rationale:
@@ -135,7 +134,7 @@ class _RowWriter:
     def __init__(self, run: Run, *, excel: bool) -> None:
         self.header = list(run.columns.get("header", []))
         # The jobs' names by id (None: the run has no jobs, and no job column).
-        self.jobs: dict[int, str] | None = job_labels(run) or None
+        self.jobs: dict[int, str] | None = run.job_labels() or None
         self.id_column = run.columns.get("id_column")
         self.criteria = run.rubric.criterion_keys if run.rubric else []
         self.rationale = bool(run.rubric and run.rubric.rationale)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -233,6 +234,10 @@ class RunOptions:
     # ("measured by probe_backend on …"): decided at start (selectors.concurrency_for).
     concurrency: int | None = None
     concurrency_source: str | None = None
+    # True: the Items go out in the file's order, jobs interleaved, rather than job by job
+    # (services.runs.run_dispatch). Only bench/jobs_cache.py sets it, to measure what the
+    # grouping gains (the server's prompt cache keeps one job's prefix).
+    jobs_interleaved: bool | None = None
     # Ingest figures: rows left out, and bytes that could not be decoded.
     rejected_count: int | None = None
     # Rows that repeat an earlier row's candidate for the same job (Item.copy_of): never
@@ -539,6 +544,23 @@ class Run(models.Model):
     @property
     def pending_count(self) -> int:
         return max(self.total_count - self.finished_count, 0)
+
+    def job_labels(self) -> dict[int, str]:
+        """The run's jobs named for people, in the order of their names: a job's title, or,
+        where two jobs share a title (same title, other requirements), the title numbered
+        ("Nurse #1", "Nurse #2", oldest first) so that a filter or a download tells them
+        apart. Empty for a run without jobs."""
+        jobs = list(Job.objects.filter(run_id=self.pk).order_by("id").values_list("pk", "title"))
+        shared = Counter(title for _, title in jobs)
+        nth: Counter[str] = Counter()
+        labels = {}
+        for pk, title in jobs:
+            if shared[title] > 1:
+                nth[title] += 1
+                labels[pk] = f"{title} #{nth[title]}"
+            else:
+                labels[pk] = title
+        return dict(sorted(labels.items(), key=lambda kv: (kv[1].casefold(), kv[0])))
 
     @property
     def is_live(self) -> bool:

@@ -9,7 +9,6 @@ import dataclasses
 import itertools
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,10 +28,11 @@ from django.db.models import (
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast, Rank, RowNumber
 
-from . import audit, flags, metrics, prompting
+from . import audit, export, flags, metrics, prompting
+from .llm import ModelInfo, model_list, resolve_backend, without_server_addresses
 from .models import BackendProbe, ColumnRole, Item, Job, Rubric, Run
-from .openai_compat import METADATA_VALUE_MAX, completion_content
-from .rubrics import FieldChange, word_diff
+from .openai_compat import CHAT_COMPLETIONS, METADATA_VALUE_MAX, completion_content
+from .rubric_content import FieldChange, RubricDiff, rubric_diff, word_diff
 
 # --- Rubrics ------------------------------------------------------------------------------
 
@@ -449,24 +449,6 @@ def run_jobs_said(run: Run) -> str:
 # --- Jobs: the filter's choices and a shortlist per job ------------------------------------
 
 
-def job_labels(run: Run) -> dict[int, str]:
-    """The run's jobs named for people, in the order of their names: a job's title, or,
-    where two jobs share a title (same title, other requirements), the title numbered
-    ("Nurse #1", "Nurse #2", oldest first) so that a filter or a download tells them
-    apart. Empty for a run without jobs."""
-    jobs = list(Job.objects.filter(run_id=run.pk).order_by("id").values_list("pk", "title"))
-    shared = Counter(title for _, title in jobs)
-    nth: Counter[str] = Counter()
-    labels = {}
-    for pk, title in jobs:
-        if shared[title] > 1:
-            nth[title] += 1
-            labels[pk] = f"{title} #{nth[title]}"
-        else:
-            labels[pk] = title
-    return dict(sorted(labels.items(), key=lambda kv: (kv[1].casefold(), kv[0])))
-
-
 @dataclasses.dataclass(frozen=True)
 class JobChoice:
     """One choice of the results' job filter: its value in the address (?job=…), its name
@@ -480,7 +462,7 @@ class JobChoice:
 def job_choices(run: Run) -> list[JobChoice]:
     """The job filter's choices: each of the run's jobs with its candidates, then "No
     job" when some candidates have none. Empty when the run has no jobs (no filter)."""
-    labels = job_labels(run)
+    labels = run.job_labels()
     if not labels:
         return []
     counts = dict(
@@ -531,7 +513,7 @@ def shortlists_per_job(
     (window functions partitioned by job) and returns the first `top` of each with what
     the cut needs. A query per job took 30 s at 2,322 jobs."""
     criteria = run.rubric.criterion_keys if run.rubric else []
-    groups = [(pk, str(pk), label) for pk, label in job_labels(run).items()]
+    groups = [(pk, str(pk), label) for pk, label in run.job_labels().items()]
     if Item.objects.filter(run_id=run.pk, job__isnull=True).exists():
         groups.append((None, NO_JOB, ""))
     if job:
@@ -757,15 +739,9 @@ def jobs_report(run: Run) -> list[dict[str, Any]]:
     shortlist (the impact's "shortlist" basis, the consistency's cut-off) is its own best
     10% (shortlist_size). Jobs in the order of their names, then the candidates without a
     job. Empty for a run without jobs."""
-    labels = job_labels(run)
+    labels = run.job_labels()
     if not labels or not run.rubric:
         return []
-    criteria = run.rubric.criterion_keys
-    overall = "overall" if "overall" in criteria else criteria[-1]
-    names = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
-    columns = audit_columns(run)
-    sampled = bool(run.opts.consistency_stride)
-    least = job_consistency_min()
     counts = {
         row["job_id"]: row
         for row in Item.objects.filter(run_id=run.pk)
@@ -787,18 +763,45 @@ def jobs_report(run: Run) -> list[dict[str, Any]]:
     ]
     if None in counts:
         groups.append((None, NO_JOB, NO_JOB_LABEL))
+    audit_of = _JobAudit(run)
     large = [pk for pk, _, _ in groups if counts.get(pk, {}).get("scored", 0) >= JOB_IMPACT_MIN]
-    people = _scored_people_by_job(run, large, columns, criteria) if columns and large else {}
+    if audit_of.columns and large:
+        audit_of.people = _scored_people_by_job(run, large, audit_of.columns, audit_of.criteria)
+    return [
+        audit_of.entry(pk, value, label, counts.get(pk, {}), pairs.get(pk, []))
+        for pk, value, label in groups
+    ]
 
-    report = []
-    for pk, value, label in groups:
-        scored = counts.get(pk, {}).get("scored", 0)
-        size = shortlist_size(run, scored)
-        rescored = pairs.get(pk, [])
+
+class _JobAudit:
+    """jobs_report's figures for one job at a time, from what the run holds for all."""
+
+    def __init__(self, run: Run):
+        assert run.rubric is not None
+        self.run = run
+        self.criteria = run.rubric.criterion_keys
+        self.overall = "overall" if "overall" in self.criteria else self.criteria[-1]
+        self.names = {c["key"]: (c.get("label") or c["key"]).lower() for c in run.rubric.criteria}
+        self.columns = audit_columns(run)
+        self.sampled = bool(run.opts.consistency_stride)
+        self.least = job_consistency_min()
+        # Per job, the scored candidates as the audit reads them (_scored_people_by_job).
+        self.people: dict[int | None, list[tuple[int, dict[str, str], dict[str, int]]]] = {}
+
+    def entry(
+        self,
+        pk: int | None,
+        value: str,
+        label: str,
+        counts: dict[str, int],
+        rescored: list[tuple[dict[str, int], dict[str, int]]],
+    ) -> dict[str, Any]:
+        scored = counts.get("scored", 0)
+        size = shortlist_size(self.run, scored)
         entry: dict[str, Any] = {
             "job": label,
             "job_id": pk,
-            "candidates": counts.get(pk, {}).get("n", 0),
+            "candidates": counts.get("n", 0),
             "scored": scored,
             "shortlist_size": size,
             "rescored": len(rescored),
@@ -807,45 +810,73 @@ def jobs_report(run: Run) -> list[dict[str, Any]]:
             "impact": None,
             "impact_lowest": None,
             # Whether the job has too few candidates for the figure (the notes say so).
-            "consistency_too_few": sampled and len(rescored) < least,
-            "impact_too_few": bool(columns) and scored < JOB_IMPACT_MIN,
+            "consistency_too_few": self.sampled and len(rescored) < self.least,
+            "impact_too_few": bool(self.columns) and scored < JOB_IMPACT_MIN,
         }
-        chosen: list[Item] | None = None
-        if sampled and len(rescored) >= least:
-            chosen = list(results(run, top=size, job=value).items)
-            cutoff = chosen[-1].scores.get(overall) if chosen else None
-            figures = audit.consistency(rescored, criteria=criteria, cutoff=cutoff, overall=overall)
-            figures["cutoff"] = cutoff
-            figures["reading"] = audit.consistency_reading(figures, names)
-            entry["consistency"] = figures
-            entry["consistency_lowest"] = _consistency_lowest(figures, names)
-            entry["consistency_note"] = ""
-        elif not sampled:
+        chosen = self._consistency(entry, rescored, size, value)
+        self._impact(entry, pk, scored, size, value, chosen)
+        return entry
+
+    def _consistency(
+        self,
+        entry: dict[str, Any],
+        rescored: list[tuple[dict[str, int], dict[str, int]]],
+        size: int,
+        value: str,
+    ) -> list[Item] | None:
+        """The job's consistency, or the note that says why there is none; the job's
+        shortlist when it was read for the cut-off."""
+        if not self.sampled:
             entry["consistency_note"] = "not measured (no re-scored sample in this run)"
-        else:
-            entry["consistency_note"] = f"{TOO_FEW} ({len(rescored)} re-scored; {least} needed)"
-        if not columns:
-            entry["impact_note"] = "no audit-only columns in this run"
-        elif scored < JOB_IMPACT_MIN:
-            entry["impact_note"] = f"{TOO_FEW} ({scored} scored; {JOB_IMPACT_MIN} needed)"
-        else:
-            if chosen is None:
-                chosen = list(results(run, top=size, job=value).items)
-            picked = {item.pk for item in chosen}
-            rows = audit.impact(
-                (
-                    audit.Scored(groups=groups_of, scores=scores, shortlisted=item_pk in picked)
-                    for item_pk, groups_of, scores in people.get(pk, [])
-                ),
-                columns=columns,
-                criteria=criteria,
-                overall=overall,
+            return None
+        if len(rescored) < self.least:
+            entry["consistency_note"] = (
+                f"{TOO_FEW} ({len(rescored)} re-scored; {self.least} needed)"
             )
-            entry["impact"] = rows
-            entry["impact_lowest"] = _impact_lowest(rows)
-            entry["impact_note"] = ""
-        report.append(entry)
-    return report
+            return None
+        chosen = list(results(self.run, top=size, job=value).items)
+        cutoff = chosen[-1].scores.get(self.overall) if chosen else None
+        figures = audit.consistency(
+            rescored, criteria=self.criteria, cutoff=cutoff, overall=self.overall
+        )
+        figures["cutoff"] = cutoff
+        figures["reading"] = audit.consistency_reading(figures, self.names)
+        entry["consistency"] = figures
+        entry["consistency_lowest"] = _consistency_lowest(figures, self.names)
+        entry["consistency_note"] = ""
+        return chosen
+
+    def _impact(
+        self,
+        entry: dict[str, Any],
+        pk: int | None,
+        scored: int,
+        size: int,
+        value: str,
+        chosen: list[Item] | None,
+    ) -> None:
+        """The job's adverse impact, or the note that says why there is none."""
+        if not self.columns:
+            entry["impact_note"] = "no audit-only columns in this run"
+            return
+        if scored < JOB_IMPACT_MIN:
+            entry["impact_note"] = f"{TOO_FEW} ({scored} scored; {JOB_IMPACT_MIN} needed)"
+            return
+        if chosen is None:
+            chosen = list(results(self.run, top=size, job=value).items)
+        picked = {item.pk for item in chosen}
+        rows = audit.impact(
+            (
+                audit.Scored(groups=groups_of, scores=scores, shortlisted=item_pk in picked)
+                for item_pk, groups_of, scores in self.people.get(pk, [])
+            ),
+            columns=self.columns,
+            criteria=self.criteria,
+            overall=self.overall,
+        )
+        entry["impact"] = rows
+        entry["impact_lowest"] = _impact_lowest(rows)
+        entry["impact_note"] = ""
 
 
 def _scored_people_by_job(
@@ -1127,3 +1158,167 @@ def run_concurrency(run: Run) -> int:
     if recorded:
         return int(recorded)
     return concurrency_for(backend=run.backend, model=run.model).value
+
+
+# --- What the doors show: figures, flags, downloads, the LLM backend ----------------------
+
+
+def run_progress(run: Run) -> dict[str, Any]:
+    """The run's progress figures as the run page, the API and the CLI show them (one
+    source: metrics.run_progress)."""
+    return metrics.run_progress(run)
+
+
+def pack_agreement(run: Run) -> dict[str, Any] | None:
+    """How far scores of candidates packed K to a request agree with their scores alone
+    (metrics.pack_agreement); None for a run that did not pack."""
+    return metrics.pack_agreement(run)
+
+
+def duration_said(seconds: int) -> str:
+    """A duration in words, as the pages and e-mails write it (metrics.format_duration)."""
+    return metrics.format_duration(seconds)
+
+
+# The flag filter's choices: (value, words).
+FLAG_CHOICES = [(ANY_FLAG, "any flag"), *((flag, flags.LABELS[flag]) for flag in flags.ALL)]
+# Each flag in words.
+FLAG_LABELS = flags.LABELS
+
+
+def flag_filter(value: str) -> str:
+    """The flag chosen in the results' filter (one of flags.ALL, or ANY_FLAG); "" for
+    anything else (no filter)."""
+    return value if value == ANY_FLAG or value in flags.ALL else ""
+
+
+# How an order hidden in a candidate's text was written, in words (injection.Finding.how).
+_HOW_WORDS = {
+    "plain": "",
+    "signs for letters": "written with digits or signs for letters",
+    "spaced out": "written with its letters spaced out",
+    "run together": "written with its words run together",
+    "backwards": "written backwards",
+    "rot13": "written in ROT13",
+}
+
+
+def item_flags(item: Item) -> dict[str, Any]:
+    """The candidate's flags, and for text that tries to instruct the AI, where (the
+    passages found, as the detector read them): `item_flags`, `flag_labels` and
+    `instructions_found` (the first five) for the candidate's page."""
+    found_flags = flags.split(item.flags)
+    found = []
+    if flags.INSTRUCTIONS_IN_TEXT in found_flags:
+        for finding in flags.instructions_found(item.input or {}):
+            how = finding.how.replace("base64, ", "")
+            words = _HOW_WORDS.get(how, how)
+            if finding.how.startswith("base64"):
+                words = ", ".join(w for w in ("hidden in base64", words) if w)
+            found.append({"excerpt": finding.excerpt, "how": words})
+    return {
+        "item_flags": found_flags,
+        "flag_labels": flags.LABELS,
+        "instructions_found": found[:5],
+    }
+
+
+def candidate_text(fields: dict[str, Any]) -> str:
+    """A candidate's fields as the text the model reads (prompting.candidate_text)."""
+    return prompting.candidate_text(fields)
+
+
+def rubric_changes(rubric: Rubric) -> tuple[Rubric | None, RubricDiff | None]:
+    """The version `rubric` follows (the one before it, or the one it was copied from),
+    and what it changed from it; (None, None) for a first version."""
+    previous = rubric.previous()
+    return previous, rubric_diff(previous, rubric) if previous else None
+
+
+def scored_csv(run: Run, *, excel: bool = False) -> Iterator[bytes]:
+    """The scored CSV streamed from the database: partial while the run scores."""
+    return export.iter_csv_bytes(run, excel=excel)
+
+
+def review_csv(run: Run, found: Results) -> Iterator[bytes]:
+    """The candidates of a results view (review_items), each with its decision and note,
+    as a CSV for Excel."""
+    rows = export.review_rows(run, review_items(run, found), excel=True)
+    return export.csv_chunks(rows, bom=True)
+
+
+def job_shortlists_csv(run: Run, lists: list[JobShortlist]) -> Iterator[bytes]:
+    """Every job's shortlist (shortlists_per_job) in one CSV for Excel: the job first,
+    then the rank within the job."""
+    shortlists = (
+        (one.label, items, one.tied_beyond, one.scored)
+        for one, items in job_shortlist_items(run, lists)
+    )
+    return export.csv_chunks(export.job_shortlist_rows(run, shortlists, excel=True), bom=True)
+
+
+def run_report_csv(run: Run) -> Iterator[bytes]:
+    """The run's report (consistency, adverse impact, distributions) as one CSV for Excel."""
+    return export.csv_chunks(export.report_rows(run_report_kept(run)), bom=True)
+
+
+def excel_csv(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    """Any rows as a CSV for Excel: every cell made safe to open (export.csv_chunks)."""
+    return export.csv_chunks(rows, bom=True)
+
+
+def public_message(text: str) -> str:
+    """A message as a /v1 client may read it: where the LLM servers run is internal, so
+    their addresses are replaced by words (llm.without_server_addresses)."""
+    return without_server_addresses(text)
+
+
+def batch_endpoint(run: Run) -> str:
+    """The endpoint of a /v1 batch's requests (the one there is, unless it said)."""
+    return run.opts.endpoint or CHAT_COMPLETIONS
+
+
+def batch_live_figures(run: Run) -> dict[str, Any]:
+    """A /v1 batch's progress as its metadata shows it while requests are still to run
+    (None where there is no figure yet)."""
+    figures = metrics.run_progress(run)
+    return {
+        "completion_pct": figures["percent"],
+        "eta_seconds": figures["eta_seconds"],
+        "throughput_req_per_sec": figures["throughput_per_sec"],
+        "token_savings_pct": figures["token_savings_pct"],
+        # Said at once while the LLM server is down; the batch goes on when it answers.
+        # (Where the server runs is internal: the run's page for staff says it.)
+        "server_unreachable": public_message(figures["server_unreachable"])[:512] or None,
+        # Waiting behind other runs for a free worker: its place in that queue.
+        "queue_position": figures["queue_position"],
+    }
+
+
+def batch_errors(run: Run) -> list[dict[str, Any]]:
+    """The problems that failed a /v1 batch's file, as its `errors` list shows them."""
+    return [
+        {
+            "code": e.get("code"),
+            "message": public_message(e.get("message") or ""),
+            "param": e.get("param"),
+            "line": e.get("line"),
+        }
+        for e in run.errors
+    ]
+
+
+def models_served() -> tuple[str, list[ModelInfo]]:
+    """The configured LLM backend's name, and the models it serves (/v1/models)."""
+    choice = resolve_backend()
+    return choice.name, model_list(choice)
+
+
+def backend_said() -> tuple[str, str]:
+    """The LLM backend `serve` uses, in words ("ollama at http://…"), and what it must
+    say of it ("" or, say, that the embedded demo model is not for hiring decisions)."""
+    choice = resolve_backend()
+    said = choice.name
+    if said == "ollama":
+        said += f" at {', '.join(settings.HRBATCH['OLLAMA_HOSTS'])}"
+    return said, choice.notice

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from . import engine, services
+from . import engine
 from .models import Run
+from .services.batches import batch_ingest_and_start
+from .services.recovery import sweep as recovery_sweep
+from .services.reviews import run_explain_shortlist
+from .services.runs import run_ingest_and_start
 
 
 def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
@@ -19,15 +23,15 @@ def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None =
 
 
 def ingest_run(run_id: int, start: bool = True) -> None:
-    services.run_ingest_and_start(run_id=run_id, start=start)
+    run_ingest_and_start(run_id=run_id, start=start)
 
 
 def ingest_batch(run_id: int) -> None:
-    services.batch_ingest_and_start(run_id=run_id)
+    batch_ingest_and_start(run_id=run_id)
 
 
 def sweep() -> dict[str, int]:
-    return services.sweep()
+    return recovery_sweep()
 
 
 def explain_shortlist(
@@ -35,4 +39,4 @@ def explain_shortlist(
 ) -> int:
     run = Run.objects.get(pk=run_id)
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return services.run_explain_shortlist(run=run, by=user, item_ids=item_ids)
+    return run_explain_shortlist(run=run, by=user, item_ids=item_ids)

@@ -171,7 +171,7 @@ def test_an_outside_address_kept_from_before_is_neither_mailed_nor_copied_by_a_r
     run = start_run(candidates_csv(tmp_path, 3), owner=owner, start=False)
     Run.objects.filter(pk=run.pk).update(notify_email="me@gmail.com")
     run.refresh_from_db()
-    services.run_start(run=run)
+    services.runs.run_start(run=run)
     assert [recipients for recipients, _ in smtp.received] == [["olivia@example.com"]]
 
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345-xyz")

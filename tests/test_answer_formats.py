@@ -22,7 +22,7 @@ from devtools.live import free_port
 from evaluations import prompting, services
 from evaluations.llm import embedded
 from evaluations.models import Item, Run, RunOptions
-from evaluations.rubrics import DEFAULT_CRITERIA
+from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import candidates_csv, read_csv, read_output, resumes
 from tests.support.processes import ROOT, evaluate, finish
 from tests.support.runs import start_run, upload

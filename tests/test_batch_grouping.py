@@ -247,13 +247,13 @@ def test_a_batch_that_fails_validation_keeps_no_groups(
     assert not File.objects.filter(purpose=File.Purpose.BATCH_OUTPUT).exists()
 
 
-def test_system_job_titles_a_group_by_its_first_line_cut_short() -> None:
-    key, title, text = batches.system_job(["\n  " + "Score the applicant. " * 10 + "\nJob: X"])
+def test_system_group_titles_a_group_by_its_first_line_cut_short() -> None:
+    key, title, text = batches.system_group(["\n  " + "Score the applicant. " * 10 + "\nJob: X"])
     assert len(title) == batches.SYSTEM_TITLE_CHARS and title.endswith("…")
     assert title.startswith("Score the applicant. Score")
     assert text.endswith("\nJob: X") and len(key) == 64
-    assert batches.system_job(["a", "b"])[0] != batches.system_job(["a\n\nb"])[0]
-    assert batches.system_job([""])[1] == "(an empty system message)"
+    assert batches.system_group(["a", "b"])[0] != batches.system_group(["a\n\nb"])[0]
+    assert batches.system_group([""])[1] == "(an empty system message)"
 
 
 # --- The live app, driven by the openai SDK --------------------------------------------------

@@ -655,7 +655,7 @@ def test_an_unexpected_error_under_v1_is_logged_and_answered_in_json(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("api.views.resolve_backend", broken)  # a fault in the view
+    monkeypatch.setattr("evaluations.selectors.resolve_backend", broken)  # a fault behind the view
     response = client.get("/v1/models")
 
     assert response.status_code == 500 and response["Content-Type"] == "application/json"

@@ -76,7 +76,7 @@ def test_a_completed_run_emails_its_owner_once_with_counts_duration_and_link(
     assert run.notified_at is not None
 
     # Finalising again (a redelivered task, the sweep) sends nothing more.
-    assert services.run_finalize_if_done(run_id=run.pk) is False
+    assert services.runs.run_finalize_if_done(run_id=run.pk) is False
     assert notify.run_finished(run=Run.objects.get(pk=run.pk)) is False
     assert len(smtp.received) == 1
 
@@ -176,7 +176,7 @@ def test_the_subject_names_the_run_by_the_name_it_was_given(
 ) -> None:
     run = start_run(candidates_csv(tmp_path, 3, name="pool.csv"), owner=owner, start=False)
     services.run_rename(run=run, name="March intake\n(data team)")  # one line, always
-    services.run_start(run=Run.objects.get(pk=run.pk))
+    services.runs.run_start(run=Run.objects.get(pk=run.pk))
 
     assert _subject(smtp.messages[-1]) == (
         'hrbatch: "March intake (data team)" finished — 3 scored, 0 failed'

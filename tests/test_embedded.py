@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from evaluations.models import Item, Run
-from evaluations.rubrics import DEFAULT_CRITERIA
+from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import candidates_csv, read_output
 from tests.support.runs import start_run
 

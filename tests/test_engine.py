@@ -15,7 +15,7 @@ from django.utils import timezone
 from devtools.fake_ollama import FakeOllama
 from evaluations import export, metrics, services
 from evaluations.models import Item, Run
-from evaluations.rubrics import DEFAULT_CRITERIA
+from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import candidates_csv, read_output, write_csv
 from tests.support.runs import start_run
 
@@ -194,7 +194,7 @@ def test_a_server_outage_mid_run_pauses_and_resume_finishes_it(
 
     engine.process_chunk = stop_server_then_process  # type: ignore[assignment]
     try:
-        services.run_start(run=run)
+        services.runs.run_start(run=run)
     finally:
         engine.process_chunk = real  # type: ignore[assignment]
     run.refresh_from_db()
@@ -291,7 +291,7 @@ def test_a_candidate_too_long_for_the_context_is_flagged_not_truncated(
     assert run.status == Run.Status.COMPLETED
     long_item = Item.objects.get(run=run, custom_id="c0")
     assert long_item.status == Item.Status.FAILED
-    limit = services.candidate_chars_limit(rubric=run.rubric)  # what the check page says
+    limit = services.ingest.candidate_chars_limit(rubric=run.rubric)  # what the check page says
     assert long_item.error.startswith(
         f"Row 2 is too long for the AI model: 26,035 characters; the model can read about "
         f"{limit:,}."
@@ -325,7 +325,7 @@ def test_the_sweep_requeues_items_of_a_worker_that_died(
     Item.objects.filter(pk__in=ids).update(
         lease_token="dead", lease_until=timezone.now() - timedelta(seconds=1), attempts=1
     )
-    services.run_start(run=run)  # dispatches the three unclaimed Items only
+    services.runs.run_start(run=run)  # dispatches the three unclaimed Items only
     run.refresh_from_db()
     assert run.done_count == 3 and run.status == Run.Status.IN_PROGRESS
 

@@ -8,7 +8,7 @@ import pytest
 
 from evaluations import explain
 from evaluations.prompting import InvalidOutput, PromptPlan, plan_for
-from evaluations.rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
+from evaluations.rubric_content import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
 
 CRITERIA = [c["key"] for c in DEFAULT_CRITERIA]
 

@@ -19,7 +19,7 @@ from devtools.injections import ATTACKS, BENIGN, HELD_OUT, attack_candidates
 from devtools.synthetic import generate_candidates
 from evaluations import flags, injection, prompting, services
 from evaluations.models import Item, Run
-from evaluations.rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
+from evaluations.rubric_content import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
 from tests.support.files import read_output, write_csv
 from tests.support.runs import report_json, start_run
 

@@ -62,13 +62,13 @@ def test_the_resume_files_job_columns_start_as_describing_the_job_and_say_why() 
     assert roles["matched_score"] == services.ROLE_RESULTS
     assert ColumnRole.JOB.label == "Describes the job"
     for column in [c for c in JOB_COLUMNS if c != "responsibilities.1"]:
-        reason = services.role_reason(column, header=layout.header)
+        reason = services.ingest.role_reason(column, header=layout.header)
         assert "describes the job" in reason and "requirement" in reason, column
     assert roles["age_requirement"] == services.ROLE_RESULTS
-    assert "protected characteristic (such as age)" in services.role_reason(
+    assert "protected characteristic (such as age)" in services.ingest.role_reason(
         "age_requirement", header=layout.header
     )
-    repeated = services.role_reason("responsibilities.1", header=layout.header)
+    repeated = services.ingest.role_reason("responsibilities.1", header=layout.header)
     assert "second “responsibilities” column" in repeated
     assert "“responsibilities” stays the candidate's" in repeated
     # A repeated column with no job column before it is not taken for the job.
@@ -367,7 +367,7 @@ def test_what_a_job_adds_counts_against_what_the_model_can_read(
     settings: Any, tmp_path: Path
 ) -> None:
     settings.HRBATCH = {**settings.HRBATCH, "MAX_NUM_CTX": 2048}
-    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    limit = services.ingest.candidate_chars_limit(rubric=services.rubric_default())
     fits = "x" * (limit - 200)  # "notes: " and this: fits alone, not with the job
     source = tmp_path / "c.csv"
     with open(source, "w", encoding="utf-8", newline="") as handle:

@@ -69,7 +69,7 @@ def test_a_jobs_file_is_saved_for_reuse_and_a_changed_job_gets_a_new_version(
     assert [v.version for v in versions] == [2, 1]
     assert versions[0].based_on == versions[1] and "ACLS" in versions[0].model_text
     # The newest version is what positions are matched to.
-    assert "ACLS" in services.saved_job_texts()["registered nurse"]
+    assert "ACLS" in services.jobs.saved_job_texts()["registered nurse"]
     assert Job.objects.latest_saved().count() == 5
 
 

@@ -8,7 +8,9 @@
    (b) no module uses another module's `_private` name (tests and bench included);
    (c) imports run the way DESIGN.md draws them: the doors (web, api, admin, commands) are
        never imported by the domain, the engine only by `evaluations.tasks`, and services
-       import neither the engine nor the tasks.
+       import neither the engine nor the tasks;
+   (d) the doors reach the domain through its front only (see DOOR_MAY_IMPORT);
+   (e) no function of evaluations/, web/ or api/ is longer than FUNCTION_LINES_MAX.
 Each check has a self-test on a planted tree, so it is known to fail when it should.
 """
 
@@ -477,6 +479,88 @@ def test_imports_run_from_the_doors_to_services_and_from_tasks_to_the_engine() -
     assert found == [], "imports against DESIGN.md:\n" + "\n".join(found)
 
 
+# --- (d) the doors reach the domain through its front
+
+# What a door may import of the domain (`evaluations`): the services (writes) and the
+# selectors (reads), as DESIGN.md draws it, and the models. The models are allowed
+# because a door speaks in their terms without any logic of theirs: the admin registers
+# them, a view's access check looks a row up by its owner (web/views/access.py), forms and
+# templates name a status or a choice (`Run.Status.PAUSED`, `File.Purpose.BATCH`) and a
+# signature names a type. Anything else (csvio, export, metrics, llm, prompting, …) is the
+# domain's inside: the doors get it through a service or a selector. Besides the domain, a
+# door imports what the doors share (`hrbatch.http`, `hrbatch.uploads`, …), its own forms
+# and templates, and libraries.
+DOOR_MAY_IMPORT = ("evaluations.services", "evaluations.selectors", "evaluations.models")
+
+# Files another change of issue 18 is reshaping right now (one row reader and one
+# check-and-create service for the check page and `evaluate`): skipped here until it is
+# merged, then this set is emptied. Each entry is a path, or "path::function" for (e).
+PENDING_RESHAPE = {
+    "web/views/upload.py",
+    "evaluations/management/commands/evaluate.py",
+    "evaluations/intake.py::check_file",
+    "evaluations/services/ingest.py::run_ingest",
+    "evaluations/services/runs.py::run_create",
+    "evaluations/services/runs.py::run_start",
+}
+
+
+def is_door(name: str) -> bool:
+    return within(name, *DOORS)
+
+
+def door_imports_of_the_domain_inside(
+    root: Path, packages: Iterable[str], *, skip: Iterable[str] = ()
+) -> list[str]:
+    """`file:line: importer imports imported` for each import by a door of a domain module
+    that is not its front (DOOR_MAY_IMPORT); the doors themselves are not the domain."""
+    modules = modules_under(root, packages)
+    skipped = set(skip)
+    found = []
+    for edge in import_edges(modules):
+        importer, imported = edge.importer, edge.imported
+        path = str(modules[importer].path.relative_to(root))
+        if path in skipped or not is_door(importer) or is_door(imported):
+            continue
+        if within(imported, "evaluations") and not within(imported, *DOOR_MAY_IMPORT):
+            found.append(f"{where(edge, modules, root)}: {importer} imports {imported}")
+    return found
+
+
+def test_the_doors_import_of_the_domain_only_services_selectors_and_models() -> None:
+    found = door_imports_of_the_domain_inside(ROOT, APP_PACKAGES, skip=PENDING_RESHAPE)
+    assert found == [], "doors reaching past services and selectors:\n" + "\n".join(found)
+
+
+# --- (e) short functions
+
+FUNCTION_LINES_MAX = 80
+SHORT_FUNCTION_PACKAGES = ("evaluations", "web", "api")
+
+
+def long_functions(root: Path, packages: Iterable[str], *, skip: Iterable[str] = ()) -> list[str]:
+    """`file:line name (N lines)` for every function or method, nested ones included, of
+    more than FUNCTION_LINES_MAX lines (its decorators aside); migrations left out."""
+    skipped = set(skip)
+    found = []
+    for module in modules_under(root, packages).values():
+        path = str(module.path.relative_to(root))
+        if path in skipped:
+            continue
+        for node in ast.walk(parse(module)):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > FUNCTION_LINES_MAX and f"{path}::{node.name}" not in skipped:
+                found.append(f"{path}:{node.lineno} {node.name} ({lines} lines)")
+    return sorted(found)
+
+
+def test_no_function_of_the_app_is_longer_than_80_lines() -> None:
+    found = long_functions(ROOT, SHORT_FUNCTION_PACKAGES, skip=PENDING_RESHAPE)
+    assert found == [], "functions to split into named steps:\n" + "\n".join(found)
+
+
 # --- Self-tests: each check fails on a planted violation
 
 
@@ -622,4 +706,82 @@ def test_the_direction_check_sees_each_rule_broken(tmp_path: Path) -> None:
         "evaluations/services/runs.py:3: services import neither the engine nor the tasks:"
         " evaluations.services.runs imports evaluations.engine.worker",
         "web/views.py:2: only the tasks import the engine: web.views imports evaluations.engine",
+    ]
+
+
+def test_the_door_check_sees_each_door_reach_past_the_front(tmp_path: Path) -> None:
+    plant(
+        tmp_path,
+        {
+            "evaluations/__init__.py": "",
+            "evaluations/models.py": "",
+            "evaluations/selectors.py": "",
+            "evaluations/csvio.py": "",
+            "evaluations/export.py": "",
+            "evaluations/llm/__init__.py": "",
+            "evaluations/services/__init__.py": "",
+            "evaluations/services/runs.py": "from evaluations import csvio\n",
+            "evaluations/admin.py": (
+                "from . import models, services\nfrom .services.runs import run_start\n"
+                "from .export import x\n"
+            ),
+            "evaluations/management/__init__.py": "",
+            "evaluations/management/commands/__init__.py": "",
+            "evaluations/management/commands/serve.py": (
+                "from evaluations import selectors\n"
+                "def handle():\n"
+                "    from evaluations.llm import resolve_backend\n"
+            ),
+            "evaluations/management/commands/evaluate.py": "from evaluations import csvio\n",
+            "web/__init__.py": "",
+            "web/forms.py": "from evaluations.models import Rubric\n",
+            "web/views.py": (
+                "from hrbatch import http\nfrom web import forms\n"
+                "from evaluations import csvio, services\n"
+            ),
+            "api/__init__.py": "",
+            "api/views.py": "import evaluations.export\nfrom evaluations.services import runs\n",
+        },
+    )
+
+    assert door_imports_of_the_domain_inside(
+        tmp_path, APP_PACKAGES, skip={"evaluations/management/commands/evaluate.py"}
+    ) == [
+        "api/views.py:1: api.views imports evaluations.export",
+        "evaluations/admin.py:3: evaluations.admin imports evaluations.export",
+        "evaluations/management/commands/serve.py:3:"
+        " evaluations.management.commands.serve imports evaluations.llm",
+        "web/views.py:3: web.views imports evaluations.csvio",
+    ]
+
+
+def lines_of(count: int, indent: str = "    ") -> str:
+    return "".join(f"{indent}x{n} = {n}\n" for n in range(count))
+
+
+def test_the_length_check_counts_every_function_and_skips_migrations(tmp_path: Path) -> None:
+    plant(
+        tmp_path,
+        {
+            "evaluations/__init__.py": "",
+            "evaluations/short.py": f"def fits():\n{lines_of(79)}",
+            "evaluations/long.py": (
+                f"@decorated\ndef one_too_many():\n{lines_of(80)}"
+                f"class Worker:\n    async def work(self):\n{lines_of(78, ' ' * 8)}"
+                "        def step():\n            pass\n"
+            ),
+            "evaluations/pending.py": f"def left():\n{lines_of(80)}def also():\n{lines_of(80)}",
+            "evaluations/migrations/0001_initial.py": f"def forwards():\n{lines_of(80)}",
+            "web/__init__.py": "",
+            "web/views.py": f"def page():\n{lines_of(81)}",
+        },
+    )
+
+    assert long_functions(
+        tmp_path, SHORT_FUNCTION_PACKAGES, skip={"evaluations/pending.py::left"}
+    ) == [
+        "evaluations/long.py:2 one_too_many (81 lines)",
+        "evaluations/long.py:84 work (81 lines)",
+        "evaluations/pending.py:82 also (81 lines)",
+        "web/views.py:1 page (82 lines)",
     ]

@@ -164,7 +164,7 @@ def test_the_per_job_download_costs_the_same_queries_for_130_jobs_as_for_5(
         by_job: dict[str, list[dict[str, str]]] = {}
         for row in rows:
             by_job.setdefault(row["job"], []).append(row)
-        labels = selectors.job_labels(run)
+        labels = run.job_labels()
         assert set(by_job) == set(labels.values())
         for pk, label in labels.items():
             best = selectors.results(run, top=2, job=str(pk)).items

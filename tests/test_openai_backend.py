@@ -384,11 +384,11 @@ def test_a_real_ollama_scores_a_small_csv(
 def test_probe_finds_the_fakes_slot_count_through_its_openai_endpoint() -> None:
     """probe_backend's measurement through the OpenAI-compatible backend: the knee is the
     server's slots, as through Ollama's native API (tests/test_probe.py)."""
-    from evaluations import probe
+    from evaluations import knee
 
     plan = _plan()
     requests = [
-        probe.probe_request(
+        knee.probe_request(
             plan,
             {"resume": f"Engineer {i}"},
             model="gemma3:12b",
@@ -401,9 +401,9 @@ def test_probe_finds_the_fakes_slot_count_through_its_openai_endpoint() -> None:
     with FakeOllama(slots=2, latency=0.25) as fake:
         backend = OpenAIBackend([fake.url])
 
-        async def go() -> probe.Measurement:
+        async def go() -> knee.Measurement:
             try:
-                return await probe.measure(
+                return await knee.measure(
                     backend, requests, max_concurrency=8, requests_per_step=12
                 )
             finally:
@@ -411,4 +411,4 @@ def test_probe_finds_the_fakes_slot_count_through_its_openai_endpoint() -> None:
 
         measurement = asyncio.run(go())
         assert fake.max_in_flight == 2
-    assert measurement.knee == 2, "\n".join(probe.format_table(measurement.steps))
+    assert measurement.knee == 2, "\n".join(knee.format_table(measurement.steps))

@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
-from evaluations import probe, prompting, selectors, services, vram
+from evaluations import knee, prompting, selectors, services, vram
 from evaluations.llm.ollama_backend import OllamaBackend
 from evaluations.models import BackendProbe, Run
-from evaluations.rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
+from evaluations.rubric_content import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
 from tests.support.files import candidates_csv
 from tests.support.processes import ROOT, evaluate, finish, query, subprocess_env
 from tests.support.runs import start_run, upload
@@ -35,39 +35,39 @@ GIB = 1024**3
 # --- the knee rule and the estimate: pure functions ----------------------------------------
 
 
-def _step(concurrency: int, req_per_s: float) -> probe.Step:
-    return probe.Step(concurrency, 8, 0, 1.0, req_per_s, 100.0, 120.0, 10.0, 700.0, 10.0)
+def _step(concurrency: int, req_per_s: float) -> knee.Step:
+    return knee.Step(concurrency, 8, 0, 1.0, req_per_s, 100.0, 120.0, 10.0, 700.0, 10.0)
 
 
 def test_the_knee_is_the_fewest_in_flight_within_ten_percent_of_the_best() -> None:
     flat_after_4 = [_step(1, 10), _step(2, 19.5), _step(4, 38), _step(8, 39)]
-    assert probe.knee_of(flat_after_4) == (4, False)
+    assert knee.knee_of(flat_after_4) == (4, False)
     # Past the slots, a few percent more by hiding the client's gaps: still the slots.
-    assert probe.knee_of([_step(1, 10), _step(2, 19), _step(4, 20.5), _step(8, 20.6)]) == (
+    assert knee.knee_of([_step(1, 10), _step(2, 19), _step(4, 20.5), _step(8, 20.6)]) == (
         2,
         False,
     )
     # A GPU's gains fade slowly: the knee is where they come within 10% of the best.
     gpu = [_step(1, 1), _step(2, 1.9), _step(4, 3.3), _step(8, 5.0), _step(16, 6.5)]
     gpu += [_step(32, 7.2), _step(64, 7.4)]
-    assert probe.knee_of(gpu) == (32, False)
+    assert knee.knee_of(gpu) == (32, False)
     # Still rising at the last step: the knee may be higher, and the report says so.
-    assert probe.knee_of([_step(1, 10), _step(2, 20)]) == (2, True)
-    assert probe.knee_of([_step(1, 10), _step(2, 10.51)]) == (1, True)
-    assert probe.knee_of([_step(1, 10)]) == (1, True)
+    assert knee.knee_of([_step(1, 10), _step(2, 20)]) == (2, True)
+    assert knee.knee_of([_step(1, 10), _step(2, 10.51)]) == (1, True)
+    assert knee.knee_of([_step(1, 10)]) == (1, True)
 
 
 def test_steps_double_up_to_the_maximum_itself() -> None:
-    assert probe.concurrency_steps(64) == [1, 2, 4, 8, 16, 32, 64]
-    assert probe.concurrency_steps(10) == [1, 2, 4, 8, 10]
-    assert probe.concurrency_steps(1) == [1]
+    assert knee.concurrency_steps(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert knee.concurrency_steps(10) == [1, 2, 4, 8, 10]
+    assert knee.concurrency_steps(1) == [1]
 
 
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
-    assert probe.percentile(values, 0.95) == 95.0
-    assert probe.percentile(values, 0.5) == 50.0
-    assert probe.percentile([3.0], 0.95) == 3.0
+    assert knee.percentile(values, 0.95) == 95.0
+    assert knee.percentile(values, 0.5) == 50.0
+    assert knee.percentile([3.0], 0.95) == 3.0
 
 
 # gemma3:12b as Ollama's /api/show reports it (grouped-query attention, 256-wide heads).
@@ -158,7 +158,7 @@ def _requests(num_ctx: int = 4096) -> list[Any]:
     from devtools.synthetic import generate_candidates
 
     return [
-        probe.probe_request(
+        knee.probe_request(
             plan,
             {"cover_note": c["cover_note"]},
             model=MODEL,
@@ -177,9 +177,9 @@ def test_the_knee_found_against_the_fake_is_its_slot_count(slots: int) -> None:
     with FakeOllama(slots=slots, latency=0.25) as fake:
         backend = OllamaBackend([fake.url])
 
-        async def go() -> probe.Measurement:
+        async def go() -> knee.Measurement:
             try:
-                return await probe.measure(
+                return await knee.measure(
                     backend, _requests(), max_concurrency=16, requests_per_step=12
                 )
             finally:
@@ -187,7 +187,7 @@ def test_the_knee_found_against_the_fake_is_its_slot_count(slots: int) -> None:
 
         measurement = asyncio.run(go())
         assert fake.max_in_flight == slots
-    table = "\n".join(probe.format_table(measurement.steps))
+    table = "\n".join(knee.format_table(measurement.steps))
     assert measurement.knee == slots and not measurement.reached_max, table
     by_concurrency = {s.concurrency: s for s in measurement.steps}
     # It went past the knee until the gain vanished, and stopped there.
@@ -299,9 +299,9 @@ def test_concurrency_auto_uses_the_newest_probe_of_that_backend_model_and_place(
     choice = selectors.concurrency_for(backend="ollama", model=MODEL, where="http://a:11434")
     assert (choice.value, choice.origin) == (selectors.DEFAULT_CONCURRENCY, "default")
     assert "run `manage.py probe_backend` to measure" in choice.source
-    for knee in (3, 5):
+    for measured in (3, 5):
         BackendProbe.objects.create(
-            backend="ollama", where="http://a:11434", model=MODEL, concurrency=knee
+            backend="ollama", where="http://a:11434", model=MODEL, concurrency=measured
         )
     BackendProbe.objects.create(
         backend="ollama", where="http://b:11434", model=MODEL, concurrency=9

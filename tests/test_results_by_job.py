@@ -269,7 +269,7 @@ def test_one_download_holds_the_top_n_of_every_job_with_its_ties(
 ) -> None:
     run = start_run(jobs_csv(tmp_path / "c.csv"), owner=owner, roles=None)
     assert run.status == Run.Status.COMPLETED, run.status_message
-    labels = selectors.job_labels(run)
+    labels = run.job_labels()
     by_job: dict[str, list[Item]] = {}
     for item in Item.objects.filter(run=run, status="done"):
         by_job.setdefault(labels.get(item.job_id, ""), []).append(item)
@@ -370,7 +370,7 @@ def test_consistency_and_impact_per_job_where_the_job_has_enough_candidates(
         "Staff Nurse #2",
         "No job",
     ]
-    labels = selectors.job_labels(run)
+    labels = run.job_labels()
     for name in LARGE:
         label = "Staff Nurse #1" if name == "Staff Nurse" else name
         job = jobs[label]

@@ -128,7 +128,7 @@ def test_speed_and_time_left_right_after_an_outage_leave_the_outage_out(
     # The clock stands still but for the half second moved by hand: the figures are exact,
     # whatever the machine is doing meanwhile.
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        assert services.run_clear_outage(run=run)  # the server answers again...
+        assert services.runs.run_clear_outage(run=run)  # the server answers again...
         clock.shift(timedelta(seconds=0.5))
         # ...and 20 more are scored since
         Item.objects.filter(pk__in=[item.pk for item in items[100:120]]).update(

@@ -650,7 +650,7 @@ def test_after_a_cancel_the_speed_is_the_rate_over_the_time_the_run_actually_ran
         status=Item.Status.DONE, lease_token=None, finished_at=timezone.now()
     )
     Run.objects.filter(pk=run.pk).update(done_count=10, last_progress_at=timezone.now())
-    assert services.run_finalize_if_done(run_id=run.pk)
+    assert services.runs.run_finalize_if_done(run_id=run.pk)
     run.refresh_from_db()
     assert (run.status, run.done_count, run.cancelled_count) == (Run.Status.CANCELLED, 10, 30)
 
@@ -771,7 +771,7 @@ def test_pause_resume_cancel_and_retry_buttons_call_the_services(
 
     failed = start_run(candidates_csv(tmp_path, 3, name="f.csv"), owner=owner, start=False)
     fake_ollama.error_rate = 1.0
-    services.run_start(run=failed)
+    services.runs.run_start(run=failed)
     fake_ollama.error_rate = 0.0
     run = failed
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
@@ -1093,7 +1093,7 @@ def test_a_row_too_long_for_the_model_is_flagged_on_the_check_page_in_plain_word
     engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
     client = _client(owner)
     response = _long_rows_file(client)
-    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    limit = services.ingest.candidate_chars_limit(rubric=services.rubric_default())
     chars = len("position: Analyst\ncover_note: " + "I like data. " * 3000)
     about = f"{limit // 100 * 100:,}"
 
@@ -1137,7 +1137,7 @@ def test_a_row_too_long_can_be_scored_on_its_first_characters_marked_truncated(
     engine_settings.HRBATCH = {**engine_settings.HRBATCH, "MAX_NUM_CTX": 4096}
     client = _client(owner)
     response = _long_rows_file(client)
-    limit = services.candidate_chars_limit(rubric=services.rubric_default())
+    limit = services.ingest.candidate_chars_limit(rubric=services.rubric_default())
     kept = limit // 100 * 100
     form = {
         "id_column": "id",
@@ -1188,7 +1188,7 @@ def test_retrying_a_row_that_was_too_long_offers_to_score_its_first_characters(
 
     client = _client(owner)
     page = client.get(reverse("web:run", args=[run.public_id])).content.decode()
-    kept = services.candidate_chars_limit(rubric=run.rubric) // 100 * 100
+    kept = services.ingest.candidate_chars_limit(rubric=run.rubric) // 100 * 100
     button = f"Retry, scoring the first {kept:,} characters of 2 rows too long"
     assert button in page
     url = reverse("web:run_control", args=[run.public_id, "retry-truncated"])

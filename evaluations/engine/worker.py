@@ -2,7 +2,8 @@
 
 One django-q2 task runs `process_chunk`. Its thread owns the database; a private event
 loop thread (`Loop`) owns the backend and keeps up to CONCURRENCY requests in flight, so
-every server slot stays busy. Results are written in short transactions (`ChunkWorker.flush`),
+every server slot stays busy. Results are written in short transactions (`ChunkWorker.flush`,
+through services.items.ItemWriter, the statements the ingest writes Items with too),
 conditional on the lease, so a crash at any moment loses nothing and writes nothing twice.
 """
 
@@ -24,15 +25,29 @@ from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from hrbatch import diskfull
 
-from .. import prompting, selectors, services
+from .. import prompting, selectors
 from ..llm import Backend, BackendError, ChatResult, make_backend
 from ..models import Item, Run
+from ..services.files import is_disk_full
+from ..services.items import Done, Failed, ItemWriter
+from ..services.processes import lease_holder
+from ..services.runs import (
+    items_cancel_unclaimed,
+    run_clear_disk_full,
+    run_clear_outage,
+    run_dispatch,
+    run_finalize_if_done,
+    run_note_disk_full,
+    run_note_outage,
+    run_pause,
+    run_scoring_began,
+)
 from .handlers import RECHECKS, Handler, TooLong, handler_for
 
 log = logging.getLogger(__name__)
@@ -78,7 +93,9 @@ async def _make(name: str) -> Backend:
 
 
 @dataclass(order=True)
-class _Job:
+class _Request:
+    """One request in the window: sent, waiting to be sent, or waiting for its retry time."""
+
     ready_at: float
     seq: int
     items: list[Item] = field(compare=False)
@@ -118,7 +135,7 @@ class _Writes:
 
 def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
     """Claim the pending Items of run `run_id` with ids in [lo, hi] (of these `jobs` when
-    given, None standing for no job: services.run_dispatch chunks a run with jobs job by
+    given, None standing for no job: run_dispatch chunks a run with jobs job by
     job) and score them.
 
     Returns how many Items this call finished (done or failed).
@@ -131,21 +148,15 @@ def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None =
         return worker.work()
     finally:
         worker.close()
-        worker._durably(partial(services.run_finalize_if_done, run_id=run_id))
+        worker._durably(partial(run_finalize_if_done, run_id=run_id))
 
 
 class ChunkWorker:
-    # Grouped by job: each job's requests go out one after another, so the server's slots
-    # keep that job's prompt prefix cached instead of evicting it for the next candidate's
-    # job (a run without jobs keeps the order of its file). bench/jobs_cache.py sets
-    # ("id",) to measure the interleaved order against it.
-    GROUPED: tuple[Any, ...] = (F("job_id").asc(nulls_first=True), "id")
-    ORDER: tuple[Any, ...] = GROUPED
-
     def __init__(self, run: Run, lo: int, hi: int, jobs: list[int | None] | None = None):
         conf = settings.HRBATCH
         self.run = run
         self.lo, self.hi = lo, hi
+        # The positions (Job ids) whose Items this chunk holds, when dispatched job by job.
         self.jobs = jobs
         self.token = secrets.token_hex(8)
         self.lease = timedelta(seconds=conf["LEASE_SECONDS"])
@@ -157,25 +168,19 @@ class ChunkWorker:
         self.outage_limit = float(conf["OUTAGE_PAUSE_SECONDS"])
         self.loop: Loop | None = None
         self.writes = _Writes()
-        self.using = router.db_for_write(Item)
-        connection = connections[self.using]
-        table = connection.ops.quote_name(Item._meta.db_table)
-        self._json = partial(Item._meta.get_field("result").get_db_prep_save, connection=connection)
-        self._time = partial(
-            Item._meta.get_field("finished_at").get_db_prep_save, connection=connection
-        )
-        released = "lease_token = NULL, lease_until = NULL"
-        self._done_sql = (
-            f"UPDATE {table} SET status = 'done', result = %s, error = '', prompt_tokens = %s, "
-            f"completion_tokens = %s, cached_tokens = %s, prompt_eval_ns = %s, "
-            f"latency_ms = %s, finished_at = %s, {released} WHERE id = %s"
-        )
-        self._failed_sql = (
-            f"UPDATE {table} SET status = 'failed', error = %s, finished_at = %s, {released} "
-            "WHERE id = %s"
-        )
+        self.writer = ItemWriter(run.pk)
+        self.using = self.writer.using
         self.finished = 0
         self.seq = itertools.count()
+        # The window: requests to send, requests waiting for their retry time (a heap),
+        # and requests in flight by the future of their answer.
+        self.queue: deque[_Request] = deque()
+        self.waiting: list[_Request] = []
+        self.in_flight: dict[concurrent.futures.Future[ChatResult], _Request] = {}
+        # The run was paused or cancelled, or must be: nothing more is sent.
+        self.stopping = False
+        # When the server stopped answering (time.monotonic()), None while it answers.
+        self.outage_since: float | None = None
         # The run may still carry an outage noted by a worker that died: clear it on the
         # first answer this worker gets.
         self.outage_noted = True
@@ -203,21 +208,32 @@ class ChunkWorker:
             chunk.filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
                 lease_token=self.token,
                 lease_until=now + self.lease,
-                lease_holder=services.lease_holder(),
+                lease_holder=lease_holder(),
             )
         claimed = list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
-            # `extra` too: the candidate's name, hidden from the text sent (services.ModelView),
-            # is usually a column kept for results; deferred, it cost a query per candidate.
+            # `extra` too: the candidate's name, hidden from the text sent (ModelView in
+            # services.privacy), is usually a column kept for results; deferred, it cost a
+            # query per candidate.
             .only(
                 "id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error", "job_id"
             )
-            .order_by(*self.ORDER)
+            .order_by(*self._order())
         )
         if claimed:
             # The run no longer waits for a free worker: its scoring clock starts.
-            services.run_scoring_began(run_id=self.run.pk)
+            run_scoring_began(run_id=self.run.pk)
         return claimed
+
+    def _order(self) -> tuple[Any, ...]:
+        """A chunk dispatched job by job is sent grouped by job: each job's requests go out
+        one after another, so the server's slots keep that job's prompt prefix cached
+        instead of evicting it for the next candidate's job. Otherwise (a run without jobs,
+        or one dispatched in the file's order: RunOptions.jobs_interleaved) in the file's
+        order."""
+        if self.jobs is None:
+            return ("id",)
+        return (F("job_id").asc(nulls_first=True), "id")
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -226,7 +242,19 @@ class ChunkWorker:
         if not items:
             return 0
         handler = handler_for(self.run)
-        queue: deque[_Job] = deque()
+        self.queue = self._requests(handler, items)
+        if self.queue:
+            self.loop = Loop(self.run.backend)
+            self._score(handler)
+            self._rechecks_left([*self.queue, *self.waiting])
+        self.flush()
+        self._durably(self._release)
+        return self.finished
+
+    def _requests(self, handler: Handler, items: list[Item]) -> deque[_Request]:
+        """The requests for the claimed Items, in packs of the handler's size (a pack
+        holds the candidates of one job); Items out of attempts or too long fail here."""
+        requests: deque[_Request] = deque()
         pack: list[Item] = []
         # Every request sent is counted before it is sent, so an Item whose requests keep
         # killing the worker runs out of this budget instead of looping for ever.
@@ -244,125 +272,36 @@ class ChunkWorker:
                 continue
             if pack and pack[0].job_id != item.job_id:
                 # A pack shares one system message: the candidates of one job.
-                queue.append(self._job(pack))
+                requests.append(self._request(pack))
                 pack = []
             pack.append(item)
             if len(pack) == handler.pack_size:
-                queue.append(self._job(pack))
+                requests.append(self._request(pack))
                 pack = []
         if pack:
-            queue.append(self._job(pack))
-        if not queue:
-            self.flush()
-            self._durably(self._release)
-            return self.finished
+            requests.append(self._request(pack))
+        return requests
 
-        self.loop = Loop(self.run.backend)
-        waiting: list[_Job] = []  # heap of jobs waiting for their retry time
-        in_flight: dict[concurrent.futures.Future[ChatResult], _Job] = {}
-        stopping = False
-        outage_since: float | None = None
+    def _score(self, handler: Handler) -> None:
+        """Keep the window full until every request is answered or given up, or the run
+        stops; results are written every FLUSH_SECONDS or FLUSH_ITEMS, the lease renewed."""
         last_status = last_flush = last_renew = time.monotonic()
-
-        while queue or waiting or in_flight:
+        while self.queue or self.waiting or self.in_flight:
             now = time.monotonic()
             if now - last_status >= STATUS_CHECK_SECONDS:
                 last_status = now
                 status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True)
                 # Return early: the run was paused or cancelled while we worked.
-                stopping = stopping or status.first() != Run.Status.IN_PROGRESS
-            if stopping and not in_flight:
+                self.stopping = self.stopping or status.first() != Run.Status.IN_PROGRESS
+            if self.stopping and not self.in_flight:
                 break
-            if not stopping:
-                self._send(handler, queue, waiting, in_flight)
-            timeout = FLUSH_SECONDS
-            if not in_flight and waiting:
-                timeout = min(
-                    max(waiting[0].ready_at - time.monotonic(), 0.01), STATUS_CHECK_SECONDS
-                )
-            if in_flight:
-                done, _ = concurrent.futures.wait(
-                    in_flight, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-            else:
-                done = set()
-                time.sleep(timeout)
-            for future in done:
-                job = in_flight.pop(future)
-                try:
-                    answer = future.result()
-                except BackendError as exc:
-                    if exc.blocks_run:
-                        for item in [] if job.recheck else job.items:
-                            # The request never ran: not an attempt.
-                            self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
-                        if not exc.transient:
-                            # Not an outage: only a person can fix it (pull the model, set
-                            # the server's key).
-                            services.run_pause(run=self.run, reason=f"{exc} Then resume the run.")
-                            stopping = True
-                        else:
-                            # An outage is a state, not an error: say so at once, keep
-                            # probing, and go on by ourselves when the server answers.
-                            if outage_since is None:
-                                outage_since = time.monotonic()
-                                services.run_note_outage(run=self.run, message=str(exc))
-                                self.outage_noted = True
-                            elif time.monotonic() - outage_since >= self.outage_limit:
-                                # The last resort after a long, documented limit.
-                                hours = self.outage_limit / 3600
-                                services.run_pause(
-                                    run=self.run,
-                                    reason=f"{exc} It has not answered for {hours:g} h "
-                                    "(HRBATCH_OUTAGE_PAUSE_SECONDS), so the run was paused; "
-                                    "resume it once the server is back.",
-                                )
-                                stopping = True
-                        delay = min(self.backoff * 2**job.probes, OUTAGE_BACKOFF_MAX)
-                        job.probes += 1
-                        self._wait(waiting, job, delay)
-                        continue
-                    if job.recheck:
-                        self._recheck_failed(waiting, job, queue, retry=exc.transient)
-                        continue
-                    self._retry_or_fail(
-                        waiting, job, str(exc), retry=exc.transient, server=exc.transient
-                    )
-                    continue
-                except Exception as exc:  # a bug or an unexpected library error
-                    log.exception("request failed for run %s", self.run.pk)
-                    if job.recheck:
-                        self._recheck_failed(waiting, job, queue, retry=False)
-                        continue
-                    self._retry_or_fail(waiting, job, f"unexpected error: {exc!r}", retry=True)
-                    continue
-                outage_since = None
-                if self.outage_noted:
-                    services.run_clear_outage(run=self.run)
-                    self.outage_noted = False
-                if job.recheck:
-                    self._calibrated(handler, job, answer, queue)
-                    continue
-                try:
-                    results = handler.results(job.items, answer)
-                except TooLong as exc:
-                    for item in job.items:
-                        self.writes.failed.append((item, str(exc)))
-                    continue
-                except prompting.InvalidOutput as exc:
-                    self._retry_or_fail(waiting, job, f"invalid output: {exc}", retry=True)
-                    continue
-                share = len(job.items)
-                for item, result in zip(job.items, results, strict=True):
-                    rechecks = handler.rechecks(item)
-                    if rechecks:
-                        # Sent next, so that its Item is written soon (with its rechecks).
-                        queue.appendleft(self._recheck(item, result, rechecks, answer, share))
-                    else:
-                        self.writes.done.append((item, result, answer, share))
-            if not stopping:
+            if not self.stopping:
+                self._send(handler)
+            for future in self._answered():
+                self._take(handler, self.in_flight.pop(future), future)
+            if not self.stopping:
                 # Refill the freed slots before writing: the server never waits on SQLite.
-                self._send(handler, queue, waiting, in_flight)
+                self._send(handler)
             now = time.monotonic()
             pending_writes = len(self.writes.done) + len(self.writes.failed)
             if self.writes and (pending_writes >= FLUSH_ITEMS or now - last_flush >= FLUSH_SECONDS):
@@ -371,31 +310,136 @@ class ChunkWorker:
             if now - last_renew >= self.lease.total_seconds() / 3:
                 self._durably(self._renew)
                 last_renew = now
-        self._rechecks_left([*queue, *waiting])
-        self.flush()
-        self._durably(self._release)
-        return self.finished
 
-    def _send(
-        self,
-        handler: Handler,
-        queue: deque[_Job],
-        waiting: list[_Job],
-        in_flight: dict[concurrent.futures.Future[ChatResult], _Job],
-    ) -> None:
-        """Keep `concurrency` requests in flight (jobs whose retry time has come first)."""
+    def _answered(self) -> set[concurrent.futures.Future[ChatResult]]:
+        """The requests answered within FLUSH_SECONDS (or, with none in flight, after
+        waiting for the first retry time, at most STATUS_CHECK_SECONDS)."""
+        timeout = FLUSH_SECONDS
+        if not self.in_flight and self.waiting:
+            timeout = min(
+                max(self.waiting[0].ready_at - time.monotonic(), 0.01), STATUS_CHECK_SECONDS
+            )
+        if not self.in_flight:
+            time.sleep(timeout)
+            return set()
+        done, _ = concurrent.futures.wait(
+            self.in_flight, timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        return done
+
+    def _send(self, handler: Handler) -> None:
+        """Keep `concurrency` requests in flight (those whose retry time has come first)."""
         assert self.loop is not None
         now = time.monotonic()
-        while waiting and waiting[0].ready_at <= now:
-            queue.append(heapq.heappop(waiting))
-        while queue and len(in_flight) < self.concurrency:
-            job = queue.popleft()
+        while self.waiting and self.waiting[0].ready_at <= now:
+            self.queue.append(heapq.heappop(self.waiting))
+        while self.queue and len(self.in_flight) < self.concurrency:
+            request = self.queue.popleft()
             # The seed moves only after invalid output (a server error is no reason to
             # draw another answer): scores stay reproducible.
-            request = handler.request(job.items, job.invalid + 1, recheck=job.recheck)
-            in_flight[self.loop.call(self.loop.backend.chat(request))] = job
-            for item in [] if job.recheck else job.items:
+            chat = handler.request(request.items, request.invalid + 1, recheck=request.recheck)
+            self.in_flight[self.loop.call(self.loop.backend.chat(chat))] = request
+            for item in [] if request.recheck else request.items:
                 self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) + 1
+
+    # -- an answer --------------------------------------------------------------------
+
+    def _take(
+        self,
+        handler: Handler,
+        request: _Request,
+        future: concurrent.futures.Future[ChatResult],
+    ) -> None:
+        """What came back for `request`: an answer, or why there is none."""
+        try:
+            answer = future.result()
+        except BackendError as exc:
+            self._backend_failed(request, exc)
+            return
+        except Exception as exc:  # a bug or an unexpected library error
+            log.exception("request failed for run %s", self.run.pk)
+            if request.recheck:
+                self._recheck_failed(request, retry=False)
+                return
+            self._retry_or_fail(request, f"unexpected error: {exc!r}", retry=True)
+            return
+        self._server_answers()
+        if request.recheck:
+            self._calibrated(handler, request, answer)
+        else:
+            self._scored(handler, request, answer)
+
+    def _scored(self, handler: Handler, request: _Request, answer: ChatResult) -> None:
+        """The Items' results, written next, or after their rechecks (sent first)."""
+        try:
+            results = handler.results(request.items, answer)
+        except TooLong as exc:
+            for item in request.items:
+                self.writes.failed.append((item, str(exc)))
+            return
+        except prompting.InvalidOutput as exc:
+            self._retry_or_fail(request, f"invalid output: {exc}", retry=True)
+            return
+        share = len(request.items)
+        for item, result in zip(request.items, results, strict=True):
+            rechecks = handler.rechecks(item)
+            if rechecks:
+                # Sent next, so that its Item is written soon (with its rechecks).
+                self.queue.appendleft(self._recheck(item, result, rechecks, answer, share))
+            else:
+                self.writes.done.append((item, result, answer, share))
+
+    def _backend_failed(self, request: _Request, exc: BackendError) -> None:
+        """A request the backend did not answer: the run is blocked (an outage, or a
+        problem only a person can fix), or this request failed and is retried or given up."""
+        if exc.blocks_run:
+            self._blocked(request, exc)
+        elif request.recheck:
+            self._recheck_failed(request, retry=exc.transient)
+        else:
+            self._retry_or_fail(request, str(exc), retry=exc.transient, server=exc.transient)
+
+    def _blocked(self, request: _Request, exc: BackendError) -> None:
+        """The request never ran (not an attempt): it waits, with backoff, for the server,
+        and the run says why it is blocked."""
+        for item in [] if request.recheck else request.items:
+            self.writes.attempts[item.pk] = self.writes.attempts.get(item.pk, 0) - 1
+        if exc.transient:
+            self._in_outage(exc)
+        else:
+            # Not an outage: only a person can fix it (pull the model, set the server's key).
+            run_pause(run=self.run, reason=f"{exc} Then resume the run.")
+            self.stopping = True
+        delay = min(self.backoff * 2**request.probes, OUTAGE_BACKOFF_MAX)
+        request.probes += 1
+        self._wait(request, delay)
+
+    def _in_outage(self, exc: BackendError) -> None:
+        """An outage is a state, not an error: say so at once, keep probing, and go on by
+        ourselves when the server answers; pause only after HRBATCH_OUTAGE_PAUSE_SECONDS."""
+        if self.outage_since is None:
+            self.outage_since = time.monotonic()
+            run_note_outage(run=self.run, message=str(exc))
+            self.outage_noted = True
+        elif time.monotonic() - self.outage_since >= self.outage_limit:
+            # The last resort after a long, documented limit.
+            hours = self.outage_limit / 3600
+            run_pause(
+                run=self.run,
+                reason=f"{exc} It has not answered for {hours:g} h "
+                "(HRBATCH_OUTAGE_PAUSE_SECONDS), so the run was paused; "
+                "resume it once the server is back.",
+            )
+            self.stopping = True
+
+    def _server_answers(self) -> None:
+        """An answer came: any outage is over, and the run no longer says otherwise."""
+        self.outage_since = None
+        if self.outage_noted:
+            run_clear_outage(run=self.run)
+            self.outage_noted = False
+
+    # -- rechecks and retries ---------------------------------------------------------
 
     def _recheck(
         self,
@@ -404,8 +448,8 @@ class ChunkWorker:
         rechecks: tuple[str, ...],
         answer: ChatResult | None,
         share: int,
-    ) -> _Job:
-        return _Job(
+    ) -> _Request:
+        return _Request(
             ready_at=0.0,
             seq=next(self.seq),
             items=[item],
@@ -416,61 +460,63 @@ class ChunkWorker:
             share=share,
         )
 
-    def _calibrated(
-        self, handler: Handler, job: _Job, answer: ChatResult, queue: deque[_Job]
-    ) -> None:
-        assert job.calibrating is not None
-        result = job.calibrating
+    def _calibrated(self, handler: Handler, request: _Request, answer: ChatResult) -> None:
+        assert request.calibrating is not None
+        result = request.calibrating
         try:
-            (again,) = handler.results(job.items, answer, recheck=job.recheck)
+            (again,) = handler.results(request.items, answer, recheck=request.recheck)
         except Exception:  # an answer that cannot be read: the Item keeps its scores
-            log.debug("%s recheck failed for item %s", job.recheck, job.items[0].pk, exc_info=True)
+            log.debug(
+                "%s recheck failed for item %s", request.recheck, request.items[0].pk, exc_info=True
+            )
         else:
-            result = {**result, RECHECKS[job.recheck]: handler.recheck_value(again)}
-        self._recheck_next(job, result, queue)
+            result = {**result, RECHECKS[request.recheck]: handler.recheck_value(again)}
+        self._recheck_next(request, result)
 
-    def _recheck_next(self, job: _Job, result: dict[str, Any], queue: deque[_Job]) -> None:
+    def _recheck_next(self, request: _Request, result: dict[str, Any]) -> None:
         """The Item's next recheck, or, with none left, the Item written with its result."""
-        assert job.answer is not None
-        if job.then:
-            queue.appendleft(self._recheck(job.items[0], result, job.then, job.answer, job.share))
+        assert request.answer is not None
+        if request.then:
+            self.queue.appendleft(
+                self._recheck(request.items[0], result, request.then, request.answer, request.share)
+            )
         else:
-            self.writes.done.append((job.items[0], result, job.answer, job.share))
+            self.writes.done.append((request.items[0], result, request.answer, request.share))
 
-    def _recheck_failed(
-        self, waiting: list[_Job], job: _Job, queue: deque[_Job], *, retry: bool
-    ) -> None:
+    def _recheck_failed(self, request: _Request, *, retry: bool) -> None:
         """A server error is retried within HRBATCH_MAX_SERVER_ATTEMPTS, with backoff;
         past it, or for any other failure, this recheck is given up."""
-        job.server_errors += 1
-        if retry and job.server_errors < self.max_server_attempts:
-            delay = min(self.backoff * 2 ** (job.server_errors - 1), SERVER_BACKOFF_MAX)
-            self._wait(waiting, job, delay)
+        request.server_errors += 1
+        if retry and request.server_errors < self.max_server_attempts:
+            delay = min(self.backoff * 2 ** (request.server_errors - 1), SERVER_BACKOFF_MAX)
+            self._wait(request, delay)
             return
-        assert job.calibrating is not None
-        self._recheck_next(job, job.calibrating, queue)
+        assert request.calibrating is not None
+        self._recheck_next(request, request.calibrating)
 
-    def _rechecks_left(self, jobs: list[_Job]) -> None:
+    def _rechecks_left(self, requests: list[_Request]) -> None:
         """Rechecks not sent when the worker stops. Paused: their Items stay pending, to be
         scored and rechecked again on resume. Cancelled: the Items keep their scores,
         without the rechecks (a cancel cancels what is not scored)."""
         status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
         if status not in (Run.Status.CANCELLING, Run.Status.CANCELLED):
             return
-        for job in jobs:
-            if job.recheck and job.calibrating is not None and job.answer is not None:
-                self.writes.done.append((job.items[0], job.calibrating, job.answer, job.share))
+        for request in requests:
+            if request.recheck and request.calibrating is not None and request.answer is not None:
+                self.writes.done.append(
+                    (request.items[0], request.calibrating, request.answer, request.share)
+                )
 
-    def _job(self, items: list[Item]) -> _Job:
-        return _Job(ready_at=0.0, seq=next(self.seq), items=items)
+    def _request(self, items: list[Item]) -> _Request:
+        return _Request(ready_at=0.0, seq=next(self.seq), items=items)
 
-    def _wait(self, waiting: list[_Job], job: _Job, delay: float) -> None:
-        job.ready_at = time.monotonic() + delay
-        job.seq = next(self.seq)
-        heapq.heappush(waiting, job)
+    def _wait(self, request: _Request, delay: float) -> None:
+        request.ready_at = time.monotonic() + delay
+        request.seq = next(self.seq)
+        heapq.heappush(self.waiting, request)
 
     def _retry_or_fail(
-        self, waiting: list[_Job], job: _Job, error: str, *, retry: bool, server: bool = False
+        self, request: _Request, error: str, *, retry: bool, server: bool = False
     ) -> None:
         """Retry within the budget of this kind of failure, else fail the Items.
 
@@ -479,20 +525,20 @@ class ChunkWorker:
         capped backoff.
         """
         if server:
-            job.server_errors += 1
-            used, budget, cap = job.server_errors, self.max_server_attempts, SERVER_BACKOFF_MAX
+            request.server_errors += 1
+            used, budget, cap = request.server_errors, self.max_server_attempts, SERVER_BACKOFF_MAX
         else:
-            job.invalid += 1
-            used, budget, cap = job.invalid, self.max_attempts, OUTAGE_BACKOFF_MAX
+            request.invalid += 1
+            used, budget, cap = request.invalid, self.max_attempts, OUTAGE_BACKOFF_MAX
         if retry and used < budget:
-            for item in job.items:
+            for item in request.items:
                 self.writes.errors.append((item, error))
             delay = min(self.backoff * 2 ** (used - 1), cap)
-            job.attempt += 1
-            self._wait(waiting, job, delay)
+            request.attempt += 1
+            self._wait(request, delay)
             return
-        suffix = f" (after {job.attempt} attempts)" if job.attempt > 1 else ""
-        for item in job.items:
+        suffix = f" (after {request.attempt} attempts)" if request.attempt > 1 else ""
+        for item in request.items:
             self.writes.failed.append((item, error + suffix))
 
     # -- writing ----------------------------------------------------------------------
@@ -510,12 +556,12 @@ class ChunkWorker:
             try:
                 result = write()
             except (DatabaseError, OSError) as exc:
-                if not services.is_disk_full(exc):
+                if not is_disk_full(exc):
                     raise
                 if not waited:
                     waited = True
                     log.warning("Writing results of run %s failed: %s", self.run.pk, exc)
-                    services.run_note_disk_full(run=self.run)
+                    run_note_disk_full(run=self.run)
                 diskfull.report()
                 # A fresh connection for the next try: the failed write may have left the
                 # database connection unusable.
@@ -525,7 +571,7 @@ class ChunkWorker:
                 continue
             if waited:
                 diskfull.clear()
-                services.run_clear_disk_full(run=self.run)
+                run_clear_disk_full(run=self.run)
             return result
 
     def flush(self) -> None:
@@ -535,7 +581,6 @@ class ChunkWorker:
 
     def _write(self, writes: _Writes) -> None:
         now = timezone.now()
-        done = failed = prompt = completion = cached = eval_ns = redacted = 0
         with transaction.atomic():
             by_delta: dict[int, list[int]] = {}
             for pk, delta in writes.attempts.items():
@@ -554,66 +599,49 @@ class ChunkWorker:
             held = set(
                 mine.select_for_update().filter(pk__in=finishing).values_list("pk", flat=True)
             )
-            done_rows = []
-            for item, result, answer, share in writes.done:
-                if item.pk not in held:
-                    continue
-                item_prompt = answer.prompt_tokens // share
-                item_cached = (
-                    answer.cached_tokens // share if answer.cached_tokens is not None else None
-                )
-                item_eval = (
-                    answer.prompt_eval_ns // share if answer.prompt_eval_ns is not None else None
-                )
-                item_completion = answer.completion_tokens // share
-                done_rows.append(
-                    (
-                        self._json(result),
-                        item_prompt,
-                        item_completion,
-                        item_cached,
-                        item_eval,
-                        answer.latency_ms,
-                        self._time(now),
-                        item.pk,
-                    )
-                )
-                prompt += item_prompt
-                redacted += sum((result.get("redacted") or {}).values())
-                completion += item_completion
-                cached += item_cached or 0
-                eval_ns += item_eval or 0
-            failed_rows = [
-                (error, self._time(now), item.pk)
-                for item, error in writes.failed
-                if item.pk in held
-            ]
-            copies_done, copies_failed = self._copies(writes, held, now)
-            with connections[self.using].cursor() as cursor:
-                if done_rows or copies_done:
-                    cursor.executemany(self._done_sql, done_rows + copies_done)
-                if failed_rows or copies_failed:
-                    cursor.executemany(self._failed_sql, failed_rows + copies_failed)
-            done = len(done_rows) + len(copies_done)
-            failed = len(failed_rows) + len(copies_failed)
-            if done or failed:
+            done, totals = self._results(writes, held)
+            failed = [(item.pk, error) for item, error in writes.failed if item.pk in held]
+            copies_done, copies_failed = self._copies(writes, held)
+            self.writer.finish(done + copies_done, failed + copies_failed, now=now)
+            finished_done = len(done) + len(copies_done)
+            finished_failed = len(failed) + len(copies_failed)
+            if finished_done or finished_failed:
                 Run.objects.filter(pk=self.run.pk).update(
-                    done_count=F("done_count") + done,
-                    failed_count=F("failed_count") + failed,
-                    prompt_tokens=F("prompt_tokens") + prompt,
-                    completion_tokens=F("completion_tokens") + completion,
-                    cached_tokens=F("cached_tokens") + cached,
-                    prompt_eval_ns=F("prompt_eval_ns") + eval_ns,
-                    redacted_count=F("redacted_count") + redacted,
+                    done_count=F("done_count") + finished_done,
+                    failed_count=F("failed_count") + finished_failed,
+                    prompt_tokens=F("prompt_tokens") + totals["prompt"],
+                    completion_tokens=F("completion_tokens") + totals["completion"],
+                    cached_tokens=F("cached_tokens") + totals["cached"],
+                    prompt_eval_ns=F("prompt_eval_ns") + totals["eval_ns"],
+                    redacted_count=F("redacted_count") + totals["redacted"],
                     last_progress_at=now,
                 )
-        self.finished += done + failed
+        self.finished += finished_done + finished_failed
 
-    def _copies(
-        self, writes: _Writes, held: set[int], now: Any
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The rows of _done_sql and _failed_sql that give the copies of the Items this
-        flush finishes their result (never sent: no tokens, no time) or their failure.
+    @staticmethod
+    def _results(writes: _Writes, held: set[int]) -> tuple[list[Done], dict[str, int]]:
+        """The done Items this worker still holds, each with its share of its answer's
+        tokens and time (a pack's answer scored several), and the run's totals of them."""
+        done: list[Done] = []
+        totals = dict.fromkeys(("prompt", "completion", "cached", "eval_ns", "redacted"), 0)
+        for item, result, answer, share in writes.done:
+            if item.pk not in held:
+                continue
+            prompt = answer.prompt_tokens // share
+            cached = answer.cached_tokens // share if answer.cached_tokens is not None else None
+            eval_ns = answer.prompt_eval_ns // share if answer.prompt_eval_ns is not None else None
+            completion = answer.completion_tokens // share
+            done.append((item.pk, result, prompt, completion, cached, eval_ns, answer.latency_ms))
+            totals["prompt"] += prompt
+            totals["redacted"] += sum((result.get("redacted") or {}).values())
+            totals["completion"] += completion
+            totals["cached"] += cached or 0
+            totals["eval_ns"] += eval_ns or 0
+        return done, totals
+
+    def _copies(self, writes: _Writes, held: set[int]) -> tuple[list[Done], list[Failed]]:
+        """The copies of the Items this flush finishes, with their result (never sent: no
+        tokens, no time) or their failure.
 
         Their pending copies are locked first (PostgreSQL), so that a cancel meanwhile
         cannot also count them; nobody else writes a copy (it is never claimed)."""
@@ -626,17 +654,16 @@ class ChunkWorker:
             .filter(copy_of__in=[*finished, *errors], status=Item.Status.PENDING)
             .values_list("pk", "copy_of_id")
         )
-        done: list[tuple[Any, ...]] = []
-        failed: list[tuple[Any, ...]] = []
-        when = self._time(now)
+        done: list[Done] = []
+        failed: list[Failed] = []
         for pk, first in copies:
             if first in finished:
                 # The first row's scores, not its consistency rechecks: the sample is of
                 # distinct candidates.
                 result = {k: v for k, v in finished[first].items() if k not in Item.RECHECK_KEYS}
-                done.append((self._json(result), None, None, None, None, None, when, pk))
+                done.append((pk, result, None, None, None, None, None))
             else:
-                failed.append((errors[first], when, pk))
+                failed.append((pk, errors[first]))
         return done, failed
 
     def _renew(self) -> None:
@@ -649,7 +676,7 @@ class ChunkWorker:
         with transaction.atomic():
             status = Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
             if status in (Run.Status.CANCELLING, Run.Status.CANCELLED):
-                services.items_cancel_unclaimed(run_id=self.run.pk, token=self.token)
+                items_cancel_unclaimed(run_id=self.run.pk, token=self.token)
                 return
             mine = Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             released = list(mine.order_by("id").values_list("id", flat=True))
@@ -658,4 +685,4 @@ class ChunkWorker:
                 # Paused and resumed while we wound down: the resume could not hand out
                 # the Items we still held, so hand them out now.
                 self.run.refresh_from_db()
-                services.run_dispatch(run=self.run, ids=released)
+                run_dispatch(run=self.run, ids=released)

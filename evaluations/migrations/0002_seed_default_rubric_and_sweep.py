@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from evaluations.rubrics import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
+    from evaluations.rubric_content import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS, DEFAULT_RUBRIC_NAME
 
     Rubric = apps.get_model("evaluations", "Rubric")
     Rubric.objects.get_or_create(

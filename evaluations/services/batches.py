@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,7 +30,7 @@ from ..llm import (
     resolve_backend,
     served_model,
 )
-from ..models import File, Item, Job, Run, RunOptions
+from ..models import File, Item, Run, RunOptions
 from ..openai_compat import (
     CHAT_COMPLETIONS,
     COMPLETION_WINDOWS,
@@ -44,6 +44,7 @@ from ..openai_compat import (
     RequestProblem,
     Unsupported,
     answer_budget_problem,
+    body_problem,
     chat_completion,
     chat_request,
     clip,
@@ -58,9 +59,10 @@ from ..openai_compat import (
     too_long_message,
     validate,
 )
-from .common import InputError
+from .common import InputError, input_problem
 from .files import ensure_free_space
-from .ingest import ItemWriter, JobBook, run_fail_validation
+from .ingest import JobBook, run_fail_validation
+from .items import ItemWriter, run_items_delete
 from .runs import items_cancel_unclaimed, run_finalize_if_done, run_start
 from .tasks_queue import enqueue_on_commit
 
@@ -129,10 +131,6 @@ def batch_create(
 # --- Ingest ----------------------------------------------------------------------------
 
 
-def _error(code: str, message: str, line: int | None, param: str | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "line": line, "param": param}
-
-
 def batch_ingest(*, run: Run) -> Run:
     """Validate the JSONL file line by line and store one Item per request.
 
@@ -140,127 +138,151 @@ def batch_ingest(*, run: Run) -> Run:
     fails the batch with every error found (capped), each naming its 1-based line, and
     leaves no Items: OpenAI runs a batch only when its whole file is valid.
     """
-    conf = settings.HRBATCH
-    max_errors = max(1, int(conf["MAX_VALIDATION_ERRORS"]))
-    max_requests = int(conf["API_MAX_REQUESTS"])
-    chunk = max(1, int(conf["INGEST_BATCH"]))
-    endpoint = run.opts.endpoint or CHAT_COMPLETIONS
-
-    errors: list[dict[str, Any]] = []
-    checker = _LineChecker(endpoint)
-    writer = ItemWriter(run.pk)
-    groups = _SystemGroups(run)
-    # Rows of (line, custom_id, body, extra, system key or "").
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
-    batch_jobs: dict[str, tuple[str, str, int | None]] = {}
-    total = 0
-    max_chars = 0
-    max_messages = 0
-    max_tokens = 0  # the largest answer budget asked for (or the default)
-    requests = 0
     run_id = run.pk
-
     try:
         handle = open(run.input_file.abspath, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         message = f"The input file {run.input_file.id} was deleted before it could be read."
-        return run_fail_validation(run=run, errors=[_error("missing_file", message, None)])
+        errors = [input_problem("missing_file", message, None, param=None)]
+        return run_fail_validation(run=run, errors=errors)
+    reader = _BatchReader(run)
     with handle:
+        reader.read(handle)
+    if not reader.errors and not reader.requests:
+        reader.errors.append(
+            input_problem(
+                "empty_file",
+                "The file has no requests. Upload a JSONL file with one request per line.",
+                None,
+                param=None,
+            )
+        )
+    if reader.errors:
+        run_items_delete(run_id=run_id)
+        return run_fail_validation(run=run, errors=reader.errors)
+    reader.store()
+    run.opts = run.opts.replace(
+        max_messages=reader.max_messages,
+        max_tokens=reader.max_tokens,
+        model_line=reader.checker.model_line,
+    )
+    updated = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).update(
+        model=reader.checker.model,
+        total_count=reader.total,
+        max_input_chars=reader.max_chars,
+        options=run.options,
+    )
+    if not updated:
+        # Cancelled or expired while the file was being read: it ended with no requests.
+        run_items_delete(run_id=run_id)
+    run.refresh_from_db()
+    return run
+
+
+class _BatchReader:
+    """Reads a batch's JSONL file: every problem (up to HRBATCH_MAX_VALIDATION_ERRORS),
+    and, as long as there is none, its requests, stored a chunk at a time."""
+
+    def __init__(self, run: Run):
+        conf = settings.HRBATCH
+        self.max_errors = max(1, int(conf["MAX_VALIDATION_ERRORS"]))
+        self.max_requests = int(conf["API_MAX_REQUESTS"])
+        self.chunk = max(1, int(conf["INGEST_BATCH"]))
+        self.checker = _LineChecker(run.opts.endpoint or CHAT_COMPLETIONS)
+        self.writer = ItemWriter(run.pk)
+        self.groups = _SystemGroups(run)
+        self.errors: list[dict[str, Any]] = []
+        # Rows of (line, custom_id, body, extra, system key or "").
+        self.batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str]] = []
+        self.batch_groups: dict[str, tuple[str, str, int | None]] = {}
+        self.total = 0
+        self.max_chars = 0
+        self.max_messages = 0
+        self.max_tokens = 0  # the largest answer budget asked for (or the default)
+        self.requests = 0
+
+    def read(self, handle: BinaryIO) -> None:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             if not raw or raw.isspace():
                 continue
-            requests += 1
-            if requests > max_requests:
-                errors.append(
-                    _error(
+            self.requests += 1
+            if self.requests > self.max_requests:
+                self.errors.append(
+                    input_problem(
                         "too_many_requests",
-                        f"The file has more than {max_requests:,} requests, the most one batch "
-                        "may hold (HRBATCH_API_MAX_REQUESTS). Split it into several batches.",
+                        f"The file has more than {self.max_requests:,} requests, the most one "
+                        "batch may hold (HRBATCH_API_MAX_REQUESTS). Split it into several "
+                        "batches.",
                         number,
+                        param=None,
                     )
                 )
-                break
+                return
             try:
-                try:
-                    line = load_json(raw)
-                except JsonTooDeep as exc:
-                    raise RequestProblem(
-                        "invalid_json_line",
-                        f"This line cannot be read: {exc}. Each line must be one request object.",
-                    ) from None
-                except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-                    raise RequestProblem(
-                        "invalid_json_line",
-                        f"This line is not valid JSON ({json_reason(exc)}); each line must "
-                        "be one JSON object.",
-                    ) from None
-                if type(line) is not dict:
-                    raise RequestProblem(
-                        "invalid_json_line",
-                        f"This line is a JSON {json_type(line)}, not an object; each line "
-                        'must be an object with "custom_id", "method", "url" and "body".',
-                    )
-                request = checker.check(number, line)
+                line = _json_line(raw)
+                request = self.checker.check(number, line)
             except RequestProblem as problem:
-                errors.append(_error(problem.code, problem.message, number, problem.param))
-                if len(errors) >= max_errors:
-                    break
+                self.errors.append(
+                    input_problem(problem.code, problem.message, number, param=problem.param)
+                )
+                if len(self.errors) >= self.max_errors:
+                    return
                 continue
-            if errors:
-                continue  # keep reading to report every problem, but store nothing more
-            body = request.body
-            max_chars = max(max_chars, body.text_chars)
-            max_messages = max(max_messages, len(body.messages))
-            max_tokens = max(max_tokens, body.answer_tokens or DEFAULT_MAX_TOKENS)
-            key = ""
-            texts = system_texts(body)
-            if texts:
-                key, title, text = system_job(texts)
-                batch_jobs.setdefault(key, (title, text, None))
-            # The body as sent (fields hrbatch passes over included): the engine maps it.
-            batch.append((number, request.custom_id, line["body"], {}, key))
-            if len(batch) >= chunk:
-                total += groups.insert(writer, batch, batch_jobs)
-                batch, batch_jobs = [], {}
+            if not self.errors:  # keep reading to report every problem, but store nothing more
+                self._keep(number, request, line["body"])
 
-    if not errors and not requests:
-        errors.append(
-            _error(
-                "empty_file",
-                "The file has no requests. Upload a JSONL file with one request per line.",
-                None,
-            )
+    def _keep(self, number: int, request: BatchLine, sent: dict[str, Any]) -> None:
+        """One valid request, stored with the next chunk; `sent` is its body as sent
+        (fields hrbatch passes over included): the engine maps it."""
+        body = request.body
+        self.max_chars = max(self.max_chars, body.text_chars)
+        self.max_messages = max(self.max_messages, len(body.messages))
+        self.max_tokens = max(self.max_tokens, body.answer_tokens or DEFAULT_MAX_TOKENS)
+        key = ""
+        texts = system_texts(body)
+        if texts:
+            key, title, text = system_group(texts)
+            self.batch_groups.setdefault(key, (title, text, None))
+        self.batch.append((number, request.custom_id, sent, {}, key))
+        if len(self.batch) >= self.chunk:
+            self.store()
+
+    def store(self) -> None:
+        """Insert the requests read since the last chunk."""
+        self.total += self.groups.insert(self.writer, self.batch, self.batch_groups)
+        self.batch, self.batch_groups = [], {}
+
+
+def _json_line(raw: bytes) -> dict[str, Any]:
+    """One line of the file as a JSON object, or the RequestProblem that says why not."""
+    try:
+        line = load_json(raw)
+    except JsonTooDeep as exc:
+        raise RequestProblem(
+            "invalid_json_line",
+            f"This line cannot be read: {exc}. Each line must be one request object.",
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise RequestProblem(
+            "invalid_json_line",
+            f"This line is not valid JSON ({json_reason(exc)}); each line must be one JSON object.",
+        ) from None
+    if type(line) is not dict:
+        raise RequestProblem(
+            "invalid_json_line",
+            f"This line is a JSON {json_type(line)}, not an object; each line "
+            'must be an object with "custom_id", "method", "url" and "body".',
         )
-    if errors:
-        _forget_lines(run_id)
-        return run_fail_validation(run=run, errors=errors)
-    total += groups.insert(writer, batch, batch_jobs)
-    run.opts = run.opts.replace(
-        max_messages=max_messages, max_tokens=max_tokens, model_line=checker.model_line
-    )
-    updated = Run.objects.filter(pk=run_id, status=Run.Status.VALIDATING).update(
-        model=checker.model, total_count=total, max_input_chars=max_chars, options=run.options
-    )
-    if not updated:
-        # Cancelled or expired while the file was being read: it ended with no requests.
-        _forget_lines(run_id)
-    run.refresh_from_db()
-    return run
-
-
-def _forget_lines(run_id: int) -> None:
-    """A batch that will not run keeps no requests, nor their groups."""
-    Item.objects.filter(run_id=run_id).delete()
-    Job.objects.filter(run_id=run_id).delete()
+    return line
 
 
 # A group's title: the first line of its system message, cut to this many characters.
 SYSTEM_TITLE_CHARS = 80
 
 
-def system_job(texts: list[str]) -> tuple[str, str, str]:
+def system_group(texts: list[str]) -> tuple[str, str, str]:
     """(key, title, text) of the group of lines whose opening system messages are `texts`.
 
     The key is the sha256 of the exact text (of the list, for several messages): the
@@ -277,10 +299,12 @@ def system_job(texts: list[str]) -> tuple[str, str, str]:
 
 
 class _SystemGroups:
-    """The lines of a batch grouped by the system message(s) that open them: one Job of the
-    run per distinct system text, so that the engine dispatches and sends the lines of one
-    group together (services.runs.run_dispatch, engine.worker), as it does a rubric run's
-    candidates job by job, and each server slot keeps that prefix cached.
+    """The lines of a batch grouped by the system message(s) that open them: one group per
+    distinct system text, so that the engine dispatches and sends the lines of one group
+    together (services.runs.run_dispatch, engine.worker), as it does a rubric run's
+    candidates job by job, and each server slot keeps that prefix cached. A group is
+    stored as a row of the run's Job table (the one the engine groups by): in a batch
+    such a row is a system-message group, never a position.
 
     A batch whose lines all share one system message, or have none, gains nothing from
     groups and pays nothing for them: Jobs are made only once a second prefix shows up
@@ -294,15 +318,15 @@ class _SystemGroups:
         self.book = JobBook(run)
         self.grouping = False
         self.first_key: str | None = None  # the one prefix seen so far ("": no system message)
-        self.first_job: tuple[str, str, int | None] = ("", "", None)
+        self.first_group: tuple[str, str, int | None] = ("", "", None)
 
     def insert(
         self,
         writer: ItemWriter,
         rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str]],
-        jobs: dict[str, tuple[str, str, int | None]],
+        groups: dict[str, tuple[str, str, int | None]],
     ) -> int:
-        """Insert rows of (line, custom_id, body, extra, system key or ""); `jobs` maps
+        """Insert rows of (line, custom_id, body, extra, system key or ""); `groups` maps
         their keys to (title, text, None) as JobBook takes them."""
         if not self.grouping:
             keys = {key for *_, key in rows}
@@ -310,14 +334,14 @@ class _SystemGroups:
             if len(seen) > 1:
                 self.grouping = True
                 if self.first_key:
-                    ids = self.book.resolve({self.first_key: self.first_job})
+                    ids = self.book.resolve({self.first_key: self.first_group})
                     Item.objects.filter(run_id=self.run_id).update(job_id=ids[self.first_key])
             elif keys and self.first_key is None:
                 self.first_key = next(iter(keys))
-                self.first_job = jobs.get(self.first_key, ("", "", None))
+                self.first_group = groups.get(self.first_key, ("", "", None))
         if not self.grouping:
             return writer.insert([(line, cid, body, extra) for line, cid, body, extra, _ in rows])
-        ids = self.book.resolve(jobs) if jobs else {}
+        ids = self.book.resolve(groups) if groups else {}
         return writer.insert(
             [
                 (line, cid, body, extra, ids[key] if key else None)
@@ -387,7 +411,7 @@ def batch_ingest_and_start(*, run_id: int) -> Run | None:
     if run.status == Run.Status.VALIDATING:
         problems = _model_problems(run)
         if problems:
-            _forget_lines(run.pk)
+            run_items_delete(run_id=run.pk)
             return run_fail_validation(run=run, errors=problems)
         run_start(run=run)
     return run
@@ -408,7 +432,7 @@ def _model_problems(run: Run) -> list[dict[str, Any]]:
     except ModelNotFound as exc:
         line = run.opts.model_line or None
         message = f"The model {clip(model)!r} does not exist on this server: {exc}"
-        return [_error("model_not_found", message, line, "body.model")]
+        return [input_problem("model_not_found", message, line, param="body.model")]
     except BackendError:
         return []
     limit = info.context_length
@@ -422,7 +446,9 @@ def _model_problems(run: Run) -> list[dict[str, Any]]:
             ChatCompletionBody.model_validate(body), model=info.name or model, context_length=limit
         )
         if problem:
-            problems.append(_error(problem.code, problem.message, line, f"body.{problem.param}"))
+            problems.append(
+                input_problem(problem.code, problem.message, line, param=f"body.{problem.param}")
+            )
             if len(problems) >= most:
                 break
     return problems
@@ -464,6 +490,34 @@ def batch_expire_overdue() -> int:
 
 
 # --- One synchronous request (POST /v1/chat/completions) ----------------------------------
+
+
+def request_json(raw: bytes) -> dict[str, Any]:
+    """A /v1 request's body as a JSON object; InputError says why it cannot be read."""
+    try:
+        body = load_json(raw or b"{}")
+    except JsonTooDeep as exc:
+        raise InputError(f"The request body cannot be read: {exc}.") from exc
+    except ValueError as exc:
+        raise InputError(f"The request body is not valid JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise InputError("The request body must be a JSON object.")
+    return body
+
+
+def batch_create_spec(body: dict[str, Any]) -> BatchCreateBody:
+    """The body of POST /v1/batches, checked (RequestProblem says what is wrong, and
+    where, in OpenAI's terms)."""
+    return validate(BatchCreateBody, body, code=None)
+
+
+def chat_complete(*, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/chat/completions: `body` checked (openai_compat.body_problem), then
+    answered by the configured backend (`complete`); raises as `complete` does."""
+    problem = body_problem(body)
+    if problem:
+        raise problem
+    return complete(body, backend_name=resolve_backend().name)
 
 
 def complete(body: dict[str, Any], *, backend_name: str) -> dict[str, Any]:

@@ -17,13 +17,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import connections, router, transaction
 from django.utils import timezone
 
 from .. import csvio, flags, intake, notify, prompting, redact
 from ..models import ColumnRole, File, Item, Job, Rubric, Run
 from ..prompting import job_key, job_text
+from .common import input_problem as _problem_dict
 from .files import csv_layout
+from .items import ItemWriter
 from .jobs import JobsChoice, saved_job_texts
 from .rubrics import rubric_default
 
@@ -868,71 +869,6 @@ class _Copies:
             if first is not None
         ]
         return inserted + writer.insert(copies)
-
-
-class ItemWriter:
-    """Inserts Items with one executemany per chunk.
-
-    bulk_create compiles the SQL of every field of every row, three quarters of the time
-    of a 170,000-line ingest. Here the statement is built once, the other columns take
-    their model defaults (from Item._meta), and only line, custom_id, input and extra vary.
-    """
-
-    _VARYING = ("line", "custom_id", "input", "extra", "job", "flags", "copy_of")
-
-    def __init__(self, run_id: int):
-        self.using = router.db_for_write(Item)
-        self.connection = connections[self.using]
-        quote = self.connection.ops.quote_name
-        fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
-        self.template: list[Any] = []
-        for field in fields:
-            if field.name == "run":
-                self.template.append(run_id)
-            elif field.name in self._VARYING:
-                self.template.append(None)
-            else:
-                default = field.get_default()
-                self.template.append(field.get_db_prep_save(default, self.connection))
-        names = [f.name for f in fields]
-        self.slots = tuple(names.index(name) for name in self._VARYING)
-        self.json_field = Item._meta.get_field("input")
-        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote(Item._meta.db_table),
-            ", ".join(quote(f.column) for f in fields),
-            ", ".join(["%s"] * len(fields)),
-        )
-
-    def insert(
-        self,
-        rows: list[tuple[int, str, dict[str, Any], dict[str, Any]]]
-        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str]]
-        | list[tuple[int, str, dict[str, Any], dict[str, Any], int | None, str, int | None]],
-    ) -> int:
-        """Rows of (line, custom_id, input, extra[, job id, flags[, the Item it copies]]),
-        in one short transaction."""
-        if not rows:
-            return 0
-        line_at, custom_id_at, input_at, extra_at, job_at, flags_at, copy_at = self.slots
-        prepare = self.json_field.get_db_prep_save
-        params = []
-        for line, custom_id, body, extra, *rest in rows:
-            values = list(self.template)
-            values[line_at] = line
-            values[custom_id_at] = custom_id
-            values[input_at] = prepare(body, self.connection)
-            values[extra_at] = prepare(extra, self.connection)
-            values[job_at] = rest[0] if rest else None
-            values[flags_at] = rest[1] if len(rest) > 1 else ""
-            values[copy_at] = rest[2] if len(rest) > 2 else None
-            params.append(values)
-        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            cursor.executemany(self.sql, params)
-        return len(rows)
-
-
-def _problem_dict(code: str, message: str, line: int | None = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "line": line}
 
 
 def run_fail_validation(*, run: Run, errors: list[dict[str, Any]]) -> Run:

@@ -178,31 +178,13 @@ def jobs_file_problems(
     except csvio.CsvProblem as problem:
         return [], [(None, f"The jobs file cannot be read: {problem.message}")], 0
     header = layout.header
-    plain = [_plain(name) for name in header]
-    title_at = next((i for i, p in enumerate(plain) if p in _TITLE_NAMES), None)
-    if title_at is None:
-        message = (
-            "The jobs file needs a “title” column (the job's title as the candidates' "
-            f"position column writes it); its columns are: {', '.join(header)}. Rename the "
-            "title column to “title”."
-        )
-        return [], [(None, message)], 0
-    described = [i for i, p in enumerate(plain) if p in _DESCRIPTION_NAMES and i != title_at]
-    described_at = described[0] if described else None
-    more = [i for i in range(len(header)) if i not in (title_at, described_at)]
-    if described_at is None and not more:
-        message = (
-            "The jobs file needs a “description” column saying what each job asks for "
-            "(requirements, responsibilities, must-haves); it has only "
-            f"“{header[title_at]}”."
-        )
-        return [], [(None, message)], 0
+    columns = _jobs_columns(header)
+    if isinstance(columns, str):
+        return [], [(None, columns)], 0
+    title_at, described_at, more = columns
+    titles = _Titles(repeated)
     jobs: list[tuple[str, str]] = []
-    first_row: dict[str, int] = {}
-    # A title's rows so far, to number the repeats ("Nurse #2").
-    copies: dict[str, int] = {}
     problems: list[tuple[int | None, str]] = []
-    repeats = 0
     try:
         for row, values, problem in csvio.read_records(path, layout):
             if problem is not None:
@@ -217,40 +199,81 @@ def jobs_file_problems(
             if not title:
                 problems.append((row, f"Row {row} has no title. Write the job's title in it."))
                 continue
-            key = title_key(title)
-            if key in first_row:
-                repeats += 1
-                if repeated == REPEATED_KEEP_FIRST:
-                    continue
-                if repeated != REPEATED_NUMBER:
-                    problems.append(
-                        (
-                            row,
-                            f"Row {row} repeats the title “{title}” of row {first_row[key]}. "
-                            "Keep one row per job (or give them different titles).",
-                        )
-                    )
-                    continue
-                copies[key] = copies.get(key, 1) + 1
-                numbered = f"{title} #{copies[key]}"
-                while title_key(numbered) in first_row:  # "Nurse #2" was a title already
-                    copies[key] += 1
-                    numbered = f"{title} #{copies[key]}"
-                title, key = numbered, title_key(numbered)
-            first_row[key] = row
+            kept, refusal = titles.take(row, title)
+            if refusal:
+                problems.append((row, refusal))
+            if kept is None:
+                continue
             if not description:
                 problems.append(
                     (
                         row,
-                        f"Row {row} (“{title}”) says nothing about what the job asks for. "
+                        f"Row {row} (“{kept}”) says nothing about what the job asks for. "
                         "Fill in its description.",
                     )
                 )
                 continue
-            jobs.append((title, description))
+            jobs.append((kept, description))
     except csvio.CsvProblem as problem:
         problems.append((problem.row, problem.message))
-    return jobs, problems, repeats
+    return jobs, problems, titles.repeats
+
+
+def _jobs_columns(header: list[str]) -> tuple[int, int | None, list[int]] | str:
+    """Where a jobs file has its title and its description, and which other columns say
+    more of what the job asks for; or, when it lacks one of the two, what to change."""
+    plain = [_plain(name) for name in header]
+    title_at = next((i for i, p in enumerate(plain) if p in _TITLE_NAMES), None)
+    if title_at is None:
+        return (
+            "The jobs file needs a “title” column (the job's title as the candidates' "
+            f"position column writes it); its columns are: {', '.join(header)}. Rename the "
+            "title column to “title”."
+        )
+    described = [i for i, p in enumerate(plain) if p in _DESCRIPTION_NAMES and i != title_at]
+    described_at = described[0] if described else None
+    more = [i for i in range(len(header)) if i not in (title_at, described_at)]
+    if described_at is None and not more:
+        return (
+            "The jobs file needs a “description” column saying what each job asks for "
+            "(requirements, responsibilities, must-haves); it has only "
+            f"“{header[title_at]}”."
+        )
+    return title_at, described_at, more
+
+
+class _Titles:
+    """The titles of a jobs file's rows so far, and what becomes of a row that repeats
+    one (`repeated`: refused, left out, or numbered "Nurse #2")."""
+
+    def __init__(self, repeated: str):
+        self.repeated = repeated
+        self.first_row: dict[str, int] = {}
+        # A title's rows so far, to number the repeats ("Nurse #2").
+        self.copies: dict[str, int] = {}
+        self.repeats = 0
+
+    def take(self, row: int, title: str) -> tuple[str | None, str]:
+        """(the row's title as kept, or None when the row is left out; why it is refused,
+        or "")."""
+        key = title_key(title)
+        if key in self.first_row:
+            self.repeats += 1
+            if self.repeated == REPEATED_KEEP_FIRST:
+                return None, ""
+            if self.repeated != REPEATED_NUMBER:
+                return None, (
+                    f"Row {row} repeats the title “{title}” of row {self.first_row[key]}. "
+                    "Keep one row per job (or give them different titles)."
+                )
+            self.copies[key] = self.copies.get(key, 1) + 1
+            numbered = f"{title} #{self.copies[key]}"
+            while title_key(numbered) in self.first_row:  # "Nurse #2" was a title already
+                self.copies[key] += 1
+                numbered = f"{title} #{self.copies[key]}"
+            title, key = numbered, title_key(numbered)
+        self.first_row[key] = row
+        return title, ""
 
 
 def jobs_file_read(path: str | Path, *, repeated: str = REPEATED_REFUSE) -> list[tuple[str, str]]:

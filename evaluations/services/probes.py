@@ -1,4 +1,4 @@
-"""Backend probes: measure the concurrency knee (probe.measure) and store it; the VRAM check.
+"""Backend probes: measure the concurrency knee (knee.measure) and store it; the VRAM check.
 
 `backend_probe_run` sends the run's real request shape (the default rubric's prompt and
 schema, realistic candidates, the engine's options) through the Backend interface and
@@ -16,10 +16,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .. import probe, prompting, vram
+from .. import knee, prompting, vram
 from ..llm import (
     Backend,
     BackendError,
+    ModelInfo,
     call_once,
     make_backend,
     resolve_backend,
@@ -62,10 +63,13 @@ def backend_probe_run(
     max_concurrency: int = 64,
     requests_per_step: int | None = None,
     csv_path: Path | None = None,
-    on_step: Callable[[probe.Step], None] | None = None,
-) -> probe.ProbeReport:
+    on_line: Callable[[str], None] | None = None,
+) -> knee.ProbeReport:
     """Measure the knee of `backend` (auto, ollama, embedded, …) serving `model` (default
-    HRBATCH_MODEL, or the backend's own). Raises BackendError when it cannot be asked."""
+    HRBATCH_MODEL, or the backend's own). Raises BackendError when it cannot be asked.
+
+    With `on_line`, the table is written through it as the steps are measured."""
+    on_step = knee.TableWriter(on_line) if on_line is not None else None
     conf = settings.HRBATCH
     choice = resolve_backend(backend)
     llm = make_backend(choice.name)
@@ -78,61 +82,23 @@ def backend_probe_run(
         answer_format=conf["ANSWER_FORMAT"],  # what a run started now would ask for
     )
     candidates = probe_candidates(csv_path=csv_path)
-    longest = max(len(prompting.candidate_text(c)) for c in candidates)
 
-    async def run() -> probe.ProbeReport:
-        nonlocal model
+    async def run() -> knee.ProbeReport:
         try:
             info = await llm.model_info(model)
-            # An OpenAI-compatible server with no HRBATCH_MODEL: the one model it serves.
-            model = info.name or model
-            num_ctx = prompting.size_num_ctx(
-                prompt_chars=prompting.prompt_chars(
-                    system_chars=len(plan.system), candidate_chars=longest + prompting.LIMIT_STEP
-                ),
-                num_predict=plan.num_predict(1),
-                cap=conf["MAX_NUM_CTX"],
-                model_context=info.context_length,
-            )
-            requests = [
-                probe.probe_request(
-                    plan,
-                    c,
-                    model=model,
-                    num_ctx=num_ctx,
-                    seed=int(conf["SEED"]),
-                    keep_alive=conf["KEEP_ALIVE"],
-                )
-                for c in candidates
-            ]
-            measurement = await probe.measure(
+            report = await _measure(
                 llm,
-                requests,
+                choice.name,
+                # An OpenAI-compatible server with no HRBATCH_MODEL: the one model it serves.
+                info.name or model,
+                plan,
+                candidates,
+                info=info,
                 max_concurrency=max_concurrency,
                 requests_per_step=requests_per_step,
                 on_step=on_step,
             )
-            report = probe.ProbeReport(
-                backend=choice.name,
-                where=llm.where,
-                model=model,
-                num_ctx=num_ctx,
-                num_predict=plan.num_predict(1),
-                measurement=measurement,
-            )
-            try:
-                loaded = await llm.loaded_models()
-            except BackendError:
-                loaded = []
-            report.server = probe.server_view(loaded, model=model, num_ctx=num_ctx)
-            devices, report.gpu_note = vram.gpu_devices()
-            report.gpus = vram.devices_json(devices)
-            if devices:
-                slots = report.server.slots or measurement.knee
-                model_bytes = report.server.model_vram or report.server.model_size or info.size
-                report.vram_warning = await _warning(
-                    llm, model, num_ctx, slots, model_bytes, devices
-                )
+            await _describe_server(llm, report, info=info)
             return report
         finally:
             await llm.aclose()
@@ -140,7 +106,77 @@ def backend_probe_run(
     return asyncio.run(run())
 
 
-def backend_probe_store(*, report: probe.ProbeReport) -> BackendProbe:
+async def _measure(
+    llm: Backend,
+    backend: str,
+    model: str,
+    plan: prompting.PromptPlan,
+    candidates: list[dict],
+    *,
+    info: ModelInfo,
+    max_concurrency: int,
+    requests_per_step: int | None,
+    on_step: Callable[[knee.Step], None] | None,
+) -> knee.ProbeReport:
+    """The steps measured with the run's real request shape, sized for the longest
+    candidate as a run sizes its num_ctx."""
+    conf = settings.HRBATCH
+    longest = max(len(prompting.candidate_text(c)) for c in candidates)
+    num_ctx = prompting.size_num_ctx(
+        prompt_chars=prompting.prompt_chars(
+            system_chars=len(plan.system), candidate_chars=longest + prompting.LIMIT_STEP
+        ),
+        num_predict=plan.num_predict(1),
+        cap=conf["MAX_NUM_CTX"],
+        model_context=info.context_length,
+    )
+    requests = [
+        knee.probe_request(
+            plan,
+            c,
+            model=model,
+            num_ctx=num_ctx,
+            seed=int(conf["SEED"]),
+            keep_alive=conf["KEEP_ALIVE"],
+        )
+        for c in candidates
+    ]
+    measurement = await knee.measure(
+        llm,
+        requests,
+        max_concurrency=max_concurrency,
+        requests_per_step=requests_per_step,
+        on_step=on_step,
+    )
+    return knee.ProbeReport(
+        backend=backend,
+        where=llm.where,
+        model=model,
+        num_ctx=num_ctx,
+        num_predict=plan.num_predict(1),
+        measurement=measurement,
+    )
+
+
+async def _describe_server(llm: Backend, report: knee.ProbeReport, *, info: ModelInfo) -> None:
+    """What the server says about its slots and the model in memory, the GPUs, and a
+    warning when the knee's requests would not fit their memory."""
+    try:
+        loaded = await llm.loaded_models()
+    except BackendError:
+        loaded = []
+    report.server = knee.server_view(loaded, model=report.model, num_ctx=report.num_ctx)
+    devices, report.gpu_note = vram.gpu_devices()
+    report.gpus = vram.devices_json(devices)
+    if devices:
+        slots = report.server.slots or report.knee
+        model_bytes = report.server.model_vram or report.server.model_size or info.size
+        report.vram_warning = await _warning(
+            llm, report.model, report.num_ctx, slots, model_bytes, devices
+        )
+
+
+def backend_probe_store(*, report: knee.ProbeReport) -> BackendProbe:
     """Keep the measurement; the newest one for a backend, model and place is the one
     HRBATCH_CONCURRENCY=auto uses."""
     return BackendProbe.objects.create(

@@ -1,4 +1,6 @@
-"""Which process holds a lease or created a run: host, pid and start time.
+"""Which process holds a lease or created a run: host, pid and start time; and the
+processes `serve` and the other commands start: the database brought up to date, the
+worker cluster.
 
 A dead holder on this machine is seen at once (recovery frees its Items, runs free the
 dedupe key of a run it left `validating`).
@@ -8,7 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from typing import Any
+
+from django.conf import settings
+
+from .. import lifeline, locks
 
 _holder: tuple[int, str] | None = None
 
@@ -51,3 +59,21 @@ def holder_alive(holder: str) -> bool:
         )
     except (ValueError, psutil.Error):
         return False
+
+
+def database_migrate() -> None:
+    """Apply the migrations, one process at a time on this data directory (and across
+    the machines of a scale-out on PostgreSQL): locks.migrate."""
+    locks.migrate()
+
+
+def worker_cluster_start() -> subprocess.Popen[bytes]:
+    """The django-q2 worker cluster (`manage.py qcluster`) as a child that dies with this
+    process, kill -9 included: an orphan would double the workers of the next serve on
+    this machine. Started before this process has threads (its pre-exec hook needs that)."""
+    return subprocess.Popen(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=lifeline.child_env(),
+        preexec_fn=lifeline.die_with_parent,
+    )

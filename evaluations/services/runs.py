@@ -59,11 +59,6 @@ def consistency_stride(total: int) -> int:
     return max(1, total // sample)
 
 
-# A run with jobs is dispatched job by job (run_dispatch). Off, its Items go out in the
-# file's order, jobs interleaved, as before jobs existed: only bench/jobs_cache.py turns
-# it off, to measure what the grouping gains.
-GROUP_BY_JOB = True
-
 AGREEMENT_SAMPLE_MIN = 10
 AGREEMENT_SAMPLE_MAX = 50
 
@@ -472,13 +467,13 @@ def run_dispatch(*, run: Run, ids: Iterable[int] | None = None) -> int:
     A run whose candidates applied for different jobs is chunked job by job: a task works
     on whole jobs, so the server's slots keep one job's prompt prefix cached while its
     candidates are scored, and two workers work on different jobs rather than interleave
-    them."""
+    them (unless the run says otherwise: RunOptions.jobs_interleaved)."""
     # Copies of another row are not sent: they take its scores (engine.worker).
     pending = Item.objects.filter(
         run_id=run.pk, status=Item.Status.PENDING, lease_token=None, copy_of=None
     )
     size = chunk_size_for(run.total_count - int(run.opts.copy_count or 0))
-    if GROUP_BY_JOB and Job.objects.filter(run_id=run.pk).exists():
+    if not run.opts.jobs_interleaved and Job.objects.filter(run_id=run.pk).exists():
         return _dispatch_by_job(run, pending, ids, size)
     if ids is None:
         ids = pending.order_by("id").values_list("id", flat=True).iterator(chunk_size=5000)
@@ -561,6 +556,21 @@ def run_redispatch(*, run: Run) -> int:
         return run_dispatch(run=run)
 
 
+def _items_reset_failed(run_id: int) -> int:
+    """The run's failed Items pending again with a fresh set of attempts, and its failed
+    count lowered to match (in the caller's transaction); how many."""
+    count = Item.objects.filter(run_id=run_id, status=Item.Status.FAILED).update(
+        status=Item.Status.PENDING,
+        attempts=0,
+        finished_at=None,
+        lease_token=None,
+        lease_until=None,
+    )
+    if count:
+        Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
+    return count
+
+
 def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
     """Give every failed Item of a finished or running run a fresh set of attempts.
 
@@ -573,16 +583,9 @@ def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
         if truncate_long and run.kind == Run.Kind.RUBRIC:
             run.columns = {**run.columns, "long_rows": LONG_ROWS_TRUNCATE}
             run.save(update_fields=["columns"])
-        count = Item.objects.filter(run_id=run.pk, status=Item.Status.FAILED).update(
-            status=Item.Status.PENDING,
-            attempts=0,
-            finished_at=None,
-            lease_token=None,
-            lease_until=None,
-        )
+        count = _items_reset_failed(run.pk)
         if not count:
             return 0
-        Run.objects.filter(pk=run.pk).update(failed_count=F("failed_count") - count)
         now = timezone.now()
         # The time it stood completed is not scoring time: booked as a stop.
         idle = (now - run.completed_at).total_seconds() if run.completed_at else 0.0
@@ -852,12 +855,11 @@ def _second_pass(run_id: int) -> bool:
     Failures with a lasting reason (too long, refused by the server) cost at most one
     request and fail again with the same reason.
     """
-    nothing_pending = _NOTHING_PENDING
     with transaction.atomic():
         # The claim is one conditional UPDATE: of several workers finishing at once,
         # exactly one starts the second pass.
         claimed = Run.objects.filter(
-            nothing_pending,
+            _NOTHING_PENDING,
             pk=run_id,
             status=Run.Status.IN_PROGRESS,
             second_pass_at=None,
@@ -865,14 +867,7 @@ def _second_pass(run_id: int) -> bool:
         ).update(second_pass_at=timezone.now())
         if not claimed:
             return False
-        count = Item.objects.filter(run_id=run_id, status=Item.Status.FAILED).update(
-            status=Item.Status.PENDING,
-            attempts=0,
-            finished_at=None,
-            lease_token=None,
-            lease_until=None,
-        )
-        Run.objects.filter(pk=run_id).update(failed_count=F("failed_count") - count)
+        count = _items_reset_failed(run_id)
         log.info("run %s: second pass for %d failed items", run_id, count)
         run_dispatch(run=Run.objects.get(pk=run_id))
     return True
@@ -889,12 +884,11 @@ def run_finalize_if_done(*, run_id: int) -> bool:
         items_cancel_unclaimed(run_id=run_id)
     elif _second_pass(run_id):
         return False
-    nothing_pending = _NOTHING_PENDING
     for current, final in (
         (Run.Status.CANCELLING, Run.Status.CANCELLED),
         (Run.Status.IN_PROGRESS, Run.Status.COMPLETED),
     ):
-        claimed = Run.objects.filter(nothing_pending, pk=run_id, status=current).update(
+        claimed = Run.objects.filter(_NOTHING_PENDING, pk=run_id, status=current).update(
             status=Run.Status.FINALIZING, finalizing_at=timezone.now()
         )
         if claimed:

@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from evaluations.metrics import format_duration
+from evaluations import selectors
 
 register = template.Library()
 
@@ -18,7 +18,7 @@ def duration(seconds: Any) -> str:
     """12345 → '3 h 25 min'; None → '—'."""
     if seconds is None or seconds == "":
         return "—"
-    return format_duration(int(seconds))
+    return selectors.duration_said(int(seconds))
 
 
 @register.filter

@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from evaluations import csvio, export, selectors, services
+from evaluations import selectors, services
 from evaluations.models import Job
 from hrbatch import http, uploads
 from web.forms import JobForm, JobsFileForm
@@ -259,10 +259,11 @@ def jobs_file_problems(request: HttpRequest, token: str) -> StreamingHttpRespons
     def rows() -> Iterator[list[Any]]:
         yield ["row", "problem"]
         for row, message in services.jobs_upload_problems(data=data)[0]:
-            yield [row or "", csvio.neutralize_cell(message)]
+            # Made safe to open in Excel with every other cell (selectors.excel_csv).
+            yield [row or "", message]
 
     name = slugify(filename.rsplit(".", 1)[0]) or "jobs"
-    return http.csv_download(export.csv_chunks(rows(), bom=True), f"{name}-problems.csv")
+    return http.csv_download(selectors.excel_csv(rows()), f"{name}-problems.csv")
 
 
 @csrf_protect

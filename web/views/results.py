@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, flags, selectors, services
+from evaluations import selectors, services
 from evaluations.models import Run
 from hrbatch import http
 from web.views.access import HtmxHttpRequest, get_run_for_user
@@ -60,15 +60,7 @@ def _top(request: HttpRequest) -> int:
 def _flag(request: HttpRequest) -> str:
     """The flag chosen in the filter: ?flag=instructions_in_text, ?flag=any (anything
     else is no filter)."""
-    flag = request.GET.get("flag", "")
-    return flag if flag == selectors.ANY_FLAG or flag in flags.ALL else ""
-
-
-# The flag filter's choices: (value, words).
-FLAG_CHOICES = [
-    (selectors.ANY_FLAG, "any flag"),
-    *((flag, flags.LABELS[flag]) for flag in flags.ALL),
-]
+    return selectors.flag_filter(request.GET.get("flag", ""))
 
 
 def _job_search(request: HttpRequest) -> str:
@@ -148,8 +140,8 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         "job_list_max": JOB_LIST_MAX,
         "job_filter": job,
         "flag_filter": _flag(request),
-        "flag_choices": FLAG_CHOICES,
-        "flag_labels": flags.LABELS,
+        "flag_choices": selectors.FLAG_CHOICES,
+        "flag_labels": selectors.FLAG_LABELS,
         "job_names": {int(c.value): c.label for c in jobs if c.value.isdigit()},
         # The per-job shortlist's form carries the filters in effect, but not the
         # shortlist of the whole run nor the page.
@@ -208,11 +200,9 @@ def run_shortlist_download(request: HttpRequest, public_id: str) -> StreamingHtt
     order), with each candidate's decision and note, as a CSV for Excel."""
     run = get_run_for_user(request, public_id)
     found = _found(run, request)
-    items = selectors.review_items(run, found)
     which = f"top-{found.shortlist.size}" if found.shortlist else "list"
-    rows = export.review_rows(run, items, excel=True)
     base = http.download_name(run.name) or "candidates"
-    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-{which}.csv")
+    return http.csv_download(selectors.review_csv(run, found), f"{base}-{which}.csv")
 
 
 @login_required
@@ -234,13 +224,10 @@ def run_shortlist_per_job_download(request: HttpRequest, public_id: str) -> Stre
         flag=_flag(request),
         job_search=_job_search(request),
     )
-    shortlists = (
-        (one.label, items, one.tied_beyond, one.scored)
-        for one, items in selectors.job_shortlist_items(run, lists)
-    )
-    rows = export.job_shortlist_rows(run, shortlists, excel=True)
     base = http.download_name(run.name) or "candidates"
-    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-top-{size}-per-job.csv")
+    return http.csv_download(
+        selectors.job_shortlists_csv(run, lists), f"{base}-top-{size}-per-job.csv"
+    )
 
 
 @login_required

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 
 from evaluations import selectors, services
 from evaluations.models import Rubric
-from evaluations.rubrics import rubric_diff as rubric_diff_of
 from web.forms import RubricForm
 from web.views.access import get_rubric_for_user, safe_next
 
@@ -52,15 +51,9 @@ def rubric_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def rubric_diff(request: HttpRequest, pk: int) -> HttpResponse:
     """What this version changed from the one before it (or the one it was copied from)."""
     rubric = get_rubric_for_user(request, pk)
-    previous = rubric.previous()
+    previous, diff = selectors.rubric_changes(rubric)
     return render(
-        request,
-        "web/rubric_diff.html",
-        {
-            "rubric": rubric,
-            "previous": previous,
-            "diff": rubric_diff_of(previous, rubric) if previous else None,
-        },
+        request, "web/rubric_diff.html", {"rubric": rubric, "previous": previous, "diff": diff}
     )
 
 

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import export, flags, metrics, prompting, selectors, services
+from evaluations import selectors, services
 from evaluations.models import Decision, File, Item, Run
 from hrbatch import http
 from hrbatch.accounts import not_activity
@@ -50,11 +50,11 @@ def _uploads_not_started(request: HttpRequest) -> list[File]:
 
 
 def _progress_context(run: Run) -> dict[str, Any]:
-    context: dict[str, Any] = {"run": run, "figures": metrics.run_progress(run)}
+    context: dict[str, Any] = {"run": run, "figures": selectors.run_progress(run)}
     if run.can_retry_failed and run.is_terminal and run.rubric:
         # Once the run has finished, rows that failed for being too long can be retried
         # on their first part.
-        context["too_long_failed"] = services.run_too_long_failed(run=run)
+        context["too_long_failed"] = selectors.run_too_long_failed(run=run)
         context["too_long_kept"] = f"{services.run_chars_limit(run=run):,}"
     return context
 
@@ -64,7 +64,7 @@ def _progress_context(run: Run) -> dict[str, Any]:
 def run_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     run = get_run_for_user(request, public_id)
     context = {**_progress_context(run), **results_context(run, request)}
-    context["agreement"] = metrics.pack_agreement(run) if run.is_terminal else None
+    context["agreement"] = selectors.pack_agreement(run) if run.is_terminal else None
     context["jobs_said"] = selectors.run_jobs_said(run)
     # Before and while it runs: would its context × requests in flight fit the GPU?
     context["vram_warning"] = services.run_vram_warning(run=run)
@@ -103,9 +103,8 @@ def run_report(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     run = get_run_for_user(request, public_id)
     if run.kind != Run.Kind.RUBRIC:
         raise Http404("Only candidate runs have a report.")
-    rows = export.report_rows(selectors.run_report_kept(run))
     base = _download_name(run) or "candidates"
-    return http.csv_download(export.csv_chunks(rows, bom=True), f"{base}-report.csv")
+    return http.csv_download(selectors.run_report_csv(run), f"{base}-report.csv")
 
 
 # Polling, not a person: it must not keep an unattended page's session alive for ever.
@@ -187,7 +186,7 @@ def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     excel = request.GET.get("excel") == "1"
     base = _download_name(run) or "candidates"
     suffix = "scored" if run.status == Run.Status.COMPLETED else "scored-partial"
-    return http.csv_download(export.iter_csv_bytes(run, excel=excel), f"{base}-{suffix}.csv")
+    return http.csv_download(selectors.scored_csv(run, excel=excel), f"{base}-{suffix}.csv")
 
 
 @login_required
@@ -234,7 +233,7 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             "answer_schema": answer_schema,
             "criteria": run.rubric.criteria if run.rubric else [],
             "packed": run.pack_size > 1,
-            "candidate_text": prompting.candidate_text(view.in_file_order(item.input)),
+            "candidate_text": selectors.candidate_text(view.in_file_order(item.input)),
             "copy_rows": item.copy_rows,  # type: ignore[attr-defined]
             # "2 copies: rows 7, 19"
             "copies_said": item.copies_said.removeprefix("and "),  # type: ignore[attr-defined]
@@ -248,7 +247,7 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
                 if k not in audit_only and k not in job_columns
             },
             "job": item.job,
-            **_flags_context(item),
+            **selectors.item_flags(item),
             "audit_only": audit_only,
             "hidden": _hidden_words((item.result or {}).get("redacted") or {}),
             "truncated_note": (
@@ -260,36 +259,6 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
             else "",
         },
     )
-
-
-# How an order hidden in a candidate's text was written, in words (injection.Finding.how).
-_HOW_WORDS = {
-    "plain": "",
-    "signs for letters": "written with digits or signs for letters",
-    "spaced out": "written with its letters spaced out",
-    "run together": "written with its words run together",
-    "backwards": "written backwards",
-    "rot13": "written in ROT13",
-}
-
-
-def _flags_context(item: Item) -> dict[str, Any]:
-    """The candidate's flags, and for text that tries to instruct the AI, where (the
-    passages found, as the detector read them)."""
-    item_flags = flags.split(item.flags)
-    found = []
-    if flags.INSTRUCTIONS_IN_TEXT in item_flags:
-        for finding in flags.instructions_found(item.input or {}):
-            how = finding.how.replace("base64, ", "")
-            words = _HOW_WORDS.get(how, how)
-            if finding.how.startswith("base64"):
-                words = ", ".join(w for w in ("hidden in base64", words) if w)
-            found.append({"excerpt": finding.excerpt, "how": words})
-    return {
-        "item_flags": item_flags,
-        "flag_labels": flags.LABELS,
-        "instructions_found": found[:5],
-    }
 
 
 HIDDEN_WORDS = {

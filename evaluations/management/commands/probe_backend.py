@@ -17,8 +17,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import locks, probe, selectors, services, vram
-from evaluations.llm import BackendError
+from evaluations import selectors, services
+from evaluations.services.common import BackendError
 
 
 def _positive_int(value: str) -> int:
@@ -64,21 +64,10 @@ class Command(BaseCommand):
         as_json = opts["json"]
         if opts["csv"] is not None and not opts["csv"].is_file():
             raise CommandError(f"No such file: {opts['csv']}")
-        locks.migrate()  # a fresh data directory: the knee needs somewhere to be stored
+        # A fresh data directory: the knee needs somewhere to be stored.
+        services.database_migrate()
         if not as_json:
             out("Warming up, then measuring 1, 2, 4, … requests in flight.")
-            out(probe.TABLE_HEADER)
-        steps: list[probe.Step] = []
-
-        def on_step(step: probe.Step) -> None:
-            if not as_json:
-                if step.retaken:  # measured again: a line of its own, no gain
-                    out(probe.format_row(step))
-                else:
-                    out(probe.format_row(step, steps[-1] if steps else None))
-            if not step.retaken:
-                steps.append(step)
-
         try:
             report = services.backend_probe_run(
                 backend=opts["backend"],
@@ -86,7 +75,7 @@ class Command(BaseCommand):
                 max_concurrency=opts["max_concurrency"],
                 requests_per_step=opts["requests_per_step"],
                 csv_path=opts["csv"],
-                on_step=on_step,
+                on_line=None if as_json else out,
             )
         except (BackendError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
@@ -96,44 +85,8 @@ class Command(BaseCommand):
             data["stored_id"] = stored.pk if stored else None
             self.stdout.write(json.dumps(data, indent=2))
             return
-        self._print(report, stored)
-
-    def _print(self, report: probe.ProbeReport, stored: Any) -> None:
-        out = self.stdout.write
-        out(
-            f"(gain: throughput over the previous step; the probe stops below "
-            f"{probe.MIN_GAIN:.0%}. *: measured again as a knee candidate, the better "
-            "figure counts)"
-        )
-        out("")
-        where = f" at {report.where}" if report.where else ""
-        out(f"Backend {report.backend}{where}, model {report.model}")
-        out(f"Request shape: num_ctx {report.num_ctx:,}, num_predict {report.num_predict}")
-        knee = f"Knee: {report.knee} request{'s' if report.knee != 1 else ''} in flight"
-        if report.measurement.reached_max:
-            knee += " (throughput was still rising at --max-concurrency: the knee may be higher)"
-        else:
-            knee += (
-                f" (the fewest within {probe.PLATEAU:.0%} of the best throughput; more "
-                "only wait in the server's queue)"
-            )
-        out(knee)
-        server = report.server
-        out(f"Server slots: {server.slots if server.slots else '?'} ({server.note})")
-        out(
-            "Model in VRAM: "
-            + (vram.gib(server.model_vram) if server.model_vram is not None else "not reported")
-        )
-        if report.gpus:
-            for gpu in report.gpus:
-                out(
-                    f"GPU {gpu['index']}: {gpu['name']}, {vram.gib(gpu['total'])} total, "
-                    f"{vram.gib(gpu['used'])} used, {vram.gib(gpu['free'])} free"
-                )
-        else:
-            out(f"GPU memory: {report.gpu_note}")
-        if report.vram_warning:
-            out(f"WARNING: {report.vram_warning}")
+        for line in report.lines():
+            out(line)
         if stored is None:
             out("Not stored (--no-store).")
             return

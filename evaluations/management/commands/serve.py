@@ -21,11 +21,10 @@ from typing import Any
 
 import psutil
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import lifeline, locks
-from evaluations.llm import resolve_backend
 from hrbatch import security
 
 # After SIGTERM or Ctrl-C: what requests in hand and the worker cluster get to finish
@@ -44,47 +43,54 @@ class Command(BaseCommand):
         parser.add_argument("--no-workers", action="store_true", help="Web server only.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from waitress import serve
+        from evaluations import selectors, services
 
         refusal = security.public_key_refusal(opts["host"], str(settings.SECRET_KEY))
         if refusal:
             raise CommandError(refusal)  # exit status 1, before anything is started
         if not os.environ.get("SITE_URL"):
             _serve_links_on(opts["host"], opts["port"])
-        locks.migrate()  # one process at a time on this data directory
+        services.database_migrate()  # one process at a time on this data directory
         call_command("collectstatic", verbosity=0, interactive=False)
         if not opts["no_workers"]:
             # Work of a previous serve that was killed restarts now, not after its leases
             # run out or the next scheduled sweep; what its workers had queued, too.
-            from evaluations import services
-
             services.sweep()
             services.queue_recover()
         # Imported after collectstatic: WhiteNoise indexes the static files it finds then.
         from hrbatch.wsgi import application
 
-        choice = resolve_backend()
-        backend = choice.name
-        if backend == "ollama":
-            backend += f" at {', '.join(settings.HRBATCH['OLLAMA_HOSTS'])}"
+        backend, notice = selectors.backend_said()
         self.stdout.write(f"LLM backend: {backend}")
-        if choice.notice:
-            self.stdout.write(self.style.WARNING(choice.notice))
-
-        cluster = None
-        if not opts["no_workers"]:
-            # It dies with us (kill -9 included): an orphan would double the workers
-            # of the next serve on this machine.
-            cluster = subprocess.Popen(
-                [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
-                cwd=settings.BASE_DIR,
-                env=lifeline.child_env(),
-                preexec_fn=lifeline.die_with_parent,  # serve has no threads yet
-            )
+        if notice:
+            self.stdout.write(self.style.WARNING(notice))
+        # It dies with us (kill -9 included); serve has no threads yet.
+        cluster = None if opts["no_workers"] else services.worker_cluster_start()
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(self.style.SUCCESS(f"hrbatch is running at {url}  (Ctrl-C stops it)"))
         self.stdout.flush()
         stop_at: list[float] = []
+        self._on_stop_signals(cluster, stop_at)
+        try:
+            _serve(application, opts)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _stop_cluster(cluster, stop_at)
+            self.stdout.write("hrbatch stopped.")
+        # Not Python's own exit, which waits for every non-daemon thread and exit hook: a
+        # request still in hand (a long page, a call to a slow LLM server) would keep the
+        # server alive after it said it stopped.
+        logging.shutdown()
+        self.stdout.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    @staticmethod
+    def _on_stop_signals(cluster: subprocess.Popen[bytes] | None, stop_at: list[float]) -> None:
+        """SIGTERM or Ctrl-C ends the web server's loop (the time noted in `stop_at`) and
+        tells the cluster to stop meanwhile; asked twice, everything ends at once."""
 
         def stop(signum: int, frame: FrameType | None) -> None:
             if stop_at:  # asked twice: at once
@@ -101,39 +107,37 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        try:
-            serve(
-                application,
-                host=opts["host"],
-                port=opts["port"],
-                threads=opts["threads"],
-                # Candidate files can be hundreds of MB. Django words the refusal past
-                # HRBATCH_MAX_UPLOAD_MB; the page checks the size before sending, too.
-                max_request_body_size=settings.HRBATCH_MAX_UPLOAD_BYTES * 2,
-                channel_timeout=300,
-                _quiet=True,
-            )
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if cluster is not None and cluster.poll() is None:
-                if not stop_at:
-                    cluster.send_signal(signal.SIGTERM)
-                began = stop_at[0] if stop_at else time.monotonic()
-                try:
-                    cluster.wait(timeout=max(0.5, began + STOP_GRACE_SECONDS - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    # Busy with a chunk of candidates: its leases hand them to the next start.
-                    _kill_tree(cluster)
-            self.stdout.write("hrbatch stopped.")
-        # Not Python's own exit, which waits for every non-daemon thread and exit hook: a
-        # request still in hand (a long page, a call to a slow LLM server) would keep the
-        # server alive after it said it stopped.
-        logging.shutdown()
-        self.stdout.flush()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+
+
+def _serve(application: WSGIHandler, opts: dict[str, Any]) -> None:
+    """The web server, in this thread, until SIGTERM or Ctrl-C."""
+    from waitress import serve
+
+    serve(
+        application,
+        host=opts["host"],
+        port=opts["port"],
+        threads=opts["threads"],
+        # Candidate files can be hundreds of MB. Django words the refusal past
+        # HRBATCH_MAX_UPLOAD_MB; the page checks the size before sending, too.
+        max_request_body_size=settings.HRBATCH_MAX_UPLOAD_BYTES * 2,
+        channel_timeout=300,
+        _quiet=True,
+    )
+
+
+def _stop_cluster(cluster: subprocess.Popen[bytes] | None, stop_at: list[float]) -> None:
+    """The cluster stops within STOP_GRACE_SECONDS of the stop being asked, or is killed:
+    busy with a chunk of candidates, its leases hand them to the next start."""
+    if cluster is None or cluster.poll() is not None:
+        return
+    if not stop_at:
+        cluster.send_signal(signal.SIGTERM)
+    began = stop_at[0] if stop_at else time.monotonic()
+    try:
+        cluster.wait(timeout=max(0.5, began + STOP_GRACE_SECONDS - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _kill_tree(cluster)
 
 
 def _serve_links_on(host: str, port: int) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import prompting
+from . import prompting, vram
 from .llm import Backend, BackendError, ChatRequest, LoadedModel
 
 # Throughput must rise by at least this share over the previous step to count as a gain:
@@ -321,6 +321,45 @@ class ProbeReport:
             **self.details(),
         }
 
+    def lines(self) -> list[str]:
+        """The report in words, after its table (probe_backend): the request shape, the
+        knee, what the server says about its slots and the model's VRAM, the GPUs."""
+        lines = [
+            f"(gain: throughput over the previous step; the probe stops below "
+            f"{MIN_GAIN:.0%}. *: measured again as a knee candidate, the better "
+            "figure counts)",
+            "",
+        ]
+        where = f" at {self.where}" if self.where else ""
+        lines.append(f"Backend {self.backend}{where}, model {self.model}")
+        lines.append(f"Request shape: num_ctx {self.num_ctx:,}, num_predict {self.num_predict}")
+        said = f"Knee: {self.knee} request{'s' if self.knee != 1 else ''} in flight"
+        if self.measurement.reached_max:
+            said += " (throughput was still rising at --max-concurrency: the knee may be higher)"
+        else:
+            said += (
+                f" (the fewest within {PLATEAU:.0%} of the best throughput; more "
+                "only wait in the server's queue)"
+            )
+        lines.append(said)
+        server = self.server
+        lines.append(f"Server slots: {server.slots if server.slots else '?'} ({server.note})")
+        lines.append(
+            "Model in VRAM: "
+            + (vram.gib(server.model_vram) if server.model_vram is not None else "not reported")
+        )
+        if self.gpus:
+            lines += [
+                f"GPU {gpu['index']}: {gpu['name']}, {vram.gib(gpu['total'])} total, "
+                f"{vram.gib(gpu['used'])} used, {vram.gib(gpu['free'])} free"
+                for gpu in self.gpus
+            ]
+        else:
+            lines.append(f"GPU memory: {self.gpu_note}")
+        if self.vram_warning:
+            lines.append(f"WARNING: {self.vram_warning}")
+        return lines
+
 
 TABLE_HEADER = (
     f"{'in flight':>9}  {'req/s':>8}  {'gain':>6}  {'p50 ms':>8}  {'p95 ms':>8}  "
@@ -338,6 +377,24 @@ def format_row(step: Step, previous: Step | None = None) -> str:
         f"{step.p50_ms:>8.0f}  {step.p95_ms:>8.0f}  {step.output_tok_s:>9.1f}  "
         f"{step.prompt_tokens:>10.0f}  {step.output_tokens:>7.1f}  {step.errors:>6}"
     )
+
+
+class TableWriter:
+    """The table written as the steps are measured (an `on_step` of `measure`): the header
+    first, then each step's row with its gain over the step before it; a step measured
+    again gets a line of its own, without gain, and is not the next one's previous."""
+
+    def __init__(self, out: Callable[[str], None]):
+        self.out = out
+        self.steps: list[Step] = []
+        out(TABLE_HEADER)
+
+    def __call__(self, step: Step) -> None:
+        if step.retaken:
+            self.out(format_row(step))
+            return
+        self.out(format_row(step, self.steps[-1] if self.steps else None))
+        self.steps.append(step)
 
 
 def format_table(steps: Sequence[Step]) -> list[str]:
