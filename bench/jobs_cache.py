@@ -110,6 +110,7 @@ def _score(
     completed). Says how much CPU other processes took meanwhile."""
     from evaluations import services
     from evaluations.engine import ChunkWorker
+    from evaluations.models import RunColumns
     from evaluations.services import runs
 
     runs.GROUP_BY_JOB = grouped
@@ -120,7 +121,7 @@ def _score(
         input_file=C.upload(csv_path),
         backend=backend,
         start=False,
-        jobs=services.JobsChoice(position_column="position"),
+        intake=RunColumns(jobs=services.JobsChoice(position_column="position").for_run()),
     )
     t0 = time.monotonic()
     with C.SelfPeak() as usage:

@@ -1,90 +1,29 @@
-"""What a candidate file holds before a run is made of it: one reading for every door.
+"""The check before a run: what a run of this file with these choices would meet.
 
-The web check page, `manage.py evaluate` and `services.run_create`'s callers ask the same
-questions here, so that they can never disagree: which column is the candidate ID, which
-rows have problems, which rows are too long for the AI model, and whether Start must be
-refused (and why, in words that name the row and the way out).
+The web check page and `manage.py evaluate` ask the same questions here (through
+services.intake), so that they can never disagree: which rows have problems, which are
+too long for the AI model, which repeat an earlier candidate, which jobs the candidates
+are scored against, and whether Start must be refused (and why, in words that name the
+row and the way out). It counts what intake.rows.read_rows yields, the same rows the
+ingest then writes.
 
 Pure reading (no database): the file is streamed through csvio, never held in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import csvio, flags, prompting, redact
-
-# Shown in the "Candidate ID column" choice; a column may not carry this name.
-ROW_NUMBER = "__row__"
-
-# Named like an identifier: `id`, `ID`, `Resume ID`, `resume_id`, `applicantId`,
-# `Candidate #`, `candidate no`, `application number`, `uuid`… A bare `number`, `no` or
-# `code` says too little on its own, so those need a word for whose number it is.
-_ID_ALONE = r"id|uid|uuid|guid|key|#"
-_ID_WORDS = r"id|uid|uuid|guid|key|#|no\.?|nr\.?|num|number|code|ref|reference"
-_ID_OWNERS = (
-    r"candidate|applicant|application|app|resume|résumé|cv|person|profile|employee|"
-    r"record|row|user|student|talent|submission|entry"
-)
-_ID_LIKE = re.compile(
-    rf"^(?:(?:{_ID_ALONE})|(?:{_ID_OWNERS})[\s_.\-]*(?:{_ID_WORDS}))$", re.IGNORECASE
-)
+from .. import csvio, prompting, redact
+from .columns import is_name_column
+from .proposals import PositionLooks
+from .rows import Row, RowPlan, read_rows
 
 # How many rows a message names before it says "and N more".
 _FIRST_ROWS = 3
 _KEEP_PROBLEMS = 100
-
-
-def is_id_like(column: str) -> bool:
-    return bool(_ID_LIKE.match(column.strip()))
-
-
-def candidate_key(values: Iterable[str], job: str = "") -> bytes:
-    """What makes two rows the same candidate: the same text shown to the AI (each column's
-    value, spacing and case aside) for the same job (`job`: its prompting.job_key, "" for
-    none). The check page counts copies by it and the ingest scores each key once.
-
-    16 bytes of BLAKE2b: a set of them for 170,000 rows stays a few MB."""
-    digest = hashlib.blake2b(job.encode(), digest_size=16)
-    for value in values:
-        # str.split() also splits on the unit separator, so no value can forge a border.
-        digest.update(b"\x1f" + " ".join(value.split()).casefold().encode())
-    return digest.digest()
-
-
-def guess_id_column(path: str | Path, layout: csvio.CsvLayout) -> str | None:
-    """The first column named like an ID whose value is filled in and different in every
-    non-blank row; None when there is none (the rows are then numbered).
-
-    A name alone is not enough: a public file may have an `id` column that repeats, or
-    one that is empty in some rows, and starting with it would refuse those rows.
-    """
-    # Column index -> the values seen so far, for the columns still in the running.
-    seen: dict[int, set[str]] = {
-        i: set() for i, name in enumerate(layout.header) if is_id_like(name)
-    }
-    if not seen:
-        return None
-    try:
-        for _row, values, problem in csvio.read_records(path, layout):
-            if problem is not None or values is None:
-                continue  # blank rows are skipped; a broken row is reported elsewhere
-            for index in list(seen):
-                value = values[index].strip()
-                if not value or value in seen[index]:
-                    del seen[index]
-                else:
-                    seen[index].add(value)
-            if not seen:
-                return None
-    except csvio.CsvProblem:
-        return None
-    return layout.header[min(seen)] if seen else None
 
 
 @dataclass
@@ -289,300 +228,83 @@ def _first(rows: list[int], total: int) -> str:
 def check_file(
     path: str | Path,
     layout: csvio.CsvLayout,
+    plan: RowPlan,
     *,
     id_column: str | None,
-    model_columns: list[str],
     limit: int,
-    job_columns: list[str] | None = None,
-    job_title_column: str = "",
-    position_column: str = "",
-    saved_jobs: dict[str, str] | None = None,
-    job_map: dict[str, str] | None = None,
-    name_columns: list[str] | None = None,
-    min_text_chars: int = 0,
-    rest: str | None = None,
 ) -> FileCheck:
-    """Read every row once: its problems, and how long the text the AI would see is (the
-    candidate's, and what their job adds to the instructions: `job_columns`).
-
-    With `saved_jobs` (title_key → the job's text as the model reads it), the jobs come
-    from those instead: each candidate's `position_column` value is matched by title
-    (spacing and case aside), or by `job_map` (a position's title_key → the title_key of
-    the job chosen for it by hand, "" for none); positions that match nothing are counted
-    in `unmatched`, unless `rest` says where they go ("": without a job; a title_key: that
-    job). Also proposes the position column (FileCheck.proposed_position_column), and
-    counts the values of the `name_columns` that do not look like names.
-    Rows whose shown columns hold fewer than `min_text_chars` letters and digits
-    (placeholders aside) are counted as too little text to score."""
+    """Read every row once (read_rows, with `plan`: the choices), and count what a run
+    would meet: problems, rows too long for the model (over `limit` characters, the
+    candidate's text and what their job adds), too little text, copies, the jobs (from the
+    job columns, or the saved jobs matched by position: positions that match none are
+    counted in `unmatched`). Also proposes the position column
+    (FileCheck.proposed_position_column), and counts the values of the name columns that
+    do not look like names."""
     check = FileCheck(
         id_column=id_column,
         limit=limit,
-        job_columns=list(job_columns or []) if saved_jobs is None else [],
-        job_title_column=job_title_column if saved_jobs is None else "",
-        position_column=position_column if saved_jobs is not None else "",
+        job_columns=list(plan.job_columns),
+        job_title_column=plan.title_column,
+        position_column=plan.jobs.column if plan.jobs is not None else "",
     )
-    header = layout.header
-    shown_names, job_names = set(model_columns), set(check.job_columns)
-    shown = [i for i, name in enumerate(header) if name in shown_names]
-    job = [i for i, name in enumerate(header) if name in job_names]
-    position_at = header.index(position_column) if check.position_column in header else None
-    job_map = job_map or {}
-    person_names = set(name_columns or [])
-    names_at = [(i, name) for i, name in enumerate(header) if name in person_names]
-    # Values seen in each column named like a position, until there are too many.
-    looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
-    # The first row of each distinct candidate-and-job (candidate_key).
-    firsts: dict[bytes, int] = {}
+    names_at = [(i, name) for i, name in enumerate(layout.header) if is_name_column(name)]
+    looks = PositionLooks(layout.header)
     try:
-        for row, values, problem in csvio.read_records(path, layout, id_column=id_column):
-            if problem is not None:
-                if problem.code == "empty_row":
-                    check.empty_rows += 1
-                    continue
-                check.problem_count += 1
-                if len(check.problems) < _KEEP_PROBLEMS:
-                    check.problems.append(problem)
-                if problem.code in ("duplicate_id", "missing_id"):
-                    check.id_problem_count += 1
-                    if len(check.id_problem_rows) < _FIRST_ROWS:
-                        check.id_problem_rows.append(row)
-                elif len(check.other_problem_rows) < _FIRST_ROWS:
-                    check.other_problem_rows.append(row)
+        for row in read_rows(path, layout, plan, id_column=id_column):
+            if isinstance(row, csvio.RowProblem):
+                _count_problem(check, row)
                 continue
             check.rows += 1
-            assert values is not None
+            looks.add(row.values)
             for index, column in names_at:
-                if name := values[index].strip():
+                if name := row.values[index].strip():
                     check.name_rows[column] += 1
                     if not redact.looks_like_name(name):
                         check.not_names[column] += 1
-            fields = {header[i]: values[i] for i in shown}
-            chars = len(prompting.candidate_text(fields))
-            little = bool(min_text_chars) and not flags.has_enough_text(fields, min_text_chars)
-            if little:
-                check.little_count += 1
-                if len(check.little_rows) < _FIRST_ROWS:
-                    check.little_rows.append(row)
-            for index in list(looks):
-                looks[index].add(prompting.title_key(values[index]))
-                if len(looks[index]) > MAX_POSITIONS:
-                    del looks[index]
-            text = ""
-            if saved_jobs is not None:
-                if position_at is not None and (title := " ".join(values[position_at].split())):
-                    key = prompting.title_key(title)
-                    check.positions[key] += 1
-                    check.position_titles.setdefault(key, title)
-                    target = job_map.get(key, key)
-                    if rest is not None and key not in job_map and key not in saved_jobs:
-                        target = rest
-                    if target:
-                        text = saved_jobs.get(target, "")
-                        if not text:
-                            check.unmatched[key] += 1
-                chars += len(prompting.job_section(text))
-                if text:
-                    check.jobs[prompting.job_key(text)] += 1
-                else:
-                    check.without_job += 1
-            elif job:
-                title, text = prompting.job_text(
-                    {layout.header[i]: values[i] for i in job}, job_title_column
-                )
-                chars += len(prompting.job_section(text))
-                if text:
-                    key = prompting.job_key(text)
-                    check.jobs[key] += 1
-                    check.job_titles.setdefault(key, title)
-                else:
-                    check.without_job += 1
-            key = candidate_key((values[i] for i in shown), prompting.job_key(text) if text else "")
-            # Too little text is never scored: such rows are not copies either.
-            first = row if little else firsts.setdefault(key, row)
-            if first != row:
-                check.copy_count += 1
-                if len(check.copy_rows) < _KEEP_PROBLEMS:
-                    check.copy_rows.append((row, first))
-            if chars > limit:
-                check.long_count += 1
-                if len(check.long_rows) < _KEEP_PROBLEMS:
-                    check.long_rows.append((row, chars))
+            _count_row(check, row, saved=plan.jobs is not None)
     except csvio.CsvProblem as exc:
         check.file_problem = exc.message
-    check.proposed_position_column, check.proposed_position_values = _proposal(
-        looks, header, check.rows
-    )
+    check.proposed_position_column, check.proposed_position_values = looks.proposal()
     return check
 
 
-# The first rows read to see what a column holds, when proposing its use: enough to tell,
-# and bounded, as the check page reads them again at every change.
-PROPOSAL_ROWS = 2000
-# A column whose values are contact details in this share of its filled-in rows (or more)
-# holds someone's contact details.
-CONTACT_SHARE = 0.01
+def _count_problem(check: FileCheck, problem: csvio.RowProblem) -> None:
+    if problem.code == "empty_row":
+        check.empty_rows += 1
+        return
+    check.problem_count += 1
+    if len(check.problems) < _KEEP_PROBLEMS:
+        check.problems.append(problem)
+    if problem.code in ("duplicate_id", "missing_id"):
+        check.id_problem_count += 1
+        if len(check.id_problem_rows) < _FIRST_ROWS:
+            check.id_problem_rows.append(problem.row)
+    elif len(check.other_problem_rows) < _FIRST_ROWS:
+        check.other_problem_rows.append(problem.row)
 
 
-def contact_columns(
-    path: str | Path, layout: csvio.CsvLayout, columns: list[str], *, rows: int = PROPOSAL_ROWS
-) -> dict[str, tuple[int, int]]:
-    """Of `columns`, those whose values are someone's contact details (a link, an e-mail
-    address or a phone number alone, or a LinkedIn profile: redact.is_contact) in at least
-    CONTACT_SHARE of their filled-in values, among the first `rows` rows: {column: (rows
-    with contact details, rows filled in)}."""
-    wanted = set(columns)
-    at = [(i, name) for i, name in enumerate(layout.header) if name in wanted]
-    filled: Counter[str] = Counter()
-    contacts: Counter[str] = Counter()
-    if not at:
-        return {}
-    read = 0
-    try:
-        for _row, values, problem in csvio.read_records(path, layout):
-            if problem is not None or values is None:
-                continue
-            for index, column in at:
-                if value := values[index].strip():
-                    filled[column] += 1
-                    contacts[column] += redact.is_contact(value)
-            read += 1
-            if read >= rows:
-                break
-    except csvio.CsvProblem:
-        pass  # the file check says what is wrong with the file
-    return {
-        column: (contacts[column], filled[column])
-        for _index, column in at
-        if contacts[column] and contacts[column] >= CONTACT_SHARE * filled[column]
-    }
-
-
-def propose_position_column(path: str | Path, layout: csvio.CsvLayout) -> tuple[str, set[str]]:
-    """The column that looks like the position each candidate applied for, and its
-    distinct values as title keys (("", set()) when none does): what check_file proposes,
-    read alone (only the columns named like a position are looked at)."""
-    header = layout.header
-    looks = {i: set[str]() for i, name in enumerate(header) if is_position_like(name)}
-    rows = 0
-    if not looks:
-        return "", set()
-    try:
-        for _row, values, problem in csvio.read_records(path, layout):
-            if problem is not None or values is None:
-                continue
-            rows += 1
-            for index in list(looks):
-                looks[index].add(prompting.title_key(values[index]))
-                if len(looks[index]) > MAX_POSITIONS:
-                    del looks[index]
-            if not looks:
-                break
-    except csvio.CsvProblem:
-        return "", set()
-    column, _ = _proposal(looks, header, rows)
-    return column, (looks[header.index(column)] - {""}) if column else set()
-
-
-def too_many_values(distinct: int, rows: int) -> bool:
-    """Whether a column with `distinct` different values in `rows` rows says something of
-    each candidate rather than of the job they applied for: more than one value for every
-    two rows (an export's `Job Title` with 2,322 values in 2,900 rows is the candidate's
-    own title, not a position)."""
-    return distinct > max(2, rows // 2)
-
-
-def _proposal(looks: dict[int, set[str]], header: list[str], rows: int) -> tuple[str, int]:
-    """Of the columns named like a position, one with few distinct values: at least two
-    and at most one for every two rows (a value per candidate is free text)."""
-    few = [
-        (len(values - {""}), i)
-        for i, values in looks.items()
-        if len(values - {""}) > 1 and not too_many_values(len(values - {""}), rows)
-    ]
-    if not few:
-        return "", 0
-    count, index = min(few, key=lambda pair: (_position_rank(header[pair[1]]), pair[1]))
-    return header[index], count
-
-
-def column_values(
-    path: str | Path, layout: csvio.CsvLayout, columns: list[str]
-) -> tuple[int, dict[str, int]]:
-    """The readable rows of a file, and how many different values (spacing and case aside,
-    blanks left out) each of `columns` holds: what tells a column about the job from one
-    about each candidate (too_many_values). Values are kept as hashes, so a long text
-    column costs little memory."""
-    at = {column: layout.header.index(column) for column in columns if column in layout.header}
-    seen: dict[str, set[int]] = {column: set() for column in at}
-    rows = 0
-    try:
-        for _row, values, problem in csvio.read_records(path, layout):
-            if problem is not None or values is None:
-                continue
-            rows += 1
-            for column, index in at.items():
-                if key := prompting.title_key(values[index]):
-                    seen[column].add(hash(key))
-    except csvio.CsvProblem:
-        pass  # the check names the problem; what was read so far still tells
-    return rows, {column: len(values) for column, values in seen.items()}
-
-
-def count_positions(
-    path: str | Path, layout: csvio.CsvLayout, column: str
-) -> tuple[Counter[str], dict[str, str]]:
-    """The candidates of each position in `column` (by title_key; blanks left out) over
-    every readable row, and each position's title as first written: the check page's
-    table of positions, whichever column a person picks."""
-    counts: Counter[str] = Counter()
-    titles: dict[str, str] = {}
-    if column not in layout.header:
-        return counts, titles
-    index = layout.header.index(column)
-    try:
-        for _row, values, problem in csvio.read_records(path, layout):
-            if problem is not None or values is None:
-                continue
-            if title := " ".join(values[index].split()):
-                key = prompting.title_key(title)
-                counts[key] += 1
-                titles.setdefault(key, title)
-    except csvio.CsvProblem:
-        pass  # the row checks name the problem
-    return counts, titles
-
-
-# A column that may say which position the candidate applied for: named like one, and
-# holding few distinct values (a column with more is free text, not a position).
-_POSITION_WORDS = ("position", "requisition", "vacancy", "opening", "job", "role", "title", "post")
-_POSITION_LIKE = re.compile(
-    r"(^|[\s_.\-])(job|position|role|title|requisition|req|vacancy|opening|posting|post|"
-    r"applied[\s_.\-]*for)s?([\s_.\-]|$)|^(jobtitle|position|role|requisition)",
-    re.IGNORECASE,
-)
-# A column with more distinct values than this is not a position column.
-MAX_POSITIONS = 1000
-
-
-def is_position_like(column: str) -> bool:
-    """Named like the position a candidate applied for, and not a record number, nor a
-    requirement (job_id, requisition_no and skills_required say something else)."""
-    name = column.strip()
-    if is_id_like(name) or re.search(r"(^|[\s_.\-])(id|no|nr|number|code|key)$", name, re.I):
-        return False
-    if re.search(r"requirement|required|description|responsibilit|skill", name, re.I):
-        return False
-    # The candidate's own jobs: their current or past role is not the one applied for.
-    if re.search(r"current|previous|past|last|former|prior|recent|held", name, re.I):
-        return False
-    return bool(_POSITION_LIKE.search(name))
-
-
-def _position_rank(column: str) -> tuple[bool, int]:
-    """Which name says "the position applied for" most plainly: a plural ("positions",
-    "role_positions") is more often the candidate's own history; then position or
-    requisition before job, role and title."""
-    lowered = column.casefold()
-    plural = re.search(r"(position|role|title|job|opening|vacancie)s([\s_.\-]|$)", lowered)
-    rank = next((rank for rank, word in enumerate(_POSITION_WORDS) if word in lowered), 99)
-    return bool(plural), rank
+def _count_row(check: FileCheck, row: Row, *, saved: bool) -> None:
+    if row.little:
+        check.little_count += 1
+        if len(check.little_rows) < _FIRST_ROWS:
+            check.little_rows.append(row.line)
+    if row.position:
+        check.positions[row.position] += 1
+        check.position_titles.setdefault(row.position, row.position_title)
+        if row.unmatched:
+            check.unmatched[row.position] += 1
+    if saved or check.job_columns:
+        if row.job_key:
+            check.jobs[row.job_key] += 1
+            if not saved:
+                check.job_titles.setdefault(row.job_key, row.job_title)
+        else:
+            check.without_job += 1
+    if row.copy_of is not None:
+        check.copy_count += 1
+        if len(check.copy_rows) < _KEEP_PROBLEMS:
+            check.copy_rows.append((row.line, row.copy_of))
+    if row.long:
+        check.long_count += 1
+        if len(check.long_rows) < _KEEP_PROBLEMS:
+            check.long_rows.append((row.line, row.chars))

@@ -7,8 +7,9 @@ One module per sub-domain (imports run down this list, never up):
 - files: stored files and free disk space; apikeys: /v1 keys
 - rubrics: the default rubric, one by name, saving versions and personal copies
 - jobs: saved jobs (typed, or read from a jobs file), versions, matching by position
-- ingest: column roles, the pre-start file check, the CSV ingest into Items
-- privacy: what the model is shown of a candidate (identity out of the text)
+- ingest: the pre-start file check and the CSV ingest into Items (the column policy and
+  the row reader they apply are the domain's: evaluations.intake)
+- intake: check a candidate file and create its run, for the web check page and `evaluate`
 - probes: the measured concurrency knee (probe_backend) and the VRAM check
 - reviews: a person's decisions and notes on candidates; explanations on demand
 - runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize
@@ -23,6 +24,7 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 
 from __future__ import annotations
 
+from ..model_view import ModelView, redacts
 from ..selectors import run_find_resumable, run_find_retryable, run_too_long_failed
 from . import batches
 from .apikeys import API_KEY_PREFIX, api_key_check, api_key_create, api_key_hash
@@ -76,6 +78,21 @@ from .ingest import (
     run_fail_validation,
     run_ingest,
 )
+from .intake import (
+    ENCODING_CHOICES,
+    FileCheck,
+    IntakeCheck,
+    IntakeProposal,
+    file_layout,
+    intake_check,
+    intake_create,
+    intake_estimate,
+    intake_preview,
+    intake_propose,
+    model_choice,
+    problem_rows_csv,
+    valid_encoding,
+)
 from .jobs import (
     REPEATED_KEEP_FIRST,
     REPEATED_NUMBER,
@@ -97,7 +114,6 @@ from .jobs import (
     saved_job_texts,
     saved_jobs,
 )
-from .privacy import ModelView, redacts
 from .probes import (
     backend_probe_run,
     backend_probe_store,
@@ -143,6 +159,7 @@ __all__ = [
     "AGREEMENT_SAMPLE_MAX",
     "AGREEMENT_SAMPLE_MIN",
     "API_KEY_PREFIX",
+    "ENCODING_CHOICES",
     "LONG_ROWS_LEAVE_OUT",
     "LONG_ROWS_TRUNCATE",
     "REPEATED_KEEP_FIRST",
@@ -157,7 +174,10 @@ __all__ = [
     "ROW_NUMBER",
     "RUN_NAME_MAX",
     "BatchInputError",
+    "FileCheck",
     "InputError",
+    "IntakeCheck",
+    "IntakeProposal",
     "ItemWriter",
     "JobBook",
     "JobSummary",
@@ -191,9 +211,15 @@ __all__ = [
     "file_choices_update",
     "file_create",
     "file_delete",
+    "file_layout",
     "file_positions",
     "guess_id_column",
     "holder_alive",
+    "intake_check",
+    "intake_create",
+    "intake_estimate",
+    "intake_preview",
+    "intake_propose",
     "is_disk_full",
     "is_name_column",
     "is_protected",
@@ -219,9 +245,11 @@ __all__ = [
     "jobs_upload_problems",
     "lease_holder",
     "leases_release_dead",
+    "model_choice",
     "notify_address_refusal",
     "plan_for_run",
     "probe_candidates",
+    "problem_rows_csv",
     "queue_recover",
     "redacts",
     "role_reason",
@@ -261,5 +289,6 @@ __all__ = [
     "sha256_of",
     "sweep",
     "upload_delete",
+    "valid_encoding",
     "vram_check",
 ]
