@@ -41,6 +41,11 @@ _ID_LIKE = re.compile(
 )
 
 
+def id_column_from(value: str | None) -> str | None:
+    """The ID column a form, a URL or a flag names; None for Row number (or nothing)."""
+    return None if not value or value == ROW_NUMBER else value
+
+
 def is_id_like(column: str) -> bool:
     return bool(_ID_LIKE.match(column.strip()))
 

@@ -63,6 +63,7 @@ from .ingest import (
     file_check,
     file_positions,
     guess_id_column,
+    id_column_from,
     is_name_column,
     is_protected,
     job_column_reasons,
@@ -91,6 +92,7 @@ from .intake import (
     intake_propose,
     model_choice,
     problem_rows_csv,
+    title_key,
     valid_encoding,
 )
 from .jobs import (
@@ -152,6 +154,7 @@ from .runs import (
     run_retry_failed,
     run_scoring_began,
     run_start,
+    run_write_scored_csv,
 )
 from .tasks_queue import enqueue_on_commit
 
@@ -215,6 +218,7 @@ __all__ = [
     "file_positions",
     "guess_id_column",
     "holder_alive",
+    "id_column_from",
     "intake_check",
     "intake_create",
     "intake_estimate",
@@ -284,10 +288,12 @@ __all__ = [
     "run_start",
     "run_too_long_failed",
     "run_vram_warning",
+    "run_write_scored_csv",
     "saved_job_texts",
     "saved_jobs",
     "sha256_of",
     "sweep",
+    "title_key",
     "upload_delete",
     "valid_encoding",
     "vram_check",

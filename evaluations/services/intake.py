@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from .. import csvio, export, metrics
+from .. import csvio, export, metrics, prompting
 from ..intake.check import FileCheck
 from ..intake.columns import ROLE_JOB, role_reasons
 from ..intake.proposals import Proposals, propose
@@ -42,6 +42,11 @@ from .runs import run_create
 
 # Re-exported for the doors: the encodings a person may choose on the check page.
 ENCODING_CHOICES = csvio.ENCODING_CHOICES
+
+
+def title_key(title: str) -> str:
+    """A position or a saved job's title as they are matched (spacing and case aside)."""
+    return prompting.title_key(title)
 
 
 # --- Before anyone chose -----------------------------------------------------------------

@@ -10,8 +10,11 @@ import contextlib
 import itertools
 import logging
 import math
+import os
+import shutil
 import socket
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -88,22 +91,20 @@ def run_create(
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
-    `intake` holds what a person chose (RunColumns: the ID column, the column roles, the
-    encoding the check page showed, whether rows with problems are left out, what to do
-    with rows too long for the AI model, redaction, the saved jobs matched by position);
-    `options` how it is scored (RunOptions: candidates per request).
-    A file that cannot be used gives a run in `failed` with its errors (row numbers and
-    fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
-    rows with problems are left out (and listed) instead. `long_rows` says what to do
-    with rows too long for the AI model: leave them out (listed), or "truncate" (score
-    their first part, marked in the results); by default they fail, saying why. With
-    `defer`, a worker ingests the file (large uploads) and the caller returns at once.
-    With `redact` (the default), emails, phone numbers, links and the candidate's name
-    are hidden from the model (model_view).
+    `intake` holds what a person chose (RunColumns, as the check page and `evaluate` made
+    it: services.intake_create), `options` how it is scored (RunOptions: candidates per
+    request). A file that cannot be used gives a run in `failed` with its errors (row
+    numbers and fixes) and no Items, never a half-created run that looks valid. With
+    `intake.skip_invalid`, rows with problems are left out (and listed) instead;
+    `intake.long_rows` says what to do with rows too long for the AI model: leave them out
+    (listed), or "truncate" (score their first part, marked in the results); by default
+    they fail, saying why. With `intake.redact` (the default), emails, phone numbers, links
+    and the candidate's name are hidden from the model (model_view). With `intake.jobs`
+    (JobsChoice.for_run: the saved versions pinned when Start was pressed), each candidate
+    is scored against the saved job their position column names.
+    With `defer`, a worker ingests the file (large uploads) and the caller returns at once.
     With `dedupe_key`, a run holding the same key that has not ended raises
-    RunAlreadyStarted instead. With `jobs` (JobsChoice.for_run: the saved versions pinned
-    when Start was pressed), each candidate is scored against the saved job their
-    position column names.
+    RunAlreadyStarted instead.
     """
     options = options or RunOptions()
     if options.pack_size < 1 or options.pack_size > 16:
@@ -650,6 +651,21 @@ def run_rerun(
         defer=True,
         rerun_of=run,
     )
+
+
+def run_write_scored_csv(*, run: Run, out: Path, excel: bool = False) -> None:
+    """Write a finished run's scored CSV to `out` (the Excel version with `excel`). The
+    output file is on the machine that finished the run; from another one (a scale-out
+    without shared storage) it is written from the database."""
+    if excel or run.output_file is None or not run.output_file.abspath.is_file():
+        export.write_scored_csv(run, out, excel=excel)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Another evaluate following the same run may write the same file: each writes its
+    # own copy and renames it into place, atomically.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    shutil.copyfile(run.output_file.abspath, partial)
+    os.replace(partial, out)
 
 
 # --- Runs: names ------------------------------------------------------------------------

@@ -459,11 +459,6 @@ def _jobs_changed(data: QueryDict, resolution: services.JobsResolution) -> str:
     return ""
 
 
-def _id_column_param(value: str | None) -> str | None:
-    """The ID column asked for in a URL or form; None for Row number."""
-    return None if not value or value == services.ROW_NUMBER else value
-
-
 def _checks_context(
     request: HttpRequest,
     file: File,
@@ -661,7 +656,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
     layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(request, "web/_row_problems.html", {"checks": {"problem": problem}})
-    id_column = _id_column_param(request.GET.get("id_column"))
+    id_column = services.id_column_from(request.GET.get("id_column"))
     defaults = services.default_roles(layout.header, id_column)
     roles = {}
     for index, column in enumerate(layout.header):
@@ -704,7 +699,7 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
     layout, problem = _layout_or_problem(file, _chosen_encoding(request))
     if layout is None:
         raise Http404(problem)
-    id_column = _id_column_param(request.GET.get("id_column"))
+    id_column = services.id_column_from(request.GET.get("id_column"))
     chunks = services.problem_rows_csv(path=file.abspath, layout=layout, id_column=id_column)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
     return http.csv_download(chunks, f"{name}-rows-with-problems.csv")

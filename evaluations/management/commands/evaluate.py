@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import shutil
 import signal
 import sys
 import time
@@ -15,7 +13,7 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import export, locks, metrics, prompting, selectors, services
+from evaluations import locks, metrics, selectors, services
 from evaluations.models import File, Run, RunColumns, RunOptions
 from hrbatch import diskfull
 
@@ -280,17 +278,7 @@ class Command(BaseCommand):
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
-            # The output file is on the machine that finished the run; from another one
-            # (a scale-out without shared storage) it is written from the database.
-            if opts["excel"] or run.output_file is None or not run.output_file.abspath.is_file():
-                export.write_scored_csv(run, out, excel=opts["excel"])
-            else:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                # Another evaluate following the same run may write the same file: each
-                # writes its own copy and renames it into place, atomically.
-                partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-                shutil.copyfile(run.output_file.abspath, partial)
-                os.replace(partial, out)
+            services.run_write_scored_csv(run=run, out=out, excel=opts["excel"])
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Done: {run.done_count} scored, {run.failed_count} failed"
@@ -382,7 +370,7 @@ class Command(BaseCommand):
                     "'Position in the file=' to score its candidates without a job, or '*=' "
                     "for every position that matches no job)."
                 )
-            key = prompting.title_key(target)
+            key = services.title_key(target)
             if key and key not in saved:
                 titles = ", ".join(sorted(job.title for job in saved.values())[:30])
                 raise CommandError(
@@ -392,7 +380,7 @@ class Command(BaseCommand):
             if position.strip() == "*":  # all the rest, however many
                 rest = key
             else:
-                mapping[prompting.title_key(position)] = key
+                mapping[services.title_key(position)] = key
         return services.JobsChoice(position_column=column, mapping=mapping, rest=rest)
 
     def _position_column(
