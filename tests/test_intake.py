@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from devtools.synthetic.many_jobs import write_many_jobs_csv
 from devtools.synthetic.resumes import write_resume_dataset
-from evaluations import services
+from evaluations import csvio, services
 from tests.support.files import candidates_csv, damaged_resume_csv, fixture, resumes, write_csv
 from tests.support.intake import assert_the_check_counted_what_the_ingest_made, check_then_ingest
 from tests.support.jobs import UNMATCHED, write_candidates, write_jobs_file
+from tests.support.runs import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +97,18 @@ def test_every_kind_of_row_counted_once(tmp_path: Path, long_rows: str) -> None:
     assert check.problem_count == 3 and check.empty_rows == 1
     assert check.copy_count == 1 and check.little_count == 1 and check.long_count == 1
     assert_the_check_counted_what_the_ingest_made(check, run)
+
+
+def test_the_check_page_reads_the_whole_file_once(owner: Any) -> None:
+    # The ID guess, the job columns, their contact details, the position column and the
+    # rows' count were five readings of the file; one now (services.intake_propose).
+    file = upload(resumes(), owner)
+    client = Client()
+    client.force_login(owner)
+    with (
+        mock.patch.object(csvio, "read_records", wraps=csvio.read_records) as read,
+        mock.patch.object(csvio, "count_records", wraps=csvio.count_records) as count,
+    ):
+        page = client.get(reverse("web:prepare", args=[file.id]))
+    assert page.status_code == 200
+    assert (read.call_count, count.call_count) == (1, 0)
