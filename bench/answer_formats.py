@@ -88,6 +88,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     from evaluations import services
     from evaluations.engine import handlers
     from evaluations.llm import make_backend
+    from evaluations.models import RunOptions
 
     Conf.SYNC = True  # tasks run inline, in this process
     handlers.RubricHandler.rechecks = lambda self, item: ()  # type: ignore[method-assign]
@@ -126,8 +127,8 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
                 owner=None,
                 input_file=input_file,
                 backend=args.backend,
-                pack_size=args.pack,
                 start=False,
+                options=RunOptions(pack_size=args.pack),
             )
             t0 = time.monotonic()
             with C.SelfPeak() as use:

@@ -60,7 +60,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     from devtools.fake_ollama import FakeOllama
     from devtools.synthetic.resumes import write_resume_dataset
     from evaluations import services
-    from evaluations.models import Item
+    from evaluations.models import Item, RunColumns
     from evaluations.services.runs import consistency_stride
 
     Conf.SYNC = True  # tasks run inline, in this process (as the test-suite does)
@@ -73,7 +73,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
 
     upload = C.upload(path)
     t0 = time.perf_counter()
-    check = services.file_check(input_file=upload, id_column=None, roles=None)
+    check = services.file_check(input_file=upload, intake=RunColumns())
     check_seconds = time.perf_counter() - t0
     print(f"  check page: {check.copies_said or 'no copies'} ({check_seconds:.2f} s)", flush=True)
 
@@ -81,7 +81,11 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         settings.HRBATCH = {**settings.HRBATCH, "LLM_BACKEND": "ollama", "OLLAMA_HOSTS": [fake.url]}
         fake.record_requests = False
         run = services.run_create(
-            owner=None, input_file=upload, id_column=None, backend="ollama", start=False
+            owner=None,
+            input_file=upload,
+            backend="ollama",
+            start=False,
+            intake=RunColumns(id_column=None),
         )
         t0 = time.monotonic()
         with C.SelfPeak() as usage:

@@ -69,7 +69,7 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
 
     from evaluations import services
     from evaluations.llm import make_backend
-    from evaluations.models import Item, Run
+    from evaluations.models import Item, Run, RunColumns, RunOptions
 
     Conf.SYNC = True  # tasks run inline, in this process (as the test-suite does)
     backend = make_backend("embedded")
@@ -98,10 +98,10 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
         run = services.run_create(
             owner=None,
             input_file=input_file,
-            id_column="id",
             backend="embedded",
-            pack_size=k,
             start=False,
+            intake=RunColumns(id_column="id"),
+            options=RunOptions(pack_size=k),
         )
         t0 = time.monotonic()
         with C.SelfPeak() as mem:

@@ -74,7 +74,7 @@ def _bench(args: argparse.Namespace, data_dir: Path, fake: object) -> int:
     from django.conf import settings
 
     from evaluations import export, metrics, services
-    from evaluations.models import Item, Run
+    from evaluations.models import Item, Run, RunColumns, RunOptions
 
     n = args.n
     workers = settings.Q_CLUSTER["workers"]
@@ -100,10 +100,10 @@ def _bench(args: argparse.Namespace, data_dir: Path, fake: object) -> int:
         run = services.run_create(
             owner=None,
             input_file=input_file,
-            id_column="id",
             backend="ollama",
-            pack_size=args.pack_size,
             start=False,
+            intake=RunColumns(id_column="id"),
+            options=RunOptions(pack_size=args.pack_size),
         )
     run.refresh_from_db()
     if run.status != Run.Status.VALIDATING:

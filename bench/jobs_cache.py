@@ -110,6 +110,7 @@ def _score(
     by their position column (as `evaluate --jobs` does); (run, seconds from run_start to
     completed). Says how much CPU other processes took meanwhile."""
     from evaluations import services
+    from evaluations.models import RunColumns
 
     services.jobs_import(path=jobs_path, author=None)
     run = services.run_create(
@@ -117,7 +118,7 @@ def _score(
         input_file=C.upload(csv_path),
         backend=backend,
         start=False,
-        jobs=services.JobsChoice(position_column="position"),
+        intake=RunColumns(jobs=services.JobsChoice(position_column="position").for_run()),
     )
     if not grouped:
         run.opts = run.opts.replace(jobs_interleaved=True)

@@ -119,7 +119,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     from devtools.fake_ollama import FakeOllama
     from devtools.synthetic.many_jobs import write_many_jobs_csv
     from evaluations import services
-    from evaluations.models import Item
+    from evaluations.models import Item, RunColumns
 
     Conf.SYNC = True  # tasks run inline, in this process (as the test-suite does)
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
@@ -131,7 +131,11 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         fake.record_requests = False
         t0 = time.monotonic()
         run = services.run_create(
-            owner=user, input_file=C.upload(path), id_column=None, backend="ollama", start=False
+            owner=user,
+            input_file=C.upload(path),
+            backend="ollama",
+            start=False,
+            intake=RunColumns(id_column=None),
         )
         services.runs.run_start(run=run)
         run, _, _, _ = C.wait_for_run(run.pk, 1800, poll=0.2)

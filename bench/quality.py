@@ -113,7 +113,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         owner=None, input_file=input_file, model=args.model, backend=args.backend, start=False
     )
     run.refresh_from_db()
-    label_role = run.columns["roles"].get(args.label)
+    label_role = (run.intake.roles or {}).get(args.label)
     shown = "SHOWN to the model" if label_role == "model" else "never shown to the model"
     print(
         f"quality: {source.name}, {run.total_count} candidates, label {args.label!r} "

@@ -116,7 +116,7 @@ def _bench(
     from django.conf import settings
 
     from evaluations import services
-    from evaluations.models import Run
+    from evaluations.models import Run, RunColumns, RunOptions
 
     n, slots, latency = args.n, args.slots, args.latency
     ideal = slots / latency * args.pack_size
@@ -155,10 +155,10 @@ def _bench(
         run = services.run_create(
             owner=None,
             input_file=C.upload(csv_path),
-            id_column="id",
             backend="ollama",
-            pack_size=args.pack_size,
             start=False,
+            intake=RunColumns(id_column="id"),
+            options=RunOptions(pack_size=args.pack_size),
         )
         cluster = C.start_qcluster(
             data_dir / f"qcluster-{workers}x{concurrency}{'-whatif' if what_if else ''}.log",

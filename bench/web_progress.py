@@ -42,7 +42,7 @@ def main() -> None:
 
     from devtools.synthetic import write_candidates_csv
     from evaluations import services
-    from evaluations.models import File, Item, Run
+    from evaluations.models import File, Item, Run, RunColumns
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench", "bench@example.com", "x")
@@ -52,7 +52,9 @@ def main() -> None:
         owner=user, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
     )
     started = time.perf_counter()
-    run = services.run_create(owner=user, input_file=upload, id_column="id", start=False)
+    run = services.run_create(
+        owner=user, input_file=upload, start=False, intake=RunColumns(id_column="id")
+    )
     ingest_s = time.perf_counter() - started
 
     # Half the run scored, the last minute's worth recently: a run in full swing.

@@ -217,7 +217,7 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Scored CSV")
     def scored_csv(self, run: Run) -> SafeString | None:
-        if run.kind != Run.Kind.RUBRIC or not run.columns.get("header"):
+        if run.kind != Run.Kind.RUBRIC or not run.intake.header:
             return None  # nothing was read from the file, so there is nothing to download
         url = reverse("web:run_download", args=[run.public_id]) + "?excel=1"
         return format_html('<a href="{}">Download the scored CSV (Excel)</a>', url)

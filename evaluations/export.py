@@ -65,7 +65,7 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
     """The scored CSV's columns: the file's, then the job (a run with jobs; `jobs`: whether
     it has, None: look), the scores, status, error and flags (and rationale, truncated
     when the run has them; `explained`: the explanation)."""
-    header = list(run.columns.get("header", []))
+    header = list(run.intake.header)
     taken = set(header)
     if jobs is None:
         jobs = bool(run.job_labels())
@@ -87,7 +87,7 @@ def scored_header(run: Run, *, explained: bool = False, jobs: bool | None = None
 
 def _truncates(run: Run) -> bool:
     """A run that scores the first part of rows too long for the model says which rows."""
-    return run.columns.get("long_rows") == "truncate"
+    return run.intake.truncates
 
 
 def iter_scored_rows(run: Run, *, excel: bool = False) -> Iterator[list[str]]:
@@ -132,10 +132,10 @@ class _RowWriter:
     status and error (and rationale, truncated when the run has them)."""
 
     def __init__(self, run: Run, *, excel: bool) -> None:
-        self.header = list(run.columns.get("header", []))
+        self.header = list(run.intake.header)
         # The jobs' names by id (None: the run has no jobs, and no job column).
         self.jobs: dict[int, str] | None = run.job_labels() or None
-        self.id_column = run.columns.get("id_column")
+        self.id_column = run.intake.id_column
         self.criteria = run.rubric.criterion_keys if run.rubric else []
         self.rationale = bool(run.rubric and run.rubric.rationale)
         self.truncates = _truncates(run)
@@ -284,7 +284,7 @@ def job_shortlist_rows(
 
 def delimiter_of(run: Run) -> str:
     """The separator of the uploaded file (comma for runs made before it was recorded)."""
-    return run.columns.get("delimiter") or ","
+    return run.intake.delimiter or ","
 
 
 def iter_csv_bytes(run: Run, *, excel: bool = False) -> Iterator[bytes]:

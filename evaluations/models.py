@@ -174,7 +174,7 @@ class File(models.Model):
 
 
 class ColumnRole(models.TextChoices):
-    """What a run does with each column of a candidate file (Run.columns["roles"])."""
+    """What a run does with each column of a candidate file (RunColumns.roles)."""
 
     ID = "id", "Candidate ID"
     MODEL = "model", "Show to the AI"
@@ -338,6 +338,64 @@ class IntakeSpec(JsonBag):
     unknown: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+# What to do with the rows too long for the AI model (RunColumns.long_rows): "" refuses
+# Start (the check page and `evaluate` ask), these leave them out or score their first part.
+LONG_ROWS_LEAVE_OUT = "leave_out"
+LONG_ROWS_TRUNCATE = "truncate"
+
+
+@dataclasses.dataclass
+class RunColumns(JsonBag):
+    """How a candidate-file run reads its file, stored in `Run.columns` (JSON) and read and
+    written only through `run.intake`: what a person chose (the check page's or
+    `evaluate`'s IntakeSpec, with the saved jobs resolved), and, once the ingest has read
+    the file, the layout it found. Each default is here, once: a run hides identity from
+    the model unless someone switched it off."""
+
+    # The candidate ID column; None: the rows are numbered (row-2, row-3, …).
+    id_column: str | None = None
+    # Column name -> ColumnRole value (id, model, audit, audit_only, job, ignore); None
+    # until chosen: the ingest proposes them (intake.columns.proposed_roles).
+    roles: dict[str, str] | None = None
+    skip_invalid: bool = False
+    long_rows: str = ""  # "", LONG_ROWS_LEAVE_OUT or LONG_ROWS_TRUNCATE
+    redact: bool = True
+    # The encoding chosen ("": guessed), then the one the ingest read the file with.
+    encoding: str = ""
+    # Candidates matched to saved jobs by their position column, as stored at Start
+    # (services.jobs.JobsChoice.for_run): {"position_column", "map": {position title_key:
+    # the saved Job's pk or None for without a job}, "rest": a pk for every other position}.
+    jobs: dict[str, Any] | None = None
+    # The file as the ingest read it.
+    encoding_label: str | None = None
+    delimiter: str | None = None
+    delimiter_label: str | None = None
+    header: list[str] = dataclasses.field(default_factory=list)
+    unknown: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """As JsonBag, but the ID column, the roles and the jobs are stored even when None
+        (numbered rows, roles to propose, no saved jobs): the shape runs always had."""
+        out = super().to_json()
+        for name in ("id_column", "roles", "jobs"):
+            out.setdefault(name, getattr(self, name))
+        return out
+
+    @property
+    def truncates(self) -> bool:
+        """Rows too long for the model are scored on their first part (marked truncated)."""
+        return self.long_rows == LONG_ROWS_TRUNCATE
+
+    @property
+    def position_column(self) -> str:
+        return str((self.jobs or {}).get("position_column") or "")
+
+    def columns_of(self, role: str) -> list[str]:
+        """The file's columns with this ColumnRole, in the file's order."""
+        roles = self.roles or {}
+        return [column for column in self.header if roles.get(column) == role]
+
+
 RunAction = Literal["pause", "resume", "cancel", "retry_failed", "redispatch"]
 
 
@@ -409,8 +467,8 @@ class Run(models.Model):
     prompt_hash = models.CharField(max_length=64, blank=True)
     # Read and written only through `opts` (RunOptions above).
     options = models.JSONField(default=dict, blank=True)
-    # CSV layout and column roles: {"encoding", "delimiter", "header", "id_column",
-    # "roles": {column: "id" | "model" | "audit" | "ignore"}}
+    # How a candidate file is read (its layout, column roles, the choices made at intake):
+    # read and written only through `intake` (RunColumns above).
     columns = models.JSONField(default=dict, blank=True)
 
     status = models.CharField(
@@ -509,6 +567,15 @@ class Run(models.Model):
     @opts.setter
     def opts(self, value: RunOptions) -> None:
         self.options = value.to_json()
+
+    @property
+    def intake(self) -> RunColumns:
+        """How the run reads its candidate file, typed (a fresh copy: assign it back)."""
+        return RunColumns.from_json(self.columns)
+
+    @intake.setter
+    def intake(self, value: RunColumns) -> None:
+        self.columns = value.to_json()
 
     STATUS_LABELS = {
         Status.VALIDATING: "Reading the file",

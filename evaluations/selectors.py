@@ -381,10 +381,10 @@ def _filtered(
         # The ID, the columns kept for the results (Item.extra) and the columns shown to
         # the AI (Item.input): a recruiter looks for a name as for a skill. Never the
         # audit-only columns, which the results never show.
-        roles = run.columns.get("roles") or {}
+        roles = run.intake.roles or {}
         stored = {ColumnRole.RESULTS: "extra", ColumnRole.MODEL: "input"}
         found = Q(custom_id__icontains=search)
-        for index, column in enumerate(run.columns.get("header", [])):
+        for index, column in enumerate(run.intake.header):
             if roles.get(column) in stored:
                 # The column's name as a key, whatever it holds ("__", spaces, quotes).
                 name = f"search_{index}"
@@ -434,7 +434,7 @@ def run_jobs_said(run: Run) -> str:
     count = run.jobs.count()
     if not count:
         return ""
-    chosen = run.columns.get("jobs") or {}
+    chosen = run.intake.jobs or {}
     if chosen:
         source = f"saved jobs matched by “{chosen.get('position_column')}”"
     else:
@@ -642,8 +642,7 @@ def score_distributions(run: Run) -> dict[str, dict[int, int]]:
 
 def audit_columns(run: Run) -> list[str]:
     """The run's audit-only columns, in the file's order."""
-    roles = run.columns.get("roles") or {}
-    return [c for c in run.columns.get("header", []) if roles.get(c) == ColumnRole.AUDIT_ONLY]
+    return run.intake.columns_of(ColumnRole.AUDIT_ONLY)
 
 
 def impact_report(run: Run, *, size: int | None = None) -> list[dict[str, Any]]:

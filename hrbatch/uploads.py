@@ -53,3 +53,11 @@ def declared_length(request: HttpRequest) -> int:
 
 def too_large(request: HttpRequest) -> bool:
     return bool(getattr(request, "upload_too_large", False))
+
+
+def too_large_message(*, then: str, size: int | None = None) -> str:
+    """Why an upload was refused for its size (`size`: its bytes, when it said), and
+    `then`, what to do instead: one wording for every web upload."""
+    limit = settings.HRBATCH_MAX_UPLOAD_BYTES // (1024 * 1024)
+    actual = f"This file is {size / (1024 * 1024):,.0f} MB and the" if size else "The"
+    return f"{actual} largest file hrbatch accepts is {limit} MB. {then}"

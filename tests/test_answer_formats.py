@@ -21,7 +21,7 @@ from devtools.fake_ollama import FakeOllama
 from devtools.live import free_port
 from evaluations import prompting, services
 from evaluations.llm import embedded
-from evaluations.models import Item, Run, RunOptions
+from evaluations.models import Item, Run, RunColumns, RunOptions
 from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import candidates_csv, read_csv, read_output, resumes
 from tests.support.processes import ROOT, evaluate, finish
@@ -292,7 +292,10 @@ def test_a_resumed_run_keeps_its_format_and_an_old_run_stays_keyed(
     for stored, expected in (("array", "array"), (None, "keyed")):
         engine_settings.HRBATCH = {**engine_settings.HRBATCH, "ANSWER_FORMAT": "keyed"}
         run = services.run_create(
-            owner=None, input_file=upload(source), id_column="id", start=False
+            owner=None,
+            input_file=upload(source),
+            start=False,
+            intake=RunColumns(id_column="id"),
         )
         # A run that started and was paused: by this version (its format stored) or by
         # one from before the choice (no key at all).

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import export, metrics, services
-from evaluations.models import Item, Run
+from evaluations.models import Item, Run, RunColumns
 from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import candidates_csv, read_output, write_csv
 from tests.support.runs import start_run
@@ -388,7 +388,10 @@ def test_a_deferred_run_is_ingested_and_started_by_a_worker(
     from tests.support.runs import upload
 
     run = services.run_create(
-        owner=None, input_file=upload(candidates_csv(tmp_path, 7)), id_column="id", defer=True
+        owner=None,
+        input_file=upload(candidates_csv(tmp_path, 7)),
+        defer=True,
+        intake=RunColumns(id_column="id"),
     )
     run.refresh_from_db()  # tasks run inline here; on a cluster a worker would do this
     assert run.status == Run.Status.COMPLETED and run.done_count == 7

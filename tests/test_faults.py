@@ -514,24 +514,36 @@ def test_a_keyed_run_is_created_once_until_it_ends(
     engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
     from evaluations import services
-    from evaluations.models import Run
+    from evaluations.models import Run, RunColumns
     from tests.support.files import candidates_csv
     from tests.support.runs import upload
 
     path = candidates_csv(tmp_path, 5)
     first = services.run_create(
-        owner=None, input_file=upload(path), id_column="id", start=False, dedupe_key="cli:x"
+        owner=None,
+        input_file=upload(path),
+        start=False,
+        dedupe_key="cli:x",
+        intake=RunColumns(id_column="id"),
     )
     assert first.status == Run.Status.VALIDATING  # still being read: not resumable yet
 
     with pytest.raises(services.RunAlreadyStarted) as started:
-        services.run_create(owner=None, input_file=upload(path), id_column="id", dedupe_key="cli:x")
+        services.run_create(
+            owner=None,
+            input_file=upload(path),
+            dedupe_key="cli:x",
+            intake=RunColumns(id_column="id"),
+        )
     assert started.value.run.pk == first.pk
     assert Run.objects.count() == 1
 
     services.run_cancel(run=first)  # once it has ended, the same input may start anew
     again = services.run_create(
-        owner=None, input_file=upload(path), id_column="id", dedupe_key="cli:x"
+        owner=None,
+        input_file=upload(path),
+        dedupe_key="cli:x",
+        intake=RunColumns(id_column="id"),
     )
     assert again.pk != first.pk and again.status == Run.Status.COMPLETED
 

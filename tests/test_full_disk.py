@@ -122,7 +122,7 @@ def test_a_disk_that_fills_as_the_run_starts_keeps_the_run_and_says_so(
     from django_q.conf import Conf
 
     from evaluations import services
-    from evaluations.models import Run
+    from evaluations.models import Run, RunColumns
     from tests.support.files import candidates_csv
     from tests.support.runs import upload
 
@@ -134,7 +134,7 @@ def test_a_disk_that_fills_as_the_run_starts_keeps_the_run_and_says_so(
         _no_room_from('INSERT INTO "django_q_ormq"') as met,
         pytest.raises(services.InputError) as refused,
     ):
-        services.run_create(owner=owner, input_file=source, id_column="id")
+        services.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
     assert met, "the disk never filled"
 
     message = refused.value.message
@@ -157,7 +157,7 @@ def test_a_run_that_cannot_even_be_removed_is_never_said_to_be_nothing(
     engine_settings: Any, fake_ollama: FakeOllama, owner: Any, tmp_path: Path
 ) -> None:
     from evaluations import services
-    from evaluations.models import Run
+    from evaluations.models import Run, RunColumns
     from tests.support.files import candidates_csv
     from tests.support.runs import upload
 
@@ -168,7 +168,7 @@ def test_a_run_that_cannot_even_be_removed_is_never_said_to_be_nothing(
         _no_room_from('INSERT INTO "evaluations_item"', lasting=100) as met,
         pytest.raises(services.InputError) as refused,
     ):
-        services.run_create(owner=owner, input_file=source, id_column="id")
+        services.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
     assert met, "the disk never filled"
 
     message = refused.value.message

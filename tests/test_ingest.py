@@ -10,14 +10,16 @@ import pytest
 
 from evaluations import csvio, services
 from evaluations.models import Item, Run
-from tests.support.runs import upload
+from tests.support.runs import run_kwargs, upload
 
 pytestmark = pytest.mark.django_db
 
 
 def _ingest(path: Path, **kwargs: Any) -> Run:
     kwargs.setdefault("id_column", "id")
-    return services.run_create(owner=None, input_file=upload(path), start=False, **kwargs)
+    return services.run_create(
+        owner=None, input_file=upload(path), start=False, **run_kwargs(**kwargs)
+    )
 
 
 def test_a_good_file_becomes_items_with_columns_split_by_role(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import csvio, metrics, prompting, services
-from evaluations.models import ColumnRole, Item, Job, Run
+from evaluations.models import ColumnRole, Item, Job, Run, RunColumns
 from tests.support.files import resume_rows, resumes
 from tests.support.processes import evaluate, finish, subprocess_env
 from tests.support.runs import start_run, upload
@@ -378,19 +378,18 @@ def test_what_a_job_adds_counts_against_what_the_model_can_read(
     file = upload(source)
     roles = {"id": "id", "notes": "model", "job_title": "job", "skills_required": "job"}
 
-    check = services.file_check(input_file=file, id_column="id", roles=roles)
+    check = services.file_check(input_file=file, intake=RunColumns(id_column="id", roles=roles))
     assert [row for row, _ in check.long_rows] == [2]
     alone = services.file_check(
-        input_file=file, id_column="id", roles={**roles, "skills_required": "ignore"}
+        input_file=file,
+        intake=RunColumns(id_column="id", roles={**roles, "skills_required": "ignore"}),
     )
     assert alone.long_rows == []
     # The ingest agrees: left out, when that is the choice.
     run = services.run_create(
         owner=None,
         input_file=file,
-        id_column="id",
-        roles=roles,
-        long_rows=services.LONG_ROWS_LEAVE_OUT,
         start=False,
+        intake=RunColumns(id_column="id", roles=roles, long_rows=services.LONG_ROWS_LEAVE_OUT),
     )
     assert list(Item.objects.filter(run=run).values_list("custom_id", flat=True)) == ["c2"]

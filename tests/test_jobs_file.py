@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from devtools.fake_ollama import FakeOllama
-from evaluations import csvio, intake, prompting, services
+from evaluations import csvio, prompting, services
+from evaluations.intake.check import check_file
+from evaluations.intake.columns import is_position_like
+from evaluations.intake.rows import RowPlan
 from evaluations.models import Job
 from tests.support.files import resume_rows, resumes
 from tests.support.jobs import (
@@ -108,25 +111,26 @@ def test_a_jobs_file_with_a_problem_names_the_row_and_saves_nothing(
 def test_the_check_proposes_the_position_column(tmp_path: Path) -> None:
     path = write_candidates(tmp_path / "candidates.csv")
     layout = csvio.sniff(path)
-    check = intake.check_file(
-        path, layout, id_column="applicant_id", model_columns=["experience"], limit=10**6
-    )
+    plan = RowPlan(layout.header, id_column="applicant_id", roles={"experience": "model"})
+    check = check_file(path, layout, plan, id_column="applicant_id", limit=10**6)
     assert check.proposed_position_column == "position"
     assert check.proposed_position_values == 6  # spacing and case aside
     # The résumé file: its job title column, a title per few rows; not the requirements.
     real = resumes()
     layout = csvio.sniff(real)
-    check = intake.check_file(real, layout, id_column=None, model_columns=[], limit=10**6)
+    check = check_file(
+        real, layout, RowPlan(layout.header, id_column=None, roles={}), id_column=None, limit=10**6
+    )
     assert check.proposed_position_column == "job_position_name"
     titles = {" ".join(r["job_position_name"].split()).casefold() for r in resume_rows()}
     assert check.proposed_position_values == len(titles) > 10
     # Names like a position but free text (a value per row), or an ID: not proposed.
-    assert not intake.is_position_like("job_id")
-    assert not intake.is_position_like("skills_required")
-    assert intake.is_position_like("Job Title") and intake.is_position_like("Requisition")
+    assert not is_position_like("job_id")
+    assert not is_position_like("skills_required")
+    assert is_position_like("Job Title") and is_position_like("Requisition")
     # The candidate's own current or past job is not the one they applied for.
-    assert not intake.is_position_like("current_role")
-    assert not intake.is_position_like("Previous job title")
+    assert not is_position_like("current_role")
+    assert not is_position_like("Previous job title")
 
 
 # --- evaluate --jobs, as a person runs it ----------------------------------------------

@@ -492,18 +492,6 @@ def test_imports_run_from_the_doors_to_services_and_from_tasks_to_the_engine() -
 # and templates, and libraries.
 DOOR_MAY_IMPORT = ("evaluations.services", "evaluations.selectors", "evaluations.models")
 
-# Files another change of issue 18 is reshaping right now (one row reader and one
-# check-and-create service for the check page and `evaluate`): skipped here until it is
-# merged, then this set is emptied. Each entry is a path, or "path::function" for (e).
-PENDING_RESHAPE = {
-    "web/views/upload.py",
-    "evaluations/management/commands/evaluate.py",
-    "evaluations/intake.py::check_file",
-    "evaluations/services/ingest.py::run_ingest",
-    "evaluations/services/runs.py::run_create",
-    "evaluations/services/runs.py::run_start",
-}
-
 
 def is_door(name: str) -> bool:
     return within(name, *DOORS)
@@ -528,7 +516,7 @@ def door_imports_of_the_domain_inside(
 
 
 def test_the_doors_import_of_the_domain_only_services_selectors_and_models() -> None:
-    found = door_imports_of_the_domain_inside(ROOT, APP_PACKAGES, skip=PENDING_RESHAPE)
+    found = door_imports_of_the_domain_inside(ROOT, APP_PACKAGES)
     assert found == [], "doors reaching past services and selectors:\n" + "\n".join(found)
 
 
@@ -557,7 +545,7 @@ def long_functions(root: Path, packages: Iterable[str], *, skip: Iterable[str] =
 
 
 def test_no_function_of_the_app_is_longer_than_80_lines() -> None:
-    found = long_functions(ROOT, SHORT_FUNCTION_PACKAGES, skip=PENDING_RESHAPE)
+    found = long_functions(ROOT, SHORT_FUNCTION_PACKAGES)
     assert found == [], "functions to split into named steps:\n" + "\n".join(found)
 
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import services
-from evaluations.models import File, Rubric, Run
+from evaluations.models import File, Rubric, Run, RunColumns
 from tests.support.files import candidates_csv
 from tests.support.runs import upload
 
@@ -74,8 +74,8 @@ def test_editing_a_rubric_a_run_used_creates_a_new_version(tmp_path: Path, staff
         owner=None,
         input_file=upload(candidates_csv(tmp_path, 3)),
         rubric=rubric,
-        id_column="id",
         start=False,
+        intake=RunColumns(id_column="id"),
     )
     assert rubric.is_frozen
 
@@ -333,7 +333,10 @@ def test_staff_pick_any_version_when_rerunning_a_run_from_the_admin(
     staff.save()
     v1 = services.rubric_default()
     run = services.run_create(
-        owner=None, input_file=upload(candidates_csv(tmp_path, 3)), rubric=v1, id_column="id"
+        owner=None,
+        input_file=upload(candidates_csv(tmp_path, 3)),
+        rubric=v1,
+        intake=RunColumns(id_column="id"),
     )
     v2 = services.rubric_save(
         rubric=v1, author=staff, name=v1.name, instructions="Be strict.", criteria=v1.criteria

@@ -20,7 +20,7 @@ from django.utils.html import escape
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import metrics, services
-from evaluations.models import File, Item, Run
+from evaluations.models import File, Item, Run, RunColumns
 from tests.support.files import VALID_UTF8, candidates_csv, damaged_resume_csv, resumes
 from tests.support.runs import start_run
 
@@ -862,7 +862,7 @@ def test_a_damaged_utf8_file_is_scored_whole_and_downloads_its_valid_characters(
     expected = csvio.count_records(file.abspath, csvio.sniff(file.abspath))
 
     # No ID column in this file: rows are numbered (the check page's "Row number").
-    run = services.run_create(owner=owner, input_file=file, id_column=None)
+    run = services.run_create(owner=owner, input_file=file, intake=RunColumns(id_column=None))
 
     run.refresh_from_db()
     assert (run.status, run.done_count, run.total_count) == (
@@ -1066,7 +1066,7 @@ def test_duplicate_ids_block_start_with_the_reason_and_the_two_ways_out(
     assert "tick “Leave out rows with problems”" in field
 
     # The same file through the service: the CLI gets the same answer.
-    check = services.file_check(input_file=File.objects.get(), id_column="id", roles=None)
+    check = services.file_check(input_file=File.objects.get(), intake=RunColumns(id_column="id"))
     refusals = check.refusals(skip_invalid=False, door="cli")
     assert "3 rows have a duplicate or missing ID in 'id'" in refusals["id_column"]
 

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
+from evaluations.intake import columns
 from evaluations.models import File, Run
-from evaluations.services import ingest
 from tests.support.processes import ROOT, subprocess_env
 from tests.support.runs import upload
 
@@ -105,8 +105,8 @@ def test_a_file_at_the_column_limit_is_checked_and_started(
 def _check_page_counts(client: Client, file: File) -> tuple[int, int]:
     """(job_column_reasons computed, is_protected asked) while the check page is drawn."""
     with (
-        mock.patch.object(ingest, "job_column_reasons", wraps=ingest.job_column_reasons) as job,
-        mock.patch.object(ingest, "is_protected", wraps=ingest.is_protected) as protected,
+        mock.patch.object(columns, "job_column_reasons", wraps=columns.job_column_reasons) as job,
+        mock.patch.object(columns, "is_protected", wraps=columns.is_protected) as protected,
     ):
         assert client.get(reverse("web:prepare", args=[file.id])).status_code == 200
     return job.call_count, protected.call_count

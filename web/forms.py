@@ -189,8 +189,7 @@ class PrepareForm(forms.Form):
 
     def chosen_id_column(self) -> str | None:
         """The chosen ID column; None for Row number."""
-        value = self.cleaned_data.get("id_column") or services.ROW_NUMBER
-        return None if value == services.ROW_NUMBER else value
+        return services.id_column_from(self.cleaned_data.get("id_column"))
 
     def job_choice(self, spec: IntakeSpec) -> services.JobsChoice | None:
         return job_choice_from({**self.data.dict(), **self.cleaned_data}, spec)

@@ -88,7 +88,7 @@ class RubricHandler:
         self.limit = services.run_chars_limit(run=run)
         # Rows too long for the model: scored on their first `limit` characters (marked
         # in the results) when the run's owner chose that, else failed with the reason.
-        self.truncate = run.columns.get("long_rows") == services.LONG_ROWS_TRUNCATE
+        self.truncate = run.intake.truncates
         # The end-of-run second pass draws new seeds: with temperature 0 the same seed
         # would give a deterministic model the same invalid answer again.
         self.second_pass_offset = (

@@ -8,8 +8,9 @@ One module per sub-domain (imports run down this list, never up):
 - files: stored files and free disk space; apikeys: /v1 keys
 - rubrics: the default rubric, one by name, saving versions and personal copies
 - jobs: saved jobs (typed, or read from a jobs file), versions, matching by position
-- ingest: column roles, the pre-start file check, the CSV ingest into Items
-- privacy: what the model is shown of a candidate (identity out of the text)
+- ingest: the pre-start file check and the CSV ingest into Items (the column policy and
+  the row reader they apply are the domain's: evaluations.intake)
+- intake: check a candidate file and create its run, for the web check page and `evaluate`
 - probes: the measured concurrency knee (probe_backend) and the VRAM check
 - reviews: a person's decisions and notes on candidates; explanations on demand
 - runs: create, start and dispatch, pause, resume, cancel, retry, rerun, names, finalize
@@ -26,6 +27,7 @@ called inside a transaction: SQLite's IMMEDIATE mode would hold the write lock m
 
 from __future__ import annotations
 
+from ..model_view import ModelView
 from . import batches
 from .apikeys import api_key_check, api_key_create
 from .common import InputError
@@ -56,11 +58,28 @@ from .ingest import (
     file_check,
     file_positions,
     guess_id_column,
+    id_column_from,
     job_columns_in,
     job_summary,
     plan_for_run,
     role_reasons,
     run_chars_limit,
+)
+from .intake import (
+    ENCODING_CHOICES,
+    FileCheck,
+    IntakeCheck,
+    IntakeProposal,
+    file_layout,
+    intake_check,
+    intake_create,
+    intake_estimate,
+    intake_preview,
+    intake_propose,
+    model_choice,
+    problem_rows_csv,
+    title_key,
+    valid_encoding,
 )
 from .jobs import (
     REPEATED_KEEP_FIRST,
@@ -80,7 +99,6 @@ from .jobs import (
     jobs_upload_problems,
     saved_jobs,
 )
-from .privacy import ModelView
 from .probes import backend_probe_run, backend_probe_store, run_vram_warning, vram_check
 from .processes import database_migrate, worker_cluster_start
 from .recovery import clusters_alive, leases_release_dead, queue_recover, sweep
@@ -98,10 +116,12 @@ from .runs import (
     run_rerun,
     run_resume,
     run_retry_failed,
+    run_write_scored_csv,
 )
 from .tasks_queue import enqueue_on_commit
 
 __all__ = [
+    "ENCODING_CHOICES",
     "LONG_ROWS_LEAVE_OUT",
     "LONG_ROWS_TRUNCATE",
     "REPEATED_KEEP_FIRST",
@@ -114,7 +134,10 @@ __all__ = [
     "ROLE_MODEL",
     "ROLE_RESULTS",
     "ROW_NUMBER",
+    "FileCheck",
     "InputError",
+    "IntakeCheck",
+    "IntakeProposal",
     "JobSummary",
     "JobsChoice",
     "JobsFileProblems",
@@ -138,8 +161,15 @@ __all__ = [
     "file_choices_update",
     "file_create",
     "file_delete",
+    "file_layout",
     "file_positions",
     "guess_id_column",
+    "id_column_from",
+    "intake_check",
+    "intake_create",
+    "intake_estimate",
+    "intake_preview",
+    "intake_propose",
     "is_disk_full",
     "item_decide",
     "item_explain",
@@ -155,8 +185,10 @@ __all__ = [
     "jobs_resolve",
     "jobs_upload_problems",
     "leases_release_dead",
+    "model_choice",
     "notify_address_refusal",
     "plan_for_run",
+    "problem_rows_csv",
     "queue_recover",
     "role_reasons",
     "rubric_default",
@@ -173,10 +205,13 @@ __all__ = [
     "run_resume",
     "run_retry_failed",
     "run_vram_warning",
+    "run_write_scored_csv",
     "saved_jobs",
     "sha256_of",
     "sweep",
+    "title_key",
     "upload_delete",
+    "valid_encoding",
     "vram_check",
     "worker_cluster_start",
 ]

@@ -1,15 +1,15 @@
-"""Reading a candidate CSV: column roles, the pre-start check, and the ingest into Items.
+"""The ingest: a candidate file's rows into Items, as the run's choices say.
 
-The row-level file check itself (IDs, unreadable and too-long rows) is `evaluations.intake`,
-pure functions over the file that the web check page and `evaluate` show before a run;
-here it is applied to a stored File with the run's choices, and the rows become Items.
+The rows are read by `intake.rows.read_rows`, the same reading the check before a run
+counts (intake.check, through `file_check` here), so the check page and the ingest agree
+row for row; the column policy is `intake.columns`. Here it is applied to a stored File,
+and the rows become Items and the jobs Jobs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,315 +19,105 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.utils import timezone
 
-from .. import csvio, flags, intake, notify, prompting, redact
-from ..models import ColumnRole, File, Item, Job, Rubric, Run
+from .. import csvio, flags, notify, prompting
+from ..intake.check import FileCheck, check_file
+from ..intake.columns import (
+    ROLE_AUDIT_ONLY,
+    ROLE_ID,
+    ROLE_IGNORE,
+    ROLE_JOB,
+    ROLE_MODEL,
+    ROLE_RESULTS,
+    ROLES,
+    ROW_NUMBER,
+    default_roles,
+    id_column_from,
+    is_name_column,
+    is_protected,
+    job_column_reasons,
+    job_title_column,
+    role_reason,
+    role_reasons,
+    run_roles,
+)
+from ..intake.proposals import (
+    contact_job_columns,
+    count_positions,
+    job_columns_in,
+    proposed_roles,
+)
+from ..intake.proposals import guess_id_column as guess_id_column_in
+from ..intake.rows import PositionJobs, Row, RowPlan, SavedJob, read_rows
+from ..models import (
+    LONG_ROWS_LEAVE_OUT,
+    LONG_ROWS_TRUNCATE,
+    File,
+    Item,
+    Job,
+    Rubric,
+    Run,
+    RunColumns,
+)
 from ..prompting import job_key, job_text
 from .common import input_problem as _problem_dict
 from .files import csv_layout
-from .items import ItemWriter
-from .jobs import JobsChoice, saved_job_texts
+from .items import ItemWriter, run_items_delete
+from .jobs import JobsChoice, saved_jobs
 from .rubrics import rubric_default
 
-# The column roles (models.ColumnRole), as plain strings.
-ROLE_ID = ColumnRole.ID.value
-ROLE_MODEL = ColumnRole.MODEL.value
-ROLE_RESULTS = ColumnRole.RESULTS.value
-ROLE_AUDIT_ONLY = ColumnRole.AUDIT_ONLY.value
-ROLE_JOB = ColumnRole.JOB.value
-ROLE_IGNORE = ColumnRole.IGNORE.value
-ROLES = tuple(ColumnRole.values)
-# "Row number (no ID column)": the rows are numbered (row-2, row-3, …) instead.
-ROW_NUMBER = intake.ROW_NUMBER
-# What to do with rows too long for the AI model (chosen on the check page or the CLI).
-LONG_ROWS_LEAVE_OUT = "leave_out"
-LONG_ROWS_TRUNCATE = "truncate"
-
-# Columns that say who a person is rather than what they can do: kept in the output,
-# never shown to the model unless someone decides otherwise.
-_PERSONAL = re.compile(
-    r"(^|_|\b)(name|first.?name|last.?name|full.?name|surname|e.?mail|phone|mobile|tel|"
-    r"address|street|zip|postcode|postal|city|birth|dob|age|gender|sex|race|ethnicity|"
-    r"religion|nationality|marital|photo|linkedin|url)($|_|\b)",
-    re.IGNORECASE,
-)
-# Columns that hold a protected characteristic (New York City's Local Law 144 audits sex,
-# race/ethnicity and their intersection; the EEOC and the EU add age, disability, veteran
-# status, religion, marital status, nationality): audit only by default. Matched on the
-# whole name (with an optional applicant_/candidate_/self_identified_ before and _band,
-# _group, _status, … after), so that a job's "age_requirement" is not taken for one.
-_PROTECTED = re.compile(
-    r"^(?:candidate|applicant|self.?identified|eeo)?_?"
-    r"(sex|gender|gender.?identity|race|ethnicity|race.?ethnicity|race.?and.?ethnicity|"
-    r"age|age.?band|age.?group|age.?range|date.?of.?birth|dob|birth.?date|birthdate|"
-    r"year.?of.?birth|disability|disabled|veteran|protected.?veteran|religion|faith|"
-    r"marital|marital.?status|nationality|citizenship|national.?origin|pregnancy|"
-    r"sexual.?orientation)"
-    r"_?(?:status|category|group|band|identity|self.?identified)?$",
-    re.IGNORECASE,
-)
-# Columns holding the candidate's own name: replaced with [NAME] wherever it appears in the
-# text the model sees (services.privacy). The whole column name must say so: a job's
-# "job_position_name" or a school's "institution_name" is not the candidate's name.
-_NAME_COLUMN = re.compile(
-    r"^(?:candidate|applicant|person)?_?"
-    r"(name|first.?name|last.?name|full.?name|surname|given.?name|family.?name|"
-    r"middle.?name|preferred.?name|forename)$",
-    re.IGNORECASE,
-)
-
-
-# Columns that describe the job the candidate applied for rather than the candidate: a name
-# starting with "job" (job_position_name, job title), or saying what the job requires
-# (skills_required, experience_requirement, educational requirements).
-_JOB_COLUMN = re.compile(r"^job(_|$)|(^|_)(requirements?|required)(_|$)", re.IGNORECASE)
-# A job's requirement on a protected characteristic ("Age at most 40 years"): scoring
-# candidates against it would discriminate, so it never describes the job to the model.
-_PROTECTED_REQUIREMENT = re.compile(
-    r"(^|_)(age|gender|sex|race|ethnicity|religion|faith|marital|nationality|citizenship|"
-    r"disability|veteran|pregnancy|orientation)(_|$)",
-    re.IGNORECASE,
-)
-# A job's record number (job_id, job_code) tells the model nothing about the job.
-_JOB_RECORD = re.compile(r"(^|_)(id|ids|no|number|code|key|ref)$", re.IGNORECASE)
-# A header repeated in the file: spreadsheets and pandas add ".1" to the second one.
-_REPEATED = re.compile(r"^(?P<base>.+)\.(?P<n>\d+)$")
-# The job column whose value is the job's title.
-_JOB_TITLE = re.compile(r"title|position", re.IGNORECASE)
-
-
-def _words(column: str) -> str:
-    return column.strip().replace(" ", "_").replace("-", "_")
-
-
-def job_column_reasons(header: list[str]) -> dict[str, str]:
-    """The columns whose names say they describe the job, each with why, in words.
-
-    By name: starting with "job", or saying "requirement(s)" / "required". And a repeated
-    header (its name with ".1" added, as spreadsheets and pandas name a second column of the
-    same name) placed after such a column: in a file that carries the job beside the
-    candidate (resume_data_97.csv's "responsibilities.1" after "age_requirement"), the second
-    copy is the job's, the first the candidate's. Record numbers (a job_id too), protected
-    characteristics and a job's requirements on them (age_requirement) are never taken for
-    the job."""
-    reasons: dict[str, str] = {}
-    first = None
-    for index, column in enumerate(header):
-        words = _words(column)
-        if (
-            intake.is_id_like(column)
-            or is_protected(column)
-            or _JOB_RECORD.search(words)
-            or _PROTECTED_REQUIREMENT.search(words)
-        ):
-            continue
-        if _JOB_COLUMN.search(words):
-            reasons[column] = (
-                "it describes the job the candidate applied for (its name starts with "
-                "“job” or says “requirement” or “required”): the AI reads it once per job, as "
-                "what to score the candidate against"
-            )
-            first = index if first is None else first
-    if first is None:
-        return reasons
-    names = set(header)
-    for column in header[first + 1 :]:
-        repeated = _REPEATED.match(column)
-        if repeated and repeated["base"] in names and column not in reasons:
-            base = repeated["base"]
-            reasons[column] = (
-                f"a second “{base}” column (“.{repeated['n']}” is added to a repeated column "
-                f"name) among the job's columns: it describes the job, while “{base}” stays "
-                "the candidate's"
-            )
-    return reasons
-
-
-def job_columns_in(*, path: Path, layout: csvio.CsvLayout) -> tuple[list[str], dict[str, str]]:
-    """The columns named like the job's (job_column_reasons) that the file's values confirm,
-    and those they do not, each with why. A title column with a different value for most
-    candidates (an export's `Job Title`: 2,322 values in 2,900 rows) names each candidate's
-    own title, not the job they applied for: it is not proposed as describing the job (the
-    positions' table would have a row per candidate)."""
-    named = list(job_column_reasons(layout.header))
-    titles = [c for c in named if intake.is_position_like(c) or _JOB_TITLE.search(c)]
-    if not titles:
-        return named, {}
-    rows, distinct = intake.column_values(path, layout, titles)
-    own = {
-        column: (
-            f"a different value for most candidates ({distinct[column]:,} values in "
-            f"{rows:,} rows): each candidate's own title, not the job they applied for"
-        )
-        for column in titles
-        if intake.too_many_values(distinct.get(column, 0), rows)
-    }
-    return [c for c in named if c not in own], own
-
-
-def is_name_column(column: str) -> bool:
-    return bool(_NAME_COLUMN.match(column.strip().replace(" ", "_").replace("-", "_")))
-
-
-# Columns that hold an earlier judgement of the candidate (a recruiter's score, a decision):
-# shown to the model, it could copy the judgement instead of reading the candidate, and a
-# comparison with it (how well hrbatch agrees with people) would mean nothing.
-_PRIOR_JUDGEMENT = re.compile(
-    r"(^|_|\b)(score|scores|scoring|rating|rated|rank|ranking|decision|outcome|hired|"
-    r"shortlisted|recommendation|matched|grade|grades|graded|status)($|_|\b)",
-    re.IGNORECASE,
-)
-
-
-# --- Columns -------------------------------------------------------------------------
+# Re-exported for services/__init__ and the services that import them from here (the
+# column policy itself lives in intake.columns and intake.proposals).
+__all__ = [
+    "LONG_ROWS_LEAVE_OUT",
+    "LONG_ROWS_TRUNCATE",
+    "ROLES",
+    "ROLE_AUDIT_ONLY",
+    "ROLE_ID",
+    "ROLE_IGNORE",
+    "ROLE_JOB",
+    "ROLE_MODEL",
+    "ROLE_RESULTS",
+    "ROW_NUMBER",
+    "ItemWriter",
+    "JobBook",
+    "JobSummary",
+    "Positions",
+    "candidate_chars_limit",
+    "contact_job_columns",
+    "default_roles",
+    "file_check",
+    "file_positions",
+    "guess_id_column",
+    "id_column_from",
+    "is_name_column",
+    "is_protected",
+    "job_column_reasons",
+    "job_columns_in",
+    "job_key",
+    "job_summary",
+    "job_text",
+    "job_title_column",
+    "plan_for_run",
+    "position_jobs",
+    "proposed_roles",
+    "role_reason",
+    "role_reasons",
+    "run_chars_limit",
+    "run_fail_validation",
+    "run_ingest",
+]
 
 
 def guess_id_column(*, path: Path, layout: csvio.CsvLayout) -> str | None:
     """One guess for every door: a column named like an ID whose values are filled in and
     unique (the file is read to know); None means the rows are numbered."""
-    return intake.guess_id_column(path, layout)
-
-
-def is_protected(column: str) -> bool:
-    """Whether the column's name says it holds a protected characteristic."""
-    return bool(_PROTECTED.match(column.strip().replace(" ", "_").replace("-", "_")))
-
-
-def role_reason(
-    column: str,
-    id_column: str | None = None,
-    header: list[str] | None = None,
-    job_columns: list[str] | None = None,
-) -> str:
-    """Why a column starts with the use it does (empty: shown to the model), in words.
-    With the file's `header`, a column may be said to describe the job (a repeated
-    column's place among the others tells, job_column_reasons); `job_columns` are the
-    job columns someone chose instead (`evaluate --job-columns`). For every column of a
-    file, role_reasons: this reads the whole header each time."""
-    named = job_column_reasons(header if header is not None else [column])
-    return _role_reason(column, id_column, named, set(job_columns or ()), job_columns is not None)
-
-
-def role_reasons(
-    header: list[str], *, id_column: str | None = None, job_columns: list[str] | None = None
-) -> dict[str, str]:
-    """role_reason for every column of the file, the header read once: the check page and
-    `evaluate` say why each column starts as it does, in time linear in the columns."""
-    named = job_column_reasons(header)
-    chosen = set(job_columns or ())
-    return {
-        column: _role_reason(column, id_column, named, chosen, job_columns is not None)
-        for column in header
-    }
-
-
-def _role_reason(
-    column: str, id_column: str | None, named: dict[str, str], chosen: set[str], by_hand: bool
-) -> str:
-    if column == id_column:
-        return "the candidate ID"
-    if is_protected(column):
-        return (
-            "a protected characteristic: never shown to the AI, used only to measure adverse impact"
-        )
-    if not by_hand and column in named:
-        return named[column]
-    if by_hand and column in chosen:
-        return named.get(column) or "chosen to describe the job the candidate applied for"
-    return _candidate_reason(column)
-
-
-def _candidate_reason(column: str) -> str:
-    """Why a column about the candidate is kept from the model (empty: it is shown)."""
-    name = column.replace(" ", "_")
-    words = _words(column)
-    if _JOB_COLUMN.search(words) and _PROTECTED_REQUIREMENT.search(words):
-        return (
-            "a job requirement on a protected characteristic (such as age): scoring "
-            "candidates against it would discriminate, so the AI never sees it"
-        )
-    if _PRIOR_JUDGEMENT.search(name):
-        return (
-            "an earlier judgement (a score, rating or decision): shown to the AI it could be "
-            "copied instead of the candidate being read"
-        )
-    if _PERSONAL.search(name):
-        return "personal data: it says who someone is, not what they can do"
-    if intake.is_id_like(column):
-        return "a record number: it says nothing about the candidate"
-    return ""
-
-
-def default_roles(
-    header: list[str], id_column: str | None, job_columns: list[str] | None = None
-) -> dict[str, str]:
-    """ID → id; protected characteristics → audit only (never shown to the model or in
-    the results table; used for the adverse-impact report); columns that describe the job
-    → job (job_column_reasons; or exactly `job_columns` when given, as `evaluate
-    --job-columns` does): their text is given to the model once per job, not as the
-    candidate's; personal data, other identifiers and earlier judgements (a human score,
-    a decision) → keep in results only (a record number says nothing about a candidate,
-    and a score to copy would replace reading one); the rest → model. `role_reason` says
-    why, in words."""
-    jobs = set(job_column_reasons(header) if job_columns is None else job_columns)
-    roles = {}
-    for column in header:
-        if column == id_column:
-            roles[column] = ROLE_ID
-        elif is_protected(column):
-            roles[column] = ROLE_AUDIT_ONLY
-        elif column in jobs:
-            roles[column] = ROLE_JOB
-        elif _candidate_reason(column):
-            roles[column] = ROLE_RESULTS
-        else:
-            roles[column] = ROLE_MODEL
-    return roles
-
-
-def contact_job_columns(
-    *, path: str | Path, layout: csvio.CsvLayout, roles: dict[str, str]
-) -> dict[str, str]:
-    """Of the columns `roles` has describe the job, those whose values are someone's
-    contact details (a candidate's own LinkedIn address where the job's title goes): not
-    a description of the job, so kept in the results instead. {column: why, in words}."""
-    jobs = [c for c in layout.header if roles.get(c) == ROLE_JOB]
-    found = intake.contact_columns(path, layout, jobs) if jobs else {}
-    return {
-        column: (
-            f"its values are links, e-mail addresses or phone numbers in {n:,} of {filled:,} "
-            "rows: someone's contact details, not a description of the job, so it is kept "
-            "in the results only"
-        )
-        for column, (n, filled) in found.items()
-    }
-
-
-def proposed_roles(
-    *, path: str | Path, layout: csvio.CsvLayout, id_column: str | None
-) -> dict[str, str]:
-    """default_roles, with the file's values looked at: a column named like the job's that
-    holds contact details is kept in the results (contact_job_columns). (What a person is
-    proposed, on the check page and by evaluate, also leaves out a title column with a
-    value per candidate: job_columns_in. A run made without roles, as tests and benchmarks
-    make them, keeps every column named like the job's.)"""
-    roles = default_roles(layout.header, id_column)
-    contacts = contact_job_columns(path=path, layout=layout, roles=roles)
-    return {**roles, **dict.fromkeys(contacts, ROLE_RESULTS)}
+    return guess_id_column_in(path, layout)
 
 
 def answer_format_setting() -> str:
     """The answer format new runs start with (HRBATCH_ANSWER_FORMAT, checked when the
     settings load: a typo stops the app at start)."""
     return str(settings.HRBATCH.get("ANSWER_FORMAT") or prompting.FORMAT_KEYED)
-
-
-# --- Jobs: the job columns' text ---------------------------------------------------------
-
-
-def job_title_column(job_columns: list[str]) -> str:
-    """The job column holding the job's title: one named like a title or position, else
-    the first."""
-    return next((c for c in job_columns if _JOB_TITLE.search(c)), job_columns[0])
 
 
 @dataclasses.dataclass
@@ -346,7 +136,7 @@ class JobSummary:
         return self.count - len(self.top)
 
 
-def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
+def job_summary(*, check: FileCheck, top: int = 10) -> JobSummary | None:
     """The jobs the file check found with its job columns (None when no column describes
     the job): rows whose job columns say the same thing are one job, as the ingest will
     make them."""
@@ -361,41 +151,146 @@ def job_summary(*, check: intake.FileCheck, top: int = 10) -> JobSummary | None:
     )
 
 
-class JobRedaction:
-    """Identity out of the jobs' text, as services.privacy takes it out of the candidates'
-    (a job column may hold a candidate's own profile link, a saved job a contact address):
-    e-mails, phone numbers and links, and in a job read from the candidate's own row, the
-    candidate's name. Counts what it hid in each job once (`hidden`, by job key)."""
+# --- The check before a run: the web page and the CLI share it -------------------------
 
-    def __init__(self, header: list[str]):
-        self.names_at = [i for i, column in enumerate(header) if is_name_column(column)]
-        self.region = str(settings.HRBATCH["PHONE_REGION"])
-        self.saved: dict[int, tuple[str, Counter[str]]] = {}
-        self.hidden: dict[str, int] = {}
 
-    def row(self, job: dict[str, str], values: list[str]) -> tuple[dict[str, str], Counter[str]]:
-        """One row's job columns, redacted with that row's names."""
-        redactor = redact.Redactor(names=[values[i] for i in self.names_at], region=self.region)
-        return {column: redactor(value) for column, value in job.items()}, redactor.counts
+def position_jobs(choice: JobsChoice, owner: AbstractBaseUser | None) -> PositionJobs:
+    """A jobs choice as the check reads it: each position to `owner`'s saved job of its
+    title or the one mapped by hand, newest versions now (or those pinned at Start); the
+    positions neither matches are refused until mapped, unless `rest` says where they go."""
+    saved = saved_jobs(owner)
+    targets: dict[str, SavedJob | None] = {key: _saved(job) for key, job in saved.items()}
+    missing = set()
+    for position, target in choice.mapping.items():
+        if not target:
+            targets[position] = None
+        elif target in saved:
+            targets[position] = targets[target]
+        else:
+            missing.add(position)
+    rest = saved.get(choice.rest) if choice.rest else None
+    return PositionJobs(
+        column=choice.position_column,
+        targets=targets,
+        rest=_saved(rest) if rest else None,
+        # Positions that match nothing wait to be mapped (or their job is not saved).
+        refuse_rest=choice.rest is None or bool(choice.rest and rest is None),
+        missing=missing,
+    )
 
-    def saved_job(self, job: Job) -> tuple[str, Counter[str]]:
-        """A saved job's text, redacted once for the run (no candidate's name: it is the
-        team's text, the same for every candidate)."""
-        if job.pk not in self.saved:
-            redactor = redact.Redactor(region=self.region)
-            self.saved[job.pk] = (redactor(job.model_text), redactor.counts)
-        return self.saved[job.pk]
 
-    def count(self, key: str, counts: Counter[str]) -> None:
-        self.hidden.setdefault(key, sum(counts.values()))
+def _stored_position_jobs(stored: dict[str, Any]) -> PositionJobs:
+    """The jobs choice a run stored (JobsChoice.for_run) as its ingest reads it: each
+    position to the saved job version pinned for it, every other one to `rest` (or
+    without a job)."""
+    mapping: dict[str, int | None] = dict(stored.get("map") or {})
+    rest_pk = stored.get("rest")
+    wanted = {pk for pk in [*mapping.values(), rest_pk] if pk}
+    found = {job.pk: _saved(job) for job in Job.objects.filter(pk__in=wanted, run=None)}
+    return PositionJobs(
+        column=str(stored.get("position_column") or ""),
+        targets={key: found.get(pk) if pk else None for key, pk in mapping.items()},
+        rest=found.get(rest_pk) if rest_pk else None,
+    )
 
-    @property
-    def total(self) -> int:
-        return sum(self.hidden.values())
 
-    @property
-    def jobs(self) -> int:
-        return sum(1 for n in self.hidden.values() if n)
+def _saved(job: Job) -> SavedJob:
+    return SavedJob(pk=job.pk, title=job.title, text=job.model_text)
+
+
+def file_check(
+    *,
+    input_file: File,
+    intake: RunColumns | None = None,
+    rubric: Rubric | None = None,
+    pack_size: int = 1,
+    jobs: JobsChoice | None = None,
+    owner: AbstractBaseUser | None = None,
+) -> FileCheck:
+    """Every row of the file read once with these choices (`intake`: the ID column, the
+    roles, the encoding, redaction, long rows, as run_create takes them): its problems,
+    rows too long for the model, and (FileCheck.refusals) whether Start must be refused
+    and why. With `jobs`, candidates are matched to `owner`'s saved jobs (position_jobs)
+    by their position column (positions that match none are refused until mapped by
+    hand, or scored without a job).
+
+    The web check page and `manage.py evaluate` both ask this before a run is made, so
+    they refuse the same files for the same reasons: duplicate or missing IDs or unreadable
+    rows while "leave out rows with problems" is off, and rows too long for the model
+    until someone chooses what to do with them. (A run that started anyway would fail at
+    once, with nothing but a header to download.) The rows are read as the ingest reads
+    them (intake.rows), so what it counts is what the run will hold."""
+    intake = intake or RunColumns()
+    id_column = intake.id_column
+    limit = candidate_chars_limit(rubric=rubric or rubric_default(), pack_size=pack_size)
+    try:
+        layout = csv_layout(path=input_file.abspath, encoding=intake.encoding)
+    except csvio.CsvProblem as problem:
+        return FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
+    path = input_file.abspath
+    roles = intake.roles or proposed_roles(path=path, layout=layout, id_column=id_column)
+    position = jobs.position_column if jobs else ""
+    plan = RowPlan(
+        layout.header,
+        id_column=id_column,
+        roles=run_roles(layout.header, roles, id_column=id_column, position_column=position),
+        redact=intake.redact,
+        region=str(settings.HRBATCH["PHONE_REGION"]),
+        jobs=position_jobs(jobs, owner) if jobs else None,
+        limit=limit,
+        leave_out_long=intake.long_rows == LONG_ROWS_LEAVE_OUT,
+        min_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
+    )
+    return check_file(path, layout, plan, id_column=id_column, limit=limit)
+
+
+@dataclasses.dataclass
+class Positions:
+    """The positions of a file's position column: the candidates of each (by title_key,
+    blanks left out) and its title as first written."""
+
+    column: str
+    counts: Counter[str]
+    titles: dict[str, str]
+
+
+# A file's positions are read once per column and encoding, then kept a while: the check
+# page pages and searches through thousands of them without reading the file again.
+_POSITIONS_SECONDS = 3600
+
+
+def file_positions(*, input_file: File, column: str, encoding: str = "") -> Positions:
+    """The positions in `column` of a stored candidate file (intake.proposals.count_positions), read
+    once and kept in the cache (the file's content, the column and the encoding name them)."""
+    name = hashlib.sha256(f"{input_file.sha256}\n{encoding}\n{column}".encode()).hexdigest()
+    key = f"hrbatch:positions:{name}"
+    found = cache.get(key)
+    if isinstance(found, Positions):
+        return found
+    try:
+        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
+    except csvio.CsvProblem:
+        return Positions(column=column, counts=Counter(), titles={})
+    counts, titles = count_positions(input_file.abspath, layout, column)
+    positions = Positions(column=column, counts=counts, titles=titles)
+    cache.set(key, positions, _POSITIONS_SECONDS)
+    return positions
+
+
+def run_chars_limit(*, run: Run) -> int:
+    """The characters of a candidate's text this started run's model can read (the
+    engine's limit: the run's own context size, instructions and answer)."""
+    assert run.rubric is not None
+    opts = run.opts
+    if opts.num_ctx is None:  # not started yet: the largest context allowed
+        return candidate_chars_limit(
+            rubric=run.rubric, pack_size=run.pack_size, answer_format=opts.answer_format
+        )
+    return prompting.candidate_chars_limit(
+        system_chars=len(plan_for_run(run).system),
+        num_ctx=int(opts.num_ctx),
+        num_predict=int(opts.num_predict or 0),
+    )
 
 
 class JobBook:
@@ -448,7 +343,7 @@ def plan_for_run(run: Run, *, pack_size: int | None = None, job: str = "") -> pr
     )
 
 
-# --- What the model can read: the check that the web page and the CLI share -------------
+# --- What the model can read ------------------------------------------------------------
 
 
 def candidate_chars_limit(
@@ -480,373 +375,239 @@ def candidate_chars_limit(
     )
 
 
-def roles_with_position(roles: dict[str, str], position_column: str) -> dict[str, str]:
-    """With jobs matched by a position column, that column names the job, and the model
-    reads the job's text once per job: it is not shown again as the candidate's own
-    ("Show to the AI" becomes "Keep in results only")."""
-    if position_column and roles.get(position_column) == ROLE_MODEL:
-        return {**roles, position_column: ROLE_RESULTS}
-    return roles
-
-
-def file_check(
-    *,
-    input_file: File,
-    id_column: str | None,
-    roles: dict[str, str] | None,
-    rubric: Rubric | None = None,
-    pack_size: int = 1,
-    encoding: str = "",
-    jobs: JobsChoice | None = None,
-    owner: AbstractBaseUser | None = None,
-) -> intake.FileCheck:
-    """Every row of the file read once with these choices: its problems, rows too long
-    for the model, and (FileCheck.refusals) whether Start must be refused and why.
-    With `jobs`, candidates are matched to `owner`'s saved jobs (services.jobs.saved_jobs)
-    by their position column (positions that match none are refused until mapped by hand,
-    or scored without a job).
-
-    The web check page and `manage.py evaluate` both ask this before a run is made, so
-    they refuse the same files for the same reasons: duplicate or missing IDs or unreadable
-    rows while "leave out rows with problems" is off, and rows too long for the model
-    until someone chooses what to do with them. (A run that started anyway would fail at
-    once, with nothing but a header to download.) `encoding` is the one a person chose,
-    as for run_create, so the check reads the text the run will read."""
-    rubric = rubric or rubric_default()
-    limit = candidate_chars_limit(rubric=rubric, pack_size=pack_size)
-    try:
-        layout = csv_layout(path=input_file.abspath, encoding=encoding)
-    except csvio.CsvProblem as problem:
-        return intake.FileCheck(id_column=id_column, limit=limit, file_problem=problem.message)
-    roles = roles_with_position(
-        dict(roles or proposed_roles(path=input_file.abspath, layout=layout, id_column=id_column)),
-        jobs.position_column if jobs else "",
-    )
-    model_columns = [c for c in layout.header if roles.get(c) == ROLE_MODEL and c != id_column]
-    job_columns = [c for c in layout.header if roles.get(c) == ROLE_JOB and c != id_column]
-    return intake.check_file(
-        input_file.abspath,
-        layout,
-        id_column=id_column,
-        model_columns=model_columns,
-        limit=limit,
-        job_columns=job_columns,
-        job_title_column=job_title_column(job_columns) if job_columns else "",
-        position_column=jobs.position_column if jobs else "",
-        saved_jobs=saved_job_texts(owner) if jobs else None,
-        job_map=jobs.mapping if jobs else None,
-        name_columns=[c for c in layout.header if is_name_column(c)],
-        min_text_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
-        rest=jobs.rest if jobs else None,
-    )
-
-
-@dataclasses.dataclass
-class Positions:
-    """The positions of a file's position column: the candidates of each (by title_key,
-    blanks left out) and its title as first written."""
-
-    column: str
-    counts: Counter[str]
-    titles: dict[str, str]
-
-
-# A file's positions are read once per column and encoding, then kept a while: the check
-# page pages and searches through thousands of them without reading the file again.
-_POSITIONS_SECONDS = 3600
-
-
-def file_positions(*, input_file: File, column: str, encoding: str = "") -> Positions:
-    """The positions in `column` of a stored candidate file (intake.count_positions), read
-    once and kept in the cache (the file's content, the column and the encoding name them)."""
-    name = hashlib.sha256(f"{input_file.sha256}\n{encoding}\n{column}".encode()).hexdigest()
-    key = f"hrbatch:positions:{name}"
-    found = cache.get(key)
-    if isinstance(found, Positions):
-        return found
-    try:
-        layout = csvio.sniff(input_file.abspath, encoding=encoding or None)
-    except csvio.CsvProblem:
-        return Positions(column=column, counts=Counter(), titles={})
-    counts, titles = intake.count_positions(input_file.abspath, layout, column)
-    positions = Positions(column=column, counts=counts, titles=titles)
-    cache.set(key, positions, _POSITIONS_SECONDS)
-    return positions
-
-
-def run_chars_limit(*, run: Run) -> int:
-    """The characters of a candidate's text this started run's model can read (the
-    engine's limit: the run's own context size, instructions and answer)."""
-    assert run.rubric is not None
-    opts = run.opts
-    if opts.num_ctx is None:  # not started yet: the largest context allowed
-        return candidate_chars_limit(
-            rubric=run.rubric, pack_size=run.pack_size, answer_format=opts.answer_format
-        )
-    return prompting.candidate_chars_limit(
-        system_chars=len(plan_for_run(run).system),
-        num_ctx=int(opts.num_ctx),
-        num_predict=int(opts.num_predict or 0),
-    )
-
-
 # --- Ingest: the CSV into Items ----------------------------------------------------------
 
 
 def run_ingest(*, run: Run) -> Run:
     """Stream the CSV into Items in chunks; on any problem, fail the run and keep no Items
     (or, when the run skips invalid rows, leave those rows out and list them)."""
-    conf = settings.HRBATCH
-    path = run.input_file.abspath
-    id_column = run.columns.get("id_column")
-    roles = run.columns.get("roles")
-    skip_invalid = bool(run.columns.get("skip_invalid"))
-    long_rows = run.columns.get("long_rows") or ""
+    planned = _ingest_plan(run)
+    if isinstance(planned, Run):
+        return planned  # failed: the choices do not fit the file
+    layout, plan = planned
+    ingest = _Ingest(run, plan)
+    unreadable = csvio.ReadStats()
     try:
-        layout = csv_layout(path=path, encoding=run.columns.get("encoding"))
+        rows = read_rows(
+            run.input_file.abspath, layout, plan, id_column=run.intake.id_column, stats=unreadable
+        )
+        for row in rows:
+            if not ingest.take(row):
+                break
+    except csvio.CsvProblem as problem:
+        ingest.errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
+        ingest.skip_invalid = False  # a file-level problem: nothing in it can be trusted
+    ingest.flush()
+    return ingest.finish(unreadable)
+
+
+def _ingest_plan(run: Run) -> tuple[csvio.CsvLayout, RowPlan] | Run:
+    """The file's layout and how its rows are read with the run's choices, stored on the
+    run (RunColumns); or the run failed, saying which choice does not fit the file."""
+    chosen = run.intake
+    path = run.input_file.abspath
+    id_column = chosen.id_column
+    try:
+        layout = csv_layout(path=path, encoding=chosen.encoding)
         if id_column is not None and id_column not in layout.header:
             # read_records words this one best (it suggests near matches).
             next(iter(csvio.read_records(path, layout, id_column=id_column)), None)
     except csvio.CsvProblem as problem:
-        problems = [_problem_dict(problem.code, problem.message, problem.row)]
-        return run_fail_validation(run=run, errors=problems)
-
+        return _fail(run, problem.code, problem.message, problem.row)
     header = layout.header
-    roles = dict(roles or proposed_roles(path=path, layout=layout, id_column=id_column))
+    roles = dict(chosen.roles or proposed_roles(path=path, layout=layout, id_column=id_column))
     unknown = sorted(set(roles) - set(header))
     bad_roles = sorted({r for r in roles.values() if r not in ROLES})
     if unknown or bad_roles:
         detail = (
             f"no such columns: {', '.join(unknown)}" if unknown else f"unknown roles: {bad_roles}"
         )
-        problems = [_problem_dict("bad_roles", f"Column roles: {detail}.")]
-        return run_fail_validation(run=run, errors=problems)
-    for column in header:
-        roles.setdefault(column, ROLE_IGNORE)
-    if id_column:
-        roles[id_column] = ROLE_ID
-    chosen = run.columns.get("jobs") or None
-    roles = roles_with_position(roles, (chosen or {}).get("position_column") or "")
-    model_columns = [i for i, c in enumerate(header) if roles[c] == ROLE_MODEL]
-    if not model_columns:
-        message = "Choose at least one column to show the model."
-        return run_fail_validation(run=run, errors=[_problem_dict("no_model_columns", message)])
-    other_columns = [
-        i for i, c in enumerate(header) if roles[c] in (ROLE_RESULTS, ROLE_AUDIT_ONLY, ROLE_IGNORE)
-    ]
-    # The job columns go to the model once per job, in the system message: not in the
-    # candidate's fields, and kept in `extra` for the results.
-    job_indexes = [i for i, c in enumerate(header) if roles[c] == ROLE_JOB]
-    job_columns = [header[i] for i in job_indexes]
-    title_column = job_title_column(job_columns) if job_columns else ""
-    jobs = JobBook(run)
-    hiding = JobRedaction(header) if run.columns.get("redact", True) else None
-    # Or the jobs are saved jobs matched by the candidates' position column, as chosen
-    # when the run was made (run_create's `jobs`): then the file's job columns stay in
-    # the results only.
-    position_at: int | None = None
-    saved: dict[int, Job] = {}
-    position_map: dict[str, int | None] = {}
-    rest_pk: int | None = None
-    if chosen:
-        column = chosen.get("position_column") or ""
-        if column not in header:
-            message = (
-                f"The position column '{column}' chosen for matching jobs is not in the "
-                "file. Choose the column that names the job each candidate applied for."
-            )
-            return run_fail_validation(
-                run=run, errors=[_problem_dict("no_position_column", message)]
-            )
-        position_at = header.index(column)
-        position_map = dict(chosen.get("map") or {})
-        # The job for positions not in the map ("score every other position against…").
-        rest_pk = chosen.get("rest")
-        wanted = {pk for pk in [*position_map.values(), rest_pk] if pk}
-        saved = {job.pk: job for job in Job.objects.filter(pk__in=wanted, run=None)}
-    id_index = header.index(id_column) if id_column else None
-
-    run.columns = {
-        "encoding": layout.encoding,
-        "encoding_label": layout.encoding_label,
-        "delimiter": layout.delimiter,
-        "delimiter_label": layout.delimiter_label,
-        "header": header,
-        "id_column": id_column,
-        "roles": roles,
-        "skip_invalid": skip_invalid,
-        "long_rows": long_rows,
-        "redact": bool(run.columns.get("redact", True)),
-        "jobs": chosen,
-    }
-    run.save(update_fields=["columns"])
-    limit = (
-        candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
-        if long_rows == LONG_ROWS_LEAVE_OUT and run.rubric
-        else None
-    )
-    left_out: list[dict[str, Any]] = []
-
-    errors: list[dict[str, Any]] = []
-    rejected = 0
-    warnings = 0
-    writer = ItemWriter(run.pk)
-    min_chars = int(conf["MIN_TEXT_CHARS"])
-    # Rows of (line, custom_id, input, extra, job key or "", flags, the line it copies or
-    # None).
-    batch: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str, int | None]] = []
-    batch_jobs: dict[str, tuple[str, str, int | None]] = {}
-    # Each distinct candidate-and-job is scored once (intake.candidate_key): its first row
-    # by key, and the Item ids of first rows once inserted.
-    copies = _Copies(run.pk)
-    total = 0
-    max_chars = 0
-    unreadable = csvio.ReadStats()
-    try:
-        for row, values, problem in csvio.read_records(
-            path, layout, id_column=id_column, stats=unreadable
-        ):
-            if problem is not None:
-                if problem.code == "empty_row":
-                    warnings += 1
-                    continue
-                rejected += 1
-                if len(errors) < conf["MAX_VALIDATION_ERRORS"]:
-                    errors.append(_problem_dict(problem.code, problem.message, problem.row))
-                elif not skip_invalid:
-                    break
-                continue
-            if (errors and not skip_invalid) or values is None:
-                continue  # keep reading to report every problem, but insert nothing more
-            fields = {header[i]: values[i] for i in model_columns}
-            based_on: int | None = None
-            hidden: Counter[str] = Counter()
-            if position_at is not None:
-                position = prompting.title_key(values[position_at])
-                pk = position_map.get(position, rest_pk) if position else None
-                job = saved.get(pk) if pk else None
-                title, text = (job.title, job.model_text) if job else ("", "")
-                if job and hiding is not None:
-                    text, hidden = hiding.saved_job(job)
-                based_on = job.pk if job else None
-            elif job_columns:
-                job_values = {header[i]: values[i] for i in job_indexes}
-                if hiding is not None:
-                    # The title too: rows whose job differs only by a link are one job.
-                    job_values, hidden = hiding.row(job_values, values)
-                title, text = job_text(job_values, title_column)
-            else:
-                title, text = "", ""
-            # What the job adds to this candidate's prompt counts against what it can hold.
-            chars = len(prompting.candidate_text(fields)) + len(prompting.job_section(text))
-            if limit is not None and chars > limit:
-                # Too long for the model, and its owner chose to leave such rows out.
-                rejected += 1
-                if len(left_out) < conf["MAX_VALIDATION_ERRORS"]:
-                    message = prompting.too_long_message(row=row, chars=chars, limit=limit)
-                    left_out.append(_problem_dict("too_long", f"{message} Left out.", row))
-                continue
-            max_chars = max(max_chars, chars)
-            key = job_key(text) if text else ""
-            if key:
-                batch_jobs.setdefault(key, (title, text, based_on))
-                if hiding is not None:
-                    hiding.count(key, hidden)
-            # Worked out from the text alone, before any model reads it.
-            found = flags.join(flags.candidate_flags(fields, min_chars=min_chars))
-            batch.append(
-                (
-                    row,
-                    values[id_index].strip() if id_index is not None else f"row-{row}",
-                    fields,
-                    {header[i]: values[i] for i in [*other_columns, *job_indexes]},
-                    key,
-                    found,
-                    # Too little text is never scored: such rows are not copies either.
-                    None
-                    if flags.TOO_LITTLE_TEXT in found
-                    else copies.first_of(row, fields.values(), key),
-                )
-            )
-            if len(batch) >= conf["INGEST_BATCH"]:
-                total += copies.insert(writer, batch, jobs.resolve(batch_jobs))
-                batch, batch_jobs = [], {}
-                # Shown while a large file is being read.
-                Run.objects.filter(pk=run.pk).update(total_count=total)
-    except csvio.CsvProblem as problem:
-        errors.insert(0, _problem_dict(problem.code, problem.message, problem.row))
-        skip_invalid = False  # a file-level problem: nothing in it can be trusted
-    total += copies.insert(writer, batch, jobs.resolve(batch_jobs))
-    if (errors and not skip_invalid) or total == 0:
-        Item.objects.filter(run_id=run.pk).delete()
-        Job.objects.filter(run_id=run.pk).delete()
-        return run_fail_validation(run=run, errors=errors or left_out)
-    # Candidates with nothing to read are never sent to the model, and never retried.
-    skipped = Item.objects.filter(run_id=run.pk, flags__contains=flags.TOO_LITTLE_TEXT).update(
-        status=Item.Status.SKIPPED, error=flags.TOO_LITTLE_MESSAGE
-    )
-    errors = sorted(errors + left_out, key=lambda e: e["line"] or 0)
-    notes = []
-    if rejected:
-        notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
-    if warnings:
-        notes.append(f"{warnings} empty row{'s' if warnings != 1 else ''} skipped.")
-    if skipped:
-        notes.append(
-            f"{skipped} candidate{'s' if skipped != 1 else ''} with too little text to score "
-            f"({'is' if skipped == 1 else 'are'} not sent to the AI)."
+        return _fail(run, "bad_roles", f"Column roles: {detail}.")
+    stored = chosen.jobs or None
+    column = str((stored or {}).get("position_column") or "")
+    roles = run_roles(header, roles, id_column=id_column, position_column=column)
+    if ROLE_MODEL not in roles.values():
+        return _fail(run, "no_model_columns", "Choose at least one column to show the model.")
+    if stored and column not in header:
+        message = (
+            f"The position column '{column}' chosen for matching jobs is not in the "
+            "file. Choose the column that names the job each candidate applied for."
         )
-    run.total_count = total
-    run.skipped_count = skipped
-    run.max_input_chars = max_chars
-    run.errors = errors
-    run.opts = run.opts.replace(
-        rejected_count=rejected,
-        copy_count=copies.count or None,
-        # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
-        unreadable=unreadable.message(),
-        unreadable_chars=unreadable.unreadable_chars,
-        # Shown beside the candidates' figure in the run's report.
-        job_redacted=hiding.total if hiding else None,
-        jobs_redacted=hiding.jobs if hiding else None,
+        return _fail(run, "no_position_column", message)
+    run.intake = dataclasses.replace(
+        chosen,
+        encoding=layout.encoding,
+        encoding_label=layout.encoding_label,
+        delimiter=layout.delimiter,
+        delimiter_label=layout.delimiter_label,
+        header=header,
+        roles=roles,
+        jobs=stored,
     )
-    run.status_message = " ".join(notes)
-    run.save(
-        update_fields=[
-            "total_count",
-            "skipped_count",
-            "max_input_chars",
-            "errors",
-            "options",
-            "status_message",
-        ]
+    run.save(update_fields=["columns"])
+    leave_out = chosen.long_rows == LONG_ROWS_LEAVE_OUT and run.rubric is not None
+    plan = RowPlan(
+        header,
+        id_column=id_column,
+        roles=roles,
+        redact=chosen.redact,
+        region=str(settings.HRBATCH["PHONE_REGION"]),
+        # Or the jobs are saved jobs matched by the candidates' position column, as chosen
+        # when the run was made: then the file's job columns stay in the results only.
+        jobs=_stored_position_jobs(stored) if stored else None,
+        limit=candidate_chars_limit(rubric=run.rubric, pack_size=run.pack_size)
+        if leave_out and run.rubric
+        else None,
+        leave_out_long=leave_out,
+        min_chars=int(settings.HRBATCH["MIN_TEXT_CHARS"]),
     )
-    return run
+    return layout, plan
+
+
+def _fail(run: Run, code: str, message: str, line: int | None = None) -> Run:
+    return run_fail_validation(run=run, errors=[_problem_dict(code, message, line)])
+
+
+# A row as inserted: (line, custom_id, input, extra, job key or "", flags, the line of the
+# row it copies or None).
+_ItemRow = tuple[int, str, dict[str, Any], dict[str, Any], str, str, int | None]
+
+
+class _Ingest:
+    """One ingest's rows on their way into Items: a batch at a time, with the problems,
+    the rows left out and the jobs met so far."""
+
+    def __init__(self, run: Run, plan: RowPlan):
+        conf = settings.HRBATCH
+        self.run = run
+        self.plan = plan
+        self.skip_invalid = run.intake.skip_invalid
+        self.max_errors = int(conf["MAX_VALIDATION_ERRORS"])
+        self.batch_size = int(conf["INGEST_BATCH"])
+        self.min_chars = int(conf["MIN_TEXT_CHARS"])
+        self.errors: list[dict[str, Any]] = []
+        self.left_out: list[dict[str, Any]] = []
+        self.rejected = 0
+        self.warnings = 0
+        self.total = 0
+        self.max_chars = 0
+        self.writer = ItemWriter(run.pk)
+        self.jobs = JobBook(run)
+        self.copies = _Copies(run.pk)
+        self.batch: list[_ItemRow] = []
+        self.batch_jobs: dict[str, tuple[str, str, int | None]] = {}
+
+    def take(self, row: Row | csvio.RowProblem) -> bool:
+        """One row read; False when reading on is of no use (too many problems to list)."""
+        if isinstance(row, csvio.RowProblem):
+            if row.code == "empty_row":
+                self.warnings += 1
+                return True
+            self.rejected += 1
+            if len(self.errors) < self.max_errors:
+                self.errors.append(_problem_dict(row.code, row.message, row.row))
+            elif not self.skip_invalid:
+                return False
+            return True
+        if self.errors and not self.skip_invalid:
+            return True  # keep reading to report every problem, but insert nothing more
+        if row.left_out:
+            # Too long for the model, and its owner chose to leave such rows out.
+            self.rejected += 1
+            if len(self.left_out) < self.max_errors:
+                limit = self.plan.limit or 0
+                message = prompting.too_long_message(row=row.line, chars=row.chars, limit=limit)
+                self.left_out.append(_problem_dict("too_long", f"{message} Left out.", row.line))
+            return True
+        self.max_chars = max(self.max_chars, row.chars)
+        if row.job_key:
+            self.batch_jobs.setdefault(row.job_key, (row.job_title, row.job_text, row.based_on))
+        # Worked out from the text alone, before any model reads it.
+        found = flags.join(flags.candidate_flags(row.fields, min_chars=self.min_chars))
+        extra = row.extra(self.plan)
+        self.batch.append(
+            (row.line, row.custom_id, row.fields, extra, row.job_key, found, row.copy_of)
+        )
+        if row.copy_of is not None:
+            self.copies.count += 1
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+            # Shown while a large file is being read.
+            Run.objects.filter(pk=self.run.pk).update(total_count=self.total)
+        return True
+
+    def flush(self) -> None:
+        self.total += self.copies.insert(
+            self.writer, self.batch, self.jobs.resolve(self.batch_jobs)
+        )
+        self.batch, self.batch_jobs = [], {}
+
+    def finish(self, unreadable: csvio.ReadStats) -> Run:
+        """The run with its figures, or failed with every problem and no Items."""
+        run = self.run
+        if (self.errors and not self.skip_invalid) or self.total == 0:
+            run_items_delete(run_id=run.pk)
+            return run_fail_validation(run=run, errors=self.errors or self.left_out)
+        # Candidates with nothing to read are never sent to the model, and never retried.
+        skipped = Item.objects.filter(run_id=run.pk, flags__contains=flags.TOO_LITTLE_TEXT).update(
+            status=Item.Status.SKIPPED, error=flags.TOO_LITTLE_MESSAGE
+        )
+        hiding = self.plan.hiding
+        run.total_count = self.total
+        run.skipped_count = skipped
+        run.max_input_chars = self.max_chars
+        run.errors = sorted(self.errors + self.left_out, key=lambda e: e["line"] or 0)
+        run.opts = run.opts.replace(
+            rejected_count=self.rejected,
+            copy_count=self.copies.count or None,
+            # Shown on the run page and by `evaluate`: damaged bytes were replaced, not rejected.
+            unreadable=unreadable.message(),
+            unreadable_chars=unreadable.unreadable_chars,
+            # Shown beside the candidates' figure in the run's report.
+            job_redacted=hiding.total if hiding else None,
+            jobs_redacted=hiding.jobs if hiding else None,
+        )
+        run.status_message = " ".join(self._notes(skipped))
+        run.save(
+            update_fields=[
+                "total_count",
+                "skipped_count",
+                "max_input_chars",
+                "errors",
+                "options",
+                "status_message",
+            ]
+        )
+        return run
+
+    def _notes(self, skipped: int) -> list[str]:
+        notes = []
+        if rejected := self.rejected:
+            notes.append(f"{rejected} row{'s' if rejected != 1 else ''} with problems left out.")
+        if warnings := self.warnings:
+            notes.append(f"{warnings} empty row{'s' if warnings != 1 else ''} skipped.")
+        if skipped:
+            notes.append(
+                f"{skipped} candidate{'s' if skipped != 1 else ''} with too little text to "
+                f"score ({'is' if skipped == 1 else 'are'} not sent to the AI)."
+            )
+        return notes
 
 
 class _Copies:
     """The copies of one ingest: rows whose candidate an earlier row already has, for the
-    same job (intake.candidate_key), spacing and case aside. A copy's Item points to the
+    same job, spacing and case aside (intake.rows.Row.copy_of). A copy's Item points to the
     first row's (Item.copy_of), so the first row is inserted before its copies."""
 
     def __init__(self, run_id: int):
         self.run_id = run_id
-        self.firsts: dict[bytes, int] = {}  # key -> the line of its first row
         self.ids: dict[int, int] = {}  # a first row's line -> its Item id
         self.count = 0
-
-    def first_of(self, line: int, values: Any, job: str) -> int | None:
-        """The line this row copies, or None for the first row of its candidate."""
-        first = self.firsts.setdefault(intake.candidate_key(values, job), line)
-        if first == line:
-            return None
-        self.count += 1
-        return first
 
     def insert(
         self,
         writer: ItemWriter,
-        rows: list[tuple[int, str, dict[str, Any], dict[str, Any], str, str, int | None]],
+        rows: list[_ItemRow],
         jobs: dict[str, int],
     ) -> int:
         """Insert a batch of rows: the first rows, then (their ids known) the copies."""

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from .. import explain, prompting
 from ..llm import Backend, BackendError, ChatRequest, call_once, make_backend, resolve_backend
+from ..model_view import ModelView
 from ..models import Decision, Explanation, Item, ItemDecision, Run
 from ..selectors import shortlist
 from .common import InputError
 from .ingest import plan_for_run
-from .privacy import ModelView
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,11 @@ import contextlib
 import itertools
 import logging
 import math
+import os
+import shutil
 import socket
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -32,13 +35,12 @@ from ..llm import (
     served_model,
 )
 from ..metrics import clock_stopped_at
-from ..models import File, Item, Job, Rubric, Run, RunOptions
+from ..models import LONG_ROWS_TRUNCATE, File, Item, Job, Rubric, Run, RunColumns, RunOptions
 from ..openai_compat import DEFAULT_MAX_TOKENS, batch_num_ctx
 from ..selectors import REPORT_KEEP_FROM, concurrency_for, run_report_kept
 from .common import InputError
 from .files import disk_full_message, ensure_free_space, is_disk_full
-from .ingest import LONG_ROWS_TRUNCATE, answer_format_setting, plan_for_run, run_ingest
-from .jobs import JobsChoice
+from .ingest import answer_format_setting, plan_for_run, run_ingest
 from .processes import holder_alive, lease_holder
 from .rubrics import rubric_default
 from .tasks_queue import enqueue_on_commit
@@ -70,48 +72,44 @@ def run_create(
     *,
     owner: AbstractBaseUser | None,
     input_file: File,
+    intake: RunColumns | None = None,
+    options: RunOptions | None = None,
     rubric: Rubric | None = None,
     model: str = "",
     backend: str = "",
-    id_column: str | None = None,
-    roles: dict[str, str] | None = None,
-    pack_size: int = 1,
     notify_email: str = "",
     name: str = "",
-    skip_invalid: bool = False,
-    long_rows: str = "",
     start: bool = True,
     defer: bool = False,
     rerun_of: Run | None = None,
-    encoding: str = "",
     dedupe_key: str | None = None,
-    redact: bool = True,
-    jobs: JobsChoice | dict[str, Any] | None = None,
 ) -> Run:
     """Create a rubric run from a candidate CSV: validate and ingest it, then start it.
 
-    A file that cannot be used gives a run in `failed` with its errors (row numbers and
-    fixes) and no Items, never a half-created run that looks valid. With `skip_invalid`,
-    rows with problems are left out (and listed) instead. `long_rows` says what to do
-    with rows too long for the AI model: leave them out (listed), or "truncate" (score
-    their first part, marked in the results); by default they fail, saying why. With
-    `defer`, a worker ingests the file (large uploads) and the caller returns at once.
-    `encoding` is the text encoding a person chose on the check page ("" = guess), so the
-    model and the download get the text the preview showed. With `redact` (the default),
-    emails, phone numbers, links and the candidate's name are hidden from the model
-    (services.privacy).
+    `intake` holds what a person chose (RunColumns, as the check page and `evaluate` made
+    it: services.intake_create), `options` how it is scored (RunOptions: candidates per
+    request). A file that cannot be used gives a run in `failed` with its errors (row
+    numbers and fixes) and no Items, never a half-created run that looks valid. With
+    `intake.skip_invalid`, rows with problems are left out (and listed) instead;
+    `intake.long_rows` says what to do with rows too long for the AI model: leave them out
+    (listed), or "truncate" (score their first part, marked in the results); by default
+    they fail, saying why. With `intake.redact` (the default), emails, phone numbers, links
+    and the candidate's name are hidden from the model (model_view). With `intake.jobs`
+    (JobsChoice.for_run: the saved versions pinned when Start was pressed), each candidate
+    is scored against the saved job their position column names.
+    With `defer`, a worker ingests the file (large uploads) and the caller returns at once.
     With `dedupe_key`, a run holding the same key that has not ended raises
-    RunAlreadyStarted instead. With `jobs`, each candidate is scored against the saved
-    job their position column names (the versions pinned when Start was pressed, else
-    `owner`'s newest now; a rerun passes the stored choice on as it is).
+    RunAlreadyStarted instead.
     """
-    if pack_size < 1 or pack_size > 16:
+    options = options or RunOptions()
+    if options.pack_size < 1 or options.pack_size > 16:
         raise InputError("Pack size must be between 1 and 16 candidates per request.")
     refusal = notify_address_refusal(owner=owner, address=notify_email)
     if refusal:
         raise InputError(refusal)
     ensure_free_space(size=input_file.bytes)
-    options = RunOptions(pack_size=pack_size, created_by=lease_holder() if dedupe_key else None)
+    if dedupe_key:
+        options = options.replace(created_by=lease_holder())
     run = _run_insert(
         dedupe_key,
         owner=owner,
@@ -121,15 +119,7 @@ def run_create(
         model=model,
         backend=backend,
         options=options.to_json(),
-        columns={
-            "id_column": id_column,
-            "roles": roles,
-            "skip_invalid": skip_invalid,
-            "encoding": encoding,
-            "long_rows": long_rows,
-            "redact": redact,
-            "jobs": jobs.for_run(owner) if isinstance(jobs, JobsChoice) else jobs,
-        },
+        columns=(intake or RunColumns()).to_json(),
         notify_email=notify_email,
         name=_run_name(name) or input_file.filename,
         rerun_of=rerun_of,
@@ -287,13 +277,7 @@ def run_start(*, run: Run) -> Run:
             # No host answers: an outage is a state, not an error (DESIGN.md). The run
             # waits, saying so, and starts by itself once a host answers.
             return _run_wait_for_server(run, backend=choice.name, model=model, message=str(exc))
-        run.backend, run.model = choice.name, model
-        if run.status != Run.Status.PAUSED or run.paused_at is None:
-            run.paused_at = timezone.now()  # a failed resume keeps the pause's start
-        run.status = Run.Status.PAUSED
-        run.status_message = f"{exc} Then resume the run."
-        run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
-        return run
+        return _run_pause_unstartable(run, backend=choice.name, model=model, message=str(exc))
 
     # A server that serves one model runs it when none was named (OpenAI-compatible).
     model = info.name or model
@@ -301,57 +285,9 @@ def run_start(*, run: Run) -> Run:
     if structured := info.details.get("structured_output"):
         opts = opts.replace(structured_output=structured)
     if run.kind == Run.Kind.RUBRIC:
-        if opts.answer_format is None and run.in_progress_at is None:
-            # Fixed when scoring first starts; a resumed run keeps its own (runs from before
-            # the choice existed have none and keep the keyed answers they started with).
-            opts = opts.replace(answer_format=answer_format_setting())
-            run.opts = opts
-        plan = plan_for_run(run)
-        pack = plan.pack_size
-        num_predict = plan.num_predict(pack)
-        num_ctx = prompting.size_num_ctx(
-            # LIMIT_STEP to spare: the engine's limit is rounded down to it (prompting).
-            prompt_chars=prompting.prompt_chars(
-                system_chars=len(plan.system),
-                candidate_chars=run.max_input_chars + prompting.LIMIT_STEP,
-                pack_size=pack,
-            ),
-            num_predict=num_predict,
-            cap=conf["MAX_NUM_CTX"],
-            model_context=info.context_length,
-        )
-        opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
-        run.prompt_hash = plan.hash
-        # The samples are drawn among the candidates to score (not those with too little
-        # text, nor the copies of another row, which are never sent), so that they keep
-        # their size.
-        copies = int(opts.copy_count or 0)
-        to_score = run.total_count - run.skipped_count - copies
-        if pack > 1 and to_score > 0:
-            # About 2% of the candidates (10 to 50) are also scored alone: the agreement
-            # sample that shows what packing costs in fidelity.
-            sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, to_score // 50))
-            opts = opts.replace(agreement_stride=max(1, to_score // sample))
-        opts = opts.replace(consistency_stride=consistency_stride(to_score))
-        if copies:
-            opts = opts.replace(
-                agreement_lines=_sampled_lines(run, opts.agreement_stride),
-                consistency_lines=_sampled_lines(run, opts.consistency_stride),
-            )
-    else:  # an API batch: one num_ctx for its longest request, the default answer budget
-        num_ctx = batch_num_ctx(
-            longest_chars=run.max_input_chars,
-            max_messages=opts.max_messages if opts.max_messages is not None else 1,
-            max_tokens=opts.max_tokens or DEFAULT_MAX_TOKENS,
-            cap=conf["MAX_NUM_CTX"],
-            model_context=info.context_length,
-        )
-        opts = opts.replace(
-            num_ctx=num_ctx,
-            num_predict=DEFAULT_MAX_TOKENS,
-            # A batch too re-sends a sample with another seed (its metadata's consistency).
-            consistency_stride=consistency_stride(run.total_count),
-        )
+        opts = _rubric_sizes(run, opts, context_length=info.context_length)
+    else:
+        opts = _batch_sizes(run, opts, context_length=info.context_length)
     opts = opts.replace(
         seed=conf["SEED"] if opts.seed is None else opts.seed,
         temperature=0.0 if opts.temperature is None else opts.temperature,
@@ -365,6 +301,83 @@ def run_start(*, run: Run) -> Run:
     run.model = model
     run.model_digest = info.digest
     run.opts = opts
+    _run_mark_started(run)
+    run.refresh_from_db()
+    return run
+
+
+def _run_pause_unstartable(run: Run, *, backend: str, model: str, message: str) -> Run:
+    """run_start when the server answers but cannot run the model: paused, saying why."""
+    run.backend, run.model = backend, model
+    if run.status != Run.Status.PAUSED or run.paused_at is None:
+        run.paused_at = timezone.now()  # a failed resume keeps the pause's start
+    run.status = Run.Status.PAUSED
+    run.status_message = f"{message} Then resume the run."
+    run.save(update_fields=["backend", "model", "status", "paused_at", "status_message"])
+    return run
+
+
+def _rubric_sizes(run: Run, opts: RunOptions, *, context_length: int | None) -> RunOptions:
+    """A rubric run's answer format, context and samples (sets run.prompt_hash)."""
+    if opts.answer_format is None and run.in_progress_at is None:
+        # Fixed when scoring first starts; a resumed run keeps its own (runs from before
+        # the choice existed have none and keep the keyed answers they started with).
+        opts = opts.replace(answer_format=answer_format_setting())
+        run.opts = opts
+    plan = plan_for_run(run)
+    pack = plan.pack_size
+    num_predict = plan.num_predict(pack)
+    num_ctx = prompting.size_num_ctx(
+        # LIMIT_STEP to spare: the engine's limit is rounded down to it (prompting).
+        prompt_chars=prompting.prompt_chars(
+            system_chars=len(plan.system),
+            candidate_chars=run.max_input_chars + prompting.LIMIT_STEP,
+            pack_size=pack,
+        ),
+        num_predict=num_predict,
+        cap=settings.HRBATCH["MAX_NUM_CTX"],
+        model_context=context_length,
+    )
+    opts = opts.replace(num_ctx=num_ctx, num_predict=num_predict)
+    run.prompt_hash = plan.hash
+    # The samples are drawn among the candidates to score (not those with too little
+    # text, nor the copies of another row, which are never sent), so that they keep
+    # their size.
+    copies = int(opts.copy_count or 0)
+    to_score = run.total_count - run.skipped_count - copies
+    if pack > 1 and to_score > 0:
+        # About 2% of the candidates (10 to 50) are also scored alone: the agreement
+        # sample that shows what packing costs in fidelity.
+        sample = min(AGREEMENT_SAMPLE_MAX, max(AGREEMENT_SAMPLE_MIN, to_score // 50))
+        opts = opts.replace(agreement_stride=max(1, to_score // sample))
+    opts = opts.replace(consistency_stride=consistency_stride(to_score))
+    if copies:
+        opts = opts.replace(
+            agreement_lines=_sampled_lines(run, opts.agreement_stride),
+            consistency_lines=_sampled_lines(run, opts.consistency_stride),
+        )
+    return opts
+
+
+def _batch_sizes(run: Run, opts: RunOptions, *, context_length: int | None) -> RunOptions:
+    """An API batch: one num_ctx for its longest request, the default answer budget."""
+    num_ctx = batch_num_ctx(
+        longest_chars=run.max_input_chars,
+        max_messages=opts.max_messages if opts.max_messages is not None else 1,
+        max_tokens=opts.max_tokens or DEFAULT_MAX_TOKENS,
+        cap=settings.HRBATCH["MAX_NUM_CTX"],
+        model_context=context_length,
+    )
+    return opts.replace(
+        num_ctx=num_ctx,
+        num_predict=DEFAULT_MAX_TOKENS,
+        # A batch too re-sends a sample with another seed (its metadata's consistency).
+        consistency_stride=consistency_stride(run.total_count),
+    )
+
+
+def _run_mark_started(run: Run) -> None:
+    """Store what run_start decided and hand the Items out, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
         # A new run (validating) starts, or one that waited for the server to answer; a
@@ -395,8 +408,6 @@ def run_start(*, run: Run) -> Run:
             # ends now, as it would after its last answer.
             run_id = run.pk
             transaction.on_commit(lambda: run_finalize_if_done(run_id=run_id))
-    run.refresh_from_db()
-    return run
 
 
 def _run_wait_for_server(run: Run, *, backend: str, model: str, message: str) -> Run:
@@ -581,7 +592,7 @@ def run_retry_failed(*, run: Run, truncate_long: bool = False) -> int:
         return 0
     with transaction.atomic():
         if truncate_long and run.kind == Run.Kind.RUBRIC:
-            run.columns = {**run.columns, "long_rows": LONG_ROWS_TRUNCATE}
+            run.intake = run.intake.replace(long_rows=LONG_ROWS_TRUNCATE)
             run.save(update_fields=["columns"])
         count = _items_reset_failed(run.pk)
         if not count:
@@ -616,28 +627,48 @@ def run_rerun(
     another rubric version or model."""
     if run.kind != Run.Kind.RUBRIC:
         raise InputError("Only candidate-file runs can be rerun here.")
+    chosen = run.intake
     return run_create(
         owner=owner or run.owner,
         input_file=run.input_file,
+        # What was chosen, as stored (the encoding the file was read with, the saved job
+        # versions it pinned); the file's layout is read again.
+        intake=RunColumns(
+            id_column=chosen.id_column,
+            roles=chosen.roles,
+            skip_invalid=chosen.skip_invalid,
+            long_rows=chosen.long_rows,
+            redact=chosen.redact,
+            encoding=chosen.encoding,
+            jobs=chosen.jobs,
+        ),
+        options=RunOptions(pack_size=run.pack_size),
         rubric=rubric or run.rubric,
         model=run.model if model is None else model,
         backend=run.backend,
-        id_column=run.columns.get("id_column"),
-        roles=run.columns.get("roles"),
-        pack_size=run.pack_size,
         # An address the rules no longer allow is dropped: the owner is told instead.
         notify_email=""
         if notify_address_refusal(owner=owner or run.owner, address=run.notify_email)
         else run.notify_email,
         name=f"{run.name} (rerun)",
-        skip_invalid=bool(run.columns.get("skip_invalid")),
-        long_rows=run.columns.get("long_rows") or "",
-        redact=bool(run.columns.get("redact", True)),
         defer=True,
         rerun_of=run,
-        encoding=run.columns.get("encoding") or "",
-        jobs=run.columns.get("jobs") or None,
     )
+
+
+def run_write_scored_csv(*, run: Run, out: Path, excel: bool = False) -> None:
+    """Write a finished run's scored CSV to `out` (the Excel version with `excel`). The
+    output file is on the machine that finished the run; from another one (a scale-out
+    without shared storage) it is written from the database."""
+    if excel or run.output_file is None or not run.output_file.abspath.is_file():
+        export.write_scored_csv(run, out, excel=excel)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Another evaluate following the same run may write the same file: each writes its
+    # own copy and renames it into place, atomically.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    shutil.copyfile(run.output_file.abspath, partial)
+    os.replace(partial, out)
 
 
 # --- Runs: names ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management import call_command
 
 from evaluations import services
-from evaluations.models import File, Run
+from evaluations.models import File, Run, RunColumns, RunOptions
 from evaluations.services import batches
 
 CHAT = "/v1/chat/completions"
@@ -21,11 +21,31 @@ def upload(path: Path, owner: Any = None, purpose: str = File.Purpose.CANDIDATES
     return services.file_create(owner=owner, source=path, filename=path.name, purpose=purpose)
 
 
+# The choices of a run that run_create takes in its RunColumns (`intake`).
+INTAKE_CHOICES = ("id_column", "roles", "skip_invalid", "long_rows", "redact", "encoding", "jobs")
+
+
+def run_kwargs(owner: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """run_create's keywords, from the choices a test names one by one (id_column=,
+    roles=, jobs=, pack_size=, …) as RunColumns and RunOptions; a JobsChoice is stored
+    as a run stores it, resolved for `owner`."""
+    chosen = {name: kwargs.pop(name) for name in INTAKE_CHOICES if name in kwargs}
+    if isinstance(chosen.get("jobs"), services.JobsChoice):
+        chosen["jobs"] = chosen["jobs"].for_run(owner)
+    if chosen:
+        kwargs["intake"] = RunColumns(**chosen)
+    if "pack_size" in kwargs:
+        kwargs["options"] = RunOptions(pack_size=kwargs.pop("pack_size"))
+    return kwargs
+
+
 def start_run(path: Path, owner: Any = None, **kwargs: Any) -> Run:
     """A run over the candidate file at `path` (id column `id` unless told), as stored once
     `run_create` returns: with tasks inline (conftest), it has run to its end."""
     kwargs.setdefault("id_column", "id")
-    run = services.run_create(owner=owner, input_file=upload(path, owner), **kwargs)
+    run = services.run_create(
+        owner=owner, input_file=upload(path, owner), **run_kwargs(owner, **kwargs)
+    )
     run.refresh_from_db()
     return run
 

@@ -157,10 +157,9 @@ def _saved_message(edited: Job | None, newest_before: Job | None, saved: Job) ->
 
 
 def _too_large_message() -> str:
-    limit = settings.HRBATCH_MAX_UPLOAD_BYTES // (1024 * 1024)
-    return (
-        f"The largest file hrbatch accepts is {limit} MB; a jobs file holds one row per job "
-        "and is far smaller. Check that you chose the jobs file, not the candidates."
+    return uploads.too_large_message(
+        then="A jobs file holds one row per job and is far smaller. Check that you chose "
+        "the jobs file, not the candidates."
     )
 
 

@@ -127,10 +127,9 @@ def results_context(run: Run, request: HttpRequest) -> dict[str, Any]:
         page = Paginator(found.items, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
     # Each candidate's copies are listed on its line (and a copy alone names its row).
     page.object_list = list(selectors.with_copies(run, page.object_list))
-    roles = run.columns.get("roles") or {}
     # Who the candidate is (name, position…): the columns kept for the results only, which
     # never reach the model (they live in Item.extra, not Item.input).
-    identity = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_RESULTS]
+    identity = run.intake.columns_of(services.ROLE_RESULTS)
     jobs = selectors.job_choices(run) if run.kind == Run.Kind.RUBRIC else []
     job = _job(request)
     return {

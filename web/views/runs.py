@@ -181,7 +181,7 @@ def _download_name(run: Run) -> str:
 def run_download(request: HttpRequest, public_id: str) -> StreamingHttpResponse:
     """The scored CSV, streamed from the database: partial while running, complete after."""
     run = get_run_for_user(request, public_id)
-    if run.kind != Run.Kind.RUBRIC or not run.columns.get("header"):
+    if run.kind != Run.Kind.RUBRIC or not run.intake.header:
         raise Http404("This run has no scored CSV.")
     excel = request.GET.get("excel") == "1"
     base = _download_name(run) or "candidates"
@@ -216,13 +216,10 @@ def item_detail(request: HttpRequest, public_id: str, item_id: int) -> HttpRespo
         seen = plan.messages([shown], limit=truncated["kept"] if truncated else None)
         # The shape the answer was held to (the grammar the server built from it).
         answer_schema = json.dumps(plan.schema(1))
-    roles = run.columns.get("roles") or {}
     # Protected characteristics are for the fairness report, not for whoever decides.
-    audit_only = [
-        c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_AUDIT_ONLY
-    ]
+    audit_only = run.intake.columns_of(services.ROLE_AUDIT_ONLY)
     # The job's columns are shown as the job, not as text kept from the AI.
-    job_columns = [c for c in run.columns.get("header", []) if roles.get(c) == services.ROLE_JOB]
+    job_columns = run.intake.columns_of(services.ROLE_JOB)
     return render(
         request,
         "web/item_detail.html",

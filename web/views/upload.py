@@ -1,11 +1,12 @@
 """Upload a candidate file, check it (encoding, columns, rubric, model, rows with problems)
-and start a run; or delete an upload that was never started."""
+and start a run; or delete an upload that was never started.
+
+The check and the start are services.intake's (the same flow as `manage.py evaluate`):
+this door reads the form, shows what the service found, and says why Start is refused."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,9 +24,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from evaluations import csvio, export, intake, metrics, selectors, services
-from evaluations.llm import available_models, make_backend, resolve_backend
-from evaluations.models import File, IntakeSpec
+from evaluations import services
+from evaluations.models import File, IntakeSpec, RunColumns
 from hrbatch import http, uploads
 from web.forms import (
     JOBS_FROM_COLUMNS,
@@ -43,11 +43,9 @@ from web.views.jobs import JobsFileRead, kept_jobs_file, read_jobs_file
 
 
 def _too_large_message(size: int | None = None) -> str:
-    limit = settings.HRBATCH_MAX_UPLOAD_BYTES // (1024 * 1024)
-    actual = f"This file is {size / (1024 * 1024):,.0f} MB and " if size else ""
-    return (
-        f"{actual}the largest file hrbatch accepts is {limit} MB. Split the candidates "
-        "into several files, or ask IT to raise HRBATCH_MAX_UPLOAD_MB."
+    return uploads.too_large_message(
+        size=size,
+        then="Split the candidates into several files, or ask IT to raise HRBATCH_MAX_UPLOAD_MB.",
     )
 
 
@@ -101,17 +99,14 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
 # --- prepare: check the file, columns, rubric, model, start ------------------------------
 
 
-def _layout_or_problem(file: File, encoding: str = "") -> tuple[csvio.CsvLayout | None, str]:
-    try:
-        return services.csv_layout(path=file.abspath, encoding=encoding), ""
-    except csvio.CsvProblem as problem:
-        return None, problem.message
+def _layout_or_problem(file: File, encoding: str = "") -> tuple[Any, str]:
+    """The file's layout read with `encoding` ("" guesses), or None and its problem."""
+    return services.file_layout(path=file.abspath, encoding=encoding)
 
 
 def _chosen_encoding(request: HttpRequest) -> str:
     """The encoding a person picked on the check page; "" lets hrbatch guess."""
-    value = request.POST.get("encoding") or request.GET.get("encoding") or ""
-    return value if value in dict(csvio.ENCODING_CHOICES) else ""
+    return services.valid_encoding(request.POST.get("encoding") or request.GET.get("encoding"))
 
 
 # The preview's width: a row of 3,000,000 values must not make a page of 60 MB. Every
@@ -121,25 +116,18 @@ PREVIEW_CHARS = 200
 
 
 def _encoding_context(
-    file: File,
-    encoding: str,
-    layout: csvio.CsvLayout | None,
-    problem: str = "",
-    unreadable: csvio.ReadStats | None = None,
+    file: File, encoding: str, layout: Any, problem: str = "", unreadable: Any = None
 ) -> dict[str, Any]:
     """The encoding box and the preview it drives (the first 20 rows as they will be read,
     and how many characters could not be read in the whole file, unless already counted)."""
-    preview: list[list[str]] = []
-    if layout is not None:
-        try:
-            if unreadable is None:
-                unreadable = csvio.ReadStats()
-                csvio.count_records(file.abspath, layout, stats=unreadable)
-            preview = csvio.preview(
-                file.abspath, layout, 20, columns=len(layout.header), chars=PREVIEW_CHARS
-            )
-        except csvio.CsvProblem as exc:
-            problem = exc.message
+    shown = (
+        services.intake_preview(
+            path=file.abspath, layout=layout, chars=PREVIEW_CHARS, unreadable=unreadable
+        )
+        if layout is not None
+        else None
+    )
+    preview = shown.rows if shown else []
     header = layout.header if layout is not None else []
     return {
         "first_row": preview[0] if preview else [],
@@ -148,9 +136,9 @@ def _encoding_context(
         "file": file,
         "layout": layout,
         "encoding": encoding,
-        "encoding_choices": csvio.ENCODING_CHOICES,
-        "encoding_problem": problem,
-        "unreadable": unreadable or csvio.ReadStats(),
+        "encoding_choices": services.ENCODING_CHOICES,
+        "encoding_problem": (shown.problem if shown else "") or problem,
+        "unreadable": shown.unreadable if shown else unreadable,
         "preview": [row[:PREVIEW_COLUMNS] for row in preview],
     }
 
@@ -193,7 +181,7 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
     spec = file.spec
     encoding = _chosen_encoding(request)
     if request.method == "GET" and "encoding" not in request.GET:
-        encoding = _valid_encoding(spec.encoding)  # as the person left it
+        encoding = services.valid_encoding(spec.encoding)  # as the person left it
     layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(request, "web/prepare.html", {"file": file, "problem": problem}, status=400)
@@ -206,176 +194,156 @@ def _prepare(request: HttpRequest, file_id: str) -> HttpResponse:
         if jobs_read is not None and jobs_read.kept:
             target += "?" + urlencode({"jobs_kept": jobs_read.kept})
         return redirect(target + "#field-jobs_file")
-    unreadable = csvio.ReadStats()
     try:
-        rows = csvio.count_records(file.abspath, layout, stats=unreadable)
-    except csvio.CsvProblem as exc:
+        # What to propose, the file read once (services.intake, as `evaluate` does).
+        proposal = services.intake_propose(path=file.abspath, layout=layout, owner=request.user)
+    except services.InputError as exc:
         return render(
             request, "web/prepare.html", {"file": file, "problem": exc.message}, status=400
         )
-    id_guess = services.guess_id_column(path=file.abspath, layout=layout)
-    choice = resolve_backend()
-    models = available_models(choice)
-    default_model = make_backend(choice.name).default_model
-    if choice.name == "embedded" or not models:
-        default_model = models[0] if models else default_model
-        models = models or [default_model]
-    if default_model not in models:
-        default_model = models[0]
-    # Jobs: the file's own job columns, or saved jobs matched by the column that looks
-    # like the position applied for: from the start only when the file has no job columns
-    # and some of its positions are saved jobs.
-    # A title column with a value per candidate is theirs, not the job's (job_columns_in).
-    job_columns, own_titles = services.job_columns_in(path=file.abspath, layout=layout)
-    default_roles = services.default_roles(layout.header, id_guess, job_columns=job_columns)
-    # A column named like the job's whose values are contact details stays in the results.
-    contacts = services.contact_job_columns(path=file.abspath, layout=layout, roles=default_roles)
-    default_roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
-    saved = services.saved_jobs(request.user)
-    proposed, positions = intake.propose_position_column(file.abspath, layout)
-    matching = bool(positions & set(saved)) and services.ROLE_JOB not in default_roles.values()
-    initial = {
-        "jobs_from": JOBS_FROM_SAVED if matching else JOBS_FROM_COLUMNS,
-        "position_column": proposed,
-        "id_column": id_guess or services.ROW_NUMBER,
-        "rubric": _rubric_to_offer(request),
-        "model": default_model,
-        "notify_email": request.user.email,
-        "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
-    }
-    data = request.POST or None
-    # Back from "Read jobs file" refused: the way out of its problems.
-    jobs_read = kept_jobs_file(request, request.GET.get("jobs_kept", ""))
-    if request.method == "POST":
-        # Kept until Start or Delete, whatever happens next (IntakeSpec).
-        spec = services.file_choices_update(
-            file=file, changes=_choices_from(request.POST, layout.header)
-        )
-    else:
-        initial = _initial_from(spec, initial, request, header=layout.header, models=models)
-        default_roles = {**default_roles, **_roles_from(spec, layout.header)}
-    form = PrepareForm(
-        data,
-        header=layout.header,
-        models=models,
-        initial_roles=default_roles,
-        initial=initial,
-        user=request.user,
-    )
-    check: intake.FileCheck | None = None
-    jobs: services.JobsChoice | None = None
+    offered = services.model_choice()
+    form = _prepare_form(request, file, proposal, offered)
+    checked: services.IntakeCheck | None = None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        id_column = form.chosen_id_column()
-        # The same check as the CLI's (services): refuse Start, next to the field that
-        # fixes it, rather than make a run that fails at once.
-        jobs = form.job_choice(spec)
-        check = services.file_check(
-            input_file=file,
-            id_column=id_column,
-            roles=form.roles(),
-            rubric=data["rubric"],
-            encoding=encoding,
-            jobs=jobs,
-            owner=request.user,
-        )
-        refusals = check.refusals(skip_invalid=data["skip_invalid"], long_rows=data["long_rows"])
-        if jobs is not None and jobs.position_column and not refusals:
-            # What the page showed is what the run uses: the saved versions are pinned
-            # now, unless one changed since the page showed them (then shown again).
-            resolution = services.jobs_resolve(
-                choice=jobs,
-                owner=request.user,
-                positions=services.file_positions(
-                    input_file=file, column=jobs.position_column, encoding=encoding
-                ).counts,
-            )
-            if changed := _jobs_changed(request.POST, resolution):
-                refusals["jobs"] = changed
-            jobs = dataclasses.replace(jobs, pinned=resolution.pinned)
-        for field, message in refusals.items():
-            field = {"__all__": None, "jobs": "position_column"}.get(field, field)
-            form.add_error(field, message)
-        if not refusals:
+        checked = _check_to_start(request, file, form, encoding)
+        if not checked.refusals:
+            data = form.cleaned_data
             try:
-                run = services.run_create(
-                    owner=request.user,
-                    input_file=file,
-                    rubric=data["rubric"],
+                run = services.intake_create(
+                    checked=checked,
                     model=data["model"],
-                    backend=choice.name,
-                    id_column=id_column,
-                    roles=form.roles(),
+                    backend=offered.backend.name,
                     notify_email=data["notify_email"],
-                    skip_invalid=data["skip_invalid"],
                     name=data["name"],
-                    long_rows=data["long_rows"],
-                    redact=data["redact"],
                     defer=True,
-                    encoding=encoding,
-                    jobs=jobs,
                 )
             except services.InputError as exc:
                 form.add_error(None, exc.message)
             else:
                 services.file_choices_clear(file=file)  # started: nothing left to keep
                 return redirect("web:run", run.public_id)
-    estimate = metrics.estimate_seconds(model=form["model"].value() or default_model, count=rows)
-    chosen_model = form["model"].value() or default_model
-    # Would the largest context a run may get, times the requests in flight, fit the GPU?
-    vram_warning = services.vram_check(
-        backend=choice.name,
-        model=chosen_model,
-        num_ctx=int(settings.HRBATCH["MAX_NUM_CTX"]),
-        slots=selectors.concurrency_for(backend=choice.name, model=chosen_model).value,
+    return _prepare_page(request, file, encoding, form, proposal, offered, checked)
+
+
+def _prepare_form(
+    request: HttpRequest,
+    file: File,
+    proposal: services.IntakeProposal,
+    offered: services.ModelChoice,
+) -> PrepareForm:
+    """The check page's form: as posted (its choices kept until Start or Delete), or with
+    what hrbatch proposes, overridden by what the person chose last time (IntakeSpec).
+    Jobs: the file's own job columns, or saved jobs matched by the column that looks like
+    the position applied for: from the start only when the file has no job columns and
+    some of its positions are saved jobs."""
+    header = proposal.layout.header
+    initial = {
+        "jobs_from": JOBS_FROM_SAVED if proposal.matching else JOBS_FROM_COLUMNS,
+        "position_column": proposal.found.position_column,
+        "id_column": proposal.found.id_column or services.ROW_NUMBER,
+        "rubric": _rubric_to_offer(request),
+        "model": offered.default,
+        "notify_email": request.user.email,
+        "name": services.run_name_suggestion(owner=request.user, filename=file.filename),
+    }
+    roles = proposal.roles
+    if request.method == "POST":
+        # Kept until Start or Delete, whatever happens next (IntakeSpec).
+        services.file_choices_update(file=file, changes=_choices_from(request.POST, header))
+    else:
+        spec = file.spec
+        initial = _initial_from(spec, initial, request, header=header, models=offered.models)
+        roles = {**roles, **_roles_from(spec, header)}
+    return PrepareForm(
+        request.POST or None,
+        header=header,
+        models=offered.models,
+        initial_roles=roles,
+        initial=initial,
+        user=request.user,
     )
-    encoding_box = _encoding_context(file, encoding, layout, unreadable=unreadable)
+
+
+def _check_to_start(
+    request: HttpRequest, file: File, form: PrepareForm, encoding: str
+) -> services.IntakeCheck:
+    """The same check as the CLI's (services.intake_check), with the form's choices: what
+    refuses Start is said next to the field that fixes it, rather than a run made that
+    fails at once."""
+    data = form.cleaned_data
+    checked = services.intake_check(
+        input_file=file,
+        intake=RunColumns(
+            id_column=form.chosen_id_column(),
+            roles=form.roles(),
+            skip_invalid=data["skip_invalid"],
+            long_rows=data["long_rows"],
+            redact=data["redact"],
+            encoding=encoding,
+        ),
+        jobs=form.job_choice(file.spec),
+        rubric=data["rubric"],
+        owner=request.user,
+    )
+    # What the page showed is what the run uses: the saved versions are pinned now,
+    # unless one changed since the page showed them (then shown again).
+    changed = _jobs_changed(request.POST, checked.resolution) if checked.resolution else ""
+    if changed:
+        checked.refuse("jobs", changed)
+    for field, message in checked.refusals.items():
+        form.add_error({"__all__": None, "jobs": "position_column"}.get(field, field), message)
+    return checked
+
+
+def _prepare_page(
+    request: HttpRequest,
+    file: File,
+    encoding: str,
+    form: PrepareForm,
+    proposal: services.IntakeProposal,
+    offered: services.ModelChoice,
+    checked: services.IntakeCheck | None,
+) -> HttpResponse:
+    layout = proposal.layout
+    chosen_model = form["model"].value() or offered.default
+    estimate, vram_warning = services.intake_estimate(
+        backend=offered.backend.name, model=chosen_model, rows=proposal.rows
+    )
+    encoding_box = _encoding_context(file, encoding, layout, unreadable=proposal.found.unreadable)
     guessed = _layout_or_problem(file)[0] if encoding else layout
     encoding_box["detected_encoding_label"] = guessed.encoding_label if guessed else "none"
     first = list(encoding_box["first_row"])
     examples = first + [""] * (len(layout.header) - len(first))
-    return render(
-        request,
-        "web/prepare.html",
-        {
-            "file": file,
-            "layout": layout,
-            "rows": rows,
-            **encoding_box,
-            "form": form,
-            "role_rows": list(
-                zip(
-                    form.role_fields(),
-                    examples,
-                    [
-                        own_titles.get(column) or contacts.get(column) or reason
-                        for column, reason in services.role_reasons(layout.header).items()
-                    ],
-                    strict=False,
-                )
-            ),
-            "backend": choice,
-            "saved_jobs": saved,
-            "jobs_read": jobs_read,
-            "proposed_position": (proposed, len(positions)),
-            "estimate": estimate,
-            "vram_warning": vram_warning,
-            "checks": _checks_context(
-                request,
-                file,
-                check,
-                id_column=form["id_column"].value() or "",
-                long_rows=form["long_rows"].value() or "",
-                long_rows_errors=form.errors.get("long_rows", []),
-                jobs=services.job_summary(check=check),
-                choice=jobs,
-                encoding=encoding,
-            )
-            if check
-            else None,
-        },
-        status=400 if request.method == "POST" else 200,
-    )
+    checks = None
+    if checked is not None:
+        checks = _checks_context(
+            request,
+            file,
+            checked.check,
+            id_column=form["id_column"].value() or "",
+            long_rows=form["long_rows"].value() or "",
+            long_rows_errors=form.errors.get("long_rows", []),
+            jobs=services.job_summary(check=checked.check),
+            choice=checked.jobs,
+            encoding=encoding,
+        )
+    context = {
+        "file": file,
+        "layout": layout,
+        "rows": proposal.rows,
+        **encoding_box,
+        "form": form,
+        "role_rows": list(zip(form.role_fields(), examples, proposal.reasons(), strict=False)),
+        "backend": offered.backend,
+        "saved_jobs": proposal.saved,
+        "jobs_read": kept_jobs_file(request, request.GET.get("jobs_kept", "")),
+        "proposed_position": (proposal.found.position_column, len(proposal.found.positions)),
+        "estimate": estimate,
+        "vram_warning": vram_warning,
+        "checks": checks,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/prepare.html", context, status=status)
 
 
 def _import_jobs(request: HttpRequest) -> tuple[Any, JobsFileRead | None]:
@@ -397,16 +365,12 @@ def _import_jobs(request: HttpRequest) -> tuple[Any, JobsFileRead | None]:
     return data, read
 
 
-def _valid_encoding(value: str | None) -> str:
-    return value if value and value in dict(csvio.ENCODING_CHOICES) else ""
-
-
 def _choices_from(data: QueryDict, header: list[str]) -> dict[str, Any]:
     """The check page's choices in a post of its form, as IntakeSpec keeps them (the
     positions mapped by hand are kept apart, by position_map)."""
     changes: dict[str, Any] = {}
     if "encoding" in data:
-        changes["encoding"] = _valid_encoding(data["encoding"])
+        changes["encoding"] = services.valid_encoding(data["encoding"])
     for name in ("id_column", "model", "name", "notify_email", "jobs_from", "position_column"):
         if name in data:
             changes[name] = data[name]
@@ -495,15 +459,10 @@ def _jobs_changed(data: QueryDict, resolution: services.JobsResolution) -> str:
     return ""
 
 
-def _id_column_param(value: str | None) -> str | None:
-    """The ID column asked for in a URL or form; None for Row number."""
-    return None if not value or value == services.ROW_NUMBER else value
-
-
 def _checks_context(
     request: HttpRequest,
     file: File,
-    check: intake.FileCheck,
+    check: services.FileCheck,
     *,
     id_column: str,
     long_rows: str,
@@ -581,58 +540,23 @@ def _positions(
     pages = max(1, -(-len(order) // POSITIONS_PAGE))
     page = min(max(page, 1), pages)
     shown = order[(page - 1) * POSITIONS_PAGE : page * POSITIONS_PAGE]
-    labels = {
-        key: f"{job.title} ({'' if job.is_shared else 'your copy '}v{job.version})"
-        for key, job in saved.items()
-    }
-    every = sorted(labels, key=lambda key: labels[key].casefold())
-    # The options are the same for every row: written once, each row marks its own.
-    all_html = str(format_html_join("", '<option value="{}">{}</option>', _pairs(every, labels)))
-    few = len(saved) <= ALL_JOBS_IN_SELECT
-    words = {key: set(_words(key)) for key in saved} if not few else {}
-    rows = []
-    for key in shown:
-        if key in choice.mapping:
-            chosen = choice.mapping[key] or WITHOUT_JOB
-        else:
-            chosen = key if key in saved else ""
-        if few or key == expand:
-            options = all_html
-        else:
-            # The saved jobs closest to this position by title, and the one chosen.
-            mine = set(_words(key))
-            closest = sorted(saved, key=lambda job: (-len(mine & words[job]), labels[job]))
-            picked = [job for job in closest[:_CLOSEST] if mine & words[job]]
-            if chosen in saved and chosen not in picked:
-                picked.insert(0, chosen)
-            options = str(
-                format_html_join("", '<option value="{}">{}</option>', _pairs(picked, labels))
-            ) + str(
-                format_html(
-                    '<option value="{}">Another saved job… ({} in all)</option>',
-                    MORE_JOBS,
-                    len(saved),
-                )
-            )
-        if chosen and chosen != WITHOUT_JOB:
-            value = str(format_html('<option value="{}">', chosen))
-            options = options.replace(value, value[:-1] + " selected>", 1)
-        rows.append(
-            {
-                "key": key,
-                "name": MAP_PREFIX + key,
-                "title": positions.titles[key],
-                "count": counts[key],
-                "chosen": chosen,
-                "options": mark_safe(options),  # built by format_html_join above
-                "job": resolution.targets.get(key),
-                "unmatched": key in resolution.unmatched,
-                "by_title": key in saved and key not in choice.mapping,
-                "by_rest": key not in saved
-                and key not in choice.mapping
-                and key not in resolution.unmatched,
-            }
-        )
+    select = _JobSelect(saved, expand=expand)
+    rows = [
+        {
+            "key": key,
+            "name": MAP_PREFIX + key,
+            "title": positions.titles[key],
+            "count": counts[key],
+            **select.row(key, choice),
+            "job": resolution.targets.get(key),
+            "unmatched": key in resolution.unmatched,
+            "by_title": key in saved and key not in choice.mapping,
+            "by_rest": key not in saved
+            and key not in choice.mapping
+            and key not in resolution.unmatched,
+        }
+        for key in shown
+    ]
     unmatched_candidates = sum(counts[key] for key in resolution.unmatched)
     return {
         "column": choice.position_column,
@@ -661,20 +585,64 @@ def _positions(
     }
 
 
+class _JobSelect:
+    """Each position's select of saved jobs: every saved job when there are few (written
+    once, each row marks its own); else the closest few by title, the one chosen, and
+    "Another saved job…" (every one, for the row being expanded)."""
+
+    def __init__(self, saved: dict[str, Any], *, expand: str = ""):
+        self.saved = saved
+        self.expand = expand
+        self.labels = {
+            key: f"{job.title} ({'' if job.is_shared else 'your copy '}v{job.version})"
+            for key, job in saved.items()
+        }
+        every = sorted(self.labels, key=lambda key: self.labels[key].casefold())
+        self.all_html = str(
+            format_html_join("", '<option value="{}">{}</option>', _pairs(every, self.labels))
+        )
+        self.few = len(saved) <= ALL_JOBS_IN_SELECT
+        self.words = {key: set(_words(key)) for key in saved} if not self.few else {}
+
+    def row(self, key: str, choice: services.JobsChoice) -> dict[str, Any]:
+        """The job chosen for a position, and its select's options."""
+        saved = self.saved
+        if key in choice.mapping:
+            chosen = choice.mapping[key] or WITHOUT_JOB
+        else:
+            chosen = key if key in saved else ""
+        if self.few or key == self.expand:
+            options = self.all_html
+        else:
+            # The saved jobs closest to this position by title, and the one chosen.
+            mine = set(_words(key))
+            closest = sorted(
+                saved, key=lambda job: (-len(mine & self.words[job]), self.labels[job])
+            )
+            picked = [job for job in closest[:_CLOSEST] if mine & self.words[job]]
+            if chosen in saved and chosen not in picked:
+                picked.insert(0, chosen)
+            options = str(
+                format_html_join("", '<option value="{}">{}</option>', _pairs(picked, self.labels))
+            ) + str(
+                format_html(
+                    '<option value="{}">Another saved job… ({} in all)</option>',
+                    MORE_JOBS,
+                    len(saved),
+                )
+            )
+        if chosen and chosen != WITHOUT_JOB:
+            value = str(format_html('<option value="{}">', chosen))
+            options = options.replace(value, value[:-1] + " selected>", 1)
+        return {"chosen": chosen, "options": mark_safe(options)}  # built by format_html_join
+
+
 def _pairs(keys: list[str], labels: dict[str, str]) -> list[tuple[str, str]]:
     return [(key, labels[key]) for key in keys]
 
 
 def _words(title_key: str) -> list[str]:
     return [word for word in re.split(r"\W+", title_key) if len(word) > 1]
-
-
-def _row_problems(
-    file: File, layout: csvio.CsvLayout, id_column: str | None
-) -> Iterator[tuple[int, list[str] | None, csvio.RowProblem]]:
-    for row, values, problem in csvio.read_records(file.abspath, layout, id_column=id_column):
-        if problem is not None:
-            yield row, values, problem
 
 
 @login_required
@@ -688,7 +656,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
     layout, problem = _layout_or_problem(file, encoding)
     if layout is None:
         return render(request, "web/_row_problems.html", {"checks": {"problem": problem}})
-    id_column = _id_column_param(request.GET.get("id_column"))
+    id_column = services.id_column_from(request.GET.get("id_column"))
     defaults = services.default_roles(layout.header, id_column)
     roles = {}
     for index, column in enumerate(layout.header):
@@ -698,12 +666,12 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
     choice = job_choice_from(request.GET, file.spec)
     if choice is not None and not choice.position_column:
         choice = None  # nothing to match by yet: the form says to choose the column
+    # On the page's first check the choice is not drawn yet: as the person left it.
+    long_rows = request.GET.get("long_rows") or file.spec.long_rows or ""
     check = services.file_check(
         input_file=file,
-        id_column=id_column,
-        roles=roles,
+        intake=RunColumns(id_column=id_column, roles=roles, encoding=encoding, long_rows=long_rows),
         rubric=rubric,
-        encoding=encoding,
         jobs=choice,
         owner=request.user,
     )
@@ -712,8 +680,7 @@ def check_rows(request: HttpRequest, file_id: str) -> HttpResponse:
         file,
         check,
         id_column=request.GET.get("id_column") or services.ROW_NUMBER,
-        # On the page's first check the choice is not drawn yet: as the person left it.
-        long_rows=request.GET.get("long_rows") or file.spec.long_rows or "",
+        long_rows=long_rows,
         long_rows_errors=[],
         jobs=services.job_summary(check=check),
         choice=choice,
@@ -732,17 +699,8 @@ def rejected_rows(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
     layout, problem = _layout_or_problem(file, _chosen_encoding(request))
     if layout is None:
         raise Http404(problem)
-    id_column = _id_column_param(request.GET.get("id_column"))
-
-    def rows() -> Iterator[list[Any]]:
-        yield ["row", "problem", *layout.header]
-        for row, values, row_problem in _row_problems(file, layout, id_column):
-            if row_problem.code != "empty_row":
-                yield [row, row_problem.message, *(values or [])]
-
-    # With the upload's separator and a byte-order mark, for the Excel that saved it
-    # (csv_chunks then guards every cell, the header's included, against formulas).
-    chunks = export.csv_chunks(rows(), delimiter=layout.delimiter, bom=True)
+    id_column = services.id_column_from(request.GET.get("id_column"))
+    chunks = services.problem_rows_csv(path=file.abspath, layout=layout, id_column=id_column)
     name = slugify(file.filename.rsplit(".", 1)[0]) or "candidates"
     return http.csv_download(chunks, f"{name}-rows-with-problems.csv")
 

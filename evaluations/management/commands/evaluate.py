@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import shutil
 import signal
 import sys
 import time
@@ -15,8 +13,8 @@ from typing import Any
 from django import db
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import csvio, export, intake, locks, metrics, prompting, selectors, services
-from evaluations.models import File, Run
+from evaluations import selectors, services
+from evaluations.models import File, Run, RunColumns, RunOptions
 from hrbatch import diskfull
 
 SWEEP_SECONDS = 5.0
@@ -54,6 +52,12 @@ class Command(BaseCommand):
             "e.g. 'id' or 'Resume ID', whose value is different in every row; else the rows "
             "are numbered).",
         )
+        self._add_row_arguments(parser)
+        self._add_job_arguments(parser)
+        self._add_run_arguments(parser)
+
+    def _add_row_arguments(self, parser: CommandParser) -> None:
+        """What to do with rows and columns: invalid and long rows, audit-only columns."""
         parser.add_argument(
             "--skip-invalid",
             action="store_true",
@@ -75,6 +79,9 @@ class Command(BaseCommand):
             "for the adverse-impact report. Columns named like a protected characteristic "
             "(sex, gender, race, ethnicity, age, disability, veteran, …) already are.",
         )
+
+    def _add_job_arguments(self, parser: CommandParser) -> None:
+        """Where each candidate's job comes from: the file's job columns, or saved jobs."""
         parser.add_argument(
             "--job-columns",
             default=None,
@@ -122,6 +129,9 @@ class Command(BaseCommand):
             "'*=' scores every other position that matches no job without one ('*=JOB TITLE': "
             "against that job), however many there are.",
         )
+
+    def _add_run_arguments(self, parser: CommandParser) -> None:
+        """How the run is scored and written, and who is told."""
         parser.add_argument(
             "--no-redact",
             dest="redact",
@@ -153,51 +163,44 @@ class Command(BaseCommand):
 
     def _roles(
         self,
-        header: list[str],
+        proposal: services.IntakeProposal,
         id_column: str | None,
-        audit_columns: list[str],
-        job_columns: list[str] | None = None,
+        opts: dict[str, Any],
+        *,
         quiet_jobs: bool = False,
-        contacts: dict[str, str] | None = None,
-        named: bool = False,
     ) -> dict[str, str]:
         """The web page's default column uses, with --job-columns and --audit-column on
         top; says which columns describe the job, which are audit only and which are kept
-        from the model for being judgements. `contacts`: the columns named like the job's
-        whose values are contact details, kept in the results (and why)."""
-        contacts = contacts or {}
-        for column in job_columns or []:
-            if column not in header:
-                near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
-                    c for c, why in services.role_reasons(header).items() if why
+        from the model for being judgements (or for holding contact details where the job
+        goes)."""
+        header = proposal.layout.header
+        given = opts["job_columns"]
+        if given is None:
+            # As the check page: a title column with a value per candidate is theirs.
+            for column, why in proposal.found.own_titles.items():
+                self.stdout.write(
+                    f"Not taken for the job: {column}, {why} (name it with --job-columns to "
+                    "use it as the job's)."
                 )
-                raise CommandError(
-                    f"--job-columns {column}: the file has no such column (did you mean: {near})."
-                )
-            if column == id_column:
-                raise CommandError(f"--job-columns {column}: that is the candidate ID column.")
-        roles = services.default_roles(header, id_column, job_columns=job_columns)
+            job_columns = proposal.found.job_columns
+            roles = services.default_roles(header, id_column, job_columns=job_columns)
+            contacts = proposal.found.contacts(roles)
+        else:
+            job_columns = [c.strip() for c in given.split(",") if c.strip()]
+            self._check_columns("--job-columns", job_columns, header, id_column)
+            roles = services.default_roles(header, id_column, job_columns=job_columns)
+            contacts = {}
         roles.update(dict.fromkeys(contacts, services.ROLE_RESULTS))
-        for column in audit_columns:
-            if column not in roles:
-                near = ", ".join(c for c in header if c.lower() == column.lower()) or ", ".join(
-                    header[:12]
-                )
-                raise CommandError(
-                    f"--audit-column {column}: the file has no such column (its columns: {near})."
-                )
-            if column == id_column:
-                raise CommandError(f"--audit-column {column}: that is the candidate ID column.")
-            roles[column] = services.ROLE_AUDIT_ONLY
+        audit_columns = opts["audit_column"]
+        self._check_columns("--audit-column", audit_columns, header, id_column)
+        roles.update(dict.fromkeys(audit_columns, services.ROLE_AUDIT_ONLY))
         jobs = [c for c in header if roles[c] == services.ROLE_JOB]
         if jobs and quiet_jobs:
             self.stdout.write(
                 f"Kept in the results (the jobs come from the saved jobs): {', '.join(jobs)}."
             )
         elif jobs:
-            how = (
-                "--job-columns" if job_columns is not None and not named else "named like the job's"
-            )
+            how = "--job-columns" if given is not None else "named like the job's"
             self.stdout.write(
                 f"Describe the job ({how}; the model reads them once per job): {', '.join(jobs)}."
             )
@@ -211,11 +214,32 @@ class Command(BaseCommand):
                 self.stdout.write(f"Not shown to the model ({kept}): {column}, {why}.")
         return roles
 
+    def _check_columns(
+        self, flag: str, columns: list[str], header: list[str], id_column: str | None
+    ) -> None:
+        """Each column a flag names is in the file, and is not the candidate ID."""
+        for column in columns:
+            if column not in header:
+                near = ", ".join(c for c in header if c.lower() == column.lower())
+                if flag == "--job-columns":
+                    near = near or ", ".join(
+                        c for c, why in services.role_reasons(header).items() if why
+                    )
+                    raise CommandError(
+                        f"{flag} {column}: the file has no such column (did you mean: {near})."
+                    )
+                raise CommandError(
+                    f"{flag} {column}: the file has no such column (its columns: "
+                    f"{near or ', '.join(header[:12])})."
+                )
+            if column == id_column:
+                raise CommandError(f"{flag} {column}: that is the candidate ID column.")
+
     def handle(self, *args: Any, **opts: Any) -> None:
         source = Path(opts["candidates"])
         if not source.is_file():
             raise CommandError(f"No such file: {source}")
-        locks.migrate()  # another evaluate may be starting on this data directory too
+        services.database_migrate()  # another evaluate may be starting on this data directory too
         refusal = services.notify_address_refusal(owner=None, address=opts["notify"])
         if refusal:  # before anything is copied or made
             raise CommandError(f"--notify: {refusal}")
@@ -254,17 +278,7 @@ class Command(BaseCommand):
 
         if run.status == Run.Status.COMPLETED:
             out = Path(opts["out"])
-            # The output file is on the machine that finished the run; from another one
-            # (a scale-out without shared storage) it is written from the database.
-            if opts["excel"] or run.output_file is None or not run.output_file.abspath.is_file():
-                export.write_scored_csv(run, out, excel=opts["excel"])
-            else:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                # Another evaluate following the same run may write the same file: each
-                # writes its own copy and renames it into place, atomically.
-                partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-                shutil.copyfile(run.output_file.abspath, partial)
-                os.replace(partial, out)
+            services.run_write_scored_csv(run=run, out=out, excel=opts["excel"])
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Done: {run.done_count} scored, {run.failed_count} failed"
@@ -276,7 +290,7 @@ class Command(BaseCommand):
                     + f", of {run.total_count}. Wrote {out}"
                 )
             )
-            agreement = metrics.pack_agreement(run)
+            agreement = selectors.pack_agreement(run)
             if agreement:
                 self.stdout.write(
                     f"Packing {agreement['pack_size']} candidates per request: on a sample of "
@@ -356,7 +370,7 @@ class Command(BaseCommand):
                     "'Position in the file=' to score its candidates without a job, or '*=' "
                     "for every position that matches no job)."
                 )
-            key = prompting.title_key(target)
+            key = services.title_key(target)
             if key and key not in saved:
                 titles = ", ".join(sorted(job.title for job in saved.values())[:30])
                 raise CommandError(
@@ -366,20 +380,19 @@ class Command(BaseCommand):
             if position.strip() == "*":  # all the rest, however many
                 rest = key
             else:
-                mapping[prompting.title_key(position)] = key
+                mapping[services.title_key(position)] = key
         return services.JobsChoice(position_column=column, mapping=mapping, rest=rest)
 
     def _position_column(
-        self, source: Path, layout: csvio.CsvLayout, jobs: services.JobsChoice
+        self, proposal: services.IntakeProposal, jobs: services.JobsChoice
     ) -> services.JobsChoice:
         """The column the check page would propose as the position column."""
-        header = layout.header
-        column, values = intake.propose_position_column(source, layout)
+        column, values = proposal.found.position_column, proposal.found.positions
         if not column:
             raise CommandError(
                 "No column looks like the position each candidate applied for (few distinct "
                 "values, a name like position, job, role, title or requisition). Name it with "
-                f"--job-column COL; the file's columns: {', '.join(header[:30])}."
+                f"--job-column COL; the file's columns: {', '.join(proposal.layout.header[:30])}."
             )
         self.stdout.write(
             f"Matching jobs by column '{column}' ({len(values)} distinct "
@@ -406,58 +419,18 @@ class Command(BaseCommand):
             )
 
     def _create(self, source: Path, opts: dict[str, Any], *, dedupe_key: str | None) -> Run:
+        """Check the file with the flags' choices (the web check page's check,
+        services.intake), then create its run."""
+        layout, problem = services.file_layout(path=source)
+        if layout is None:
+            raise CommandError(problem)
         try:
-            layout = services.csv_layout(path=source)
-        except csvio.CsvProblem as problem:
-            raise CommandError(problem.message) from problem
-        # The same guess as the web page's: named like an ID and unique in the file.
-        id_column = opts["id_column"] or services.guess_id_column(path=source, layout=layout)
-        if id_column and not opts["id_column"]:
-            self.stdout.write(
-                f"Using column '{id_column}' as the candidate ID: its value is different in "
-                "every row (choose another with --id-column)."
-            )
-        elif not id_column:
-            self.stdout.write(
-                "No column has a unique ID in every row, so the rows are numbered (row-2, "
-                "row-3, …); choose a column with --id-column."
-            )
-        long_rows = opts["long_rows"].replace("-", "_")
-        job_columns = (
-            None
-            if opts["job_columns"] is None
-            else [c.strip() for c in opts["job_columns"].split(",") if c.strip()]
-        )
+            proposal = services.intake_propose(path=source, layout=layout)
+        except services.InputError as exc:
+            raise CommandError(exc.message) from exc
+        id_column = self._id_column(opts, proposal)
         matching = bool(opts["jobs"] or opts["job_column"] or opts["map_job"])
-        named = False
-        if job_columns is None:
-            # As the check page: a title column with a value per candidate is theirs.
-            kept, own = services.job_columns_in(path=source, layout=layout)
-            for column, why in own.items():
-                self.stdout.write(
-                    f"Not taken for the job: {column}, {why} (name it with --job-columns to "
-                    "use it as the job's)."
-                )
-            job_columns, named = (kept, True) if own else (None, False)
-        # As on the web page: a column named like the job's that holds contact details.
-        contacts = (
-            services.contact_job_columns(
-                path=source,
-                layout=layout,
-                roles=services.default_roles(layout.header, id_column, job_columns=job_columns),
-            )
-            if job_columns is None or named
-            else {}
-        )
-        roles = self._roles(
-            layout.header,
-            id_column,
-            opts["audit_column"],
-            job_columns,
-            quiet_jobs=matching,
-            contacts=contacts,
-            named=named,
-        )
+        roles = self._roles(proposal, id_column, opts, quiet_jobs=matching)
         input_file = None
         try:
             rubric = services.rubric_get(opts["rubric"])
@@ -466,59 +439,29 @@ class Command(BaseCommand):
                 owner=None, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
             )
             if jobs is not None and not jobs.position_column:
-                jobs = self._position_column(source, layout, jobs)  # no --job-column
+                jobs = self._position_column(proposal, jobs)  # no --job-column
             # The same check as the web page's before Start.
-            check = services.file_check(
+            checked = services.intake_check(
                 input_file=input_file,
-                id_column=id_column,
-                roles=roles,
-                rubric=rubric,
-                pack_size=opts["pack_size"],
+                intake=RunColumns(
+                    id_column=id_column,
+                    roles=roles,
+                    skip_invalid=opts["skip_invalid"],
+                    long_rows=opts["long_rows"].replace("-", "_"),
+                    redact=opts["redact"],
+                ),
                 jobs=jobs,
-            )
-            if jobs is not None:
-                self._say_matches(check, jobs)
-            refusals = check.refusals(
-                skip_invalid=opts["skip_invalid"], long_rows=long_rows, door="cli"
-            )
-            if refusals:
-                services.file_delete(file=input_file)
-                for problem in check.problems[:20]:
-                    self.stderr.write(f"  - {problem.message}")
-                for message in check.long_messages[:20] if "long_rows" in refusals else []:
-                    self.stderr.write(f"  - {message}")
-                raise CommandError(" ".join(refusals.values()))
-            for note in check.name_notes:
-                self.stdout.write(note)
-            if check.empty_rows:
-                n = check.empty_rows
-                self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
-            if check.little_count:
-                self.stdout.write(check.little_message)
-            if check.copy_count:
-                self.stdout.write(check.copies_said)
-            if jobs is not None:
-                # The saved versions the check matched, pinned for the run.
-                positions = services.file_positions(
-                    input_file=input_file, column=jobs.position_column
-                ).counts
-                resolution = services.jobs_resolve(choice=jobs, owner=None, positions=positions)
-                jobs = dataclasses.replace(jobs, pinned=resolution.pinned)
-            run = services.run_create(
-                owner=None,
-                input_file=input_file,
                 rubric=rubric,
+                options=RunOptions(pack_size=opts["pack_size"]),
+                door="cli",
+            )
+            self._say_check(checked)
+            run = services.intake_create(
+                checked=checked,
                 model=opts["model"],
                 backend=opts["backend"],
-                id_column=id_column,
-                roles=roles,
-                pack_size=opts["pack_size"],
                 notify_email=opts["notify"],
-                redact=opts["redact"],
-                skip_invalid=opts["skip_invalid"],
-                long_rows=long_rows,
                 dedupe_key=dedupe_key,
-                jobs=jobs,
             )
         except services.RunAlreadyStarted as started:
             services.file_delete(file=input_file)  # our copy of the file is not needed
@@ -534,6 +477,47 @@ class Command(BaseCommand):
             if isinstance(exc, CommandError):
                 raise
             raise CommandError(exc.message) from exc
+        self._say_created(run)
+        return run
+
+    def _id_column(self, opts: dict[str, Any], proposal: services.IntakeProposal) -> str | None:
+        """--id-column, or the same guess as the web page's: named like an ID and unique."""
+        id_column = opts["id_column"] or proposal.found.id_column
+        if id_column and not opts["id_column"]:
+            self.stdout.write(
+                f"Using column '{id_column}' as the candidate ID: its value is different in "
+                "every row (choose another with --id-column)."
+            )
+        elif not id_column:
+            self.stdout.write(
+                "No column has a unique ID in every row, so the rows are numbered (row-2, "
+                "row-3, …); choose a column with --id-column."
+            )
+        return id_column
+
+    def _say_check(self, checked: services.IntakeCheck) -> None:
+        """What the check found; a refused Start stops here, every problem listed."""
+        check = checked.check
+        if checked.jobs is not None:
+            self._say_matches(check, checked.jobs)
+        if refusals := checked.refusals:
+            services.file_delete(file=checked.input_file)
+            for problem in check.problems[:20]:
+                self.stderr.write(f"  - {problem.message}")
+            for message in check.long_messages[:20] if "long_rows" in refusals else []:
+                self.stderr.write(f"  - {message}")
+            raise CommandError(" ".join(refusals.values()))
+        for note in check.name_notes:
+            self.stdout.write(note)
+        if check.empty_rows:
+            n = check.empty_rows
+            self.stdout.write(f"Skipped {n:,} blank row{'s' if n != 1 else ''}.")
+        if check.little_count:
+            self.stdout.write(check.little_message)
+        if check.copy_count:
+            self.stdout.write(check.copies_said)
+
+    def _say_created(self, run: Run) -> None:
         if run.status == Run.Status.FAILED:
             for error in run.errors:
                 self.stderr.write(f"  - {error['message']}")
@@ -551,7 +535,6 @@ class Command(BaseCommand):
             + (f" for {jobs} job{'s' if jobs != 1 else ''}" if jobs else "")
             + f", model {run.model} ({run.backend})."
         )
-        return run
 
     def _watch(self, run: Run) -> Run:
         tty = self.stdout.isatty()
@@ -591,7 +574,7 @@ class Command(BaseCommand):
                 self.stdout.write("There is room on the disk again; scoring goes on.")
             elif disk_full_said and now - disk_full_said >= diskfull.SAY_AGAIN_SECONDS:
                 disk_full_said = 0.0  # still full: said again on the next turn
-            figures = metrics.run_progress(run)
+            figures = selectors.run_progress(run)
             if figures["server_unreachable"] != waiting_for_server:
                 # An outage is a state: say it once when it starts and once when it ends.
                 waiting_for_server = figures["server_unreachable"]

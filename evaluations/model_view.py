@@ -1,10 +1,11 @@
-"""What the model is shown of a candidate: the model columns, with identity taken out.
+"""What the model is shown of a candidate: the model columns, with identity taken out
+(`redact` does it to a text; this module to an Item, as its run says).
 
 Columns kept for results or audit only never reach the model (ingest keeps them apart in
 `Item.extra`). The text of the model columns can still say who someone is, so before it is
 sent, emails, phone numbers, links and the candidate's own name (from the run's name
 columns) are replaced with placeholders (`evaluations.redact`). On by default; a run can
-switch it off (`run.columns["redact"]`). The engine and the "what the AI saw" page both ask
+switch it off (`run.intake.redact`). The engine and the "what the AI saw" page both ask
 this module, so they show the same text.
 
 The fields come out in the file's column order on every database: PostgreSQL's `jsonb`
@@ -19,14 +20,14 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import redact
-from ..models import Item, Run
-from .ingest import is_name_column
+from . import redact
+from .intake.columns import is_name_column
+from .models import Item, Run
 
 
 def redacts(run: Run) -> bool:
     """Whether the run hides identity in the text (candidate-file runs; on by default)."""
-    return run.kind == Run.Kind.RUBRIC and bool(run.columns.get("redact", True))
+    return run.kind == Run.Kind.RUBRIC and run.intake.redact
 
 
 class ModelView:
@@ -34,7 +35,7 @@ class ModelView:
 
     def __init__(self, run: Run):
         self.enabled = redacts(run)
-        header = run.columns.get("header", [])
+        header = run.intake.header
         self.name_columns = [c for c in header if is_name_column(c)]
         self.region = str(settings.HRBATCH["PHONE_REGION"])
         self.place = {column: index for index, column in enumerate(header)}
