@@ -355,7 +355,7 @@ class RunColumns(JsonBag):
     # The candidate ID column; None: the rows are numbered (row-2, row-3, …).
     id_column: str | None = None
     # Column name -> ColumnRole value (id, model, audit, audit_only, job, ignore); None
-    # until chosen: the ingest proposes them (intake.columns.proposed_roles).
+    # until chosen: the ingest proposes them (intake.proposals.proposed_roles).
     roles: dict[str, str] | None = None
     skip_invalid: bool = False
     long_rows: str = ""  # "", LONG_ROWS_LEAVE_OUT or LONG_ROWS_TRUNCATE
@@ -490,7 +490,7 @@ class Run(models.Model):
     cached_tokens = models.BigIntegerField(default=0)
     prompt_eval_ns = models.BigIntegerField(default=0)
     # E-mails, phone numbers, links and names hidden from the model in the candidates' text
-    # (services.privacy); per candidate in Item.result["redacted"].
+    # (evaluations.model_view); per candidate in Item.result["redacted"].
     redacted_count = models.BigIntegerField(default=0)
     # Longest candidate prompt seen at ingest, in characters (sizes num_ctx).
     max_input_chars = models.PositiveIntegerField(default=0)

@@ -213,7 +213,7 @@ class ChunkWorker:
         claimed = list(
             Item.objects.filter(lease_token=self.token, status=Item.Status.PENDING)
             # `extra` too: the candidate's name, hidden from the text sent (ModelView in
-            # services.privacy), is usually a column kept for results; deferred, it cost a
+            # evaluations.model_view), is usually a column kept for results; deferred, it cost a
             # query per candidate.
             .only(
                 "id", "run_id", "custom_id", "line", "input", "extra", "attempts", "error", "job_id"

@@ -74,7 +74,7 @@ _PROTECTED = re.compile(
     re.IGNORECASE,
 )
 # Columns holding the candidate's own name: replaced with [NAME] wherever it appears in the
-# text the model sees (services.privacy). The whole column name must say so: a job's
+# text the model sees (evaluations.model_view). The whole column name must say so: a job's
 # "job_position_name" or a school's "institution_name" is not the candidate's name.
 _NAME_COLUMN = re.compile(
     r"^(?:candidate|applicant|person)?_?"
