@@ -123,7 +123,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         criteria: list[str] = []
         for fmt in formats:
             settings.HRBATCH["ANSWER_FORMAT"] = fmt
-            run = services.run_create(
+            run = services.runs.run_create(
                 owner=None,
                 input_file=input_file,
                 backend=args.backend,

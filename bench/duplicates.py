@@ -80,7 +80,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
     with FakeOllama(slots=args.slots, latency=args.latency) as fake:
         settings.HRBATCH = {**settings.HRBATCH, "LLM_BACKEND": "ollama", "OLLAMA_HOSTS": [fake.url]}
         fake.record_requests = False
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=None,
             input_file=upload,
             backend="ollama",

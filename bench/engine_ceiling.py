@@ -4,7 +4,7 @@
 
 Phases (each printed with its target):
   1. generate N synthetic candidates (`manage.py generate_candidates`, subprocess; not a target)
-  2. ingest: `services.run_create(..., start=False)` in this process → rows/s, peak RSS
+  2. ingest: `services.runs.run_create(..., start=False)` in this process → rows/s, peak RSS
   3. process: a fake Ollama (latency 0, 16 slots, `python -m devtools.fake_ollama` subprocess)
      and a real `manage.py qcluster` subprocess (as `manage.py serve` runs it); the clock
      starts at `services.runs.run_start` (dispatch) and stops when every Item is finished and
@@ -97,7 +97,7 @@ def _bench(args: argparse.Namespace, data_dir: Path, fake: object) -> int:
     with C.SelfPeak() as up:
         input_file = C.upload(csv_path)
     with C.SelfPeak() as ing:
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=None,
             input_file=input_file,
             backend="ollama",

@@ -113,7 +113,7 @@ def _score(
     from evaluations.models import RunColumns
 
     services.jobs_import(path=jobs_path, author=None)
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None,
         input_file=C.upload(csv_path),
         backend=backend,

@@ -130,7 +130,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         settings.HRBATCH = {**settings.HRBATCH, "LLM_BACKEND": "ollama", "OLLAMA_HOSTS": [fake.url]}
         fake.record_requests = False
         t0 = time.monotonic()
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=user,
             input_file=C.upload(path),
             backend="ollama",

@@ -109,7 +109,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         with source.open("w", encoding="utf-8", newline="") as fout:
             csv.writer(fout).writerows(rows[: args.n + 1])
     input_file = C.upload(source)
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None, input_file=input_file, model=args.model, backend=args.backend, start=False
     )
     run.refresh_from_db()

@@ -152,7 +152,7 @@ def _bench(
         os.environ["HRBATCH_CONCURRENCY"] = str(concurrency)
         # This process dispatches, and sizes chunks by the cluster's worker count.
         settings.Q_CLUSTER["workers"] = workers
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=None,
             input_file=C.upload(csv_path),
             backend="ollama",

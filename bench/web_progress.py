@@ -52,7 +52,7 @@ def main() -> None:
         owner=user, source=source, filename=source.name, purpose=File.Purpose.CANDIDATES
     )
     started = time.perf_counter()
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=user, input_file=upload, start=False, intake=RunColumns(id_column="id")
     )
     ingest_s = time.perf_counter() - started

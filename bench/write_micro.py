@@ -5,7 +5,7 @@
 1. Ingest (INGEST_BATCH = 2000 rows per transaction):
      I-A. one `Item(...)` per row + `Item.objects.bulk_create(batch)` (how
           services inserted Items until commit 47ce8e3);
-     I-B. `services.ItemWriter.insert` (today: one `executemany(INSERT …)` per batch), or a
+     I-B. `services.items.ItemWriter.insert` (today: one `executemany(INSERT …)` per batch), or a
           hand-written executemany on code older than that.
 2. Results: the engine's flush (`engine.ChunkWorker.flush`) once wrote each finished Item
    with its own `QuerySet.filter(lease_token=…, status="pending", pk=…).update(…)` in one
@@ -92,7 +92,7 @@ def _bench(args: argparse.Namespace, data_dir: Path) -> int:
         "rows",
     )
 
-    # I-B: today's services.ItemWriter (one executemany per batch), or a hand-written
+    # I-B: today's services.items.ItemWriter (one executemany per batch), or a hand-written
     # executemany on code that predates it ---------------------------------------------------
     run_b = new_run()
     table = Item._meta.db_table

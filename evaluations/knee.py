@@ -9,7 +9,7 @@ PLATEAU (10%) of the best throughput measured: more than that only wait in the s
 queue. Works for any backend (Ollama, the embedded model, an OpenAI-compatible server):
 it only calls `chat`.
 
-`manage.py probe_backend` prints the table and stores the knee (services.backend_probe);
+`manage.py probe_backend` prints the table and stores the knee (services.backend_probe_store);
 `HRBATCH_CONCURRENCY=auto` uses it (selectors.concurrency_for).
 """
 

@@ -246,7 +246,7 @@ class RunOptions:
     unreadable: str | None = None
     unreadable_chars: int | None = None
     # E-mails, phone numbers, links and names hidden from the model in the jobs' text
-    # (each job counted once), and in how many jobs (services.ingest.JobRedaction).
+    # (each job counted once), and in how many jobs (intake.rows.JobRedaction).
     job_redacted: int | None = None
     jobs_redacted: int | None = None
     # API batches: what the caller asked for, and what validation found.

@@ -291,7 +291,7 @@ def test_a_resumed_run_keeps_its_format_and_an_old_run_stays_keyed(
     source = candidates_csv(tmp_path, 4, seed=5)
     for stored, expected in (("array", "array"), (None, "keyed")):
         engine_settings.HRBATCH = {**engine_settings.HRBATCH, "ANSWER_FORMAT": "keyed"}
-        run = services.run_create(
+        run = services.runs.run_create(
             owner=None,
             input_file=upload(source),
             start=False,

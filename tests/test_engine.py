@@ -387,7 +387,7 @@ def test_a_deferred_run_is_ingested_and_started_by_a_worker(
 ) -> None:
     from tests.support.runs import upload
 
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None,
         input_file=upload(candidates_csv(tmp_path, 7)),
         defer=True,

@@ -519,7 +519,7 @@ def test_a_keyed_run_is_created_once_until_it_ends(
     from tests.support.runs import upload
 
     path = candidates_csv(tmp_path, 5)
-    first = services.run_create(
+    first = services.runs.run_create(
         owner=None,
         input_file=upload(path),
         start=False,
@@ -529,7 +529,7 @@ def test_a_keyed_run_is_created_once_until_it_ends(
     assert first.status == Run.Status.VALIDATING  # still being read: not resumable yet
 
     with pytest.raises(services.RunAlreadyStarted) as started:
-        services.run_create(
+        services.runs.run_create(
             owner=None,
             input_file=upload(path),
             dedupe_key="cli:x",
@@ -539,7 +539,7 @@ def test_a_keyed_run_is_created_once_until_it_ends(
     assert Run.objects.count() == 1
 
     services.run_cancel(run=first)  # once it has ended, the same input may start anew
-    again = services.run_create(
+    again = services.runs.run_create(
         owner=None,
         input_file=upload(path),
         dedupe_key="cli:x",

@@ -134,7 +134,7 @@ def test_a_disk_that_fills_as_the_run_starts_keeps_the_run_and_says_so(
         _no_room_from('INSERT INTO "django_q_ormq"') as met,
         pytest.raises(services.InputError) as refused,
     ):
-        services.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
+        services.runs.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
     assert met, "the disk never filled"
 
     message = refused.value.message
@@ -168,7 +168,7 @@ def test_a_run_that_cannot_even_be_removed_is_never_said_to_be_nothing(
         _no_room_from('INSERT INTO "evaluations_item"', lasting=100) as met,
         pytest.raises(services.InputError) as refused,
     ):
-        services.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
+        services.runs.run_create(owner=owner, input_file=source, intake=RunColumns(id_column="id"))
     assert met, "the disk never filled"
 
     message = refused.value.message

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _ingest(path: Path, **kwargs: Any) -> Run:
     kwargs.setdefault("id_column", "id")
-    return services.run_create(
+    return services.runs.run_create(
         owner=None, input_file=upload(path), start=False, **run_kwargs(**kwargs)
     )
 
@@ -168,7 +168,7 @@ def test_a_unique_column_named_like_an_id_is_guessed_as_the_id(tmp_path: Path, n
     path.write_text(f'skills,"{name}"\nPython,a-1\n\n,\nGo,a-2\n', encoding="utf-8")
     layout = csvio.sniff(path)
 
-    assert services.guess_id_column(path=path, layout=layout) == name
+    assert services.ingest.guess_id_column(path=path, layout=layout) == name
     # Another column named like an ID is kept out of the model's view too.
     assert services.default_roles(layout.header, None)[name] == services.ROLE_RESULTS
 
@@ -187,7 +187,7 @@ def test_no_id_is_guessed_unless_named_like_one_and_unique(
 ) -> None:
     path = tmp_path / "c.csv"
     path.write_text(content, encoding="utf-8")
-    assert services.guess_id_column(path=path, layout=csvio.sniff(path)) is None, why
+    assert services.ingest.guess_id_column(path=path, layout=csvio.sniff(path)) is None, why
 
 
 @pytest.mark.resumes35
@@ -227,7 +227,7 @@ def test_an_ats_export_is_read_by_its_resume_id_with_blank_rows_skipped(guessed:
     assert blank >= 3 and header[0] == "Resume ID"
 
     layout = csvio.sniff(path)
-    assert services.guess_id_column(path=path, layout=layout) == "Resume ID"
+    assert services.ingest.guess_id_column(path=path, layout=layout) == "Resume ID"
     # Or the check page's "Row number" choice: the rows are numbered.
     run = _ingest(path, id_column="Resume ID" if guessed else None)
 

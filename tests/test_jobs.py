@@ -82,7 +82,7 @@ def test_the_resume_files_job_columns_start_as_describing_the_job_and_say_why() 
 @pytest.mark.django_db
 def test_rows_with_the_same_job_text_share_one_job_of_the_run() -> None:
     rows = _rows()
-    run = services.run_create(owner=None, input_file=upload(resumes()), start=False)
+    run = services.runs.run_create(owner=None, input_file=upload(resumes()), start=False)
 
     assert run.status == Run.Status.VALIDATING and run.total_count == len(rows)
     distinct = _job_counts()
@@ -386,7 +386,7 @@ def test_what_a_job_adds_counts_against_what_the_model_can_read(
     )
     assert alone.long_rows == []
     # The ingest agrees: left out, when that is the choice.
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None,
         input_file=file,
         start=False,

@@ -520,6 +520,65 @@ def test_the_doors_import_of_the_domain_only_services_selectors_and_models() -> 
     assert found == [], "doors reaching past services and selectors:\n" + "\n".join(found)
 
 
+def services_exported_unused(root: Path, packages: Iterable[str]) -> list[str]:
+    """The names `evaluations.services` exports (its `__all__`) that no door uses, as
+    `services.name` or `from evaluations.services import name`: the front holds what the
+    doors call and nothing else, so that one thing has one spelling."""
+    modules = modules_under(root, packages)
+    front = modules.get(SERVICES)
+    if front is None:
+        return []
+    exported: list[str] = []
+    for node in ast.walk(parse(front)):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            exported = [ast.literal_eval(element) for element in node.value.elts]  # type: ignore[attr-defined]
+    used: set[str] = set()
+    for name, module in modules.items():
+        if not is_door(name):
+            continue
+        for node in ast.walk(parse(module)):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "services"
+            ):
+                used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and node.module == SERVICES:
+                used.update(alias.name for alias in node.names)
+    return sorted(set(exported) - used)
+
+
+def test_the_services_front_exports_only_what_the_doors_use() -> None:
+    unused = services_exported_unused(ROOT, APP_PACKAGES)
+    assert unused == [], (
+        "exported by evaluations/services/__init__.py and used by no door (import it from"
+        " its submodule instead):\n" + "\n".join(unused)
+    )
+
+
+def test_the_export_check_sees_attributes_and_from_imports_of_doors_only(tmp_path: Path) -> None:
+    plant(
+        tmp_path,
+        {
+            "evaluations/__init__.py": "",
+            "evaluations/services/__init__.py": (
+                "from .runs import run_start, run_pause, run_cancel, run_dispatch\n"
+                "__all__ = ['run_cancel', 'run_dispatch', 'run_pause', 'run_start']\n"
+            ),
+            "evaluations/services/runs.py": "",
+            "evaluations/tasks.py": "from evaluations import services\nservices.run_dispatch()\n",
+            "web/__init__.py": "",
+            "web/views.py": "from evaluations import services\nservices.run_start()\n",
+            "api/__init__.py": "",
+            "api/views.py": "from evaluations.services import run_pause\n",
+        },
+    )
+
+    assert services_exported_unused(tmp_path, APP_PACKAGES) == ["run_cancel", "run_dispatch"]
+
+
 # --- (e) short functions
 
 FUNCTION_LINES_MAX = 80

@@ -70,7 +70,7 @@ def test_an_unused_personal_rubric_is_edited_in_place_by_its_owner(owner: Any) -
 
 def test_editing_a_rubric_a_run_used_creates_a_new_version(tmp_path: Path, staff: Any) -> None:
     rubric = services.rubric_default()
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None,
         input_file=upload(candidates_csv(tmp_path, 3)),
         rubric=rubric,
@@ -332,7 +332,7 @@ def test_staff_pick_any_version_when_rerunning_a_run_from_the_admin(
     staff.is_superuser = True
     staff.save()
     v1 = services.rubric_default()
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=None,
         input_file=upload(candidates_csv(tmp_path, 3)),
         rubric=v1,

@@ -154,11 +154,12 @@ def test_the_run_finished_email_links_to_the_port_serve_was_started_on(
     try:
         start = (
             "from pathlib import Path; from django.contrib.auth.models import User; "
-            "from evaluations import services; "
+            "from evaluations import services; from evaluations.models import RunColumns; "
             "owner = User.objects.get(username='olivia'); "
             f"f = services.file_create(owner=owner, source=Path({str(source)!r}), "
             "filename='pool.csv', purpose='candidates'); "
-            "run = services.run_create(owner=owner, input_file=f, id_column='id', defer=True); "
+            "run = services.runs.run_create(owner=owner, input_file=f, "
+            "intake=RunColumns(id_column='id'), defer=True); "
             "print(run.public_id)"
         )
         public_id = live.manage(env, "shell", "-v", "0", "-c", start).stdout.strip()
@@ -357,7 +358,7 @@ def test_serve_logs_errors_to_stderr_and_a_rotating_file_and_throttles_sign_in(
         f"f = services.file_create(owner=owner, source=Path({source!r}), "
         "filename='resume_data_97.csv', purpose='candidates'); "
         "Path(f.abspath).unlink(); "
-        "services.run_create(owner=owner, input_file=f, defer=True); print(f.id)"
+        "services.runs.run_create(owner=owner, input_file=f, defer=True); print(f.id)"
     )
     file_id = live.manage(env, "shell", "-v", "0", "-c", make).stdout.strip()
     log = tmp_path / "serve.log"
@@ -512,14 +513,14 @@ def test_check_deploy_is_clean_with_the_documented_production_variables(
     assert shown == "200 https://hr.example.com/accounts/login/"
 
     # Without a proxy that says which requests came over https, hrbatch cannot redirect
-    # http to https (it would loop): the one warning left, explained in the README.
+    # http to https (it would loop): the one warning left, explained in docs/operations.md.
     env.pop("HRBATCH_BEHIND_PROXY")
     result = _check_deploy(env)
     assert result.returncode == 1
     assert re.findall(r"\(security\.W\d+\)", result.stderr) == ["(security.W008)"]
     assert _setting(env, "settings.SECURE_PROXY_SSL_HEADER") == "None"
-    readme = (live.ROOT / "README.md").read_text()
-    assert "security.W008" in readme
+    operations = (live.ROOT / "docs" / "operations.md").read_text()
+    assert "security.W008" in operations
 
 
 def test_plain_http_keeps_cookies_usable_and_the_deploy_check_says_what_is_missing(

@@ -93,7 +93,7 @@ def test_the_check_page_counts_them_and_the_run_never_sends_them_to_the_ai(
     assert "3 candidates (row 3, row 5, row 6) have too little text to score" in html
     assert "Every other row can be scored" in html
 
-    run = services.run_create(owner=owner, input_file=file, intake=RunColumns(id_column="id"))
+    run = services.runs.run_create(owner=owner, input_file=file, intake=RunColumns(id_column="id"))
     run.refresh_from_db()
 
     assert run.status == Run.Status.COMPLETED, run.status_message

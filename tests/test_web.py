@@ -862,7 +862,7 @@ def test_a_damaged_utf8_file_is_scored_whole_and_downloads_its_valid_characters(
     expected = csvio.count_records(file.abspath, csvio.sniff(file.abspath))
 
     # No ID column in this file: rows are numbered (the check page's "Row number").
-    run = services.run_create(owner=owner, input_file=file, intake=RunColumns(id_column=None))
+    run = services.runs.run_create(owner=owner, input_file=file, intake=RunColumns(id_column=None))
 
     run.refresh_from_db()
     assert (run.status, run.done_count, run.total_count) == (

@@ -32,7 +32,6 @@ from . import batches
 from .apikeys import api_key_check, api_key_create
 from .common import InputError
 from .files import (
-    csv_layout,
     file_choices_clear,
     file_choices_update,
     file_create,
@@ -53,13 +52,10 @@ from .ingest import (
     ROLES,
     ROW_NUMBER,
     JobSummary,
-    contact_job_columns,
     default_roles,
     file_check,
     file_positions,
-    guess_id_column,
     id_column_from,
-    job_columns_in,
     job_summary,
     plan_for_run,
     role_reasons,
@@ -70,6 +66,7 @@ from .intake import (
     FileCheck,
     IntakeCheck,
     IntakeProposal,
+    ModelChoice,
     file_layout,
     intake_check,
     intake_create,
@@ -99,7 +96,7 @@ from .jobs import (
     jobs_upload_problems,
     saved_jobs,
 )
-from .probes import backend_probe_run, backend_probe_store, run_vram_warning, vram_check
+from .probes import backend_probe_run, backend_probe_store, run_vram_warning
 from .processes import database_migrate, worker_cluster_start
 from .recovery import clusters_alive, leases_release_dead, queue_recover, sweep
 from .reviews import item_decide, item_explain
@@ -108,7 +105,6 @@ from .runs import (
     RunAlreadyStarted,
     notify_address_refusal,
     run_cancel,
-    run_create,
     run_name_suggestion,
     run_pause,
     run_redispatch,
@@ -143,6 +139,7 @@ __all__ = [
     "JobsFileProblems",
     "JobsImport",
     "JobsResolution",
+    "ModelChoice",
     "ModelView",
     "RunAlreadyStarted",
     "api_key_check",
@@ -151,8 +148,6 @@ __all__ = [
     "backend_probe_store",
     "batches",
     "clusters_alive",
-    "contact_job_columns",
-    "csv_layout",
     "database_migrate",
     "default_roles",
     "enqueue_on_commit",
@@ -163,7 +158,6 @@ __all__ = [
     "file_delete",
     "file_layout",
     "file_positions",
-    "guess_id_column",
     "id_column_from",
     "intake_check",
     "intake_create",
@@ -173,7 +167,6 @@ __all__ = [
     "is_disk_full",
     "item_decide",
     "item_explain",
-    "job_columns_in",
     "job_owner",
     "job_problem",
     "job_save",
@@ -196,7 +189,6 @@ __all__ = [
     "rubric_save",
     "run_cancel",
     "run_chars_limit",
-    "run_create",
     "run_name_suggestion",
     "run_pause",
     "run_redispatch",
@@ -212,6 +204,5 @@ __all__ = [
     "title_key",
     "upload_delete",
     "valid_encoding",
-    "vram_check",
     "worker_cluster_start",
 ]

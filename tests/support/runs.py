@@ -43,7 +43,7 @@ def start_run(path: Path, owner: Any = None, **kwargs: Any) -> Run:
     """A run over the candidate file at `path` (id column `id` unless told), as stored once
     `run_create` returns: with tasks inline (conftest), it has run to its end."""
     kwargs.setdefault("id_column", "id")
-    run = services.run_create(
+    run = services.runs.run_create(
         owner=owner, input_file=upload(path, owner), **run_kwargs(owner, **kwargs)
     )
     run.refresh_from_db()
