@@ -147,14 +147,18 @@ def _enough(values: list[str], min_chars: int) -> bool:
     return seen >= min_chars
 
 
-def candidate_flags(fields: Mapping[str, Any], *, min_chars: int) -> list[str]:
-    """The flags of one candidate from the fields shown to the AI (in ALL's order)."""
+def candidate_flags(
+    fields: Mapping[str, Any], *, min_chars: int, little: bool | None = None
+) -> list[str]:
+    """The flags of one candidate from the fields shown to the AI (in ALL's order).
+    `little`: whether it has too little text, when the caller has worked that out already
+    (the row reader has: intake.rows.Row.little)."""
     found = []
     said = _said(fields)
     # Where instructions are looked for: the values the AI reads (placeholders aside).
     if injection.instructs_the_ai("\n".join(said)):
         found.append(INSTRUCTIONS_IN_TEXT)
-    if not _enough(said, min_chars):
+    if little if little is not None else not _enough(said, min_chars):
         found.append(TOO_LITTLE_TEXT)
     return found
 

@@ -523,7 +523,9 @@ class _Ingest:
         if row.job_key:
             self.batch_jobs.setdefault(row.job_key, (row.job_title, row.job_text, row.based_on))
         # Worked out from the text alone, before any model reads it.
-        found = flags.join(flags.candidate_flags(row.fields, min_chars=self.min_chars))
+        found = flags.join(
+            flags.candidate_flags(row.fields, min_chars=self.min_chars, little=row.little)
+        )
         extra = row.extra(self.plan)
         self.batch.append(
             (row.line, row.custom_id, row.fields, extra, row.job_key, found, row.copy_of)
