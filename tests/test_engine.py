@@ -395,3 +395,29 @@ def test_a_deferred_run_is_ingested_and_started_by_a_worker(
     )
     run.refresh_from_db()  # tasks run inline here; on a cluster a worker would do this
     assert run.status == Run.Status.COMPLETED and run.done_count == 7
+
+
+def test_a_chunk_that_found_its_run_in_progress_claims_nothing_once_it_is_paused(
+    engine_settings: Any, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """A task checks the run's status, then claims: a pause in between must stop it (a worker
+    cluster scored four more candidates after a pause had been seen through)."""
+    from evaluations.engine.worker import ChunkWorker
+
+    run = start_run(candidates_csv(tmp_path, 6), start=False)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.IN_PROGRESS)
+    run.refresh_from_db()
+    first = Item.objects.filter(run=run).order_by("id").first()
+    last = Item.objects.filter(run=run).order_by("id").last()
+    assert first and last
+    worker = ChunkWorker(run, first.pk, last.pk)  # what process_chunk does after its check
+    assert services.run_pause(run=run)
+
+    assert worker.work() == 0
+    assert fake_ollama.chat_count == 0
+    assert not Item.objects.filter(run=run, lease_token__isnull=False).exists()
+    worker.close()
+
+    assert services.run_resume(run=run)
+    run.refresh_from_db()
+    assert run.status == Run.Status.COMPLETED and run.done_count == 6

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from hrbatch import diskfull
@@ -204,8 +204,12 @@ class ChunkWorker:
         if self.jobs is not None:
             of_jobs = Q(job_id__in=[job for job in self.jobs if job is not None])
             chunk = chunk.filter(of_jobs | Q(job_id=None) if None in self.jobs else of_jobs)
+        # Only while the run is in progress, asked in the claim itself: a task that found it
+        # in progress may claim after a pause or cancel, and would score until its next
+        # status check.
+        in_progress = Exists(Run.objects.filter(pk=OuterRef("run_id"), status=Run.Status.IN_PROGRESS))
         with transaction.atomic():
-            chunk.filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
+            chunk.filter(in_progress).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
                 lease_token=self.token,
                 lease_until=now + self.lease,
                 lease_holder=lease_holder(),
