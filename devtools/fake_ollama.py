@@ -71,6 +71,8 @@ _REASONS = {
     500: "Internal Server Error",
 }
 _PIECE_RE = re.compile(r"\s*\S+")
+_WS_PIECE_RE = re.compile(r"\s|\S+")
+_JSON_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[^\s"\[\]{}:,]+|[\[\]{}:,]')
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _FAMILY_OVERRIDES = {"qwen2.5": "qwen2", "qwen2.5-coder": "qwen2", "llama3.2": "llama"}
@@ -605,6 +607,9 @@ class FakeOllama:
         self.url = ""
         self.fail_next = 0
         self.garbage_next = 0
+        # Answers padded with whitespace as llama.cpp's JSON-schema grammar allows (up to
+        # "\n" + 20 tabs after every JSON token): what a small model drifts into.
+        self.pad_next = 0
         self.record_requests = True  # set False for long benchmarks (unbounded list otherwise)
 
         self.requests: list[dict[str, Any]] = []
@@ -949,6 +954,9 @@ class FakeOllama:
             elif self.garbage_next > 0:
                 self.garbage_next -= 1
                 outcome = "garbage"
+            elif self.pad_next > 0:
+                self.pad_next -= 1
+                outcome = "padded"
             elif self.error_rate > 0 and self._rng.random() < self.error_rate:
                 outcome = "error"
             elif self.garbage_rate > 0 and self._rng.random() < self.garbage_rate:
@@ -1000,11 +1008,18 @@ class FakeOllama:
                 handler.send_error_json(500, EOF_ERROR)
                 return
 
-            pieces = _PIECE_RE.findall(content) or [content]
-            eval_count = len(pieces)
+            # A padded answer's whitespace is a token per character (the worst case).
+            pieces = (_WS_PIECE_RE if outcome == "padded" else _PIECE_RE).findall(content) or [
+                content
+            ]
+            done_reason = "stop"
             num_predict = options.get("num_predict")
-            if type(num_predict) is int and num_predict > 0:
-                eval_count = min(eval_count, num_predict)
+            if type(num_predict) is int and 0 < num_predict < len(pieces):
+                # Cut off at the token cap, as Ollama does.
+                pieces = pieces[:num_predict]
+                content = "".join(pieces)
+                done_reason = "length"
+            eval_count = len(pieces)
             eval_duration = int(latency * 1e9) if latency > 0 else eval_count * EVAL_NS_PER_TOKEN
             cache_text = f"{text}<assistant>\n{content}\n"
             with self._lock:
@@ -1019,7 +1034,7 @@ class FakeOllama:
                     "model": raw_model,
                     "created_at": _now_rfc3339(),
                     **extra,
-                    "done_reason": "stop",
+                    "done_reason": done_reason,
                     "done": True,
                     "total_duration": total,
                     "load_duration": load_duration,
@@ -1182,10 +1197,18 @@ class FakeOllama:
                     return "Sure! Here are the scores: " + ", ".join(scalars)
             return "Sure! Here are the scores: technical_skills=7"
         if isinstance(fmt, dict):
+            if outcome == "padded":
+                return padded_json(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
             return json.dumps(doc, ensure_ascii=False)
         if fmt == "json":
             return '{"response": "ok"}'
         return PLAIN_ANSWER
+
+
+def padded_json(compact: str) -> str:
+    """`compact` JSON with "\n" and 20 tabs after every token: the most whitespace
+    llama.cpp's JSON-schema grammar lets stand there."""
+    return "".join(token + "\n" + "\t" * 20 for token in _JSON_TOKEN_RE.findall(compact))
 
 
 class _Captured:

@@ -122,18 +122,8 @@ def probe_request(
     keep_alive: str | int | float | None,
 ) -> ChatRequest:
     """One candidate's request exactly as the engine sends it (engine.handlers.RubricHandler)."""
-    return ChatRequest(
-        model=model,
-        messages=plan.messages([fields]),
-        format=plan.schema(1),
-        options={
-            "temperature": 0.0,
-            "seed": seed,
-            "num_ctx": num_ctx,
-            "num_predict": plan.num_predict(1),
-        },
-        keep_alive=keep_alive,
-    )
+    options = {"temperature": 0.0, "seed": seed, "num_ctx": num_ctx}
+    return plan.request([fields], model=model, options=options, keep_alive=keep_alive)
 
 
 async def _step(

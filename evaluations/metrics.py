@@ -40,6 +40,8 @@ def run_progress(run: Run) -> dict[str, Any]:
         # Rows that repeat another candidate for the same job: never sent, they take its
         # scores (counted in `done` and `failed` with it).
         "copies": int(run.opts.copy_count or 0),
+        # Answers the model padded with whitespace (its server took only the schema).
+        "padded": run.padded_answers,
         "percent": run.percent,
         "throughput_per_sec": round(throughput, 2) if throughput is not None else None,
         "eta_seconds": eta,

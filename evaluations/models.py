@@ -492,6 +492,9 @@ class Run(models.Model):
     # E-mails, phone numbers, links and names hidden from the model in the candidates' text
     # (evaluations.model_view); per candidate in Item.result["redacted"].
     redacted_count = models.BigIntegerField(default=0)
+    # Answers the model padded with whitespace its server's grammar let through (a server
+    # that takes only the schema: Ollama, vLLM): tokens spent on nothing, said on the run.
+    padded_answers = models.PositiveIntegerField(default=0)
     # Longest candidate prompt seen at ingest, in characters (sizes num_ctx).
     max_input_chars = models.PositiveIntegerField(default=0)
 

@@ -23,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import answer_grammar
 from .flags import is_placeholder
+from .llm.base import ChatRequest
 
 SCORE_MIN = 1
 SCORE_MAX = 10
@@ -112,6 +114,72 @@ class PromptPlan:
             "properties": {k: one for k in keys},
             "required": keys,
         }
+
+    def grammar(self, count: int) -> answer_grammar.AnswerGrammar:
+        """The answer to a request of `count` candidates as a grammar with no whitespace
+        (evaluations.answer_grammar): what a server that takes a grammar gets instead of
+        the schema."""
+        return answer_grammar.answer_grammar(
+            self.criteria,
+            rationale=self.rationale,
+            answer_format=self.answer_format,
+            pack_size=self.pack_size,
+            count=count,
+            max_chars=RATIONALE_MAX_CHARS,
+        )
+
+    def whitespace_room(self, count: int) -> int:
+        """The tokens a server that takes only the schema may let the model spend on
+        whitespace (added to num_predict there, so that a padded answer is not cut off)."""
+        return answer_grammar.schema_whitespace_room(self._longest(count, indent=None))
+
+    def _longest(self, count: int, *, indent: int | None) -> str:
+        """The longest valid answer of `count` candidates (its scores all 10), without its
+        rationale's text."""
+        scores = {key: SCORE_MAX for key in self.criteria}
+        one: Any = scores
+        if self.answer_format == FORMAT_ARRAY:
+            one = list(scores.values())
+        elif self.answer_format == FORMAT_COMPACT:
+            one = ",".join(str(v) for v in scores.values())
+        if self.rationale:
+            if isinstance(one, dict):
+                one = {**one, "rationale": ""}
+            elif isinstance(one, list):
+                one = [*one, ""]
+            else:
+                one = [one, ""]
+        separators = (",", ":") if indent is None else None
+        if self.pack_size == 1:
+            return json.dumps(one, indent=indent, separators=separators)
+        if self.answer_format in POSITIONAL:
+            return json.dumps([one] * count, indent=indent, separators=separators)
+        packed = {f"candidate_{i}": one for i in range(1, count + 1)}
+        return json.dumps(packed, indent=indent, separators=separators)
+
+    def request(
+        self,
+        candidates: Sequence[Mapping[str, Any]],
+        *,
+        model: str,
+        options: Mapping[str, Any],
+        keep_alive: str | int | float | None = None,
+        limit: int | None = None,
+    ) -> ChatRequest:
+        """The request for these candidates as the engine sends it (and the probe, which
+        measures the same shape): the schema for servers that take one, the same answer as
+        a grammar without whitespace for those that take a grammar, and the token cap
+        (with room for whitespace where only the schema constrains it)."""
+        count = len(candidates)
+        return ChatRequest(
+            model=model,
+            messages=self.messages(candidates, limit=limit),
+            format=self.schema(count),
+            options={**options, "num_predict": self.num_predict(count)},
+            keep_alive=keep_alive,
+            grammar=self.grammar(count).gbnf,
+            whitespace_room=self.whitespace_room(count),
+        )
 
     def messages(
         self, candidates: Sequence[Mapping[str, Any]], *, limit: int | None = None
@@ -564,4 +632,26 @@ TOO_LONG_WORDS = "too long for the AI model"
 def too_long_message(*, row: int, chars: int, limit: int) -> str:
     return (
         f"Row {row} is {TOO_LONG_WORDS}: {chars:,} characters; the model can read about {limit:,}."
+    )
+
+
+# What a run says of answers cut off while the model wrote whitespace (selectors count
+# failed rows by it).
+WHITESPACE_WORDS = "runaway whitespace"
+
+
+def cut_off_message(content: str) -> str:
+    """Why an answer cut off at the token limit failed, in words: plainly when the model
+    spent the tokens on whitespace between its scores (a server that took only the schema
+    let it), so the person knows what to change."""
+    wasted = answer_grammar.padding(content)
+    if wasted * 3 < len(content) or wasted < 8:
+        return "the answer was cut off at the token limit"
+    return (
+        f"the answer was cut off at the token limit: {wasted} of its {len(content)} characters "
+        f"were {WHITESPACE_WORDS} (spaces, tabs, newlines) between its scores, which the "
+        "server's JSON grammar allows. hrbatch sends a grammar without whitespace where the "
+        "server takes one (llama.cpp's llama-server, llama-cpp-python, the embedded model); "
+        "with Ollama or another server, the compact answer format (HRBATCH_ANSWER_FORMAT="
+        "compact) leaves whitespace one place"
     )

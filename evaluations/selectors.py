@@ -1055,6 +1055,8 @@ def run_report(run: Run) -> dict[str, Any]:
             "rubric": str(run.rubric) if run.rubric else None,
             "prompt_hash": run.prompt_hash,
             "answer_format": run.answer_format,
+            # Answers the model padded with whitespace its server's grammar let through.
+            "padded_answers": run.padded_answers,
             "candidates": run.total_count,
             "scored": run.done_count,
             # Rows that repeat another candidate: they take its scores, and the figures

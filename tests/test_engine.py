@@ -91,7 +91,12 @@ def test_requests_are_stateless_with_a_byte_identical_prefix_and_candidate_last(
         assert request["stream"] is False
         options = request["options"]
         assert options["temperature"] == 0 and options["seed"] == 42
-        assert options["num_ctx"] >= 2048 and options["num_predict"] <= 128
+        # The cap: the longest answer, and room for the whitespace Ollama's grammar (made
+        # from the schema, never a grammar of ours) lets stand between the scores.
+        plan = services.plan_for_run(run)
+        assert options["num_ctx"] >= 2048
+        assert options["num_predict"] == plan.num_predict(1) + plan.whitespace_room(1)
+        assert plan.num_predict(1) <= 64
         assert request["keep_alive"] == "30m"
         # The default answer: the five scores in the rubric's order, each an enum 1..10.
         assert request["format"] == {

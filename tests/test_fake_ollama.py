@@ -250,8 +250,13 @@ def test_num_predict_caps_eval_count(client: ollama.Client) -> None:
     r = client.chat(
         model=MODEL, messages=user("a"), format=SCORE_SCHEMA, options={"num_predict": 3}
     )
-    assert r.eval_count == 3
-    assert_valid_scores(r.message.content or "")  # JSON is never truncated
+    # Cut off at the cap, as Ollama does: the answer is the first 3 tokens, not JSON.
+    assert r.eval_count == 3 and r.done_reason == "length"
+    whole = client.chat(model=MODEL, messages=user("a"), format=SCORE_SCHEMA)
+    assert_valid_scores(whole.message.content or "")
+    assert whole.done_reason == "stop" and whole.eval_count > 3
+    assert (whole.message.content or "").startswith(r.message.content or "")
+    assert r.message.content != whole.message.content
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -169,7 +169,6 @@ class RubricHandler:
         )
 
     def request(self, items: list[Item], attempt: int, *, recheck: str = "") -> ChatRequest:
-        count = len(items)
         # A pack holds the candidates of one job (the worker packs them so).
         plan = self._plan(items[0].job_id, single=bool(recheck))
         fields = [self._shown(item) for item in items]
@@ -180,17 +179,12 @@ class RubricHandler:
             # What should not matter: another seed, and the fields in reverse order.
             seed += CONSISTENCY_SEED_OFFSET
             fields = [dict(reversed(list(f.items()))) for f in fields]
-        return ChatRequest(
+        return plan.request(
+            fields,
             model=self.run.model,
-            messages=plan.messages(fields, limit=self._room(items[0]) if self.truncate else None),
-            format=plan.schema(count),
-            options={
-                "temperature": self.temperature,
-                "seed": seed,
-                "num_ctx": self.num_ctx,
-                "num_predict": plan.num_predict(count),
-            },
+            options={"temperature": self.temperature, "seed": seed, "num_ctx": self.num_ctx},
             keep_alive=self.keep_alive,
+            limit=self._room(items[0]) if self.truncate else None,
         )
 
     def results(
@@ -208,7 +202,7 @@ class RubricHandler:
                 "shorten it in the file and retry."
             )
         if answer.done_reason == "length":
-            raise prompting.InvalidOutput("the answer was cut off at the token limit")
+            raise prompting.InvalidOutput(prompting.cut_off_message(answer.content))
         results = plan.parse(answer.content, len(items))
         for item, result in zip(items, results, strict=True):
             if item.pk in self.hidden:

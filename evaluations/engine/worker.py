@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from hrbatch import diskfull
 
-from .. import prompting, selectors
+from .. import answer_grammar, prompting, selectors
 from ..llm import Backend, BackendError, ChatResult, make_backend
 from ..models import Item, Run
 from ..services.files import is_disk_full
@@ -128,9 +128,11 @@ class _Writes:
     done: list[tuple[Item, dict[str, Any], ChatResult, int]] = field(default_factory=list)
     failed: list[tuple[Item, str]] = field(default_factory=list)
     errors: list[tuple[Item, str]] = field(default_factory=list)
+    # Answers the model padded with whitespace (answer_grammar.padding).
+    padded: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.attempts or self.done or self.failed or self.errors)
+        return bool(self.attempts or self.done or self.failed or self.errors or self.padded)
 
 
 def process_chunk(run_id: int, lo: int, hi: int, jobs: list[int | None] | None = None) -> int:
@@ -207,7 +209,9 @@ class ChunkWorker:
         # Only while the run is in progress, asked in the claim itself: a task that found it
         # in progress may claim after a pause or cancel, and would score until its next
         # status check.
-        in_progress = Exists(Run.objects.filter(pk=OuterRef("run_id"), status=Run.Status.IN_PROGRESS))
+        in_progress = Exists(
+            Run.objects.filter(pk=OuterRef("run_id"), status=Run.Status.IN_PROGRESS)
+        )
         with transaction.atomic():
             chunk.filter(in_progress).filter(Q(lease_token=None) | Q(lease_until__lt=now)).update(
                 lease_token=self.token,
@@ -368,6 +372,9 @@ class ChunkWorker:
             self._retry_or_fail(request, f"unexpected error: {exc!r}", retry=True)
             return
         self._server_answers()
+        if self.run.kind == Run.Kind.RUBRIC and answer_grammar.padding(answer.content):
+            # Said on the run: its server let the model pad answers with whitespace.
+            self.writes.padded += 1
         if request.recheck:
             self._calibrated(handler, request, answer)
         else:
@@ -609,6 +616,10 @@ class ChunkWorker:
             self.writer.finish(done + copies_done, failed + copies_failed, now=now)
             finished_done = len(done) + len(copies_done)
             finished_failed = len(failed) + len(copies_failed)
+            if writes.padded:
+                Run.objects.filter(pk=self.run.pk).update(
+                    padded_answers=F("padded_answers") + writes.padded
+                )
             if finished_done or finished_failed:
                 Run.objects.filter(pk=self.run.pk).update(
                     done_count=F("done_count") + finished_done,

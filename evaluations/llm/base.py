@@ -53,6 +53,20 @@ class ChatRequest:
     # Ollama option names: temperature, seed, num_ctx, num_predict, top_p, stop, …
     options: dict[str, Any] = field(default_factory=dict)
     keep_alive: str | None = None
+    # The same answer as a llama.cpp GBNF grammar with no room for whitespace
+    # (evaluations.answer_grammar), for servers that take one; the others use `format`.
+    grammar: str | None = None
+    # Tokens a server that takes only the schema may let the model spend on whitespace:
+    # added to num_predict there (never where the grammar is used).
+    whitespace_room: int = 0
+
+    def schema_options(self) -> dict[str, Any]:
+        """`options` for a server that constrains the answer by the schema alone: room
+        for the whitespace its grammar lets the model write, added to num_predict."""
+        if not self.whitespace_room or self.options.get("num_predict") is None:
+            return self.options
+        cap = int(self.options["num_predict"]) + self.whitespace_room
+        return {**self.options, "num_predict": cap}
 
 
 @dataclass

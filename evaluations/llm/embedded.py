@@ -107,7 +107,9 @@ class EmbeddedBackend(Backend):
         options = request.options
         n_ctx = int(options.get("num_ctx") or 2048)
         grammar = None
-        if isinstance(request.format, dict):
+        if request.grammar:
+            grammar = LlamaGrammar.from_string(request.grammar, verbose=False)
+        elif isinstance(request.format, dict):
             grammar = LlamaGrammar.from_json_schema(json.dumps(request.format), verbose=False)
         elif request.format == "json":
             grammar = LlamaGrammar.from_string(_JSON_GBNF, verbose=False)

@@ -66,7 +66,11 @@ class OllamaBackend(Backend):
                 model=request.model,
                 messages=request.messages,
                 format=request.format,
-                options=request.options,
+                # Ollama takes a schema, never a grammar: its converter (llama.cpp's) lets
+                # whitespace stand between items, which the token cap makes room for.
+                options=request.schema_options()
+                if isinstance(request.format, dict)
+                else request.options,
                 keep_alive=request.keep_alive,
                 stream=False,
             )

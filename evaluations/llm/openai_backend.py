@@ -13,6 +13,13 @@ Servers differ in how they take a JSON schema for structured output:
   `response_format: {"type": "json_object", "schema": …}`.
 Each server is asked in OpenAI's form first; one that refuses it gets the other from then on
 (`dialect()` says which a server got; the run records it).
+
+llama.cpp's own server (`llama-server`, told by its /props) gets no schema for a rubric's
+answer but its exact grammar (`grammar`, GBNF, evaluations.answer_grammar): its JSON-schema
+converter lets whitespace run between items, and a small model can fill the token cap with
+it. A server that takes only the schema gets room for that whitespace in `max_tokens`
+(ChatRequest.schema_options); llama-cpp-python's converter allows one space, as the cap
+already does.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ from .hosts import HostPool
 
 JSON_SCHEMA = "json_schema"
 JSON_OBJECT = "json_object"
+# llama.cpp's llama-server: the answer's GBNF grammar when the request has one, else
+# OpenAI's json_schema (it takes both, never together).
+GBNF = "gbnf"
 # What each server (base URL) takes, learnt in this process: every worker asks once.
 _dialects: dict[str, str] = {}
 
@@ -89,6 +99,7 @@ class OpenAIBackend(Backend):
         self._default_model = default_model
         self._timeout = timeout
         self._clients: dict[str, openai.AsyncOpenAI] = {}
+        self._http: dict[str, httpx.AsyncClient] = {}
         self._pool = HostPool(self.base_urls)
 
     @property
@@ -105,16 +116,17 @@ class OpenAIBackend(Backend):
 
     def _client(self, base_url: str) -> openai.AsyncOpenAI:
         if base_url not in self._clients:
+            self._http[base_url] = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._timeout, connect=5.0),
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            )
             self._clients[base_url] = openai.AsyncOpenAI(
                 base_url=base_url,
                 # Local servers take any key; the SDK insists on one.
                 api_key=self._api_key or "hrbatch",
                 max_retries=0,
                 timeout=httpx.Timeout(self._timeout, connect=5.0),
-                http_client=httpx.AsyncClient(
-                    timeout=httpx.Timeout(self._timeout, connect=5.0),
-                    limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-                ),
+                http_client=self._http[base_url],
             )
         return self._clients[base_url]
 
@@ -128,13 +140,21 @@ class OpenAIBackend(Backend):
     def _params(self, request: ChatRequest, dialect: str) -> dict[str, Any]:
         params: dict[str, Any] = {"model": request.model, "messages": request.messages}
         extra: dict[str, Any] = {}
-        for option, value in request.options.items():
+        grammar = dialect == GBNF and bool(request.grammar)
+        options = request.options
+        if isinstance(request.format, dict) and not grammar and dialect != JSON_OBJECT:
+            # The server's own converter decides the whitespace (llama.cpp's, vLLM's);
+            # llama-cpp-python's (json_object) allows one space, which the cap holds.
+            options = request.schema_options()
+        for option, value in options.items():
             if option in _OPTIONS and value is not None:
                 params[_OPTIONS[option]] = value
             elif option in _EXTRA_OPTIONS and value is not None:
                 extra[option] = value
-        if isinstance(request.format, dict):
-            if dialect == JSON_SCHEMA:
+        if grammar:
+            extra["grammar"] = request.grammar
+        elif isinstance(request.format, dict):
+            if dialect != JSON_OBJECT:
                 params["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {"name": "answer", "schema": request.format, "strict": True},
@@ -149,6 +169,9 @@ class OpenAIBackend(Backend):
 
     async def _chat_on(self, base_url: str, request: ChatRequest) -> ChatResult:
         started = time.monotonic()
+        if request.grammar and base_url not in _dialects:
+            # This process has not asked yet (a worker): is it llama.cpp's server?
+            await self._learn_gbnf(base_url)
         dialect = self.dialect(base_url)
         try:
             try:
@@ -265,7 +288,26 @@ class OpenAIBackend(Backend):
         found.details["structured_output"] = ", ".join(dialects)
         return found
 
+    async def _learn_gbnf(self, base_url: str) -> None:
+        """Whether the server is llama.cpp's llama-server: its /props (beside /v1) names
+        its default generation settings. Anything else (no /props, an error) leaves the
+        dialect to be learnt from the schema's probe."""
+        root = base_url.removesuffix("/v1")
+        self._client(base_url)
+        try:
+            response = await self._http[base_url].get(
+                root + "/props", headers={"Authorization": f"Bearer {self._api_key or 'hrbatch'}"}
+            )
+            props = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return
+        if isinstance(props, dict) and "default_generation_settings" in props:
+            _dialects[base_url] = GBNF
+
     async def _learn_dialect(self, base_url: str, model: str) -> None:
+        if base_url in _dialects:
+            return
+        await self._learn_gbnf(base_url)
         if base_url in _dialects:
             return
         probe = ChatRequest(
@@ -313,6 +355,7 @@ class OpenAIBackend(Backend):
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+        self._http.clear()
 
 
 def _message(exc: openai.APIStatusError) -> str:

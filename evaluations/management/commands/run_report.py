@@ -57,6 +57,11 @@ class Command(BaseCommand):
                 f" ({'—' if cached is None else f'{cached}%'} cached), "
                 f"answer {tokens['output_tokens_per_candidate']}"
             )
+        if run.get("padded_answers"):
+            out(
+                f"Padded with whitespace: {run['padded_answers']} answers (the server took only "
+                "the schema; the compact answer format leaves whitespace one place)"
+            )
         out(f"Hidden from the model in the text: {run['redacted']} e-mails, phones, links, names")
         if run.get("redacted_in_jobs"):
             out(
