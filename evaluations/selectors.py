@@ -1055,7 +1055,10 @@ def run_report(run: Run) -> dict[str, Any]:
             "rubric": str(run.rubric) if run.rubric else None,
             "prompt_hash": run.prompt_hash,
             "answer_format": run.answer_format,
-            # Answers the model padded with whitespace its server's grammar let through.
+            # How the server was held to the answer (an OpenAI-compatible server:
+            # gbnf, json_schema or json_object), and answers the model padded with
+            # whitespace its server's grammar let through.
+            "structured_output": run.opts.structured_output,
             "padded_answers": run.padded_answers,
             "candidates": run.total_count,
             "scored": run.done_count,
