@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import answer_grammar
 from .prompting import SCORE_MAX, SCORE_MIN, InvalidOutput, PromptPlan
 
 RATIONALE_CHARS = 300
@@ -91,6 +92,15 @@ def schema(criteria: Sequence[str]) -> dict[str, Any]:
 
 def num_predict(criteria: Sequence[str]) -> int:
     return TOKENS_PER_CRITERION * len(criteria) + 32
+
+
+def whitespace_room(criteria: Sequence[str]) -> int:
+    """The tokens a server that constrains the explanation by its schema alone may let the
+    model spend on whitespace between its JSON tokens (answer_grammar): added to the cap
+    there, so that a padded explanation is not cut off."""
+    one = {"rationale": "", "evidence": "", "would_score": SCORE_MAX}
+    skeleton = json.dumps({key: one for key in criteria}, separators=(",", ":"))
+    return answer_grammar.schema_whitespace_room(skeleton)
 
 
 def _squash(text: str) -> str:

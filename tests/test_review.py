@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
-from evaluations import selectors, services
+from evaluations import explain, selectors, services
 from evaluations.models import Explanation, Item, ItemDecision, Run
 from tests.support.files import candidates_csv, write_csv
 from tests.support.runs import start_run
@@ -119,6 +119,11 @@ def test_explain_asks_about_the_stored_scores_and_keeps_them(
     assert f"overall {scores['overall']}" in asked["messages"][2]["content"]
     explanation = Explanation.objects.get(item=item)
     assert explanation.model == run.model and explanation.prompt_hash == run.prompt_hash
+    # Ollama takes only the schema: the cap has room for the whitespace its grammar allows.
+    criteria = list(scores)
+    room = explain.whitespace_room(criteria)
+    assert room > 0
+    assert asked["options"]["num_predict"] == explain.num_predict(criteria) + room
     assert explanation.rubric == run.rubric and explanation.requested_by == owner
     assert set(explanation.criteria) == set(scores)
     assert {k: part["stored_score"] for k, part in explanation.criteria.items()} == scores

@@ -88,6 +88,7 @@ def item_explain(*, item: Item, by: Any = None) -> Explanation:
                 "num_predict": num_predict,
             },
             keep_alive=opts.keep_alive if isinstance(opts.keep_alive, str) else None,
+            whitespace_room=explain.whitespace_room(plan.criteria),
         )
         try:
             answer = call_once(backend, _chat(request))
