@@ -10,7 +10,10 @@ run: install
 	.venv/bin/python manage.py serve
 
 # Everything on SQLite (the default), then the database-heavy tests again on PostgreSQL.
+# llama.cpp's llama-server (the real server with parallel slots the tests run) is built
+# once and cached; `make run` does not need it.
 test: install
+	./scripts/build-llama-server.sh
 	./scripts/test-deps.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
@@ -27,6 +30,7 @@ test: install
 # 35-column résumé file (marked resumes35) again on the public file itself.
 PUBLIC_DATA ?= ../shared/data
 test-public-data: install
+	./scripts/build-llama-server.sh
 	./scripts/test-deps.sh
 	.venv/bin/python -m pytest --public-data tests/public_data
 	HRBATCH_TEST_RESUMES=$(PUBLIC_DATA)/resume_data_97.csv .venv/bin/python -m pytest -m resumes35
