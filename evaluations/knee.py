@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import prompting, vram
-from .llm import Backend, BackendError, ChatRequest, LoadedModel
+from .llm import Backend, BackendError, ChatRequest, LoadedModel, ServerSlots
 
 # Throughput must rise by at least this share over the previous step to count as a gain:
 # the probe stops at the first step that gains less.
@@ -225,19 +225,56 @@ async def measure(
 
 @dataclass
 class ServerView:
-    """What the server says about the loaded model: VRAM, context, parallel slots."""
+    """What the server says about the loaded model: VRAM, context, parallel slots (with
+    several servers that report theirs, their sum; each one's in `servers`)."""
 
     model_vram: int | None = None
     model_size: int | None = None
     context_length: int | None = None
     slots: int | None = None
     note: str = ""
+    servers: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def server_view(loaded: Sequence[LoadedModel], *, model: str, num_ctx: int) -> ServerView:
+def server_view(
+    loaded: Sequence[LoadedModel],
+    *,
+    model: str,
+    num_ctx: int,
+    slots: Sequence[ServerSlots] = (),
+) -> ServerView:
+    """What the servers say: the slots they report (llama.cpp's /props and /slots) when
+    they do, otherwise what Ollama's /api/ps tells of them (ollama_view)."""
+    view = ollama_view(loaded, model=model, num_ctx=num_ctx)
+    if slots:
+        view.slots = sum(s.total for s in slots)
+        view.servers = [asdict(s) for s in slots]
+        view.note = slots_note(slots)
+    return view
+
+
+def slots_note(slots: Sequence[ServerSlots]) -> str:
+    """The slots in words: per server, and with several servers their sum (requests go to
+    all of them, so the knee measured is of them together)."""
+
+    def one(s: ServerSlots) -> str:
+        said = f"{s.total} slot{'s' if s.total != 1 else ''}"
+        if s.ctx:
+            said += f" of {s.ctx:,} tokens each"
+        if s.busy is not None:
+            said += f", {s.busy} busy now"
+        return said
+
+    if len(slots) == 1:
+        return f"as the server at {slots[0].where} reports them (/props, /slots): {one(slots[0])}"
+    each = "; ".join(f"{s.where}: {one(s)}" for s in slots)
+    return f"the sum over the {len(slots)} servers that report them (/props, /slots): {each}"
+
+
+def ollama_view(loaded: Sequence[LoadedModel], *, model: str, num_ctx: int) -> ServerView:
     """Read Ollama's /api/ps for `model`. Ollama allocates num_ctx × OLLAMA_NUM_PARALLEL
     tokens of context; when /api/ps reports that total, the slot count follows from it.
     When it reports num_ctx itself, the slot count (set on the server) cannot be told."""

@@ -23,6 +23,7 @@ from .base import (
     ModelNotFound,
     NotAllowed,
     RequestFailed,
+    ServerSlots,
     Unreachable,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "ModelNotFound",
     "NotAllowed",
     "RequestFailed",
+    "ServerSlots",
     "Unreachable",
     "backend_notice",
     "call_once",

@@ -107,6 +107,18 @@ class LoadedModel:
     context_length: int | None = None
 
 
+@dataclass
+class ServerSlots:
+    """One server's parallel slots as it reports them (llama.cpp's `llama-server`: /props
+    `total_slots`, /slots), for probe_backend."""
+
+    where: str
+    total: int
+    # Slots processing a request when asked, and the tokens each slot holds, if it says.
+    busy: int | None = None
+    ctx: int | None = None
+
+
 class Backend(ABC):
     name: str = ""
 
@@ -136,6 +148,11 @@ class Backend(ABC):
 
     async def loaded_models(self) -> list[LoadedModel]:
         """The models the server holds in memory, when it can say (Ollama's /api/ps)."""
+        return []
+
+    async def server_slots(self) -> list[ServerSlots]:
+        """The parallel slots of each server that reports them (llama.cpp's /props and
+        /slots); [] when none does (Ollama sets OLLAMA_NUM_PARALLEL and does not say)."""
         return []
 
     async def architecture(self, model: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from .base import (
     ModelNotFound,
     NotAllowed,
     RequestFailed,
+    ServerSlots,
     Unreachable,
 )
 from .hosts import HostPool
@@ -318,6 +319,45 @@ class OpenAIBackend(Backend):
         )
         await self._chat_on(base_url, probe)
         _dialects.setdefault(base_url, JSON_SCHEMA)
+
+    # -- slots ------------------------------------------------------------------------
+
+    async def server_slots(self) -> list[ServerSlots]:
+        """Each server's slots, from llama.cpp's /props (total_slots) and /slots (what each
+        slot is doing, its context); servers without them (vLLM, LM Studio, Ollama's /v1)
+        or not answering are left out."""
+        found = []
+        for url in self.base_urls:
+            slots = await self._slots_on(url)
+            if slots is not None:
+                found.append(slots)
+        return found
+
+    async def _slots_on(self, base_url: str) -> ServerSlots | None:
+        root = base_url.removesuffix("/v1")  # llama-server's /props and /slots: beside /v1
+        self._client(base_url)
+        http = self._http[base_url]
+        headers = {"Authorization": f"Bearer {self._api_key or 'hrbatch'}"}
+        try:
+            props = await http.get(root + "/props", headers=headers, timeout=10.0)
+            info = props.json() if props.status_code == 200 else {}
+            total = info.get("total_slots") if isinstance(info, dict) else None
+            if not isinstance(total, int) or total < 1:
+                return None
+            state = await http.get(root + "/slots", headers=headers, timeout=10.0)
+            slots = state.json() if state.status_code == 200 else None  # --no-slots: 501
+        except (httpx.HTTPError, ValueError):
+            return None
+        found = ServerSlots(where=root, total=total)
+        settings = info.get("default_generation_settings")
+        if isinstance(settings, dict) and isinstance(settings.get("n_ctx"), int):
+            found.ctx = settings["n_ctx"]
+        if isinstance(slots, list) and all(isinstance(s, dict) for s in slots):
+            found.busy = sum(1 for s in slots if s.get("is_processing"))
+            sizes = {s.get("n_ctx") for s in slots}
+            if len(sizes) == 1 and isinstance(next(iter(sizes)), int):
+                found.ctx = sizes.pop()
+        return found
 
     # -- errors -----------------------------------------------------------------------
 

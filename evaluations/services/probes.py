@@ -165,7 +165,13 @@ async def _describe_server(llm: Backend, report: knee.ProbeReport, *, info: Mode
         loaded = await llm.loaded_models()
     except BackendError:
         loaded = []
-    report.server = knee.server_view(loaded, model=report.model, num_ctx=report.num_ctx)
+    try:
+        slots = await llm.server_slots()
+    except BackendError:
+        slots = []
+    report.server = knee.server_view(
+        loaded, model=report.model, num_ctx=report.num_ctx, slots=slots
+    )
     devices, report.gpu_note = vram.gpu_devices()
     report.gpus = vram.devices_json(devices)
     if devices:
