@@ -271,3 +271,25 @@ def _tokens(server: LlamaCppServer, text: str) -> int:
         server.url + "/tokenize", json={"content": text}, headers=server.headers, timeout=10
     )
     return len(answer.json()["tokens"])
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("answer_format", prompting.ANSWER_FORMATS)
+@pytest.mark.parametrize("pack_size", [1, 2])
+def test_every_answer_format_is_held_by_the_answers_grammar_with_no_whitespace(
+    llama_settings: Any, tmp_path: Path, answer_format: str, pack_size: int
+) -> None:
+    """llama-server gets the answer's GBNF grammar, not the schema: its JSON-schema
+    converter lets "\\n" and 20 tabs follow every JSON token, and this model filled its
+    token cap with them (14 of 24 real résumés cut off)."""
+    llama_settings.HRBATCH = {**llama_settings.HRBATCH, "ANSWER_FORMAT": answer_format}
+    run = start_run(_candidates(tmp_path, 6), pack_size=pack_size)
+
+    assert run.status == Run.Status.COMPLETED, run.status_message
+    assert run.opts.structured_output == "gbnf"
+    items = list(run.items.all())
+    assert [i.status for i in items] == [Item.Status.DONE] * 6, [i.error for i in items]
+    assert all(i.attempts == 1 for i in items)  # no answer cut off and tried again
+    assert run.padded_answers == 0
+    assert all(1 <= v <= 10 for i in items for v in i.scores.values())
