@@ -5,7 +5,8 @@ HRBATCH_OPENAI_BASE_URL, HRBATCH_MODEL=smollm2-135m) on a fresh data directory.
 
     .venv/bin/python bench/llama_server.py [--csv RESUMES] [--limit 8] [--n 32]
         [--positions 8] [--parallel 4] [--threads 1] [--max-concurrency 8]
-        [--requests-per-step 8] [--skip-probe --knee K] [--skip-jobs] [--skip-formats]
+        [--requests-per-step 8] [--skip-probe --knee K] [--skip-efficiency] [--skip-jobs]
+        [--skip-formats]
 
 The defaults fit ~20 minutes on 2 shared cores: llama-server evaluates a ~1,000-token
 résumé prompt at ~150 tokens/s there, so each request costs seconds. The cache step keeps
@@ -409,6 +410,19 @@ def with_slot(raw: bytes, slot: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def pinned(seen: list[Exchange], slots: int, lanes: int) -> list[list[bytes]]:
+    """hrbatch's bodies with `id_slot` = the job's index mod `slots`, in hrbatch's order;
+    lane i sends the jobs whose slot mod `lanes` is i (so lanes never queue for one slot
+    while another lane waits on another job's slot)."""
+    keys = _job_keys(seen)
+    index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    out: list[list[bytes]] = [[] for _ in range(lanes)]
+    for key, e in zip(keys, seen, strict=True):
+        slot = index[key] % slots
+        out[slot % lanes].append(with_slot(e.raw, slot))
+    return out
+
+
 def step_jobs(args: argparse.Namespace, knee: int, work: Path) -> None:
     print(f"\n=== 3. the prompt cache: {args.n} candidates, {args.positions} jobs", flush=True)
     candidates, jobs = work / "candidates.csv", work / "jobs.csv"
@@ -424,16 +438,16 @@ def step_jobs(args: argparse.Namespace, knee: int, work: Path) -> None:
     keys = _job_keys(seen)
     index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
     slots = args.parallel
-    per_slot: list[list[bytes]] = [[] for _ in range(slots)]
-    for key, e in zip(keys, seen, strict=True):
-        per_slot[index[key] % slots].append(with_slot(e.raw, index[key] % slots))
     filed, placed = file_order(seen, candidates, jobs)
     grouped = [e.raw for e in seen]
     orders = [
         ("(a) file order", [filed] * knee, knee),
         ("(b) grouped by job (hrbatch's order)", [grouped] * knee, knee),
-        ("(c) grouped, id_slot = job index mod slots, a lane per slot", per_slot, slots),
+        (f"(c) grouped, id_slot = job index mod {slots}", pinned(seen, slots, knee), knee),
     ]
+    if knee != slots:
+        title = "(c') the same, a lane per slot"
+        orders.append((title, pinned(seen, slots, slots), slots))
     for title, lanes, n_lanes in orders:
         with fresh_server(args) as server:
             done = replay(server.base_url, lanes)
@@ -497,12 +511,16 @@ def _answers(responses: list[dict[str, Any]]) -> list[str]:
 
 
 def step_formats(
-    args: argparse.Namespace, resumes: Path, knee: int, work: Path, array: list[Exchange]
+    args: argparse.Namespace,
+    resumes: Path,
+    knee: int,
+    work: Path,
+    array: list[Exchange] | None,
 ) -> None:
     print(f"\n=== 4. output tokens per candidate per answer format ({args.limit} résumés)")
-    runs: dict[str, list[Exchange]] = {"array": array}
+    runs: dict[str, list[Exchange]] = {"array": array} if array else {}
     with fresh_server(args) as server:
-        for fmt in ("keyed", "compact"):
+        for fmt in [f for f in ("array", "keyed", "compact") if f not in runs]:
             runs[fmt] = evaluate(server, resumes, knee, work, HRBATCH_ANSWER_FORMAT=fmt)[1]
         rows = []
         for fmt in ("array", "keyed", "compact"):
@@ -544,6 +562,7 @@ def main() -> int:
     p.add_argument("--requests-per-step", type=int, default=8, help="probe (8)")
     p.add_argument("--skip-probe", action="store_true", help="use --knee instead")
     p.add_argument("--knee", type=int, default=4, help="with --skip-probe (4)")
+    p.add_argument("--skip-efficiency", action="store_true", help="leave out step 2")
     p.add_argument("--skip-jobs", action="store_true", help="leave out step 3")
     p.add_argument("--skip-formats", action="store_true", help="leave out step 4")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -557,7 +576,7 @@ def main() -> int:
         resumes = first_rows(args.csv, args.limit, work / "resumes.csv")
         print(f"résumés: first {args.limit} rows of {args.csv}")
         knee = args.knee if args.skip_probe else step_probe(args, resumes, work)
-        array = step_efficiency(args, resumes, knee, work)
+        array = None if args.skip_efficiency else step_efficiency(args, resumes, knee, work)
         if not args.skip_jobs:
             step_jobs(args, knee, work)
         if not args.skip_formats:
