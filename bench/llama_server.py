@@ -8,7 +8,7 @@ HRBATCH_OPENAI_BASE_URL, HRBATCH_MODEL=smollm2-135m) on a fresh data directory.
         [--requests-per-step 8] [--skip-probe --knee K] [--skip-efficiency] [--skip-jobs]
         [--skip-formats]
 
-The defaults fit ~20 minutes on 2 shared cores: llama-server evaluates a ~1,000-token
+The defaults take ~10 minutes on 2 quiet cores (15 shared): llama-server evaluates a ~1,000-token
 résumé prompt at ~150 tokens/s there, so each request costs seconds. The cache step keeps
 issue 19's ratio of 4 candidates per job (200 over 50) at 32 over 8; `--n 200 --positions
 50` is the issue's case (~1 h). One llama.cpp thread by default: on 2 cores the second core
