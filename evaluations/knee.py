@@ -178,12 +178,17 @@ async def measure(
     max_concurrency: int = 64,
     requests_per_step: int | None = None,
     min_gain: float = MIN_GAIN,
+    at_least: int = 1,
     on_step: Callable[[Step], None] | None = None,
 ) -> Measurement:
     """Warm up (load the model, fill its prompt cache), then measure each concurrency step
     until the throughput stops rising. `requests` are cycled through; each step sends
     `requests_per_step` of them (default: REQUESTS_PER_LANE per request in flight, at least
-    MIN_REQUESTS_PER_STEP), so every lane of the step runs several requests back to back."""
+    MIN_REQUESTS_PER_STEP), so every lane of the step runs several requests back to back.
+
+    The steps up to `at_least` in flight (the slots the server says it has) are always
+    measured: one step that gains nothing (a CPU-bound prompt, a pause of a shared machine)
+    does not stop the probe short of the slots the server runs in parallel."""
     if not requests:
         raise ValueError("no requests to send")
     cycle = itertools.cycle(requests)
@@ -201,7 +206,7 @@ async def measure(
         if on_step is not None:
             on_step(step)
         gain = step.gain_over(steps[-2] if len(steps) > 1 else None)
-        if gain is not None and gain < min_gain:
+        if gain is not None and gain < min_gain and concurrency >= at_least:
             break
     for i in range(1, len(steps)):
         gain = steps[i].gain_over(steps[i - 1])

@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from devtools.fake_ollama import FakeOllama
 from evaluations import knee, prompting, selectors, services, vram
+from evaluations.llm import Backend, ChatRequest, ChatResult
 from evaluations.llm.ollama_backend import OllamaBackend
 from evaluations.models import BackendProbe, Run
 from evaluations.rubric_content import DEFAULT_CRITERIA, DEFAULT_INSTRUCTIONS
@@ -195,6 +196,54 @@ def test_the_knee_found_against_the_fake_is_its_slot_count(slots: int) -> None:
     assert all(s.errors == 0 and s.output_tokens > 0 for s in measurement.steps)
     # Past the slots, requests wait in the server's queue: the latency doubles.
     assert by_concurrency[2 * slots].p50_ms > 1.5 * by_concurrency[slots].p50_ms
+
+
+class _DipsAtTwo(Backend):
+    """A server whose answers take longer with 2 in flight than with 1 and 4 (a CPU-bound
+    prompt on a shared machine, as llama-server on two cores measured): 10 requests/s at 1,
+    8 at 2, 33 at 4 and at 8 (its 4 slots full)."""
+
+    name = "dips"
+    # Seconds per answer by the slots busy when it starts; past 4, requests wait for a slot.
+    SECONDS = {1: 0.1, 2: 0.25, 3: 0.12, 4: 0.12}
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.slots = asyncio.Semaphore(4)
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        async with self.slots:
+            self.busy += 1
+            try:
+                await asyncio.sleep(self.SECONDS[self.busy])
+            finally:
+                self.busy -= 1
+        return ChatResult(content="[7,7,7,7,7]", prompt_tokens=700, completion_tokens=12)
+
+    async def list_models(self) -> list[Any]:
+        return []
+
+    async def model_info(self, model: str) -> Any:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(("at_least", "knee_found"), [(1, 1), (4, 4)])
+def test_the_probe_measures_up_to_the_slots_the_server_reports(
+    at_least: int, knee_found: int
+) -> None:
+    """Without the server's slot count, a step that gains nothing stops the probe; with it
+    (llama-server's /props), the steps up to the slots are measured before the rule."""
+
+    async def go() -> knee.Measurement:
+        return await knee.measure(
+            _DipsAtTwo(), _requests(), max_concurrency=8, requests_per_step=16, at_least=at_least
+        )
+
+    measurement = asyncio.run(go())
+    table = "\n".join(knee.format_table(measurement.steps))
+    assert measurement.knee == knee_found, table
+    measured = {s.concurrency for s in measurement.steps}
+    assert (4 in measured) == (at_least == 4), table
 
 
 def test_the_request_shape_is_the_engines(fake_ollama: FakeOllama) -> None:

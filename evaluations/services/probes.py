@@ -141,11 +141,17 @@ async def _measure(
         )
         for c in candidates
     ]
+    try:
+        # The slots the server says it runs in parallel (llama-server): measured up to.
+        slots = sum(s.total for s in await llm.server_slots())
+    except BackendError:
+        slots = 0
     measurement = await knee.measure(
         llm,
         requests,
         max_concurrency=max_concurrency,
         requests_per_step=requests_per_step,
+        at_least=min(slots, max_concurrency),
         on_step=on_step,
     )
     return knee.ProbeReport(
