@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,7 +46,32 @@ def _default_model() -> Path:
     return Path(model_path)
 
 
-class LlamaServer:
+class _ServerProcess:
+    """A server process on loopback, in its own process group, its output kept in a log."""
+
+    process: subprocess.Popen[bytes] | None
+    _log: Any
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._log.close()
+
+
+class LlamaServer(_ServerProcess):
     def __init__(
         self,
         model_path: str | Path | None = None,
@@ -119,26 +145,8 @@ class LlamaServer:
         self.stop()
         raise RuntimeError(f"llama_cpp.server did not start in {self.startup_timeout:g} s")
 
-    def log(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
-
     def __enter__(self) -> LlamaServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        self._log.close()
 
 
 def llama_server_binary() -> Path:
@@ -164,7 +172,7 @@ def llama_server_binary() -> Path:
     return Path(lines[-1])
 
 
-class LlamaCppServer:
+class LlamaCppServer(_ServerProcess):
     """llama.cpp's `llama-server` on loopback: `parallel` slots decoding together, each
     holding a prompt of up to `ctx` tokens (llama.cpp rounds it up to a multiple of 256).
 
@@ -270,26 +278,8 @@ class LlamaCppServer:
         """GET /slots: each slot's id, n_ctx and whether it is processing a request."""
         return httpx.get(self.url + "/slots", headers=self.headers, timeout=10).json()
 
-    def log(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
-
     def __enter__(self) -> LlamaCppServer:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        self._log.close()
 
 
 def _interrupt(signum: int, frame: object) -> None:

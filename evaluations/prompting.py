@@ -131,18 +131,19 @@ class PromptPlan:
     def whitespace_room(self, count: int) -> int:
         """The tokens a server that takes only the schema may let the model spend on
         whitespace (added to num_predict there, so that a padded answer is not cut off)."""
-        return answer_grammar.schema_whitespace_room(self._longest(count, indent=None))
+        longest = self._longest(count, indent=None, rationale=self.rationale)
+        return answer_grammar.schema_whitespace_room(longest)
 
-    def _longest(self, count: int, *, indent: int | None) -> str:
-        """The longest valid answer of `count` candidates (its scores all 10), without its
-        rationale's text."""
+    def _longest(self, count: int, *, indent: int | None, rationale: bool = False) -> str:
+        """The longest valid answer of `count` candidates (its scores all 10); with
+        `rationale`, an empty rationale in its place (its text has its own budget)."""
         scores = {key: SCORE_MAX for key in self.criteria}
         one: Any = scores
         if self.answer_format == FORMAT_ARRAY:
             one = list(scores.values())
         elif self.answer_format == FORMAT_COMPACT:
             one = ",".join(str(v) for v in scores.values())
-        if self.rationale:
+        if rationale:
             if isinstance(one, dict):
                 one = {**one, "rationale": ""}
             elif isinstance(one, list):
@@ -206,18 +207,7 @@ class PromptPlan:
         form is the largest scores written out pretty-printed (servers' grammars allow a
         newline and indentation between items); the rationale adds its own budget.
         """
-        scores = {key: SCORE_MAX for key in self.criteria}
-        one: Any = scores
-        if self.answer_format == FORMAT_ARRAY:
-            one = list(scores.values())
-        elif self.answer_format == FORMAT_COMPACT:
-            one = ",".join(str(v) for v in scores.values())
-        if self.pack_size == 1:
-            longest = json.dumps(one, indent=2)
-        elif self.answer_format in POSITIONAL:
-            longest = json.dumps([one] * count, indent=2)
-        else:
-            longest = json.dumps({f"candidate_{i}": one for i in range(1, count + 1)}, indent=2)
+        longest = self._longest(count, indent=2)
         per_rationale = RATIONALE_TOKENS if self.rationale else 0
         return len(longest) + per_rationale * count + ANSWER_MARGIN_TOKENS
 
