@@ -535,6 +535,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/v1/models":
             self.send_json(200, fake._openai_models())
         else:
+            with fake._lock:
+                fake.not_found.append(path)
             self.send_not_found()
 
     def do_HEAD(self) -> None:
@@ -610,6 +612,8 @@ class FakeOllama:
         # Answers padded with whitespace as llama.cpp's JSON-schema grammar allows (up to
         # "\n" + 20 tabs after every JSON token): what a small model drifts into.
         self.pad_next = 0
+        # GET paths it answered 404 (what a client asked that Ollama does not serve).
+        self.not_found: list[str] = []
         self.record_requests = True  # set False for long benchmarks (unbounded list otherwise)
 
         self.requests: list[dict[str, Any]] = []
@@ -684,6 +688,7 @@ class FakeOllama:
         """Forget recorded requests, counters, slot caches and loaded models."""
         with self._lock:
             self.requests.clear()
+            self.not_found.clear()
             self.chat_count = 0
             self.max_in_flight = self.in_flight
             self.prompt_tokens_total = 0

@@ -41,6 +41,7 @@ from evaluations.llm.openai_backend import (
     normalize_base_url,
 )
 from evaluations.models import Item, Run
+from evaluations.rubric_content import DEFAULT_CRITERIA
 from tests.support.files import read_csv, resumes, write_csv
 from tests.support.processes import evaluate, finish, query, subprocess_env
 from tests.support.runs import start_run
@@ -161,6 +162,31 @@ def test_a_rubric_run_through_the_openai_backend(
     assert run.opts.structured_output == JSON_SCHEMA
     assert run.items.filter(status=Item.Status.DONE).count() == 6
     assert run.prompt_tokens > 0 and run.completion_tokens > 0
+
+
+def test_a_worker_asks_a_server_without_props_once_not_with_every_request(
+    fake_ollama: FakeOllama,
+) -> None:
+    """A worker process has not learnt the server's dialect: it asks whether it is
+    llama.cpp's server (which takes the answer's grammar) once, however many requests."""
+    plan = prompting.plan_for(
+        instructions="Score the candidate.", criteria=DEFAULT_CRITERIA, rationale=False
+    )
+    request = plan.request(
+        [{"resume": "Python"}], model="gemma3:12b", options={"temperature": 0.0, "seed": 1}
+    )
+    backend = OpenAIBackend([fake_ollama.url])
+
+    async def three() -> None:
+        try:
+            for _ in range(3):
+                await backend.chat(request)
+        finally:
+            await backend.aclose()
+
+    asyncio.run(three())
+    assert fake_ollama.chat_count == 3
+    assert fake_ollama.not_found.count("/props") == 1
 
 
 def test_openai_is_a_backend_people_can_name(settings: Any) -> None:

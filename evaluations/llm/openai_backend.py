@@ -53,6 +53,9 @@ JSON_OBJECT = "json_object"
 GBNF = "gbnf"
 # What each server (base URL) takes, learnt in this process: every worker asks once.
 _dialects: dict[str, str] = {}
+# The servers whose /props this process has asked (once each: a server without it, such as
+# vLLM, is not asked again for every request).
+_props_asked: set[str] = set()
 
 # Ollama option names (ChatRequest.options) → chat.completions parameters. num_ctx has no
 # equivalent: an OpenAI-compatible server fixes its context when it starts.
@@ -170,7 +173,7 @@ class OpenAIBackend(Backend):
 
     async def _chat_on(self, base_url: str, request: ChatRequest) -> ChatResult:
         started = time.monotonic()
-        if request.grammar and base_url not in _dialects:
+        if request.grammar and base_url not in _dialects and base_url not in _props_asked:
             # This process has not asked yet (a worker): is it llama.cpp's server?
             await self._learn_gbnf(base_url)
         dialect = self.dialect(base_url)
@@ -299,8 +302,12 @@ class OpenAIBackend(Backend):
             response = await self._http[base_url].get(
                 root + "/props", headers={"Authorization": f"Bearer {self._api_key or 'hrbatch'}"}
             )
+        except httpx.HTTPError:
+            return  # not reachable now: asked again with the next request
+        _props_asked.add(base_url)
+        try:
             props = response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except ValueError:
             return
         if isinstance(props, dict) and "default_generation_settings" in props:
             _dialects[base_url] = GBNF
